@@ -1,0 +1,63 @@
+package allot
+
+// Expr is a parsed OData $filter expression. The API parses it; the store
+// translates it to SQL, so filters run in the database and pages stay cheap.
+type Expr interface{ isExpr() }
+
+// Compare is "Property Op Value" or startswith(Property, Value).
+// Op is "eq", "ne" or "startswith". Value is a string, a bool or nil (null).
+type Compare struct {
+	Property string
+	Op       string
+	Value    any
+}
+
+// And, Or and Not combine expressions.
+type (
+	And struct{ Left, Right Expr }
+	Or  struct{ Left, Right Expr }
+	Not struct{ X Expr }
+)
+
+// AnyLicense is assignedLicenses/any(x:x/skuId eq SkuID).
+type AnyLicense struct{ SkuID string }
+
+// LicenseCount is assignedLicenses/$count eq|ne 0 (Op "eq" or "ne", N 0).
+type LicenseCount struct {
+	Op string
+	N  int
+}
+
+func (*Compare) isExpr()      {}
+func (*And) isExpr()          {}
+func (*Or) isExpr()           {}
+func (*Not) isExpr()          {}
+func (*AnyLicense) isExpr()   {}
+func (*LicenseCount) isExpr() {}
+
+// MaxPageSize is Graph's largest $top.
+const MaxPageSize = 999
+
+// DefaultPageSize is Graph's page size when $top is absent.
+const DefaultPageSize = 100
+
+// ListOptions select and page a collection. After is the opaque cursor from
+// the previous page's NextCursor; the API wraps it in $skiptoken.
+type ListOptions struct {
+	Filter        Expr
+	Top           int
+	After         string
+	OrderByName   bool
+	Count         bool
+	ErrorsOnly    bool // members with a license error from the group (membersWithLicenseErrors)
+	SuccessOnly   bool // members whose states from the group are all Active
+	Search        string
+	WithLicensing bool // fill AssignedLicenses and States (costly; only when selected)
+}
+
+// Page is one page of a collection.
+type Page[T any] struct {
+	Items      []T
+	NextCursor string // empty on the last page
+	Count      int    // total matching, when ListOptions.Count
+}
