@@ -1,0 +1,415 @@
+// Package rules is the licensing rules of SPEC §2.2 as one pure function:
+// state in, decisions out. It does no I/O and reads no clock; the caller
+// passes the time to stamp on changed states.
+package rules
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/allot-dev/allot"
+)
+
+// Unit is what is granted or refused as a whole for one user: one directly
+// assigned SKU, or every SKU of one group the user is a direct member of.
+type Unit struct {
+	Source  string    // "" for a direct unit, else the group id
+	Created time.Time // the assignment's creation, or the group's oldest assignment
+	SKUs    []allot.AssignedLicense
+}
+
+// Input is everything the evaluation of one user depends on.
+type Input struct {
+	Location       string          // usageLocation, or the tenant default when empty
+	ProxyAddresses []string        // as listed on the user; compared normalised
+	Taken          map[string]bool // normalised addresses owned by another user or a group
+	Units          []Unit
+	Before         []allot.LicenseState
+	Free           map[string]int // seats a new holder may take, per SKU
+	Catalog        *allot.Catalog
+	Now            time.Time
+}
+
+// Output is the user's new states and what they change around the user.
+type Output struct {
+	States    []allot.LicenseState // one per (unit, SKU), units in base order, SKUs by id
+	SeatDelta map[string]int       // +1 per SKU held now and not before, -1 the reverse
+	Held      []string             // SKUs held now, by id
+	Mailbox   bool                 // an enabled provisionsMailbox plan: the user owns its addresses
+	Changed   bool                 // some state differs from Before in more than its timestamps
+}
+
+// Failure is why a unit is refused: the check's error code, the SKU it fails
+// on, and a message in the reference's words.
+type Failure struct {
+	Code    string
+	SkuID   string
+	Message string
+}
+
+type evaluator struct {
+	in         Input
+	units      []Unit
+	heldBefore map[string]bool
+	before     map[stateKey]allot.LicenseState
+	free       map[string]int
+	accepted   []bool
+	// Enabled plans of the accepted set: plan -> SKUs enabling it.
+	enabled map[string]map[string]bool
+	gives   map[string]int // SKU -> accepted units giving it
+}
+
+type stateKey struct{ sku, source string }
+
+// SortUnits puts units in the base order of SPEC §2.2: direct before group,
+// then creation time, then group id, then first skuId. SKUs inside a unit
+// are sorted by id.
+func SortUnits(units []Unit) {
+	for i := range units {
+		units[i].SKUs = slices.Clone(units[i].SKUs)
+		sort.Slice(units[i].SKUs, func(a, b int) bool { return units[i].SKUs[a].SkuID < units[i].SKUs[b].SkuID })
+	}
+	sort.SliceStable(units, func(i, j int) bool {
+		a, b := units[i], units[j]
+		if (a.Source == "") != (b.Source == "") {
+			return a.Source == ""
+		}
+		if !a.Created.Equal(b.Created) {
+			return a.Created.Before(b.Created)
+		}
+		if a.Source != b.Source {
+			return a.Source < b.Source
+		}
+		return firstSku(a) < firstSku(b)
+	})
+}
+
+func firstSku(u Unit) string {
+	if len(u.SKUs) == 0 {
+		return ""
+	}
+	return u.SKUs[0].SkuID
+}
+
+// Evaluate applies SPEC §2.2 to one user.
+func Evaluate(in Input) Output {
+	e := &evaluator{
+		in:         in,
+		units:      slices.Clone(in.Units),
+		heldBefore: make(map[string]bool),
+		before:     make(map[stateKey]allot.LicenseState, len(in.Before)),
+		free:       make(map[string]int, len(in.Free)),
+		enabled:    make(map[string]map[string]bool),
+		gives:      make(map[string]int),
+	}
+	SortUnits(e.units)
+	e.accepted = make([]bool, len(e.units))
+	for _, s := range in.Before {
+		e.before[stateKey{s.SkuID, s.Source}] = s
+		if s.State == allot.StateActive {
+			e.heldBefore[s.SkuID] = true
+		}
+	}
+	for k, v := range in.Free {
+		e.free[k] = v
+	}
+
+	// 1. Incumbents keep what they have.
+	incumbent := make([]bool, len(e.units))
+	for i, u := range e.units {
+		if !e.whollyActive(u) {
+			continue
+		}
+		incumbent[i] = true
+		if e.firstFailure(u, 3) == nil {
+			e.accept(i)
+		}
+	}
+	for dropped := true; dropped; {
+		dropped = false
+		for i, u := range e.units {
+			if e.accepted[i] && incumbent[i] && e.dependencyFailure(u) != nil {
+				e.drop(i)
+				dropped = true
+			}
+		}
+	}
+
+	// 2. Then the others, one at a time, sweeping until a sweep adds nothing.
+	for added := true; added; {
+		added = false
+		for i, u := range e.units {
+			if !e.accepted[i] && e.firstFailure(u, 5) == nil {
+				e.accept(i)
+				added = true
+			}
+		}
+	}
+
+	// 3. Result, against the final accepted set.
+	return e.result()
+}
+
+func (e *evaluator) whollyActive(u Unit) bool {
+	if len(u.SKUs) == 0 {
+		return false
+	}
+	for _, l := range u.SKUs {
+		if s, ok := e.before[stateKey{l.SkuID, u.Source}]; !ok || s.State != allot.StateActive {
+			return false
+		}
+	}
+	return true
+}
+
+func (e *evaluator) accept(i int) {
+	u := e.units[i]
+	for _, l := range u.SKUs {
+		if !e.heldBefore[l.SkuID] && e.gives[l.SkuID] == 0 {
+			e.free[l.SkuID]--
+		}
+	}
+	e.accepted[i] = true
+	e.recount()
+}
+
+// drop is used only for incumbents, which held their SKUs before and so
+// took no seat in this evaluation: there is no seat to give back.
+func (e *evaluator) drop(i int) {
+	e.accepted[i] = false
+	e.recount()
+}
+
+func (e *evaluator) recount() {
+	clear(e.enabled)
+	clear(e.gives)
+	for i, u := range e.units {
+		if !e.accepted[i] {
+			continue
+		}
+		for _, l := range u.SKUs {
+			e.gives[l.SkuID]++
+			for _, p := range e.in.Catalog.EnabledPlans(l.SkuID, l.DisabledPlans) {
+				if e.enabled[p] == nil {
+					e.enabled[p] = make(map[string]bool)
+				}
+				e.enabled[p][l.SkuID] = true
+			}
+		}
+	}
+}
+
+// firstFailure runs checks 1..upto of SPEC §2.2 against the accepted set.
+func (e *evaluator) firstFailure(u Unit, upto int) *Failure {
+	checks := []func(Unit) *Failure{e.locationFailure, e.uniquenessFailure, e.conflictFailure, e.dependencyFailure, e.countFailure}
+	for _, c := range checks[:upto] {
+		if f := c(u); f != nil {
+			return f
+		}
+	}
+	return nil
+}
+
+func (e *evaluator) locationFailure(u Unit) *Failure {
+	msg := "License assignment cannot be done for user with invalid usage location."
+	for _, l := range u.SKUs {
+		if e.in.Location == "" {
+			return &Failure{allot.ErrProhibitedInLocation, l.SkuID, msg + " The user has no usage location and the tenant has no default."}
+		}
+		for _, p := range e.in.Catalog.EnabledPlans(l.SkuID, l.DisabledPlans) {
+			if sp := e.in.Catalog.Plans[p]; sp != nil && len(sp.AvailableIn) > 0 && !slices.Contains(sp.AvailableIn, e.in.Location) {
+				return &Failure{allot.ErrProhibitedInLocation, l.SkuID, fmt.Sprintf("%s Service plan %s (%s) is not available in %s.", msg, sp.Name, p, e.in.Location)}
+			}
+		}
+	}
+	return nil
+}
+
+func (e *evaluator) uniquenessFailure(u Unit) *Failure {
+	for _, l := range u.SKUs {
+		if !e.enablesMailbox(l) {
+			continue
+		}
+		for _, a := range e.in.ProxyAddresses {
+			if n := allot.NormalizeAddress(a); e.in.Taken[n] {
+				return &Failure{allot.ErrUniqueness, l.SkuID, fmt.Sprintf("License assignment failed because proxy address %s is already being used by another object.", n)}
+			}
+		}
+	}
+	return nil
+}
+
+func (e *evaluator) enablesMailbox(l allot.AssignedLicense) bool {
+	for _, p := range e.in.Catalog.EnabledPlans(l.SkuID, l.DisabledPlans) {
+		if sp := e.in.Catalog.Plans[p]; sp != nil && sp.ProvisionsMailbox {
+			return true
+		}
+	}
+	return false
+}
+
+func (e *evaluator) conflictFailure(u Unit) *Failure {
+	for _, l := range u.SKUs {
+		for _, p := range e.in.Catalog.EnabledPlans(l.SkuID, l.DisabledPlans) {
+			// Walk the accepted set in base order so the message is the same
+			// on every evaluation.
+			for i, v := range e.units {
+				if !e.accepted[i] {
+					continue
+				}
+				for _, m := range v.SKUs {
+					if m.SkuID == l.SkuID {
+						continue
+					}
+					for _, q := range e.in.Catalog.EnabledPlans(m.SkuID, m.DisabledPlans) {
+						if e.in.Catalog.Conflicts(p, q) {
+							return &Failure{allot.ErrMutuallyExclusive, l.SkuID, fmt.Sprintf("License assignment failed because service plans %s,%s are mutually exclusive.", p, q)}
+						}
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// dependencyFailure: a plan the unit enables has a dependsOn group none of
+// whose plans is enabled by the accepted set or by the unit itself.
+func (e *evaluator) dependencyFailure(u Unit) *Failure {
+	own := make(map[string]bool)
+	for _, l := range u.SKUs {
+		for _, p := range e.in.Catalog.EnabledPlans(l.SkuID, l.DisabledPlans) {
+			own[p] = true
+		}
+	}
+	for _, l := range u.SKUs {
+		for _, p := range e.in.Catalog.EnabledPlans(l.SkuID, l.DisabledPlans) {
+			sp := e.in.Catalog.Plans[p]
+			if sp == nil {
+				continue
+			}
+			for _, group := range sp.DependsOn {
+				if !slices.ContainsFunc(group, func(q string) bool { return own[q] || len(e.enabled[q]) > 0 }) {
+					return &Failure{allot.ErrDependency, l.SkuID, fmt.Sprintf("License assignment failed because service plan %s depends on the service plan(s) %s.", p, strings.Join(group, ","))}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func (e *evaluator) lacking(u Unit) []string {
+	var out []string
+	for _, l := range u.SKUs {
+		if !e.heldBefore[l.SkuID] && e.gives[l.SkuID] == 0 && e.free[l.SkuID] <= 0 {
+			out = append(out, l.SkuID)
+		}
+	}
+	return out
+}
+
+func (e *evaluator) countFailure(u Unit) *Failure {
+	lack := e.lacking(u)
+	if len(lack) == 0 {
+		return nil
+	}
+	sku := lack[0]
+	for _, l := range lack {
+		if s, ok := e.before[stateKey{l, u.Source}]; ok && s.Error == allot.ErrCount {
+			sku = l // the SKU it was already waiting for keeps its place
+			break
+		}
+	}
+	return &Failure{allot.ErrCount, sku, fmt.Sprintf("Subscription with SKU %s does not have any available licenses.", sku)}
+}
+
+func (e *evaluator) result() Output {
+	out := Output{SeatDelta: make(map[string]int)}
+	held := make(map[string]bool)
+	for i, u := range e.units {
+		var f *Failure
+		if !e.accepted[i] {
+			f = e.firstFailure(u, 5)
+			if f == nil {
+				// Unreachable by construction: the last sweep tried this unit
+				// against the same set. Refuse rather than grant without a check.
+				f = &Failure{allot.ErrOther, firstSku(u), "License assignment failed for an unknown reason."}
+			}
+		}
+		for _, l := range u.SKUs {
+			s := allot.LicenseState{SkuID: l.SkuID, Source: u.Source, DisabledPlans: sortedCopy(l.DisabledPlans)}
+			switch {
+			case f == nil:
+				s.State, s.Error = allot.StateActive, allot.ErrNone
+				held[l.SkuID] = true
+				if u.Source == "" {
+					s.Detail = "Assigned directly."
+				} else {
+					s.Detail = "Assigned through group " + u.Source + "."
+				}
+				if e.enablesMailbox(l) {
+					out.Mailbox = true
+				}
+			case l.SkuID == f.SkuID:
+				s.State, s.Error, s.Detail = allot.StateError, f.Code, f.Message
+			default:
+				s.State, s.Error = allot.StateError, allot.ErrOther
+				s.Detail = fmt.Sprintf("Not assigned because SKU %s of the same group failed with %s: %s", f.SkuID, f.Code, f.Message)
+			}
+			e.stamp(&s)
+			if !sameState(e.before[stateKey{s.SkuID, s.Source}], s) {
+				out.Changed = true
+			}
+			out.States = append(out.States, s)
+		}
+	}
+	if len(e.before) != len(out.States) {
+		out.Changed = true
+	}
+	for sku := range held {
+		out.Held = append(out.Held, sku)
+		if !e.heldBefore[sku] {
+			out.SeatDelta[sku]++
+		}
+	}
+	sort.Strings(out.Held)
+	for sku := range e.heldBefore {
+		if !held[sku] {
+			out.SeatDelta[sku]--
+		}
+	}
+	return out
+}
+
+// stamp keeps the timestamps of an unchanged state, so that evaluating a
+// user again with nothing changed gives the very same states.
+func (e *evaluator) stamp(s *allot.LicenseState) {
+	b, ok := e.before[stateKey{s.SkuID, s.Source}]
+	s.LastUpdated = e.in.Now
+	if ok && sameState(b, *s) {
+		s.LastUpdated = b.LastUpdated
+	}
+	if s.Error == allot.ErrCount {
+		s.WaitingSince = e.in.Now
+		if ok && b.Error == allot.ErrCount && !b.WaitingSince.IsZero() {
+			s.WaitingSince = b.WaitingSince
+		}
+	}
+}
+
+func sameState(a, b allot.LicenseState) bool {
+	return a.SkuID == b.SkuID && a.Source == b.Source && a.State == b.State && a.Error == b.Error &&
+		a.Detail == b.Detail && slices.Equal(sortedCopy(a.DisabledPlans), sortedCopy(b.DisabledPlans))
+}
+
+func sortedCopy(xs []string) []string {
+	out := slices.Clone(xs)
+	if out == nil {
+		out = []string{}
+	}
+	slices.Sort(out)
+	return out
+}
