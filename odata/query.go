@@ -1,0 +1,258 @@
+package odata
+
+import (
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/allot-dev/allot"
+)
+
+// Query is the parsed query options of a request.
+type Query struct {
+	Select      []string   // canonical property names, deduplicated; nil when $select is absent
+	Filter      allot.Expr // nil when $filter is absent
+	Top         int        // page size; allot.DefaultPageSize when paging and $top is absent, else 0
+	Count       bool       // $count=true
+	OrderByName bool       // $orderby=displayName
+	SkipToken   string     // the raw $skiptoken, already checked by DecodeSkipToken
+	Search      string     // the raw $search value
+}
+
+// QuerySpec lists the query options an endpoint accepts. An option the
+// endpoint does not accept is rejected with allot.EUNSUPPORTEDQUERY.
+type QuerySpec struct {
+	Select   []string             // properties allowed in $select; nil: $select not supported
+	Filter   map[string]FieldKind // properties allowed in $filter; nil: $filter not supported
+	Paging   bool                 // $top and $skiptoken
+	OrderBy  bool                 // $orderby=displayName
+	Count    bool                 // $count
+	Search   bool                 // $search
+	TypeName string               // e.g. "microsoft.graph.user", for messages
+}
+
+// The OData system query options, by lower-case name without the '$'.
+// Allot implements the first seven; the rest are valid OData that Allot
+// never supports.
+var systemOptions = map[string]bool{
+	"select": true, "filter": true, "top": true, "count": true, "orderby": true, "skiptoken": true, "search": true,
+	"expand": false, "skip": false, "format": false, "apply": false, "compute": false, "levels": false,
+	"deltatoken": false, "index": false, "schemaversion": false, "id": false,
+}
+
+// optionName returns the lower-case option name of a query parameter key
+// and whether the key is a query option at all. Keys starting with '$' are
+// always options; keys without it are options only when they name one that
+// Graph accepts without the '$' (top, filter, ...), and are otherwise
+// ordinary parameters such as api-version.
+func optionName(key string) (string, bool) {
+	if strings.HasPrefix(key, "$") {
+		return strings.ToLower(key[1:]), true
+	}
+	name := strings.ToLower(key)
+	switch name {
+	case "select", "filter", "top", "count", "orderby", "skiptoken", "search", "expand", "skip":
+		return name, true
+	}
+	return "", false
+}
+
+// ParseQuery parses the query options of a request for an endpoint that
+// accepts those in spec. Option names match case-insensitively, with or
+// without the leading '$'. Parameters that are not query options (such as
+// api-version) are ignored.
+func ParseQuery(v url.Values, spec QuerySpec) (*Query, error) {
+	keys := make([]string, 0, len(v))
+	for k := range v {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+
+	opts := make(map[string]string) // option name → value
+	for _, k := range keys {
+		name, ok := optionName(k)
+		if !ok {
+			continue
+		}
+		if _, known := systemOptions[name]; !known {
+			return nil, allot.Errorf(allot.EINVALID, "Query option '%s' is not supported.", sanitize(k))
+		}
+		if _, dup := opts[name]; dup || len(v[k]) != 1 {
+			return nil, allot.Errorf(allot.EINVALID, "Query option '$%s' was specified more than once, but it must be specified at most once.", name)
+		}
+		opts[name] = v[k][0]
+	}
+
+	q := &Query{}
+	if spec.Paging {
+		q.Top = allot.DefaultPageSize
+	}
+	supported := map[string]bool{
+		"select":    spec.Select != nil,
+		"filter":    spec.Filter != nil,
+		"top":       spec.Paging,
+		"skiptoken": spec.Paging,
+		"count":     spec.Count,
+		"orderby":   spec.OrderBy,
+		"search":    spec.Search,
+	}
+	names := make([]string, 0, len(opts))
+	for name := range opts {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if !supported[name] {
+			return nil, allot.Errorf(allot.EUNSUPPORTEDQUERY, "Query option '$%s' is not supported on this resource.", name)
+		}
+	}
+
+	var err error
+	for _, name := range names {
+		val := opts[name]
+		switch name {
+		case "select":
+			q.Select, err = parseSelect(val, spec.Select, spec.TypeName)
+		case "filter":
+			q.Filter, err = ParseFilter(val, spec.Filter)
+		case "top":
+			q.Top, err = ParseTop(val)
+		case "count":
+			switch strings.ToLower(val) {
+			case "true":
+				q.Count = true
+			case "false":
+				q.Count = false
+			default:
+				err = allot.Errorf(allot.EINVALID, "Invalid value '%s' for query option '$count': expected 'true' or 'false'.", sanitize(val))
+			}
+		case "orderby":
+			q.OrderByName, err = parseOrderBy(val)
+		case "skiptoken":
+			if _, err = DecodeSkipToken(val); err == nil {
+				q.SkipToken = val
+			}
+		case "search":
+			if strings.TrimSpace(val) == "" {
+				err = allot.Errorf(allot.EINVALID, "The $search query option must not be empty.")
+			}
+			q.Search = val
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return q, nil
+}
+
+// ListOptions returns the list options of q, with the $skiptoken decoded
+// into After. As in Graph, the total count is asked for only on the first
+// page: Count is false when a $skiptoken is present.
+func (q *Query) ListOptions() (allot.ListOptions, error) {
+	o := allot.ListOptions{
+		Filter:      q.Filter,
+		Top:         q.Top,
+		OrderByName: q.OrderByName,
+		Count:       q.Count && q.SkipToken == "",
+		Search:      q.Search,
+	}
+	if q.SkipToken != "" {
+		after, err := DecodeSkipToken(q.SkipToken)
+		if err != nil {
+			return allot.ListOptions{}, err
+		}
+		o.After = after
+	}
+	return o, nil
+}
+
+func parseOrderBy(val string) (bool, error) {
+	f := strings.Fields(val)
+	if len(f) == 0 {
+		return false, allot.Errorf(allot.EINVALID, "The $orderby query option must not be empty.")
+	}
+	if strings.EqualFold(f[0], "displayName") && (len(f) == 1 || len(f) == 2 && strings.EqualFold(f[1], "asc")) {
+		return true, nil
+	}
+	return false, allot.Errorf(allot.EUNSUPPORTEDQUERY, "Sorting by '%s' is not supported; only '$orderby=displayName' is.", sanitize(val))
+}
+
+// ParseTop parses $top: empty gives allot.DefaultPageSize, otherwise an
+// integer from 1 to allot.MaxPageSize.
+func ParseTop(input string) (int, error) {
+	if input == "" {
+		return allot.DefaultPageSize, nil
+	}
+	ok := len(input) <= 10
+	for i := 0; ok && i < len(input); i++ {
+		ok = '0' <= input[i] && input[i] <= '9'
+	}
+	if ok {
+		if n, err := strconv.Atoi(input); err == nil && n >= 1 && n <= allot.MaxPageSize {
+			return n, nil
+		}
+	}
+	return 0, allot.Errorf(allot.EUNSUPPORTEDQUERY, "Invalid page size specified: '%s'. Must be between 1 and %d inclusive.", sanitize(input), allot.MaxPageSize)
+}
+
+// ParseSelect parses a comma-separated $select list against the allowed
+// properties, matching case-insensitively. It returns the canonical
+// spellings without duplicates, in the order first given; an empty input
+// gives nil.
+func ParseSelect(input string, allowed []string) ([]string, error) {
+	return parseSelect(input, allowed, "")
+}
+
+func parseSelect(input string, allowed []string, typeName string) ([]string, error) {
+	if strings.TrimSpace(input) == "" {
+		return nil, nil
+	}
+	lower := make(map[string]string, len(allowed))
+	for _, a := range allowed {
+		la := strings.ToLower(a)
+		if prev, ok := lower[la]; !ok || a < prev {
+			lower[la] = a
+		}
+	}
+	var out []string
+	seen := make(map[string]bool)
+	for _, item := range strings.Split(input, ",") {
+		name := strings.TrimSpace(item)
+		if name == "" {
+			return nil, allot.Errorf(allot.EINVALID, "Invalid $select: empty property name in '%s'.", sanitize(input))
+		}
+		canon, ok := lower[strings.ToLower(name)]
+		if !ok {
+			if name == "*" || strings.ContainsAny(name, "/()") {
+				return nil, allot.Errorf(allot.EUNSUPPORTEDQUERY, "The $select item '%s' is not supported; list property names.", sanitize(name))
+			}
+			if typeName != "" {
+				return nil, allot.Errorf(allot.EINVALID, "Could not find a property named '%s' on type '%s'.", sanitize(name), typeName)
+			}
+			return nil, allot.Errorf(allot.EINVALID, "Could not find a property named '%s'.", sanitize(name))
+		}
+		if !seen[canon] {
+			seen[canon] = true
+			out = append(out, canon)
+		}
+	}
+	return out, nil
+}
+
+// sanitize makes caller-supplied text safe and short for an error message.
+func sanitize(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	const max = 100
+	if utf8.RuneCountInString(s) > max {
+		n := 0
+		for i := range s {
+			if n == max {
+				return s[:i] + "…"
+			}
+			n++
+		}
+	}
+	return s
+}

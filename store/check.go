@@ -1,0 +1,185 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+
+	"github.com/allot-dev/allot"
+)
+
+// Check verifies the invariants of SPEC §2.3.8 in every tenant. They hold
+// whenever the queue is empty, so a non-empty queue is reported too.
+func (s *DB) Check(ctx context.Context) ([]allot.Violation, error) {
+	var out []allot.Violation
+	var queued int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM work`).Scan(&queued); err != nil {
+		return nil, err
+	}
+	if queued > 0 {
+		out = append(out, allot.Violation{Rule: "queue", Detail: fmt.Sprintf("%d work items are still queued; the invariants hold only when the queue is empty", queued)})
+	}
+	tenants, err := s.Tenants(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range tenants {
+		v, err := s.checkTenant(ctx, t.ID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v...)
+	}
+	return out, nil
+}
+
+func (s *DB) checkTenant(ctx context.Context, tenantID string) ([]allot.Violation, error) {
+	var out []allot.Violation
+	add := func(rule, format string, args ...any) {
+		out = append(out, allot.Violation{TenantID: tenantID, Rule: rule, Detail: fmt.Sprintf(format, args...)})
+	}
+	// Seats: consumedUnits = holders.
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT s.sku_id, s.consumed, (SELECT COUNT(DISTINCT l.user_id) FROM license_states l
+		WHERE l.tenant_id = s.tenant_id AND l.sku_id = s.sku_id AND l.state = 'Active') FROM subscriptions s WHERE s.tenant_id = ?`), tenantID)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var sku string
+		var consumed, holders int
+		if err := rows.Scan(&sku, &consumed, &holders); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if consumed != holders {
+			add("seats", "SKU %s: consumedUnits %d but %d users hold it", sku, consumed, holders)
+		}
+	}
+	rows.Close()
+	for _, c := range []struct{ rule, query string }{
+		{"source", `SELECT l.user_id || ' ' || l.sku_id || ' ' || l.source FROM license_states l WHERE l.tenant_id = ? AND (
+			(l.source = '' AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.tenant_id = l.tenant_id AND a.target_id = l.user_id AND a.sku_id = l.sku_id))
+			OR (l.source <> '' AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.tenant_id = l.tenant_id AND a.target_id = l.source AND a.sku_id = l.sku_id))
+			OR (l.source <> '' AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.tenant_id = l.tenant_id AND m.group_id = l.source AND m.member_id = l.user_id)))`},
+		{"coverage", `SELECT m.member_id || ' ' || a.sku_id || ' ' || m.group_id FROM memberships m JOIN assignments a ON a.tenant_id = m.tenant_id AND a.target_id = m.group_id
+			WHERE m.tenant_id = ? AND m.member_kind = 'user' AND NOT EXISTS (SELECT 1 FROM license_states l
+			WHERE l.tenant_id = m.tenant_id AND l.user_id = m.member_id AND l.sku_id = a.sku_id AND l.source = m.group_id)`},
+		{"coverage", `SELECT a.target_id || ' ' || a.sku_id FROM assignments a WHERE a.tenant_id = ? AND a.target_kind = 'user' AND NOT EXISTS
+			(SELECT 1 FROM license_states l WHERE l.tenant_id = a.tenant_id AND l.user_id = a.target_id AND l.sku_id = a.sku_id AND l.source = '')`},
+		{"waiting", `SELECT l.user_id || ' ' || l.sku_id FROM license_states l JOIN subscriptions s ON s.tenant_id = l.tenant_id AND s.sku_id = l.sku_id
+			WHERE l.tenant_id = ? AND l.error = 'CountViolation' AND s.enabled > s.consumed`},
+	} {
+		rows, err := s.db.QueryContext(ctx, s.q(c.query), tenantID)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var what string
+			if err := rows.Scan(&what); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			add(c.rule, "%s", what)
+		}
+		rows.Close()
+	}
+	// Per user: plan rules over active states, and the fixed point.
+	var ids []string
+	rows, err = s.db.QueryContext(ctx, s.q(`SELECT id FROM users WHERE tenant_id = ? ORDER BY id`), tenantID)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	cat := s.Catalog()
+	for _, part := range chunks(ids, 500) {
+		err := s.readTx(ctx, func(tx *sql.Tx) error {
+			b, err := s.loadBatch(ctx, tx, tenantID, part)
+			if err != nil {
+				return err
+			}
+			for _, uid := range b.order {
+				for _, v := range planViolations(cat, b, uid) {
+					add("plans", "user %s: %s", uid, v)
+				}
+				in := b.input(uid, cat, s.now())
+				o := b.evaluate(uid, cat, s.now())
+				if o.out.Changed || slices.ContainsFunc(keys(o.out.SeatDelta), func(k string) bool { return o.out.SeatDelta[k] != 0 }) {
+					add("fixpoint", "user %s: evaluating again changes its states %s -> %s", uid, statesJSON(in.Before), statesJSON(o.out.States))
+				}
+				if o.mailboxChanged {
+					add("fixpoint", "user %s: mailbox ownership is stale", uid)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// planViolations checks one user's active states against the plan rules:
+// no conflicting plans of different SKUs, dependencies met, and no owned
+// address shared with another owner.
+func planViolations(cat *allot.Catalog, b *batch, uid string) []string {
+	var out []string
+	enabled := map[string][]string{} // plan -> SKUs enabling it
+	mailbox := false
+	for _, st := range b.states[uid] {
+		if st.State != allot.StateActive {
+			continue
+		}
+		for _, p := range cat.EnabledPlans(st.SkuID, st.DisabledPlans) {
+			enabled[p] = append(enabled[p], st.SkuID)
+			if sp := cat.Plans[p]; sp != nil && sp.ProvisionsMailbox {
+				mailbox = true
+			}
+		}
+	}
+	for p, skusP := range enabled {
+		for q, skusQ := range enabled {
+			if p < q && cat.Conflicts(p, q) && !(len(skusP) == 1 && len(skusQ) == 1 && skusP[0] == skusQ[0]) {
+				out = append(out, fmt.Sprintf("plans %s and %s conflict", p, q))
+			}
+		}
+		if sp := cat.Plans[p]; sp != nil {
+			for _, group := range sp.DependsOn {
+				if !slices.ContainsFunc(group, func(q string) bool { return len(enabled[q]) > 0 }) {
+					out = append(out, fmt.Sprintf("plan %s lacks a dependency of %v", p, group))
+				}
+			}
+		}
+	}
+	if mailbox {
+		for _, a := range b.users[uid].proxy {
+			n := allot.NormalizeAddress(a)
+			for owner := range b.owners[n] {
+				if owner != uid {
+					out = append(out, fmt.Sprintf("address %s is also owned by %s", n, owner))
+				}
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// readTx runs fn in a transaction that is always rolled back.
+func (s *DB) readTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	return fn(tx)
+}

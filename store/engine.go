@@ -1,0 +1,558 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/allot-dev/allot"
+	"github.com/allot-dev/allot/rules"
+)
+
+// batch is everything needed to evaluate a set of users of one tenant,
+// loaded with a fixed number of queries whatever the number of users, and
+// kept up to date in memory as the users are evaluated one after another.
+type batch struct {
+	tenantID        string
+	defaultLocation string
+	order           []string // user ids that exist, in evaluation order
+	users           map[string]*userRow
+	direct          map[string][]assignmentRow // user -> direct assignments
+	groupsOf        map[string][]string        // user -> groups it is a direct member of
+	groupAssign     map[string][]assignmentRow // group -> assignments
+	states          map[string][]allot.LicenseState
+	owners          map[string]map[string]bool // address -> ids of its owners
+	enabled         map[string]int             // SKU -> seats owned
+	consumed        map[string]int             // SKU -> seats consumed
+	subs            map[string]bool
+}
+
+type userRow struct {
+	id, location string
+	proxy        []string
+	mailbox      bool
+}
+
+type assignmentRow struct {
+	target   string
+	sku      string
+	disabled []string
+	created  time.Time
+}
+
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// chunks splits ids so no statement exceeds the databases' parameter limits.
+func chunks(ids []string, size int) [][]string {
+	var out [][]string
+	for len(ids) > size {
+		out = append(out, ids[:size])
+		ids = ids[size:]
+	}
+	if len(ids) > 0 {
+		out = append(out, ids)
+	}
+	return out
+}
+
+// each runs query once per chunk of ids; query has one "(%s)" for the list,
+// and args are placed before the ids.
+func (s *DB) each(ctx context.Context, q queryer, query string, ids []string, args []any, scan func(*sql.Rows) error) error {
+	for _, part := range chunks(ids, 500) {
+		a := append(append([]any{}, args...), anys(part)...)
+		rows, err := q.QueryContext(ctx, s.q(strings.Replace(query, "(%s)", "("+placeholders(len(part))+")", 1)), a...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			if err := scan(rows); err != nil {
+				rows.Close()
+				return err
+			}
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *DB) loadBatch(ctx context.Context, tx *sql.Tx, tenantID string, userIDs []string) (*batch, error) {
+	b := &batch{
+		tenantID: tenantID, users: map[string]*userRow{}, direct: map[string][]assignmentRow{},
+		groupsOf: map[string][]string{}, groupAssign: map[string][]assignmentRow{},
+		states: map[string][]allot.LicenseState{}, owners: map[string]map[string]bool{},
+		enabled: map[string]int{}, consumed: map[string]int{}, subs: map[string]bool{},
+	}
+	if err := tx.QueryRowContext(ctx, s.q(`SELECT default_usage_location FROM tenants WHERE id = ?`), tenantID).Scan(&b.defaultLocation); err != nil {
+		return nil, err
+	}
+	ids := dedupe(userIDs)
+	err := s.each(ctx, tx, `SELECT id, usage_location, proxy_addresses, mailbox FROM users WHERE tenant_id = ? AND id IN (%s)`, ids, []any{tenantID}, func(r *sql.Rows) error {
+		var u userRow
+		var proxy string
+		var mailbox int
+		if err := r.Scan(&u.id, &u.location, &proxy, &mailbox); err != nil {
+			return err
+		}
+		u.proxy, u.mailbox = strList(proxy), mailbox == 1
+		b.users[u.id] = &u
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		if b.users[id] != nil {
+			b.order = append(b.order, id)
+		}
+	}
+	ids = b.order
+	scanAssign := func(r *sql.Rows) (assignmentRow, error) {
+		var a assignmentRow
+		var disabled, created string
+		err := r.Scan(&a.target, &a.sku, &disabled, &created)
+		a.disabled, a.created = strList(disabled), parseTime(created)
+		return a, err
+	}
+	err = s.each(ctx, tx, `SELECT target_id, sku_id, disabled_plans, created_at FROM assignments WHERE tenant_id = ? AND target_kind = 'user' AND target_id IN (%s)`, ids, []any{tenantID}, func(r *sql.Rows) error {
+		a, err := scanAssign(r)
+		b.direct[a.target] = append(b.direct[a.target], a)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	groupSet := map[string]bool{}
+	err = s.each(ctx, tx, `SELECT member_id, group_id FROM memberships WHERE tenant_id = ? AND member_id IN (%s)`, ids, []any{tenantID}, func(r *sql.Rows) error {
+		var u, g string
+		err := r.Scan(&u, &g)
+		b.groupsOf[u] = append(b.groupsOf[u], g)
+		groupSet[g] = true
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = s.each(ctx, tx, `SELECT target_id, sku_id, disabled_plans, created_at FROM assignments WHERE tenant_id = ? AND target_kind = 'group' AND target_id IN (%s)`, keys(groupSet), []any{tenantID}, func(r *sql.Rows) error {
+		a, err := scanAssign(r)
+		b.groupAssign[a.target] = append(b.groupAssign[a.target], a)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = s.each(ctx, tx, `SELECT user_id, sku_id, source, state, error, disabled_plans, detail, updated_at, waiting_since FROM license_states WHERE tenant_id = ? AND user_id IN (%s)`, ids, []any{tenantID}, func(r *sql.Rows) error {
+		var uid, disabled, updated, waiting string
+		var st allot.LicenseState
+		if err := r.Scan(&uid, &st.SkuID, &st.Source, &st.State, &st.Error, &disabled, &st.Detail, &updated, &waiting); err != nil {
+			return err
+		}
+		st.DisabledPlans, st.LastUpdated, st.WaitingSince = strList(disabled), parseTime(updated), parseTime(waiting)
+		b.states[uid] = append(b.states[uid], st)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = s.each(ctx, tx, `SELECT a.address, a.owner_id FROM addresses a LEFT JOIN users u ON u.tenant_id = a.tenant_id AND u.id = a.owner_id
+		WHERE a.tenant_id = ? AND (a.owner_kind = 'group' OR u.mailbox = 1)
+		AND a.address IN (SELECT address FROM addresses WHERE tenant_id = ? AND owner_id IN (%s))`, ids, []any{tenantID, tenantID}, func(r *sql.Rows) error {
+		var addr, owner string
+		if err := r.Scan(&addr, &owner); err != nil {
+			return err
+		}
+		if b.owners[addr] == nil {
+			b.owners[addr] = map[string]bool{}
+		}
+		b.owners[addr][owner] = true
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	rows, err := tx.QueryContext(ctx, s.q(`SELECT sku_id, enabled, consumed FROM subscriptions WHERE tenant_id = ?`), tenantID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var sku string
+		var en, co int
+		if err := rows.Scan(&sku, &en, &co); err != nil {
+			return nil, err
+		}
+		b.enabled[sku], b.consumed[sku], b.subs[sku] = en, co, true
+	}
+	return b, rows.Err()
+}
+
+// units builds the user's units of SPEC §2.1 from the loaded assignments.
+func (b *batch) units(uid string) []rules.Unit {
+	var out []rules.Unit
+	for _, a := range b.direct[uid] {
+		out = append(out, rules.Unit{Created: a.created, SKUs: []allot.AssignedLicense{{SkuID: a.sku, DisabledPlans: a.disabled}}})
+	}
+	for _, g := range b.groupsOf[uid] {
+		as := b.groupAssign[g]
+		if len(as) == 0 {
+			continue
+		}
+		u := rules.Unit{Source: g, Created: as[0].created}
+		for _, a := range as {
+			if a.created.Before(u.Created) {
+				u.Created = a.created
+			}
+			u.SKUs = append(u.SKUs, allot.AssignedLicense{SkuID: a.sku, DisabledPlans: a.disabled})
+		}
+		out = append(out, u)
+	}
+	return out
+}
+
+func (b *batch) input(uid string, cat *allot.Catalog, now time.Time) rules.Input {
+	u := b.users[uid]
+	in := rules.Input{
+		Location: u.location, ProxyAddresses: u.proxy, Taken: map[string]bool{},
+		Units: b.units(uid), Before: b.states[uid], Free: map[string]int{}, Catalog: cat, Now: now,
+	}
+	if in.Location == "" {
+		in.Location = b.defaultLocation
+	}
+	for _, a := range u.proxy {
+		n := allot.NormalizeAddress(a)
+		for owner := range b.owners[n] {
+			if owner != uid {
+				in.Taken[n] = true
+			}
+		}
+	}
+	for sku, en := range b.enabled {
+		if free := en - b.consumed[sku]; free > 0 {
+			in.Free[sku] = free
+		}
+	}
+	return in
+}
+
+// outcome is one user's evaluation, to be written.
+type outcome struct {
+	uid            string
+	before         []allot.LicenseState
+	out            rules.Output
+	mailboxChanged bool
+}
+
+// evaluate runs the rules for uid and updates the batch in memory, so the
+// next user of the batch sees this one's seats and addresses.
+func (b *batch) evaluate(uid string, cat *allot.Catalog, now time.Time) outcome {
+	out := rules.Evaluate(b.input(uid, cat, now))
+	o := outcome{uid: uid, before: b.states[uid], out: out}
+	b.states[uid] = out.States
+	for sku, d := range out.SeatDelta {
+		b.consumed[sku] += d
+	}
+	u := b.users[uid]
+	if out.Mailbox != u.mailbox {
+		o.mailboxChanged = true
+		u.mailbox = out.Mailbox
+		for _, a := range u.proxy {
+			n := allot.NormalizeAddress(a)
+			if b.owners[n] == nil {
+				b.owners[n] = map[string]bool{}
+			}
+			if out.Mailbox {
+				b.owners[n][uid] = true
+			} else {
+				delete(b.owners[n], uid)
+			}
+		}
+	}
+	return o
+}
+
+// write stores outcomes: states, seat counts, mailbox flags, the audit
+// lines, and the work they cause (address sharers, the waiting room).
+func (s *DB) write(ctx context.Context, tx *sql.Tx, b *batch, outs []outcome) error {
+	now := fmtTime(s.now())
+	actor := actorName(ctx)
+	var changed, mailOn, mailOff []string
+	delta := map[string]int{}
+	var stateRows, auditRows [][]any
+	for _, o := range outs {
+		for sku, d := range o.out.SeatDelta {
+			delta[sku] += d
+		}
+		if o.mailboxChanged {
+			if o.out.Mailbox {
+				mailOn = append(mailOn, o.uid)
+			} else {
+				mailOff = append(mailOff, o.uid)
+			}
+		}
+		if !o.out.Changed {
+			continue
+		}
+		changed = append(changed, o.uid)
+		result := "success"
+		for _, st := range o.out.States {
+			stateRows = append(stateRows, []any{b.tenantID, o.uid, st.SkuID, st.Source, st.State, st.Error, toJSON(st.DisabledPlans), st.Detail, fmtTime(st.LastUpdated), fmtTime(st.WaitingSince)})
+			if st.State != allot.StateActive {
+				result = "failure"
+			}
+		}
+		auditRows = append(auditRows, []any{b.tenantID, now, actor, "Change user license", "User", o.uid, statesJSON(o.before), statesJSON(o.out.States), result})
+	}
+	for _, part := range chunks(changed, 500) {
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM license_states WHERE tenant_id = ? AND user_id IN (`+placeholders(len(part))+`)`), append([]any{b.tenantID}, anys(part)...)...); err != nil {
+			return err
+		}
+	}
+	if err := s.insertRows(ctx, tx, `INSERT INTO license_states (tenant_id, user_id, sku_id, source, state, error, disabled_plans, detail, updated_at, waiting_since) VALUES `, stateRows); err != nil {
+		return err
+	}
+	if err := s.insertRows(ctx, tx, `INSERT INTO audit (tenant_id, at, actor, activity, target_type, target_id, before_json, after_json, result) VALUES `, auditRows); err != nil {
+		return err
+	}
+	var freed []string
+	for _, sku := range sortedKeys(delta) {
+		if delta[sku] == 0 {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE subscriptions SET consumed = consumed + ? WHERE tenant_id = ? AND sku_id = ?`), delta[sku], b.tenantID, sku); err != nil {
+			return err
+		}
+		if delta[sku] < 0 {
+			freed = append(freed, sku)
+		}
+	}
+	for flag, ids := range map[int][]string{1: mailOn, 0: mailOff} {
+		for _, part := range chunks(ids, 500) {
+			if _, err := tx.ExecContext(ctx, s.q(`UPDATE users SET mailbox = ? WHERE tenant_id = ? AND id IN (`+placeholders(len(part))+`)`), append([]any{flag, b.tenantID}, anys(part)...)...); err != nil {
+				return err
+			}
+		}
+	}
+	// An address that became owned or free may change its other listers.
+	if moved := append(mailOn, mailOff...); len(moved) > 0 {
+		if err := s.enqueueAddressSharers(ctx, tx, b.tenantID, moved); err != nil {
+			return err
+		}
+	}
+	return s.wake(ctx, tx, b.tenantID, freed)
+}
+
+// insertRows inserts rows with multi-row VALUES statements.
+func (s *DB) insertRows(ctx context.Context, tx *sql.Tx, prefix string, rows [][]any) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	per := max(1, 900/len(rows[0]))
+	for len(rows) > 0 {
+		n := min(per, len(rows))
+		var sb strings.Builder
+		sb.WriteString(prefix)
+		args := make([]any, 0, n*len(rows[0]))
+		for i, r := range rows[:n] {
+			if i > 0 {
+				sb.WriteString(", ")
+			}
+			sb.WriteString("(" + placeholders(len(r)) + ")")
+			args = append(args, r...)
+		}
+		if _, err := tx.ExecContext(ctx, s.q(sb.String()), args...); err != nil {
+			return err
+		}
+		rows = rows[n:]
+	}
+	return nil
+}
+
+// enqueueAddressSharers queues every other user listing an address that
+// one of owners lists.
+func (s *DB) enqueueAddressSharers(ctx context.Context, tx *sql.Tx, tenantID string, owners []string) error {
+	var ids []string
+	err := s.each(ctx, tx, `SELECT DISTINCT a.owner_id FROM addresses a WHERE a.tenant_id = ? AND a.owner_kind = 'user'
+		AND a.address IN (SELECT address FROM addresses WHERE tenant_id = ? AND owner_id IN (%s))`, owners, []any{tenantID, tenantID}, func(r *sql.Rows) error {
+		var id string
+		err := r.Scan(&id)
+		ids = append(ids, id)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	skip := map[string]bool{}
+	for _, o := range owners {
+		skip[o] = true
+	}
+	var others []string
+	for _, id := range ids {
+		if !skip[id] {
+			others = append(others, id)
+		}
+	}
+	sort.Strings(others)
+	return s.enqueueUsers(ctx, tx, tenantID, others, "")
+}
+
+// enqueueAddressListers queues every user that lists one of addrs.
+func (s *DB) enqueueAddressListers(ctx context.Context, tx *sql.Tx, tenantID string, addrs []string, except string) error {
+	var ids []string
+	err := s.each(ctx, tx, `SELECT DISTINCT owner_id FROM addresses WHERE tenant_id = ? AND owner_kind = 'user' AND address IN (%s)`, normalizeAll(addrs), []any{tenantID}, func(r *sql.Rows) error {
+		var id string
+		err := r.Scan(&id)
+		if id != except {
+			ids = append(ids, id)
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	sort.Strings(ids)
+	return s.enqueueUsers(ctx, tx, tenantID, ids, "")
+}
+
+// wake queues, for each SKU with free seats, the users waiting for it in
+// the order they started waiting, then user id, as many as there are
+// seats (SPEC §2.3.4). skus nil means every SKU of the tenant.
+func (s *DB) wake(ctx context.Context, tx *sql.Tx, tenantID string, skus []string) error {
+	query := `SELECT sku_id, enabled - consumed FROM subscriptions WHERE tenant_id = ? AND enabled > consumed`
+	args := []any{tenantID}
+	if skus != nil {
+		if len(skus) == 0 {
+			return nil
+		}
+		query += ` AND sku_id IN (` + placeholders(len(skus)) + `)`
+		args = append(args, anys(skus)...)
+	}
+	rows, err := tx.QueryContext(ctx, s.q(query), args...)
+	if err != nil {
+		return err
+	}
+	free := map[string]int{}
+	for rows.Next() {
+		var sku string
+		var n int
+		if err := rows.Scan(&sku, &n); err != nil {
+			rows.Close()
+			return err
+		}
+		free[sku] = n
+	}
+	rows.Close()
+	for _, sku := range sortedKeys(free) {
+		var ids []string
+		rows, err := tx.QueryContext(ctx, s.q(`SELECT user_id FROM license_states WHERE tenant_id = ? AND sku_id = ? AND error = 'CountViolation'
+			ORDER BY waiting_since, user_id LIMIT ?`), tenantID, sku, free[sku])
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := s.enqueueUsers(ctx, tx, tenantID, ids, ""); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// enqueueUsers queues user items in the given order, skipping users that
+// already have one queued for the same group.
+func (s *DB) enqueueUsers(ctx context.Context, tx *sql.Tx, tenantID string, ids []string, groupID string) error {
+	ids = dedupe(ids)
+	if len(ids) == 0 {
+		return nil
+	}
+	queued := map[string]bool{}
+	err := s.each(ctx, tx, `SELECT target_id FROM work WHERE tenant_id = ? AND kind = 'user' AND group_id = ? AND target_id IN (%s)`, ids, []any{tenantID, groupID}, func(r *sql.Rows) error {
+		var id string
+		err := r.Scan(&id)
+		queued[id] = true
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	now := fmtTime(s.now())
+	var rows [][]any
+	for _, id := range ids {
+		if !queued[id] {
+			rows = append(rows, []any{tenantID, "user", id, groupID, now})
+		}
+	}
+	return s.insertRows(ctx, tx, `INSERT INTO work (tenant_id, kind, target_id, group_id, enqueued_at) VALUES `, rows)
+}
+
+// enqueueGroup queues a walk over the group's members unless one is
+// already waiting to start.
+func (s *DB) enqueueGroup(ctx context.Context, tx *sql.Tx, tenantID, groupID string) error {
+	var n int
+	if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM work WHERE tenant_id = ? AND kind = 'group' AND target_id = ? AND started = 0`), tenantID, groupID).Scan(&n); err != nil || n > 0 {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, s.q(`INSERT INTO work (tenant_id, kind, target_id, group_id, enqueued_at) VALUES (?, 'group', ?, ?, ?)`), tenantID, groupID, groupID, fmtTime(s.now()))
+	return err
+}
+
+func statesJSON(states []allot.LicenseState) string {
+	type st struct {
+		SkuID  string `json:"skuId"`
+		Source string `json:"assignedByGroup,omitempty"`
+		State  string `json:"state"`
+		Error  string `json:"error"`
+	}
+	out := make([]st, 0, len(states))
+	for _, s := range states {
+		out = append(out, st{s.SkuID, s.Source, s.State, s.Error})
+	}
+	return toJSON(out)
+}
+
+func dedupe(xs []string) []string {
+	seen := make(map[string]bool, len(xs))
+	out := make([]string, 0, len(xs))
+	for _, x := range xs {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func keys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string { return keys(m) }
+
+func normalizeAll(addrs []string) []string {
+	out := make([]string, 0, len(addrs))
+	for _, a := range addrs {
+		if n := allot.NormalizeAddress(a); n != "" {
+			out = append(out, n)
+		}
+	}
+	return dedupe(out)
+}

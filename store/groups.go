@@ -1,0 +1,652 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"slices"
+	"strings"
+
+	"github.com/allot-dev/allot"
+)
+
+const groupCols = `g.id, g.display_name, g.description, g.mail_nickname, g.group_types, g.mail_enabled, g.security_enabled, g.proxy_addresses, g.created_at`
+
+func scanGroup(r interface{ Scan(...any) error }) (*allot.Group, error) {
+	var g allot.Group
+	var types, proxy, created string
+	var mail, sec int
+	if err := r.Scan(&g.ID, &g.DisplayName, &g.Description, &g.MailNickname, &types, &mail, &sec, &proxy, &created); err != nil {
+		return nil, err
+	}
+	g.GroupTypes, g.MailEnabled, g.SecurityEnabled, g.ProxyAddresses, g.CreatedAt = strList(types), mail == 1, sec == 1, strList(proxy), parseTime(created)
+	return &g, nil
+}
+
+func (s *DB) findGroup(ctx context.Context, q rowQueryer, tenantID, id string) (*allot.Group, error) {
+	g, err := scanGroup(q.QueryRowContext(ctx, s.q(`SELECT `+groupCols+` FROM dir_groups g WHERE g.tenant_id = ? AND g.id = ?`), tenantID, strings.ToLower(id)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound(id)
+	}
+	return g, err
+}
+
+// Group returns a group with its licensing status.
+func (s *DB) Group(ctx context.Context, id string) (*allot.Group, error) {
+	a, err := actorOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	g, err := s.findGroup(ctx, s.db, a.TenantID, id)
+	if err != nil {
+		return nil, err
+	}
+	return g, s.fillGroups(ctx, s.db, a.TenantID, []*allot.Group{g})
+}
+
+// fillGroups adds assignedLicenses, licenseProcessingState and
+// hasMembersWithLicenseErrors with three queries for the whole page.
+func (s *DB) fillGroups(ctx context.Context, q queryer, tenantID string, groups []*allot.Group) error {
+	byID := map[string]*allot.Group{}
+	var ids []string
+	for _, g := range groups {
+		byID[g.ID] = g
+		ids = append(ids, g.ID)
+		g.AssignedLicenses, g.ProcessingState = []allot.AssignedLicense{}, allot.ProcessingComplete
+	}
+	err := s.each(ctx, q, `SELECT target_id, sku_id, disabled_plans FROM assignments WHERE tenant_id = ? AND target_kind = 'group' AND target_id IN (%s) ORDER BY target_id, sku_id`,
+		ids, []any{tenantID}, func(r *sql.Rows) error {
+			var gid, sku, disabled string
+			err := r.Scan(&gid, &sku, &disabled)
+			byID[gid].AssignedLicenses = append(byID[gid].AssignedLicenses, allot.AssignedLicense{SkuID: sku, DisabledPlans: strList(disabled)})
+			return err
+		})
+	if err != nil {
+		return err
+	}
+	err = s.each(ctx, q, `SELECT DISTINCT source FROM license_states WHERE tenant_id = ? AND state = 'Error' AND source IN (%s)`, ids, []any{tenantID}, func(r *sql.Rows) error {
+		var gid string
+		err := r.Scan(&gid)
+		byID[gid].HasMembersWithLicenseErrors = true
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return s.each(ctx, q, `SELECT group_id, kind, started, done, total FROM work WHERE tenant_id = ? AND group_id IN (%s) ORDER BY id`, ids, []any{tenantID}, func(r *sql.Rows) error {
+		var gid, kind string
+		var started, done, total int
+		if err := r.Scan(&gid, &kind, &started, &done, &total); err != nil {
+			return err
+		}
+		g := byID[gid]
+		if kind == "group" && started == 1 {
+			g.ProcessingState, g.MembersDone, g.MembersTotal = allot.ProcessingInProgress, done, total
+		} else if g.ProcessingState == allot.ProcessingComplete {
+			g.ProcessingState = allot.ProcessingQueued
+		}
+		return nil
+	})
+}
+
+// ListGroups lists the tenant's groups, filtered and paged in the database.
+func (s *DB) ListGroups(ctx context.Context, opt allot.ListOptions) (*allot.Page[allot.Group], error) {
+	a, err := actorOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.listGroups(ctx, a.TenantID, opt, "", nil)
+}
+
+func (s *DB) listGroups(ctx context.Context, tenantID string, opt allot.ListOptions, extra string, extraArgs []any) (*allot.Page[allot.Group], error) {
+	cond, args, err := groupList.where(opt.Filter)
+	if err != nil {
+		return nil, err
+	}
+	search, sargs := searchClause("g", opt, "display_name", "mail_nickname")
+	base := ` FROM dir_groups g WHERE g.tenant_id = ? AND ` + cond + search + extra
+	bargs := append(append(append([]any{tenantID}, args...), sargs...), extraArgs...)
+	page := &allot.Page[allot.Group]{Items: []allot.Group{}}
+	if opt.Count {
+		if err := s.db.QueryRowContext(ctx, s.q(`SELECT COUNT(*)`+base), bargs...).Scan(&page.Count); err != nil {
+			return nil, err
+		}
+	}
+	keyset, kargs, order := pageClause("g", opt)
+	top := topOf(opt)
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+groupCols+base+keyset+order+` LIMIT ?`), append(append(bargs, kargs...), top+1)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var groups []*allot.Group
+	for rows.Next() {
+		g, err := scanGroup(rows)
+		if err != nil {
+			return nil, err
+		}
+		groups = append(groups, g)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	if len(groups) > top {
+		groups = groups[:top]
+		page.NextCursor = cursorOf(opt, groups[top-1].DisplayName, groups[top-1].ID)
+	}
+	if len(groups) > 0 {
+		if err := s.fillGroups(ctx, s.db, tenantID, groups); err != nil {
+			return nil, err
+		}
+	}
+	for _, g := range groups {
+		page.Items = append(page.Items, *g)
+	}
+	return page, nil
+}
+
+// CreateGroup adds a group. A group owns the addresses it lists, so their
+// user listers are queued (SPEC §2.3.3).
+func (s *DB) CreateGroup(ctx context.Context, in allot.GroupCreate) (*allot.Group, error) {
+	a, err := actorOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	g := allot.Group{ID: strings.ToLower(in.ID), DisplayName: in.DisplayName, Description: in.Description, MailNickname: in.MailNickname,
+		GroupTypes: in.GroupTypes, MailEnabled: in.MailEnabled, SecurityEnabled: in.SecurityEnabled, ProxyAddresses: cleanAddresses(in.ProxyAddresses), CreatedAt: s.now()}
+	if g.ID == "" {
+		g.ID = newID()
+	}
+	if g.GroupTypes == nil {
+		g.GroupTypes = []string{}
+	}
+	if strings.TrimSpace(g.DisplayName) == "" {
+		return nil, allot.Errorf(allot.EINVALID, "displayName is required.")
+	}
+	for _, t := range g.GroupTypes {
+		if t != "Unified" && t != "DynamicMembership" {
+			return nil, allot.Errorf(allot.EINVALID, "Invalid group type '%s'.", t)
+		}
+	}
+	if err := validAddresses(g.ProxyAddresses); err != nil {
+		return nil, err
+	}
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO dir_groups (tenant_id, id, display_name, description, mail_nickname, group_types, mail_enabled, security_enabled, proxy_addresses, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`), a.TenantID, g.ID, g.DisplayName, g.Description, g.MailNickname, toJSON(g.GroupTypes),
+			b2i(g.MailEnabled), b2i(g.SecurityEnabled), toJSON(g.ProxyAddresses), fmtTime(g.CreatedAt)); err != nil {
+			return err
+		}
+		if err := s.setAddresses(ctx, tx, a.TenantID, g.ID, allot.MemberGroup, g.ProxyAddresses); err != nil {
+			return err
+		}
+		if err := s.enqueueAddressListers(ctx, tx, a.TenantID, g.ProxyAddresses, ""); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, a.TenantID, "Add group", "Group", g.ID, "", toJSON(map[string]any{"displayName": g.DisplayName, "proxyAddresses": g.ProxyAddresses}), "success")
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.notify()
+	g.AssignedLicenses, g.ProcessingState = []allot.AssignedLicense{}, allot.ProcessingComplete
+	return &g, nil
+}
+
+// UpdateGroup changes a group; addresses it gains or drops queue their listers.
+func (s *DB) UpdateGroup(ctx context.Context, id string, in allot.GroupUpdate) (*allot.Group, error) {
+	a, err := actorOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if in.DisplayName != nil && strings.TrimSpace(*in.DisplayName) == "" {
+		return nil, allot.Errorf(allot.EINVALID, "displayName cannot be empty.")
+	}
+	var proxy []string
+	if in.ProxyAddresses != nil {
+		proxy = cleanAddresses(*in.ProxyAddresses)
+		if err := validAddresses(proxy); err != nil {
+			return nil, err
+		}
+	}
+	var gid string
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		g, err := s.findGroup(ctx, tx, a.TenantID, id)
+		if err != nil {
+			return err
+		}
+		gid = g.ID
+		before := toJSON(g)
+		if in.DisplayName != nil {
+			g.DisplayName = *in.DisplayName
+		}
+		if in.Description != nil {
+			g.Description = *in.Description
+		}
+		if in.MailNickname != nil {
+			g.MailNickname = *in.MailNickname
+		}
+		if in.MailEnabled != nil {
+			g.MailEnabled = *in.MailEnabled
+		}
+		if in.SecurityEnabled != nil {
+			g.SecurityEnabled = *in.SecurityEnabled
+		}
+		if in.ProxyAddresses != nil {
+			if !slices.Equal(normalizeAll(proxy), normalizeAll(g.ProxyAddresses)) {
+				if err := s.enqueueAddressListers(ctx, tx, a.TenantID, append(slices.Clone(g.ProxyAddresses), proxy...), ""); err != nil {
+					return err
+				}
+				if err := s.setAddresses(ctx, tx, a.TenantID, g.ID, allot.MemberGroup, proxy); err != nil {
+					return err
+				}
+			}
+			g.ProxyAddresses = proxy
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE dir_groups SET display_name = ?, description = ?, mail_nickname = ?, mail_enabled = ?, security_enabled = ?, proxy_addresses = ?
+			WHERE tenant_id = ? AND id = ?`), g.DisplayName, g.Description, g.MailNickname, b2i(g.MailEnabled), b2i(g.SecurityEnabled), toJSON(g.ProxyAddresses), a.TenantID, g.ID); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, a.TenantID, "Update group", "Group", g.ID, before, toJSON(g), "success")
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.notify()
+	return s.Group(ctx, gid)
+}
+
+// DeleteGroup deletes a group that has no licenses assigned (SPEC §2.3.6).
+func (s *DB) DeleteGroup(ctx context.Context, id string) error {
+	a, err := actorOf(ctx)
+	if err != nil {
+		return err
+	}
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		g, err := s.findGroup(ctx, tx, a.TenantID, id)
+		if err != nil {
+			return err
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM assignments WHERE tenant_id = ? AND target_id = ?`), a.TenantID, g.ID).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return allot.Errorf(allot.EINVALID, "The group has licenses assigned. Remove the group's licenses before deleting it.")
+		}
+		// A group with no assignment may still have states from an
+		// unassignment not yet processed: wait for that to finish.
+		if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM license_states WHERE tenant_id = ? AND source = ?`), a.TenantID, g.ID).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return allot.Errorf(allot.EINVALID, "The group's licenses are still being removed from its members. Try again when its processing is complete.")
+		}
+		if err := s.enqueueAddressListers(ctx, tx, a.TenantID, g.ProxyAddresses, ""); err != nil {
+			return err
+		}
+		for _, stmt := range []struct {
+			sql  string
+			args []any
+		}{
+			{`DELETE FROM memberships WHERE tenant_id = ? AND (group_id = ? OR member_id = ?)`, []any{a.TenantID, g.ID, g.ID}},
+			{`DELETE FROM addresses WHERE tenant_id = ? AND owner_id = ?`, []any{a.TenantID, g.ID}},
+			{`DELETE FROM work WHERE tenant_id = ? AND (group_id = ? OR target_id = ?)`, []any{a.TenantID, g.ID, g.ID}},
+			{`DELETE FROM dir_groups WHERE tenant_id = ? AND id = ?`, []any{a.TenantID, g.ID}},
+		} {
+			if _, err := tx.ExecContext(ctx, s.q(stmt.sql), stmt.args...); err != nil {
+				return err
+			}
+		}
+		return s.audit(ctx, tx, a.TenantID, "Delete group", "Group", g.ID, toJSON(g), "", "success")
+	})
+	if err == nil {
+		s.notify()
+	}
+	return err
+}
+
+// AddMember adds a user or a group to a group. A user joining a licensed
+// group is queued (SPEC §2.3.3); nested groups are kept but not expanded.
+func (s *DB) AddMember(ctx context.Context, groupID, memberID string) error {
+	a, err := actorOf(ctx)
+	if err != nil {
+		return err
+	}
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		g, err := s.findGroup(ctx, tx, a.TenantID, groupID)
+		if err != nil {
+			return err
+		}
+		kind, mid, err := s.memberKind(ctx, tx, a.TenantID, memberID)
+		if err != nil {
+			return err
+		}
+		if mid == g.ID {
+			return allot.Errorf(allot.EINVALID, "A group cannot be a member of itself.")
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM memberships WHERE tenant_id = ? AND group_id = ? AND member_id = ?`), a.TenantID, g.ID, mid).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return allot.Errorf(allot.EINVALID, "One or more added object references already exist for the following modified properties: 'members'.")
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO memberships (tenant_id, group_id, member_id, member_kind, added_at) VALUES (?, ?, ?, ?, ?)`),
+			a.TenantID, g.ID, mid, kind, fmtTime(s.now())); err != nil {
+			return err
+		}
+		if kind == allot.MemberUser {
+			if err := s.enqueueIfLicensed(ctx, tx, a.TenantID, g.ID, mid); err != nil {
+				return err
+			}
+		}
+		return s.audit(ctx, tx, a.TenantID, "Add member to group", "Group", g.ID, "", toJSON(map[string]string{"memberId": mid, "memberType": kind}), "success")
+	})
+	if err == nil {
+		s.notify()
+	}
+	return err
+}
+
+// enqueueIfLicensed queues a user whose membership of g changed when g has
+// assignments or the user has states from g.
+func (s *DB) enqueueIfLicensed(ctx context.Context, tx *sql.Tx, tenantID, groupID, userID string) error {
+	var n int
+	if err := tx.QueryRowContext(ctx, s.q(`SELECT (SELECT COUNT(*) FROM assignments WHERE tenant_id = ? AND target_id = ?)
+		+ (SELECT COUNT(*) FROM license_states WHERE tenant_id = ? AND user_id = ? AND source = ?)`), tenantID, groupID, tenantID, userID, groupID).Scan(&n); err != nil || n == 0 {
+		return err
+	}
+	return s.enqueueUsers(ctx, tx, tenantID, []string{userID}, groupID)
+}
+
+func (s *DB) memberKind(ctx context.Context, tx *sql.Tx, tenantID, id string) (string, string, error) {
+	id = strings.ToLower(id)
+	var n int
+	if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM users WHERE tenant_id = ? AND id = ?`), tenantID, id).Scan(&n); err != nil {
+		return "", "", err
+	} else if n > 0 {
+		return allot.MemberUser, id, nil
+	}
+	if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM dir_groups WHERE tenant_id = ? AND id = ?`), tenantID, id).Scan(&n); err != nil {
+		return "", "", err
+	} else if n > 0 {
+		return allot.MemberGroup, id, nil
+	}
+	return "", "", notFound(id)
+}
+
+// RemoveMember removes a member; a user leaving a licensed group is queued.
+func (s *DB) RemoveMember(ctx context.Context, groupID, memberID string) error {
+	a, err := actorOf(ctx)
+	if err != nil {
+		return err
+	}
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		g, err := s.findGroup(ctx, tx, a.TenantID, groupID)
+		if err != nil {
+			return err
+		}
+		mid := strings.ToLower(memberID)
+		var kind string
+		err = tx.QueryRowContext(ctx, s.q(`SELECT member_kind FROM memberships WHERE tenant_id = ? AND group_id = ? AND member_id = ?`), a.TenantID, g.ID, mid).Scan(&kind)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound(memberID)
+		} else if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM memberships WHERE tenant_id = ? AND group_id = ? AND member_id = ?`), a.TenantID, g.ID, mid); err != nil {
+			return err
+		}
+		if kind == allot.MemberUser {
+			if err := s.enqueueIfLicensed(ctx, tx, a.TenantID, g.ID, mid); err != nil {
+				return err
+			}
+		}
+		return s.audit(ctx, tx, a.TenantID, "Remove member from group", "Group", g.ID, toJSON(map[string]string{"memberId": mid, "memberType": kind}), "", "success")
+	})
+	if err == nil {
+		s.notify()
+	}
+	return err
+}
+
+// Members lists a group's direct members, or with transitive every user
+// and group reachable through nested groups (cycles visited once).
+func (s *DB) Members(ctx context.Context, groupID string, transitive bool, opt allot.ListOptions) (*allot.Page[allot.DirectoryObject], error) {
+	a, err := actorOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	g, err := s.findGroup(ctx, s.db, a.TenantID, groupID)
+	if err != nil {
+		return nil, err
+	}
+	groups := []string{g.ID}
+	if transitive {
+		seen := map[string]bool{g.ID: true}
+		for i := 0; i < len(groups); i++ {
+			rows, err := s.db.QueryContext(ctx, s.q(`SELECT member_id FROM memberships WHERE tenant_id = ? AND group_id = ? AND member_kind = 'group'`), a.TenantID, groups[i])
+			if err != nil {
+				return nil, err
+			}
+			for rows.Next() {
+				var id string
+				if err := rows.Scan(&id); err != nil {
+					rows.Close()
+					return nil, err
+				}
+				if !seen[id] {
+					seen[id] = true
+					groups = append(groups, id)
+				}
+			}
+			rows.Close()
+		}
+	}
+	cond := `m.tenant_id = ? AND m.group_id IN (` + placeholders(len(groups)) + `)`
+	args := append([]any{a.TenantID}, anys(groups)...)
+	switch {
+	case opt.ErrorsOnly:
+		cond += ` AND EXISTS (SELECT 1 FROM license_states x WHERE x.tenant_id = m.tenant_id AND x.user_id = m.member_id AND x.source = m.group_id AND x.state = 'Error')`
+	case opt.SuccessOnly:
+		cond += ` AND EXISTS (SELECT 1 FROM license_states x WHERE x.tenant_id = m.tenant_id AND x.user_id = m.member_id AND x.source = m.group_id)
+			AND NOT EXISTS (SELECT 1 FROM license_states x WHERE x.tenant_id = m.tenant_id AND x.user_id = m.member_id AND x.source = m.group_id AND x.state = 'Error')`
+	}
+	if opt.Filter != nil {
+		// Only user properties are filterable on member lists.
+		ucond, uargs, err := userList.where(opt.Filter)
+		if err != nil {
+			return nil, err
+		}
+		cond += ` AND m.member_kind = 'user' AND EXISTS (SELECT 1 FROM users u WHERE u.tenant_id = m.tenant_id AND u.id = m.member_id AND ` + ucond + `)`
+		args = append(args, uargs...)
+	}
+	if t := opt.Search; t != "" {
+		cond += ` AND m.member_kind = 'user' AND EXISTS (SELECT 1 FROM users u WHERE u.tenant_id = m.tenant_id AND u.id = m.member_id AND (lower(u.display_name) LIKE ? ESCAPE '\' OR lower(u.upn) LIKE ? ESCAPE '\'))`
+		pat := "%" + likeEscape(strings.ToLower(t)) + "%"
+		args = append(args, pat, pat)
+	}
+	page := &allot.Page[allot.DirectoryObject]{Items: []allot.DirectoryObject{}}
+	if opt.Count {
+		if err := s.db.QueryRowContext(ctx, s.q(`SELECT COUNT(DISTINCT m.member_id) FROM memberships m WHERE `+cond), args...).Scan(&page.Count); err != nil {
+			return nil, err
+		}
+	}
+	if opt.After != "" {
+		cond += ` AND m.member_id > ?`
+		args = append(args, opt.After)
+	}
+	top := topOf(opt)
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT m.member_id, MIN(m.member_kind) FROM memberships m WHERE `+cond+` GROUP BY m.member_id ORDER BY m.member_id LIMIT ?`), append(args, top+1)...)
+	if err != nil {
+		return nil, err
+	}
+	var userIDs, groupIDs, order []string
+	for rows.Next() {
+		var id, kind string
+		if err := rows.Scan(&id, &kind); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		order = append(order, id)
+		if kind == allot.MemberUser {
+			userIDs = append(userIDs, id)
+		} else {
+			groupIDs = append(groupIDs, id)
+		}
+	}
+	rows.Close()
+	if len(order) > top {
+		last := order[top]
+		order = order[:top]
+		page.NextCursor = order[top-1]
+		userIDs = slices.DeleteFunc(userIDs, func(id string) bool { return id == last })
+		groupIDs = slices.DeleteFunc(groupIDs, func(id string) bool { return id == last })
+	}
+	objs := map[string]allot.DirectoryObject{}
+	var users []*allot.User
+	err = s.each(ctx, s.db, `SELECT `+userCols+` FROM users u WHERE u.tenant_id = ? AND u.id IN (%s)`, userIDs, []any{a.TenantID}, func(r *sql.Rows) error {
+		u, err := scanUser(r)
+		if err == nil {
+			users = append(users, u)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if opt.WithLicensing && len(users) > 0 {
+		if err := s.fillLicensing(ctx, s.db, a.TenantID, users); err != nil {
+			return nil, err
+		}
+	}
+	for _, u := range users {
+		objs[u.ID] = allot.DirectoryObject{User: u}
+	}
+	var gs []*allot.Group
+	err = s.each(ctx, s.db, `SELECT `+groupCols+` FROM dir_groups g WHERE g.tenant_id = ? AND g.id IN (%s)`, groupIDs, []any{a.TenantID}, func(r *sql.Rows) error {
+		g, err := scanGroup(r)
+		if err == nil {
+			gs = append(gs, g)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range gs {
+		objs[g.ID] = allot.DirectoryObject{Group: g}
+	}
+	for _, id := range order {
+		if o, ok := objs[id]; ok {
+			page.Items = append(page.Items, o)
+		}
+	}
+	return page, nil
+}
+
+// AssignGroupLicense stores a group's license change and queues its
+// members; the evaluation happens in the worker (SPEC §2.3.2).
+func (s *DB) AssignGroupLicense(ctx context.Context, groupID string, add []allot.AssignedLicense, remove []string) (*allot.Group, error) {
+	a, err := actorOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := validateLicenses(s.Catalog(), add, remove); err != nil {
+		return nil, err
+	}
+	var gid string
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		g, err := s.findGroup(ctx, tx, a.TenantID, groupID)
+		if err != nil {
+			return err
+		}
+		gid = g.ID
+		return s.assignGroup(ctx, tx, a.TenantID, g.ID, add, remove)
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.notify()
+	return s.Group(ctx, gid)
+}
+
+func (s *DB) assignGroup(ctx context.Context, tx *sql.Tx, tenantID, groupID string, add []allot.AssignedLicense, remove []string) error {
+	if err := s.checkSubscribed(ctx, tx, tenantID, add); err != nil {
+		return err
+	}
+	before, err := s.loadAssignments(ctx, tx, tenantID, groupID)
+	if err != nil {
+		return err
+	}
+	after, _, missing := applyLicenseChange(before, add, remove, s.now())
+	if missing != "" {
+		return allot.Errorf(allot.EINVALID, "License %s is not assigned to the group.", missing)
+	}
+	all := make([]allot.AssignedLicense, 0, len(after))
+	for _, x := range after {
+		all = append(all, allot.AssignedLicense{SkuID: x.sku, DisabledPlans: x.disabled})
+	}
+	if err := conflictWithin(s.Catalog(), all); err != nil {
+		return err
+	}
+	if err := s.writeAssignments(ctx, tx, tenantID, groupID, allot.MemberGroup, before, after); err != nil {
+		return err
+	}
+	if err := s.audit(ctx, tx, tenantID, "Set group license", "Group", groupID, assignmentsJSON(before), assignmentsJSON(after), "success"); err != nil {
+		return err
+	}
+	return s.enqueueGroup(ctx, tx, tenantID, groupID)
+}
+
+// AssignGroupsLicense assigns one product to up to 20 groups at once, all
+// or none.
+func (s *DB) AssignGroupsLicense(ctx context.Context, groupIDs []string, lic allot.AssignedLicense) error {
+	a, err := actorOf(ctx)
+	if err != nil {
+		return err
+	}
+	if len(groupIDs) == 0 || len(groupIDs) > allot.MaxBatch {
+		return allot.Errorf(allot.EINVALID, "Licenses can be assigned to between 1 and %d groups at a time; got %d.", allot.MaxBatch, len(groupIDs))
+	}
+	if err := validateLicenses(s.Catalog(), []allot.AssignedLicense{lic}, nil); err != nil {
+		return err
+	}
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		for _, id := range dedupe(groupIDs) {
+			g, err := s.findGroup(ctx, tx, a.TenantID, id)
+			if err != nil {
+				return err
+			}
+			if err := s.assignGroup(ctx, tx, a.TenantID, g.ID, []allot.AssignedLicense{lic}, nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		s.notify()
+	}
+	return err
+}
+
+// ReprocessGroup queues every member of the group.
+func (s *DB) ReprocessGroup(ctx context.Context, groupID string) error {
+	a, err := actorOf(ctx)
+	if err != nil {
+		return err
+	}
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		g, err := s.findGroup(ctx, tx, a.TenantID, groupID)
+		if err != nil {
+			return err
+		}
+		return s.enqueueGroup(ctx, tx, a.TenantID, g.ID)
+	})
+	if err == nil {
+		s.notify()
+	}
+	return err
+}

@@ -1,0 +1,199 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/allot-dev/allot"
+)
+
+type workItem struct {
+	id                          int64
+	tenantID, kind, target, grp string
+	started                     bool
+	cursor                      string
+	done, total                 int
+	licensed, failed            int
+}
+
+const workCols = `id, tenant_id, kind, target_id, group_id, started, cursor, done, total, licensed, failed`
+
+func scanWork(r interface{ Scan(...any) error }) (workItem, error) {
+	var w workItem
+	var started int
+	err := r.Scan(&w.id, &w.tenantID, &w.kind, &w.target, &w.grp, &started, &w.cursor, &w.done, &w.total, &w.licensed, &w.failed)
+	w.started = started == 1
+	return w, err
+}
+
+// ProcessBatch evaluates up to n queued users in one transaction: either a
+// run of queued single users of one tenant, or the next n members of the
+// oldest group walk. With the queue empty it looks for free seats that
+// users wait for and queues them; it returns 0 only when there is nothing
+// left to do.
+func (s *DB) ProcessBatch(ctx context.Context, n int) (int, error) {
+	if n <= 0 {
+		n = 500
+	}
+	ctx = allot.NewContextWithActor(ctx, allot.Actor{Name: "Allot group-based licensing"})
+	var did int
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		w, err := scanWork(tx.QueryRowContext(ctx, s.q(`SELECT `+workCols+` FROM work ORDER BY id LIMIT 1`)))
+		if errors.Is(err, sql.ErrNoRows) {
+			did, err = s.wakeAll(ctx, tx)
+			return err
+		} else if err != nil {
+			return err
+		}
+		if w.kind == "group" {
+			did, err = s.processGroup(ctx, tx, w, n)
+		} else {
+			did, err = s.processUsers(ctx, tx, w.tenantID, n)
+		}
+		return err
+	})
+	if err == nil && did > 0 {
+		s.notify()
+	}
+	return did, err
+}
+
+func (s *DB) processUsers(ctx context.Context, tx *sql.Tx, tenantID string, n int) (int, error) {
+	rows, err := tx.QueryContext(ctx, s.q(`SELECT id, target_id FROM work WHERE tenant_id = ? AND kind = 'user' ORDER BY id LIMIT ?`), tenantID, n)
+	if err != nil {
+		return 0, err
+	}
+	var ids []any
+	var users []string
+	for rows.Next() {
+		var id int64
+		var uid string
+		if err := rows.Scan(&id, &uid); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		ids = append(ids, id)
+		users = append(users, uid)
+	}
+	rows.Close()
+	if _, err := s.evaluateUsers(ctx, tx, tenantID, users); err != nil {
+		return 0, err
+	}
+	if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM work WHERE id IN (`+placeholders(len(ids))+`)`), ids...); err != nil {
+		return 0, err
+	}
+	return len(ids), nil
+}
+
+// evaluateUsers evaluates users in order and writes the outcomes.
+func (s *DB) evaluateUsers(ctx context.Context, tx *sql.Tx, tenantID string, users []string) ([]outcome, error) {
+	b, err := s.loadBatch(ctx, tx, tenantID, users)
+	if err != nil {
+		return nil, err
+	}
+	cat, now := s.Catalog(), s.now()
+	outs := make([]outcome, 0, len(b.order))
+	for _, uid := range b.order {
+		outs = append(outs, b.evaluate(uid, cat, now))
+	}
+	return outs, s.write(ctx, tx, b, outs)
+}
+
+// processGroup walks the next n direct user members of a group, in order
+// of membership time then user id, and records the cursor and progress so
+// that a crash resumes after the last committed batch.
+func (s *DB) processGroup(ctx context.Context, tx *sql.Tx, w workItem, n int) (int, error) {
+	if !w.started {
+		if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM memberships WHERE tenant_id = ? AND group_id = ? AND member_kind = 'user'`), w.tenantID, w.target).Scan(&w.total); err != nil {
+			return 0, err
+		}
+		if err := s.audit(ctx, tx, w.tenantID, "Start applying group based license to users", "Group", w.target, "", toJSON(map[string]int{"members": w.total}), "success"); err != nil {
+			return 0, err
+		}
+	}
+	afterTime, afterID, _ := strings.Cut(w.cursor, "|")
+	rows, err := tx.QueryContext(ctx, s.q(`SELECT member_id, added_at FROM memberships WHERE tenant_id = ? AND group_id = ? AND member_kind = 'user'
+		AND (added_at > ? OR (added_at = ? AND member_id > ?)) ORDER BY added_at, member_id LIMIT ?`), w.tenantID, w.target, afterTime, afterTime, afterID, n)
+	if err != nil {
+		return 0, err
+	}
+	var users []string
+	for rows.Next() {
+		var uid, added string
+		if err := rows.Scan(&uid, &added); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		users = append(users, uid)
+		w.cursor = added + "|" + uid
+	}
+	rows.Close()
+	outs, err := s.evaluateUsers(ctx, tx, w.tenantID, users)
+	if err != nil {
+		return 0, err
+	}
+	for _, o := range outs {
+		from, failed := 0, false
+		for _, st := range o.out.States {
+			if st.Source == w.target {
+				from++
+				failed = failed || st.State != allot.StateActive
+			}
+		}
+		switch {
+		case failed:
+			w.failed++
+		case from > 0:
+			w.licensed++
+		}
+	}
+	w.done += len(users)
+	if len(users) < n {
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM work WHERE id = ?`), w.id); err != nil {
+			return 0, err
+		}
+		result := fmt.Sprintf("[Users successfully assigned licenses: %d, Users for whom license assignment failed: %d.]", w.licensed, w.failed)
+		return max(len(users), 1), s.audit(ctx, tx, w.tenantID, "Finish applying group based license to users", "Group", w.target, "", toJSON(map[string]any{"licensed": w.licensed, "failed": w.failed, "result": result}), "success")
+	}
+	_, err = tx.ExecContext(ctx, s.q(`UPDATE work SET started = 1, cursor = ?, done = ?, total = ?, licensed = ?, failed = ? WHERE id = ?`),
+		w.cursor, w.done, max(w.total, w.done), w.licensed, w.failed, w.id)
+	return len(users), err
+}
+
+// wakeAll queues waiting users of every SKU that has free seats, in every
+// tenant. It is the safety net behind the targeted wake-ups, so the queue
+// never drains while a seat and a user waiting for it are both there.
+func (s *DB) wakeAll(ctx context.Context, tx *sql.Tx) (int, error) {
+	rows, err := tx.QueryContext(ctx, s.q(`SELECT DISTINCT s.tenant_id FROM subscriptions s WHERE s.enabled > s.consumed
+		AND EXISTS (SELECT 1 FROM license_states l WHERE l.tenant_id = s.tenant_id AND l.sku_id = s.sku_id AND l.error = 'CountViolation')`))
+	if err != nil {
+		return 0, err
+	}
+	var tenants []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		tenants = append(tenants, t)
+	}
+	rows.Close()
+	for _, t := range tenants {
+		if err := s.wake(ctx, tx, t, nil); err != nil {
+			return 0, err
+		}
+	}
+	var n int
+	err = tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM work`)).Scan(&n)
+	return n, err
+}
+
+func (s *DB) audit(ctx context.Context, tx *sql.Tx, tenantID, activity, targetType, targetID, before, after, result string) error {
+	_, err := tx.ExecContext(ctx, s.q(`INSERT INTO audit (tenant_id, at, actor, activity, target_type, target_id, before_json, after_json, result) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		tenantID, fmtTime(s.now()), actorName(ctx), activity, targetType, targetID, before, after, result)
+	return err
+}

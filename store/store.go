@@ -1,0 +1,366 @@
+// Package store is Allot's database adapter: it implements allot.Service,
+// allot.Processor and allot.Checker on SQLite (embedded, the default) with
+// SQL written to run on PostgreSQL too. It owns every transaction, and so
+// the one place where seats are counted.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/allot-dev/allot"
+	"github.com/allot-dev/allot/catalog"
+	"github.com/google/uuid"
+	sqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// Config configures a DB.
+type Config struct {
+	// DSN is a SQLite file path, or ":memory:" for a private in-memory database.
+	DSN string
+	// Catalog, when set, replaces the stored catalog on open (queueing every
+	// licensed user if it differs). When nil the stored one is used.
+	Catalog *allot.Catalog
+	Now     func() time.Time
+	Logger  *slog.Logger
+	// OnEnqueue is called after a transaction that queued work commits, so
+	// an idle worker can wake at once instead of at its next poll.
+	OnEnqueue func()
+}
+
+// DB is the store. It is safe for concurrent use.
+type DB struct {
+	db      *sql.DB
+	now     func() time.Time
+	log     *slog.Logger
+	notify  func()
+	mu      sync.RWMutex // guards cat
+	cat     *allot.Catalog
+	dialect dialect
+}
+
+type dialect int
+
+const (
+	dialectSQLite dialect = iota
+	dialectPostgres
+)
+
+// Open opens the database, applies pending migrations and loads the catalog.
+func Open(ctx context.Context, cfg Config) (*DB, error) {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.OnEnqueue == nil {
+		cfg.OnEnqueue = func() {}
+	}
+	dsn, memory := sqliteDSN(cfg.DSN)
+	sdb, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", cfg.DSN, err)
+	}
+	if memory {
+		// Each connection to ":memory:" would be its own empty database.
+		sdb.SetMaxOpenConns(1)
+	} else {
+		sdb.SetMaxOpenConns(4)
+	}
+	s := &DB{db: sdb, now: func() time.Time { return cfg.Now().UTC() }, log: cfg.Logger, notify: cfg.OnEnqueue}
+	if err := s.migrate(ctx); err != nil {
+		sdb.Close()
+		return nil, err
+	}
+	if err := s.loadCatalog(ctx, cfg.Catalog); err != nil {
+		sdb.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// sqliteDSN puts the pragmas in the DSN so every pooled connection gets
+// them: busy_timeout before WAL, foreign keys, and immediate transactions
+// so two writers queue instead of failing on lock upgrade.
+func sqliteDSN(path string) (string, bool) {
+	pragmas := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	if path == ":memory:" || path == "" {
+		return "file::memory:?" + pragmas, true
+	}
+	return "file:" + path + "?" + pragmas + "&_pragma=journal_mode(WAL)", false
+}
+
+// Close closes the database.
+func (s *DB) Close() error { return s.db.Close() }
+
+func (s *DB) migrate(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		base := strings.TrimPrefix(name, "migrations/")
+		version, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("migration %s: bad name", name)
+		}
+		body, err := migrationFS.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		err = s.tx(ctx, func(tx *sql.Tx) error {
+			var n int
+			if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`), version).Scan(&n); err != nil || n > 0 {
+				return err
+			}
+			for _, stmt := range splitSQL(s.expand(string(body))) {
+				if _, err := tx.ExecContext(ctx, stmt); err != nil {
+					return fmt.Errorf("migration %s: %w", base, err)
+				}
+			}
+			_, err := tx.ExecContext(ctx, s.q(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`), version, fmtTime(s.now()))
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *DB) expand(sqlText string) string {
+	serial := "INTEGER PRIMARY KEY AUTOINCREMENT"
+	if s.dialect == dialectPostgres {
+		serial = "BIGSERIAL PRIMARY KEY"
+	}
+	return strings.ReplaceAll(sqlText, "{{serial}}", serial)
+}
+
+func splitSQL(body string) []string {
+	var out []string
+	for _, stmt := range strings.Split(body, ";") {
+		var lines []string
+		for _, l := range strings.Split(stmt, "\n") {
+			if t := strings.TrimSpace(l); t != "" && !strings.HasPrefix(t, "--") {
+				lines = append(lines, l)
+			}
+		}
+		if len(lines) > 0 {
+			out = append(out, strings.Join(lines, "\n"))
+		}
+	}
+	return out
+}
+
+// q rewrites ? placeholders for the dialect in use.
+func (s *DB) q(query string) string {
+	if s.dialect != dialectPostgres {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// tx runs fn in one transaction, committing when it returns nil.
+func (s *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return normalize(err)
+	}
+	if err := tx.Commit(); err != nil {
+		return normalize(fmt.Errorf("commit: %w", err))
+	}
+	return nil
+}
+
+// normalize turns driver errors callers can act on into domain errors.
+func normalize(err error) error {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return allot.Errorf(allot.ECONFLICT, "Another object with the same value already exists.")
+		}
+	}
+	return err
+}
+
+const timeLayout = "2006-01-02T15:04:05.000000000Z"
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(timeLayout)
+}
+
+func parseTime(s string) time.Time {
+	if s == "" {
+		return time.Time{}
+	}
+	t, _ := time.Parse(timeLayout, s)
+	return t
+}
+
+func toJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func strList(s string) []string {
+	var out []string
+	_ = json.Unmarshal([]byte(s), &out)
+	if out == nil {
+		out = []string{}
+	}
+	return out
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func newID() string { return uuid.NewString() }
+
+// placeholders returns "?, ?, …" for n values.
+func placeholders(n int) string {
+	if n <= 0 {
+		return "NULL"
+	}
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+func anys(xs []string) []any {
+	out := make([]any, len(xs))
+	for i, x := range xs {
+		out[i] = x
+	}
+	return out
+}
+
+// actor returns the tenant actor of ctx, or an error when there is none.
+func actorOf(ctx context.Context) (allot.Actor, error) {
+	a, ok := allot.ActorFromContext(ctx)
+	if !ok || a.TenantID == "" {
+		return a, allot.Errorf(allot.EFORBIDDEN, "Insufficient privileges to complete the operation.")
+	}
+	return a, nil
+}
+
+func actorName(ctx context.Context) string {
+	a, _ := allot.ActorFromContext(ctx)
+	switch {
+	case a.Name != "":
+		return a.Name
+	case a.Operator:
+		return "operator"
+	}
+	return "Allot group-based licensing"
+}
+
+// Catalog returns the catalog in force.
+func (s *DB) Catalog() *allot.Catalog {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.cat
+}
+
+func (s *DB) loadCatalog(ctx context.Context, given *allot.Catalog) error {
+	var stored string
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT value FROM settings WHERE key = 'catalog'`)).Scan(&stored)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	if given == nil {
+		if stored == "" {
+			given = catalog.Demo()
+		} else {
+			c, err := catalog.Parse(strings.NewReader(stored))
+			if err != nil {
+				return fmt.Errorf("stored catalog: %w", err)
+			}
+			s.cat = c
+			return nil
+		}
+	}
+	return s.setCatalog(ctx, given, stored)
+}
+
+// ReplaceCatalog installs a new catalog and queues every licensed user,
+// since a change of SKUs or rules may change any evaluation (SPEC §2.3.3).
+func (s *DB) ReplaceCatalog(ctx context.Context, c *allot.Catalog) error {
+	if c == nil {
+		return allot.Errorf(allot.EINVALID, "A catalog is required.")
+	}
+	return s.setCatalog(ctx, c, "")
+}
+
+func (s *DB) setCatalog(ctx context.Context, c *allot.Catalog, stored string) error {
+	body, err := catalog.Marshal(c)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if string(body) == stored {
+		s.cat = c
+		return nil
+	}
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM settings WHERE key = 'catalog'`)); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO settings (key, value) VALUES ('catalog', ?)`), string(body)); err != nil {
+			return err
+		}
+		// Every user with a unit or a state, in every tenant.
+		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO work (tenant_id, kind, target_id, enqueued_at)
+			SELECT DISTINCT tenant_id, 'user', user_id, ? FROM (
+				SELECT tenant_id, user_id FROM license_states
+				UNION SELECT m.tenant_id, m.member_id FROM memberships m JOIN assignments a ON a.tenant_id = m.tenant_id AND a.target_id = m.group_id
+				UNION SELECT tenant_id, target_id FROM assignments WHERE target_kind = 'user') x`), fmtTime(s.now()))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	s.cat = c
+	s.notify()
+	return nil
+}

@@ -1,0 +1,292 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/allot-dev/allot"
+)
+
+// MaxSeats bounds a subscription's seats so arithmetic never overflows.
+const MaxSeats = 10_000_000
+
+const subCols = `id, sku_id, enabled, suspended, warning, locked_out, consumed, created_at`
+
+func scanSub(r interface{ Scan(...any) error }) (*allot.Subscription, error) {
+	var s allot.Subscription
+	var created string
+	if err := r.Scan(&s.ID, &s.SkuID, &s.Enabled, &s.Suspended, &s.Warning, &s.LockedOut, &s.ConsumedUnits, &created); err != nil {
+		return nil, err
+	}
+	s.CreatedAt, s.CapabilityStatus = parseTime(created), allot.CapabilityEnabled
+	if s.Enabled == 0 && s.Warning == 0 {
+		s.CapabilityStatus = allot.CapabilitySuspended
+	}
+	return &s, nil
+}
+
+// Subscriptions lists the tenant's subscriptions by SKU id.
+func (s *DB) Subscriptions(ctx context.Context) ([]allot.Subscription, error) {
+	a, err := actorOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+subCols+` FROM subscriptions WHERE tenant_id = ? ORDER BY sku_id`), a.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []allot.Subscription{}
+	for rows.Next() {
+		sub, err := scanSub(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *sub)
+	}
+	return out, rows.Err()
+}
+
+// Subscription returns the tenant's subscription to a SKU.
+func (s *DB) Subscription(ctx context.Context, skuID string) (*allot.Subscription, error) {
+	a, err := actorOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.subscription(ctx, s.db, a.TenantID, skuID)
+}
+
+func (s *DB) subscription(ctx context.Context, q rowQueryer, tenantID, skuID string) (*allot.Subscription, error) {
+	sub, err := scanSub(q.QueryRowContext(ctx, s.q(`SELECT `+subCols+` FROM subscriptions WHERE tenant_id = ? AND sku_id = ?`), tenantID, strings.ToLower(skuID)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound(skuID)
+	}
+	return sub, err
+}
+
+// AddSubscription gives the tenant a subscription to a catalog SKU.
+func (s *DB) AddSubscription(ctx context.Context, skuID string, seats int) (*allot.Subscription, error) {
+	a, err := actorOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	skuID = strings.ToLower(skuID)
+	if s.Catalog().SKUs[skuID] == nil {
+		return nil, allot.Errorf(allot.EINVALID, "SKU %s is not in the catalog.", skuID)
+	}
+	if seats < 0 || seats > MaxSeats {
+		return nil, allot.Errorf(allot.EINVALID, "seats must be between 0 and %d.", MaxSeats)
+	}
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := s.subscription(ctx, tx, a.TenantID, skuID); err == nil {
+			return allot.Errorf(allot.ECONFLICT, "The tenant already has a subscription to SKU %s; change its seats instead.", skuID)
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO subscriptions (tenant_id, sku_id, id, enabled, created_at) VALUES (?, ?, ?, ?, ?)`),
+			a.TenantID, skuID, newID(), seats, fmtTime(s.now())); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, a.TenantID, "Add subscription", "Subscription", skuID, "", toJSON(map[string]int{"seats": seats}), "success")
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.Subscription(ctx, skuID)
+}
+
+// SetSeats sets the seats of a subscription. More seats queue the users in
+// error on the SKU, waiting users first in their order; fewer seats take no
+// license away (the subscription is then over-allocated, SPEC §2.3.4).
+func (s *DB) SetSeats(ctx context.Context, skuID string, seats int) (*allot.Subscription, error) {
+	a, err := actorOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if seats < 0 || seats > MaxSeats {
+		return nil, allot.Errorf(allot.EINVALID, "seats must be between 0 and %d.", MaxSeats)
+	}
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		return s.setSeats(ctx, tx, a.TenantID, strings.ToLower(skuID), func(int) int { return seats })
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.notify()
+	return s.Subscription(ctx, skuID)
+}
+
+func (s *DB) setSeats(ctx context.Context, tx *sql.Tx, tenantID, skuID string, f func(old int) int) error {
+	sub, err := s.subscription(ctx, tx, tenantID, skuID)
+	if err != nil {
+		return err
+	}
+	seats := f(sub.Enabled)
+	if seats < 0 || seats > MaxSeats {
+		return allot.Errorf(allot.EINVALID, "seats must be between 0 and %d.", MaxSeats)
+	}
+	if seats == sub.Enabled {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, s.q(`UPDATE subscriptions SET enabled = ? WHERE tenant_id = ? AND sku_id = ?`), seats, tenantID, skuID); err != nil {
+		return err
+	}
+	if err := s.audit(ctx, tx, tenantID, "Update subscription", "Subscription", skuID, toJSON(map[string]int{"seats": sub.Enabled}), toJSON(map[string]int{"seats": seats}), "success"); err != nil {
+		return err
+	}
+	// Users whose unit with this SKU is in error: the waiting ones first,
+	// in the order they started waiting, then the rest (SPEC §2.3.3–4).
+	rows, err := tx.QueryContext(ctx, s.q(`SELECT user_id FROM license_states WHERE tenant_id = ? AND sku_id = ? AND state = 'Error'
+		ORDER BY CASE WHEN error = 'CountViolation' THEN 0 ELSE 1 END, waiting_since, user_id`), tenantID, skuID)
+	if err != nil {
+		return err
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	return s.enqueueUsers(ctx, tx, tenantID, ids, "")
+}
+
+// Purchase adds seats; the named users (at most 20) are evaluated at once,
+// in order, so the new seats go to them before anyone else (SPEC §4.2).
+func (s *DB) Purchase(ctx context.Context, skuID string, add int, userIDs []string) (*allot.Subscription, error) {
+	a, err := actorOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if add < 1 || add > MaxSeats {
+		return nil, allot.Errorf(allot.EINVALID, "quantity must be between 1 and %d.", MaxSeats)
+	}
+	if len(userIDs) > allot.MaxBatch {
+		return nil, allot.Errorf(allot.EINVALID, "Licenses can be purchased for at most %d users at a time; got %d.", allot.MaxBatch, len(userIDs))
+	}
+	skuID = strings.ToLower(skuID)
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		var uids []string
+		for _, id := range userIDs {
+			u, err := s.findUser(ctx, tx, a.TenantID, id)
+			if err != nil {
+				return err
+			}
+			uids = append(uids, u.ID)
+		}
+		if err := s.setSeats(ctx, tx, a.TenantID, skuID, func(old int) int { return old + add }); err != nil {
+			return err
+		}
+		if err := s.audit(ctx, tx, a.TenantID, "Purchase licenses", "Subscription", skuID, "", toJSON(map[string]any{"quantity": add, "users": uids}), "success"); err != nil {
+			return err
+		}
+		if len(uids) == 0 {
+			return nil
+		}
+		_, err := s.evaluateUsers(ctx, tx, a.TenantID, uids)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.notify()
+	return s.Subscription(ctx, skuID)
+}
+
+// Status reports the tenant's queue and the groups being processed.
+func (s *DB) Status(ctx context.Context) (*allot.Status, error) {
+	a, err := actorOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st := &allot.Status{Groups: []allot.GroupProgress{}}
+	var oldest sql.NullString
+	if err := s.db.QueryRowContext(ctx, s.q(`SELECT COUNT(*), MIN(enqueued_at) FROM work WHERE tenant_id = ?`), a.TenantID).Scan(&st.QueueDepth, &oldest); err != nil {
+		return nil, err
+	}
+	if oldest.Valid && oldest.String != "" {
+		st.OldestQueuedAge = s.now().Sub(parseTime(oldest.String))
+	}
+	// Waiting users with a free seat are work too, though not yet queued.
+	var waiting int
+	if err := s.db.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM subscriptions s WHERE s.tenant_id = ? AND s.enabled > s.consumed
+		AND EXISTS (SELECT 1 FROM license_states l WHERE l.tenant_id = s.tenant_id AND l.sku_id = s.sku_id AND l.error = 'CountViolation')`), a.TenantID).Scan(&waiting); err != nil {
+		return nil, err
+	}
+	st.Idle = st.QueueDepth == 0 && waiting == 0
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT w.group_id, COALESCE(g.display_name, ''), MAX(w.started), MAX(w.done), MAX(w.total) FROM work w
+		LEFT JOIN dir_groups g ON g.tenant_id = w.tenant_id AND g.id = w.group_id
+		WHERE w.tenant_id = ? AND w.group_id <> '' GROUP BY w.group_id, g.display_name ORDER BY MIN(w.id)`), a.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var p allot.GroupProgress
+		var started int
+		if err := rows.Scan(&p.GroupID, &p.DisplayName, &started, &p.Done, &p.Total); err != nil {
+			return nil, err
+		}
+		p.State = allot.ProcessingQueued
+		if started == 1 {
+			p.State = allot.ProcessingInProgress
+		}
+		st.Groups = append(st.Groups, p)
+	}
+	return st, rows.Err()
+}
+
+// Audit lists audit entries, newest first.
+func (s *DB) Audit(ctx context.Context, f allot.AuditFilter) (*allot.Page[allot.AuditEntry], error) {
+	a, err := actorOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	q := `SELECT id, at, actor, activity, target_type, target_id, before_json, after_json, result FROM audit WHERE tenant_id = ?`
+	args := []any{a.TenantID}
+	if f.TargetID != "" {
+		q += ` AND target_id = ?`
+		args = append(args, strings.ToLower(f.TargetID))
+	}
+	if !f.Since.IsZero() {
+		q += ` AND at >= ?`
+		args = append(args, fmtTime(f.Since))
+	}
+	if !f.Until.IsZero() {
+		q += ` AND at < ?`
+		args = append(args, fmtTime(f.Until))
+	}
+	if f.After != "" {
+		after, err := strconv.ParseInt(f.After, 10, 64)
+		if err != nil {
+			return nil, allot.Errorf(allot.EINVALID, "The $skiptoken is invalid.")
+		}
+		q += ` AND id < ?`
+		args = append(args, after)
+	}
+	top := topOf(allot.ListOptions{Top: f.Top})
+	rows, err := s.db.QueryContext(ctx, s.q(q+` ORDER BY id DESC LIMIT ?`), append(args, top+1)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	page := &allot.Page[allot.AuditEntry]{Items: []allot.AuditEntry{}}
+	for rows.Next() {
+		var e allot.AuditEntry
+		var at string
+		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Activity, &e.TargetType, &e.TargetID, &e.Before, &e.After, &e.Result); err != nil {
+			return nil, err
+		}
+		e.Time = parseTime(at)
+		page.Items = append(page.Items, e)
+	}
+	if len(page.Items) > top {
+		page.Items = page.Items[:top]
+		page.NextCursor = strconv.FormatInt(page.Items[top-1].ID, 10)
+	}
+	return page, rows.Err()
+}
