@@ -113,7 +113,7 @@ func (s *DB) checkTenant(ctx context.Context, tenantID string) ([]allot.Violatio
 				in := b.input(uid, cat, s.now())
 				o := b.evaluate(uid, cat, s.now())
 				if o.out.Changed || slices.ContainsFunc(keys(o.out.SeatDelta), func(k string) bool { return o.out.SeatDelta[k] != 0 }) {
-					add("fixpoint", "user %s: evaluating again changes its states %s -> %s", uid, statesJSON(in.Before), statesJSON(o.out.States))
+					add("fixpoint", "user %s: evaluating again changes its states %s -> %s", uid, toJSON(in.Before), toJSON(o.out.States))
 				}
 				if o.mailboxChanged {
 					add("fixpoint", "user %s: mailbox ownership is stale", uid)

@@ -156,7 +156,7 @@ func (s *DB) CreateGroup(ctx context.Context, in allot.GroupCreate) (*allot.Grou
 	g := allot.Group{ID: strings.ToLower(in.ID), DisplayName: in.DisplayName, Description: in.Description, MailNickname: in.MailNickname,
 		GroupTypes: in.GroupTypes, MailEnabled: in.MailEnabled, SecurityEnabled: in.SecurityEnabled, ProxyAddresses: cleanAddresses(in.ProxyAddresses), CreatedAt: s.now()}
 	if g.ID == "" {
-		g.ID = newID()
+		g.ID = s.newID()
 	}
 	if g.GroupTypes == nil {
 		g.GroupTypes = []string{}

@@ -79,10 +79,13 @@ func (s *DB) processUsers(ctx context.Context, tx *sql.Tx, tenantID string, n in
 		users = append(users, uid)
 	}
 	rows.Close()
-	if _, err := s.evaluateUsers(ctx, tx, tenantID, users); err != nil {
+	// Dequeue before evaluating, in the same transaction: work the
+	// evaluation causes for these users must be queued anew, not merged
+	// into the items being consumed.
+	if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM work WHERE id IN (`+placeholders(len(ids))+`)`), ids...); err != nil {
 		return 0, err
 	}
-	if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM work WHERE id IN (`+placeholders(len(ids))+`)`), ids...); err != nil {
+	if _, err := s.evaluateUsers(ctx, tx, tenantID, users); err != nil {
 		return 0, err
 	}
 	return len(ids), nil

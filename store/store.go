@@ -37,7 +37,9 @@ type Config struct {
 	// licensed user if it differs). When nil the stored one is used.
 	Catalog *allot.Catalog
 	Now     func() time.Time
-	Logger  *slog.Logger
+	// NewID makes object ids; tests set it so runs are reproducible.
+	NewID  func() string
+	Logger *slog.Logger
 	// OnEnqueue is called after a transaction that queued work commits, so
 	// an idle worker can wake at once instead of at its next poll.
 	OnEnqueue func()
@@ -47,6 +49,7 @@ type Config struct {
 type DB struct {
 	db      *sql.DB
 	now     func() time.Time
+	newID   func() string
 	log     *slog.Logger
 	notify  func()
 	mu      sync.RWMutex // guards cat
@@ -69,6 +72,9 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.NewID == nil {
+		cfg.NewID = uuid.NewString
+	}
 	if cfg.OnEnqueue == nil {
 		cfg.OnEnqueue = func() {}
 	}
@@ -83,7 +89,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	} else {
 		sdb.SetMaxOpenConns(4)
 	}
-	s := &DB{db: sdb, now: func() time.Time { return cfg.Now().UTC() }, log: cfg.Logger, notify: cfg.OnEnqueue}
+	s := &DB{db: sdb, newID: cfg.NewID, now: func() time.Time { return cfg.Now().UTC() }, log: cfg.Logger, notify: cfg.OnEnqueue}
 	if err := s.migrate(ctx); err != nil {
 		sdb.Close()
 		return nil, err
@@ -156,17 +162,18 @@ func (s *DB) expand(sqlText string) string {
 	return strings.ReplaceAll(sqlText, "{{serial}}", serial)
 }
 
+// splitSQL drops comment lines, then splits statements on semicolons.
 func splitSQL(body string) []string {
-	var out []string
-	for _, stmt := range strings.Split(body, ";") {
-		var lines []string
-		for _, l := range strings.Split(stmt, "\n") {
-			if t := strings.TrimSpace(l); t != "" && !strings.HasPrefix(t, "--") {
-				lines = append(lines, l)
-			}
+	var lines []string
+	for _, l := range strings.Split(body, "\n") {
+		if t := strings.TrimSpace(l); t != "" && !strings.HasPrefix(t, "--") {
+			lines = append(lines, l)
 		}
-		if len(lines) > 0 {
-			out = append(out, strings.Join(lines, "\n"))
+	}
+	var out []string
+	for _, stmt := range strings.Split(strings.Join(lines, "\n"), ";") {
+		if strings.TrimSpace(stmt) != "" {
+			out = append(out, strings.TrimSpace(stmt))
 		}
 	}
 	return out
@@ -255,8 +262,6 @@ func b2i(b bool) int {
 	}
 	return 0
 }
-
-func newID() string { return uuid.NewString() }
 
 // placeholders returns "?, ?, …" for n values.
 func placeholders(n int) string {

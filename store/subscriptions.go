@@ -85,7 +85,7 @@ func (s *DB) AddSubscription(ctx context.Context, skuID string, seats int) (*all
 			return allot.Errorf(allot.ECONFLICT, "The tenant already has a subscription to SKU %s; change its seats instead.", skuID)
 		}
 		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO subscriptions (tenant_id, sku_id, id, enabled, created_at) VALUES (?, ?, ?, ?, ?)`),
-			a.TenantID, skuID, newID(), seats, fmtTime(s.now())); err != nil {
+			a.TenantID, skuID, s.newID(), seats, fmtTime(s.now())); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, a.TenantID, "Add subscription", "Subscription", skuID, "", toJSON(map[string]int{"seats": seats}), "success")

@@ -27,7 +27,7 @@ func (s *DB) CreateTenant(ctx context.Context, t allot.Tenant) (*allot.Tenant, e
 		return nil, err
 	}
 	if t.ID == "" {
-		t.ID = newID()
+		t.ID = s.newID()
 	}
 	t.DefaultUsageLocation, t.CreatedAt = loc, s.now()
 	err = s.tx(ctx, func(tx *sql.Tx) error {
@@ -168,7 +168,7 @@ func (s *DB) CreateToken(ctx context.Context, tenantID string, role allot.Role, 
 		return "", nil, err
 	}
 	secret := "allot_" + base64.RawURLEncoding.EncodeToString(raw)
-	tok := &allot.Token{ID: newID(), TenantID: tenantID, Role: role, Name: name, CreatedAt: s.now()}
+	tok := &allot.Token{ID: s.newID(), TenantID: tenantID, Role: role, Name: name, CreatedAt: s.now()}
 	if ttl > 0 {
 		tok.ExpiresAt = tok.CreatedAt.Add(ttl)
 	}

@@ -177,7 +177,7 @@ func (s *DB) CreateUser(ctx context.Context, in allot.UserCreate) (*allot.User, 
 	u := allot.User{ID: strings.ToLower(in.ID), UserPrincipalName: strings.TrimSpace(in.UserPrincipalName), DisplayName: in.DisplayName,
 		Mail: in.Mail, AccountEnabled: in.AccountEnabled, ProxyAddresses: cleanAddresses(in.ProxyAddresses), CreatedAt: s.now()}
 	if u.ID == "" {
-		u.ID = newID()
+		u.ID = s.newID()
 	}
 	if err := validUPN(u.UserPrincipalName); err != nil {
 		return nil, err

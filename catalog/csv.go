@@ -1,0 +1,204 @@
+package catalog
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/allot-dev/allot"
+)
+
+// csvHeader is the header of Microsoft's "Product names and service plan
+// identifiers for licensing" CSV.
+var csvHeader = []string{"Product_Display_Name", "String_Id", "GUID", "Service_Plan_Name", "Service_Plan_Id", "Service_Plans_Included_Friendly_Names"}
+
+// ParseMicrosoftCSV reads Microsoft's published CSV of products and service
+// plans (one row per product and plan, UTF-8, a byte order mark tolerated,
+// header checked) into a catalog without rules: no availableIn, conflicts,
+// dependencies or mailbox flags. A plan appears once per id; its name and
+// friendly name are the spellings most rows use; runs of white space in
+// names are folded to one space; SKUs keep their plans in file order, each
+// once. The list has a few names used by two ids (plan PROJECT_ESSENTIALS,
+// SKU MCOPSTN5): the id with the most rows (then the first) keeps the name,
+// the other gets "_" and the first 8 hex digits of its id appended, so that
+// the result is a valid catalog file once marshalled. Services are guessed
+// from plan names (GuessService). Errors are *allot.Error with code
+// allot.EINVALID and name the line.
+func ParseMicrosoftCSV(r io.Reader) (*allot.Catalog, error) {
+	if r == nil {
+		return nil, invalidf("csv: nothing to read")
+	}
+	br := bufio.NewReader(r)
+	if b, err := br.Peek(len(bom)); err == nil && bytes.Equal(b, bom) {
+		_, _ = br.Discard(len(bom))
+	}
+	cr := csv.NewReader(br)
+	header, err := cr.Read()
+	if err == io.EOF {
+		return nil, invalidf("csv: the file is empty")
+	} else if err != nil {
+		return nil, csvError(err)
+	}
+	if len(header) != len(csvHeader) {
+		return nil, invalidf("csv: the header has %d columns, want %d: %s", len(header), len(csvHeader), strings.Join(csvHeader, ","))
+	}
+	for i, h := range header {
+		if !strings.EqualFold(strings.TrimSpace(h), csvHeader[i]) {
+			return nil, invalidf("csv: column %d of the header is %q, want %q (the header must be %s)", i+1, h, csvHeader[i], strings.Join(csvHeader, ","))
+		}
+	}
+
+	type tally struct {
+		id      string
+		first   int // order of first appearance
+		rows    int
+		names   map[string]int
+		friends map[string]int
+		order   []string // spellings in order of first appearance, for ties
+		forder  []string
+		display string
+		plans   []string // SKUs only
+	}
+	count := func(t *tally, name, friendly string) {
+		t.rows++
+		if t.names[name] == 0 {
+			t.order = append(t.order, name)
+		}
+		t.names[name]++
+		if friendly != "" {
+			if t.friends[friendly] == 0 {
+				t.forder = append(t.forder, friendly)
+			}
+			t.friends[friendly]++
+		}
+	}
+	newTally := func(id string, n int) *tally {
+		return &tally{id: id, first: n, names: map[string]int{}, friends: map[string]int{}}
+	}
+	plans := map[string]*tally{}
+	skus := map[string]*tally{}
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		} else if err != nil {
+			return nil, csvError(err)
+		}
+		line, _ := cr.FieldPos(0)
+		for i := range rec {
+			rec[i] = fold(rec[i])
+		}
+		product, part, skuID, planName, planID, friendly := rec[0], rec[1], rec[2], rec[3], rec[4], rec[5]
+		sid, ok := normGUID(skuID)
+		if !ok {
+			return nil, invalidf("csv: line %d: the SKU id (column GUID) %q is not a GUID", line, skuID)
+		}
+		pid, ok := normGUID(planID)
+		if !ok {
+			return nil, invalidf("csv: line %d: the plan id (column Service_Plan_Id) %q is not a GUID", line, planID)
+		}
+		if part == "" {
+			return nil, invalidf("csv: line %d: the SKU part number (column String_Id) is empty", line)
+		}
+		if planName == "" {
+			return nil, invalidf("csv: line %d: the plan name (column Service_Plan_Name) is empty", line)
+		}
+		s := skus[sid]
+		if s == nil {
+			s = newTally(sid, len(skus))
+			s.display = product
+			skus[sid] = s
+		}
+		count(s, part, "")
+		if !contains(s.plans, pid) {
+			s.plans = append(s.plans, pid)
+		}
+		p := plans[pid]
+		if p == nil {
+			p = newTally(pid, len(plans))
+			plans[pid] = p
+		}
+		count(p, planName, friendly)
+	}
+
+	// name picks the most used spelling (the first on a tie), then makes it
+	// unique among names already given out; tallies with more rows choose first.
+	name := func(all map[string]*tally) (map[string]string, []*tally) {
+		ts := make([]*tally, 0, len(all))
+		for _, t := range all {
+			ts = append(ts, t)
+		}
+		sort.Slice(ts, func(i, j int) bool {
+			if ts[i].rows != ts[j].rows {
+				return ts[i].rows > ts[j].rows
+			}
+			return ts[i].first < ts[j].first
+		})
+		taken := map[string]bool{}
+		names := make(map[string]string, len(ts))
+		for _, t := range ts {
+			n := mostUsed(t.order, t.names)
+			if taken[n] {
+				n += "_" + t.id[:8]
+				if taken[n] {
+					n += t.id[8:]
+				}
+			}
+			taken[n] = true
+			names[t.id] = n
+		}
+		sort.Slice(ts, func(i, j int) bool { return ts[i].first < ts[j].first })
+		return names, ts
+	}
+
+	planNames, planOrder := name(plans)
+	fps := make([]filePlan, len(planOrder))
+	for i, t := range planOrder {
+		service := GuessService(planNames[t.id])
+		fps[i] = filePlan{
+			ID:           t.id,
+			Name:         planNames[t.id],
+			FriendlyName: mostUsed(t.forder, t.friends),
+			Service:      &service,
+		}
+	}
+	skuNames, skuOrder := name(skus)
+	fss := make([]fileSKU, len(skuOrder))
+	for i, t := range skuOrder {
+		fss[i] = fileSKU{
+			ID:          t.id,
+			PartNumber:  skuNames[t.id],
+			DisplayName: t.display,
+			AppliesTo:   AppliesToUser,
+			Plans:       t.plans,
+		}
+	}
+	return build(fps, fss)
+}
+
+// mostUsed returns the spelling with the highest count, the first on a tie.
+func mostUsed(order []string, counts map[string]int) string {
+	best := ""
+	for _, s := range order {
+		if best == "" || counts[s] > counts[best] {
+			best = s
+		}
+	}
+	return best
+}
+
+// fold trims s and folds each run of white space (tabs and no-break spaces
+// included, which the published list has) to one space.
+func fold(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+func csvError(err error) error {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		return invalidf("csv: line %d, column %d: %v", pe.Line, pe.Column, pe.Err)
+	}
+	return invalidf("csv: %v", err)
+}

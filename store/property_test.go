@@ -1,0 +1,223 @@
+package store_test
+
+import (
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/allot-dev/allot"
+)
+
+var (
+	propSeeds = flag.Int("prop.seeds", 8, "random histories in TestRandomOperations")
+	propOps   = flag.Int("prop.ops", 400, "operations per history")
+)
+
+// TestRandomOperations applies random operations of every kind through the
+// service, drains the queue with small batches, and checks every invariant
+// of SPEC §2.3.8 (allot check), including that evaluating any user again
+// changes nothing.
+func TestRandomOperations(t *testing.T) {
+	for seed := range *propSeeds {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			runHistory(t, uint64(seed), *propOps)
+		})
+	}
+}
+
+type history struct {
+	*env
+	r      *rand.Rand
+	users  []string
+	groups []string
+	skus   []string
+	log    []string
+}
+
+func runHistory(t *testing.T, seed uint64, ops int) {
+	loc := []string{"", "US", "DE"}[seed%3]
+	h := &history{env: newEnv(t, loc), r: rand.New(rand.NewPCG(seed, 7))}
+	h.skus = []string{skuE1, skuE3, skuKiosk, skuAudio, skuPhone, skuExoP1}
+	for _, sku := range h.skus {
+		h.sub(sku, h.r.IntN(8))
+	}
+	for range 12 {
+		h.newUser()
+	}
+	for range 4 {
+		h.newGroup()
+	}
+	defer func() {
+		if t.Failed() {
+			t.Logf("seed %d, last operations:", seed)
+			for _, l := range h.log[max(0, len(h.log)-25):] {
+				t.Log("  ", l)
+			}
+		}
+	}()
+	for i := range ops {
+		h.step()
+		if i%20 == 19 || i == ops-1 {
+			h.drain(1 + h.r.IntN(5))
+			h.check()
+		}
+	}
+}
+
+var (
+	locations = []string{"", "US", "GB", "FR"}
+	addresses = []string{"a@x", "b@x", "c@x", "d@x"}
+)
+
+func (h *history) pick(xs []string) string {
+	if len(xs) == 0 {
+		return "00000000-0000-0000-0000-000000000000"
+	}
+	return xs[h.r.IntN(len(xs))]
+}
+
+func (h *history) addresses() []string {
+	var out []string
+	for _, a := range addresses {
+		if h.r.IntN(4) == 0 {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func (h *history) disabled(sku string) []string {
+	out := []string{}
+	for _, p := range h.db.Catalog().SKUs[sku].Plans {
+		if h.r.IntN(5) == 0 {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func (h *history) newUser() {
+	u, err := h.db.CreateUser(h.ctx, allot.UserCreate{UserPrincipalName: fmt.Sprintf("u%d@x", h.r.Int()), DisplayName: "u",
+		UsageLocation: h.pick(locations), ProxyAddresses: h.addresses(), AccountEnabled: true})
+	h.must(err)
+	h.users = append(h.users, u.ID)
+}
+
+func (h *history) newGroup() {
+	g, err := h.db.CreateGroup(h.ctx, allot.GroupCreate{DisplayName: "g", MailNickname: "g", SecurityEnabled: true, ProxyAddresses: func() []string {
+		if h.r.IntN(4) == 0 {
+			return []string{h.pick(addresses)}
+		}
+		return nil
+	}()})
+	h.must(err)
+	h.groups = append(h.groups, g.ID)
+}
+
+func (h *history) step() {
+	var op string
+	var err error
+	switch k := h.r.IntN(100); {
+	case k < 5:
+		op = "create user"
+		h.newUser()
+	case k < 8:
+		op = "delete user"
+		if len(h.users) > 0 {
+			i := h.r.IntN(len(h.users))
+			err = h.db.DeleteUser(h.ctx, h.users[i])
+			h.users = append(h.users[:i], h.users[i+1:]...)
+		}
+	case k < 10:
+		op = "create group"
+		h.newGroup()
+	case k < 12:
+		op = "delete group"
+		if len(h.groups) > 0 {
+			i := h.r.IntN(len(h.groups))
+			if err = h.db.DeleteGroup(h.ctx, h.groups[i]); err == nil {
+				h.groups = append(h.groups[:i], h.groups[i+1:]...)
+			}
+		}
+	case k < 30:
+		g, u := h.pick(h.groups), h.pick(h.users)
+		op = "add member " + u + " to " + g
+		err = h.db.AddMember(h.ctx, g, u)
+	case k < 32:
+		g, m := h.pick(h.groups), h.pick(h.groups)
+		op = "nest group"
+		err = h.db.AddMember(h.ctx, g, m)
+	case k < 40:
+		g, u := h.pick(h.groups), h.pick(h.users)
+		op = "remove member " + u + " from " + g
+		err = h.db.RemoveMember(h.ctx, g, u)
+	case k < 52:
+		g, sku := h.pick(h.groups), h.pick(h.skus)
+		d := h.disabled(sku)
+		op = fmt.Sprintf("assign group %s %s disabled %v", g, sku, d)
+		_, err = h.db.AssignGroupLicense(h.ctx, g, []allot.AssignedLicense{{SkuID: sku, DisabledPlans: d}}, []string{})
+	case k < 57:
+		g, sku := h.pick(h.groups), h.pick(h.skus)
+		op = "unassign group " + g + " " + sku
+		_, err = h.db.AssignGroupLicense(h.ctx, g, []allot.AssignedLicense{}, []string{sku})
+	case k < 65:
+		u, sku := h.pick(h.users), h.pick(h.skus)
+		d := h.disabled(sku)
+		op = fmt.Sprintf("assign user %s %s disabled %v", u, sku, d)
+		_, err = h.db.AssignUserLicense(h.ctx, u, []allot.AssignedLicense{{SkuID: sku, DisabledPlans: d}}, []string{})
+	case k < 69:
+		u, sku := h.pick(h.users), h.pick(h.skus)
+		op = "unassign user " + u + " " + sku
+		_, err = h.db.AssignUserLicense(h.ctx, u, []allot.AssignedLicense{}, []string{sku})
+	case k < 75:
+		sku, n := h.pick(h.skus), h.r.IntN(10)
+		op = fmt.Sprintf("set seats %s %d", sku, n)
+		_, err = h.db.SetSeats(h.ctx, sku, n)
+	case k < 78:
+		sku := h.pick(h.skus)
+		var who []string
+		if len(h.users) > 0 && h.r.IntN(2) == 0 {
+			who = []string{h.pick(h.users)}
+		}
+		op = fmt.Sprintf("purchase %s for %v", sku, who)
+		_, err = h.db.Purchase(h.ctx, sku, 1+h.r.IntN(2), who)
+	case k < 85:
+		u, l := h.pick(h.users), h.pick(locations)
+		op = "set location " + u + " " + l
+		_, err = h.db.UpdateUser(h.ctx, u, allot.UserUpdate{UsageLocation: &l})
+	case k < 91:
+		u, a := h.pick(h.users), h.addresses()
+		op = fmt.Sprintf("set addresses %s %v", u, a)
+		_, err = h.db.UpdateUser(h.ctx, u, allot.UserUpdate{ProxyAddresses: &a})
+	case k < 94:
+		g, a := h.pick(h.groups), h.addresses()
+		op = fmt.Sprintf("set group addresses %s %v", g, a)
+		_, err = h.db.UpdateGroup(h.ctx, g, allot.GroupUpdate{ProxyAddresses: &a})
+	case k < 96:
+		l := h.pick(locations)
+		op = "set tenant location " + l
+		_, err = h.db.UpdateTenant(h.ctx, &l, nil)
+	case k < 98:
+		u := h.pick(h.users)
+		op = "reprocess user " + u
+		err = h.db.ReprocessUsers(h.ctx, []string{u})
+	default:
+		g := h.pick(h.groups)
+		op = "reprocess group " + g
+		err = h.db.ReprocessGroup(h.ctx, g)
+	}
+	if err != nil {
+		op += " -> " + allot.ErrorCode(err)
+	}
+	h.log = append(h.log, op)
+	if allot.ErrorCode(err) == allot.EINTERNAL {
+		h.t.Fatalf("%s: %v", op, err)
+	}
+	// Process part of the queue now and then, so operations also land in
+	// the middle of processing.
+	if h.r.IntN(6) == 0 {
+		_, err := h.db.ProcessBatch(h.ctx, 1+h.r.IntN(3))
+		h.must(err)
+	}
+}
