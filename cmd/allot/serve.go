@@ -1,0 +1,152 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/allot-dev/allot"
+	"github.com/allot-dev/allot/api"
+	"github.com/allot-dev/allot/catalog"
+	"github.com/allot-dev/allot/store"
+	"github.com/allot-dev/allot/worker"
+)
+
+func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo bool) error {
+	fs := newFlags("serve")
+	addr := fs.String("addr", env("ALLOT_ADDR", ":8080"), "address to listen on")
+	dbPath := fs.String("db", env("ALLOT_DB", "allot.db"), "SQLite database file")
+	catFile := fs.String("catalog", env("ALLOT_CATALOG", ""), "catalog file to load (replaces the stored one)")
+	opToken := fs.String("operator-token", env("ALLOT_OPERATOR_TOKEN", ""), "bearer secret of the server operator (empty: none)")
+	if demo {
+		fs.Lookup("db").DefValue = "(a new temporary file)"
+		*dbPath = ""
+	}
+	if err := fs.Parse(args); err != nil {
+		return exitError(2)
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	if demo && *dbPath == "" {
+		dir, err := os.MkdirTemp("", "allot-demo-")
+		if err != nil {
+			return err
+		}
+		*dbPath = filepath.Join(dir, "demo.db")
+	}
+	if demo && *opToken == "" {
+		*opToken = randomSecret()
+	}
+	var cat *allot.Catalog
+	if *catFile != "" {
+		f, err := os.Open(*catFile)
+		if err != nil {
+			return err
+		}
+		cat, err = catalog.Parse(f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", *catFile, err)
+		}
+	}
+	// The worker is made after the store it drains; a notification sent
+	// while opening finds no worker, which is fine since it starts by
+	// draining the queue. Later ones come from goroutines started after w is set.
+	var w *worker.Worker
+	db, err := store.Open(ctx, store.Config{DSN: *dbPath, Catalog: cat, Logger: log, OnEnqueue: func() {
+		if w != nil {
+			w.Notify()
+		}
+	}})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	w = worker.New(worker.Config{Processor: db, Logger: log})
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	url := "http://" + displayAddr(ln.Addr())
+	if demo {
+		signIns, err := seedDemo(ctx, db)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("seed demo: %w", err)
+		}
+		printDemo(stdout, url, *dbPath, *opToken, signIns)
+	} else {
+		fmt.Fprintf(stdout, "Allot listening on %s (database %s)\n", url, *dbPath)
+	}
+	srv := &http.Server{
+		Handler:           api.New(api.Config{Service: db, Logger: log, OperatorToken: *opToken}),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      120 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    1 << 20,
+	}
+	wctx, stopWorker := context.WithCancel(context.Background())
+	workerDone := make(chan error, 1)
+	go func() { workerDone <- w.Run(wctx) }()
+	serveDone := make(chan error, 1)
+	go func() { serveDone <- srv.Serve(ln) }()
+
+	select {
+	case err = <-serveDone:
+	case <-ctx.Done():
+	}
+	// Stop accepting requests, let the worker finish its batch, close the store.
+	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if serr := srv.Shutdown(sctx); serr != nil && err == nil {
+		err = serr
+	}
+	stopWorker()
+	<-workerDone
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	log.Info("stopped")
+	return err
+}
+
+func displayAddr(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok || tcp.IP.IsUnspecified() {
+		if ok {
+			return fmt.Sprintf("localhost:%d", tcp.Port)
+		}
+	}
+	return a.String()
+}
+
+func randomSecret() string {
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return "op_" + hex.EncodeToString(b)
+}
+
+func printDemo(w io.Writer, url, db, opToken string, signIns []signIn) {
+	fmt.Fprintf(w, "Allot demo is running at %s (database %s)\n\n", url, db)
+	fmt.Fprintf(w, "Bearer tokens for the demo tenant, one per role:\n")
+	for _, s := range signIns {
+		fmt.Fprintf(w, "  %-22s %s\n", s.role, s.token)
+	}
+	fmt.Fprintf(w, "  %-22s %s\n\n", "operator", opToken)
+	if len(signIns) > 0 {
+		fmt.Fprintf(w, "Try:\n  curl -s -H 'Authorization: Bearer %s' %s/v1.0/subscribedSkus\n", signIns[0].token, url)
+		fmt.Fprintf(w, "  curl -s -H 'Authorization: Bearer %s' '%s/v1.0/groups?$filter=hasMembersWithLicenseErrors eq true'\n\n", signIns[0].token, url)
+	}
+}
