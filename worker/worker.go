@@ -18,6 +18,9 @@ type Config struct {
 	Logger    *slog.Logger
 	BatchSize int           // users per transaction; default 500
 	Poll      time.Duration // how often an idle worker looks for work; default 1s
+	// Pause between two batches throttles processing, to leave the database
+	// to interactive requests during a large change.
+	Pause time.Duration
 }
 
 // Worker runs the processing loop.
@@ -66,7 +69,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		case n > 0:
 			w.cfg.Logger.Info("processed batch", "users", n, "duration_ms", time.Since(start).Milliseconds())
 			backoff = 100 * time.Millisecond
-			if ctx.Err() != nil {
+			if ctx.Err() != nil || (w.cfg.Pause > 0 && !sleep(ctx, w.cfg.Pause, nil)) {
 				return nil
 			}
 			continue

@@ -27,6 +27,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 	dbPath := fs.String("db", env("ALLOT_DB", "allot.db"), "SQLite database file")
 	catFile := fs.String("catalog", env("ALLOT_CATALOG", ""), "catalog file to load (replaces the stored one)")
 	opToken := fs.String("operator-token", env("ALLOT_OPERATOR_TOKEN", ""), "bearer secret of the server operator (empty: none)")
+	batch := fs.Int("batch-size", 500, "users evaluated per processing transaction")
+	pause := fs.Duration("batch-pause", 0, "pause between processing batches (throttling)")
 	if demo {
 		fs.Lookup("db").DefValue = "(a new temporary file)"
 		*dbPath = ""
@@ -70,7 +72,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 		return err
 	}
 	defer db.Close()
-	w = worker.New(worker.Config{Processor: db, Logger: log})
+	w = worker.New(worker.Config{Processor: db, Logger: log, BatchSize: *batch, Pause: *pause})
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {

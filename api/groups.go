@@ -1,0 +1,530 @@
+package api
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/allot-dev/allot"
+	"github.com/allot-dev/allot/odata"
+)
+
+// groupDefault is what Graph returns for a group without $select (the
+// licensing subset of it).
+var groupDefault = []string{
+	"id", "createdDateTime", "description", "displayName", "groupTypes", "mail",
+	"mailEnabled", "mailNickname", "proxyAddresses", "securityEnabled",
+}
+
+// hasMembersWithLicenseErrors may be selected but, as in Graph, is never
+// returned: it exists for $filter only.
+var groupSelect = append(append([]string{}, groupDefault...),
+	"assignedLicenses", "licenseProcessingState", "hasMembersWithLicenseErrors")
+
+var groupFilter = map[string]odata.FieldKind{
+	"id": odata.GUID, "displayName": odata.String, "mailNickname": odata.String,
+	"description": odata.String, "mailEnabled": odata.Bool, "securityEnabled": odata.Bool,
+	"hasMembersWithLicenseErrors": odata.Bool, odata.LicensesField: odata.GUID,
+}
+
+var (
+	groupsQuery = odata.QuerySpec{Select: groupSelect, Filter: groupFilter, Paging: true, OrderBy: true,
+		Count: true, Search: true, TypeName: "microsoft.graph.group"}
+	groupQuery = odata.QuerySpec{Select: groupSelect, TypeName: "microsoft.graph.group"}
+)
+
+func groupLicensing(sel []string) bool {
+	return selected(sel, "assignedLicenses", "licenseProcessingState")
+}
+
+func groupView(g *allot.Group, sel []string) object {
+	full := object{
+		"id":              g.ID,
+		"createdDateTime": jsonTime(g.CreatedAt),
+		"description":     nullable(g.Description),
+		"displayName":     g.DisplayName,
+		"groupTypes":      list(g.GroupTypes),
+		"mail":            nullable(groupMail(g)),
+		"mailEnabled":     g.MailEnabled,
+		"mailNickname":    g.MailNickname,
+		"proxyAddresses":  list(g.ProxyAddresses),
+		"securityEnabled": g.SecurityEnabled,
+	}
+	if len(sel) > 0 {
+		full["assignedLicenses"] = assignedLicenses(g.AssignedLicenses)
+		state := g.ProcessingState
+		if state == "" {
+			state = allot.ProcessingComplete
+		}
+		full["licenseProcessingState"] = object{"state": state}
+	}
+	return pick(full, sel, groupDefault)
+}
+
+// groupMail is the primary SMTP address of a mail-enabled group, as
+// Exchange derives it; Allot has no verified domain to invent one from.
+func groupMail(g *allot.Group) string {
+	if !g.MailEnabled {
+		return ""
+	}
+	for _, a := range g.ProxyAddresses {
+		if strings.HasPrefix(a, "SMTP:") {
+			return a[len("SMTP:"):]
+		}
+	}
+	return ""
+}
+
+func (s *server) writeGroup(w http.ResponseWriter, r *http.Request, status int, g *allot.Group, sel []string) {
+	v := groupView(g, sel)
+	v["@odata.context"] = s.metadata(r, "groups/$entity", sel)
+	writeJSON(w, status, v)
+}
+
+func (s *server) listGroups(w http.ResponseWriter, r *http.Request) error {
+	q, opt, err := parseList(r, groupsQuery)
+	if err != nil {
+		return err
+	}
+	opt.WithLicensing = groupLicensing(q.Select)
+	page, err := s.svc.ListGroups(r.Context(), opt)
+	if err != nil {
+		return err
+	}
+	items := make([]any, 0, len(page.Items))
+	for i := range page.Items {
+		items = append(items, groupView(&page.Items[i], q.Select))
+	}
+	s.writeCollection(w, r, s.metadata(r, "groups", q.Select), items, page.Count, q, page.NextCursor)
+	return nil
+}
+
+func (s *server) getGroup(w http.ResponseWriter, r *http.Request) error {
+	q, err := odata.ParseQuery(r.URL.Query(), groupQuery)
+	if err != nil {
+		return err
+	}
+	id, err := pathGUID(r, "id")
+	if err != nil {
+		return err
+	}
+	g, err := s.svc.Group(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	s.writeGroup(w, r, http.StatusOK, g, q.Select)
+	return nil
+}
+
+type groupCreateBody struct {
+	ID              *string  `json:"id"`
+	DisplayName     *string  `json:"displayName"`
+	Description     *string  `json:"description"`
+	MailNickname    *string  `json:"mailNickname"`
+	GroupTypes      []string `json:"groupTypes"`
+	MailEnabled     *bool    `json:"mailEnabled"`
+	SecurityEnabled *bool    `json:"securityEnabled"`
+	ProxyAddresses  []string `json:"proxyAddresses"`
+}
+
+func (groupCreateBody) graphType() string { return "microsoft.graph.group" }
+
+func (s *server) createGroup(w http.ResponseWriter, r *http.Request) error {
+	if err := noQuery(r); err != nil {
+		return err
+	}
+	var b groupCreateBody
+	if _, err := decodeJSON(r, &b); err != nil {
+		return err
+	}
+	var c allot.GroupCreate
+	var err error
+	switch {
+	case b.DisplayName == nil:
+		return required("displayName", "Group")
+	case b.MailNickname == nil:
+		return required("mailNickname", "Group")
+	case b.MailEnabled == nil:
+		return required("mailEnabled", "Group")
+	case b.SecurityEnabled == nil:
+		return required("securityEnabled", "Group")
+	}
+	if c.DisplayName, err = text("displayName", "Group", *b.DisplayName, 256, true); err != nil {
+		return err
+	}
+	if c.MailNickname, err = mailNickname(*b.MailNickname); err != nil {
+		return err
+	}
+	if b.Description != nil {
+		if c.Description, err = text("description", "Group", *b.Description, 1024, false); err != nil {
+			return err
+		}
+	}
+	if b.ID != nil {
+		if c.ID, err = guid(*b.ID); err != nil {
+			return err
+		}
+	}
+	if c.GroupTypes, err = groupTypes(b.GroupTypes); err != nil {
+		return err
+	}
+	c.MailEnabled, c.SecurityEnabled = *b.MailEnabled, *b.SecurityEnabled
+	if c.ProxyAddresses, err = proxyAddresses("Group", b.ProxyAddresses); err != nil {
+		return err
+	}
+	g, err := s.svc.CreateGroup(r.Context(), c)
+	if err != nil {
+		return err
+	}
+	s.writeGroup(w, r, http.StatusCreated, g, nil)
+	return nil
+}
+
+// mailNickname follows Graph's rule: 1–64 ASCII characters without spaces
+// and without @ ( ) \ [ ] " ; : < > ,
+func mailNickname(s string) (string, error) {
+	ok := len(s) >= 1 && len(s) <= 64
+	for i := 0; ok && i < len(s); i++ {
+		c := s[i]
+		ok = c > 0x20 && c < 0x7f && !strings.ContainsRune(`@()\[]";:<>,`, rune(c))
+	}
+	if !ok {
+		return "", badRequest("Invalid value specified for property 'mailNickname' of resource 'Group'.")
+	}
+	return s, nil
+}
+
+// groupTypes accepts only "Unified": dynamic membership rules are not part
+// of Allot, whose memberships come from the customer's identity provider.
+func groupTypes(xs []string) ([]string, error) {
+	out := []string{}
+	for _, t := range xs {
+		switch {
+		case strings.EqualFold(t, "Unified"):
+			if len(out) == 0 {
+				out = append(out, "Unified")
+			}
+		case strings.EqualFold(t, "DynamicMembership"):
+			return nil, badRequest("Dynamic membership groups are not supported.")
+		default:
+			return nil, badRequest("Invalid value '%s' specified for property 'groupTypes' of resource 'Group'.", clip(t))
+		}
+	}
+	return out, nil
+}
+
+type groupUpdateBody struct {
+	DisplayName     *string   `json:"displayName"`
+	Description     *string   `json:"description"`
+	MailNickname    *string   `json:"mailNickname"`
+	MailEnabled     *bool     `json:"mailEnabled"`
+	SecurityEnabled *bool     `json:"securityEnabled"`
+	ProxyAddresses  *[]string `json:"proxyAddresses"`
+	GroupTypes      *[]string `json:"groupTypes"`
+}
+
+func (groupUpdateBody) graphType() string { return "microsoft.graph.group" }
+
+func (s *server) updateGroup(w http.ResponseWriter, r *http.Request) error {
+	if err := noQuery(r); err != nil {
+		return err
+	}
+	id, err := pathGUID(r, "id")
+	if err != nil {
+		return err
+	}
+	var b groupUpdateBody
+	present, err := decodeJSON(r, &b)
+	if err != nil {
+		return err
+	}
+	if present["groupTypes"] {
+		return badRequest("Property 'groupTypes' cannot be changed; create a new group instead.")
+	}
+	var u allot.GroupUpdate
+	for prop, isNil := range map[string]bool{"displayName": b.DisplayName == nil, "mailNickname": b.MailNickname == nil,
+		"mailEnabled": b.MailEnabled == nil, "securityEnabled": b.SecurityEnabled == nil} {
+		if present[prop] && isNil {
+			return required(prop, "Group")
+		}
+	}
+	if b.DisplayName != nil {
+		v, err := text("displayName", "Group", *b.DisplayName, 256, true)
+		if err != nil {
+			return err
+		}
+		u.DisplayName = &v
+	}
+	if b.MailNickname != nil {
+		v, err := mailNickname(*b.MailNickname)
+		if err != nil {
+			return err
+		}
+		u.MailNickname = &v
+	}
+	if present["description"] {
+		v := ""
+		if b.Description != nil {
+			if v, err = text("description", "Group", *b.Description, 1024, false); err != nil {
+				return err
+			}
+		}
+		u.Description = &v
+	}
+	u.MailEnabled, u.SecurityEnabled = b.MailEnabled, b.SecurityEnabled
+	if present["proxyAddresses"] {
+		var xs []string
+		if b.ProxyAddresses != nil {
+			xs = *b.ProxyAddresses
+		}
+		v, err := proxyAddresses("Group", xs)
+		if err != nil {
+			return err
+		}
+		u.ProxyAddresses = &v
+	}
+	if _, err := s.svc.UpdateGroup(r.Context(), id, u); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *server) deleteGroup(w http.ResponseWriter, r *http.Request) error {
+	if err := noQuery(r); err != nil {
+		return err
+	}
+	id, err := pathGUID(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := s.svc.DeleteGroup(r.Context(), id); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// memberSelect is every property of either member type: Graph accepts both
+// on a directoryObject collection and gives each item those of its type.
+var memberSelect = func() []string {
+	out := append([]string{}, userSelect...)
+	for _, p := range groupSelect {
+		if !selected(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}()
+
+// memberFilter filters member lists on user properties: the Service
+// filters members as users, so a $filter leaves groups out of the result.
+var memberFilter = userFilter
+
+// members serves /members and /transitiveMembers with their OData casts.
+// A cast is applied to each page as it comes from the Service, so a page
+// may hold fewer items than $top (Graph allows short and empty pages).
+func (s *server) members(transitive bool) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		cast := r.PathValue("cast")
+		sel, set, filter := memberSelect, "directoryObjects", memberFilter
+		switch cast {
+		case "":
+		case "microsoft.graph.user":
+			sel, set = userSelect, "users"
+		case "microsoft.graph.group":
+			sel, set, filter = groupSelect, "groups", nil
+		default:
+			return unsupportedQuery("The type cast '%s' is not supported; use microsoft.graph.user or microsoft.graph.group.", clip(cast))
+		}
+		q, opt, err := parseList(r, odata.QuerySpec{Select: sel, Filter: filter, Paging: true, Count: true,
+			Search: true, TypeName: "microsoft.graph.directoryObject"})
+		if err != nil {
+			return err
+		}
+		opt.WithLicensing = userLicensing(q.Select) || groupLicensing(q.Select)
+		id, err := pathGUID(r, "id")
+		if err != nil {
+			return err
+		}
+		page, err := s.svc.Members(r.Context(), id, transitive, opt)
+		if err != nil {
+			return err
+		}
+		items := make([]any, 0, len(page.Items))
+		for _, m := range page.Items {
+			v, err := s.memberView(r, m, q.Select, cast)
+			if err != nil {
+				return err
+			}
+			if v != nil {
+				items = append(items, v)
+			}
+		}
+		s.writeCollection(w, r, s.metadata(r, set, q.Select), items, page.Count, q, page.NextCursor)
+		return nil
+	}
+}
+
+// memberView renders one member with its @odata.type, or nil when cast
+// excludes it.
+func (s *server) memberView(r *http.Request, m allot.DirectoryObject, sel []string, cast string) (object, error) {
+	switch {
+	case m.User != nil && cast != "microsoft.graph.group":
+		v, err := s.userView(r.Context(), m.User, intersect(sel, userSelect))
+		if err != nil {
+			return nil, err
+		}
+		v["@odata.type"] = "#microsoft.graph.user"
+		return v, nil
+	case m.Group != nil && cast != "microsoft.graph.user":
+		v := groupView(m.Group, intersect(sel, groupSelect))
+		v["@odata.type"] = "#microsoft.graph.group"
+		return v, nil
+	}
+	return nil, nil
+}
+
+// intersect keeps the selected names that exist on a type. It returns a
+// non-nil empty list when a $select names none of them, so that the item
+// carries only its @odata.type rather than the type's defaults.
+func intersect(sel, allowed []string) []string {
+	if sel == nil {
+		return nil
+	}
+	out := []string{}
+	for _, s := range sel {
+		if selected(allowed, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+type refBody struct {
+	ODataID *string `json:"@odata.id"`
+}
+
+func (s *server) addMember(w http.ResponseWriter, r *http.Request) error {
+	if err := noQuery(r); err != nil {
+		return err
+	}
+	id, err := pathGUID(r, "id")
+	if err != nil {
+		return err
+	}
+	var b refBody
+	if _, err := decodeJSON(r, &b); err != nil {
+		return err
+	}
+	if b.ODataID == nil {
+		return badRequest("A value is required for property '@odata.id' of the reference.")
+	}
+	member, err := refID(*b.ODataID)
+	if err != nil {
+		return err
+	}
+	if err := s.svc.AddMember(r.Context(), id, member); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// refID takes the member id from an @odata.id such as
+// https://graph.microsoft.com/v1.0/directoryObjects/{id}; the host is not
+// checked, since SDKs build it from their own base URL.
+func refID(ref string) (string, error) {
+	bad := badRequest("Invalid @odata.id '%s': expected a URL ending in /directoryObjects/{id}, /users/{id} or /groups/{id}.", clip(ref))
+	u, err := url.Parse(ref)
+	if err != nil {
+		return "", bad
+	}
+	segs := strings.Split(strings.TrimRight(u.Path, "/"), "/")
+	if len(segs) < 2 {
+		return "", bad
+	}
+	switch segs[len(segs)-2] {
+	case "directoryObjects", "users", "groups":
+	default:
+		return "", bad
+	}
+	id, ok := parseGUID(segs[len(segs)-1])
+	if !ok {
+		return "", invalidID(clip(segs[len(segs)-1]))
+	}
+	return id, nil
+}
+
+func (s *server) removeMember(w http.ResponseWriter, r *http.Request) error {
+	if err := noQuery(r); err != nil {
+		return err
+	}
+	id, err := pathGUID(r, "id")
+	if err != nil {
+		return err
+	}
+	member, err := pathGUID(r, "memberId")
+	if err != nil {
+		return err
+	}
+	if err := s.svc.RemoveMember(r.Context(), id, member); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// assignGroupLicense answers 202 with the group: members are licensed by
+// the worker. The Location header points at the group itself rather than
+// Graph's internal /v2/{tenant}/directoryObjects/... URL, which nothing can GET.
+func (s *server) assignGroupLicense(w http.ResponseWriter, r *http.Request) error {
+	if err := noQuery(r); err != nil {
+		return err
+	}
+	id, err := pathGUID(r, "id")
+	if err != nil {
+		return err
+	}
+	add, remove, err := parseAssignLicense(r)
+	if err != nil {
+		return err
+	}
+	g, err := s.svc.AssignGroupLicense(r.Context(), id, add, remove)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", withBasePath(s.base(r), "/v1.0/groups/"+g.ID))
+	s.writeGroup(w, r, http.StatusAccepted, g, nil)
+	return nil
+}
+
+func (s *server) membersWithLicenseErrors(w http.ResponseWriter, r *http.Request) error {
+	q, opt, err := parseList(r, odata.QuerySpec{Select: userSelect, Filter: memberFilter, Paging: true, Count: true,
+		TypeName: "microsoft.graph.user"})
+	if err != nil {
+		return err
+	}
+	opt.ErrorsOnly = true
+	opt.WithLicensing = userLicensing(q.Select)
+	id, err := pathGUID(r, "id")
+	if err != nil {
+		return err
+	}
+	page, err := s.svc.Members(r.Context(), id, false, opt)
+	if err != nil {
+		return err
+	}
+	items := make([]any, 0, len(page.Items))
+	for _, m := range page.Items {
+		v, err := s.memberView(r, m, q.Select, "microsoft.graph.user")
+		if err != nil {
+			return err
+		}
+		if v != nil {
+			items = append(items, v)
+		}
+	}
+	s.writeCollection(w, r, s.metadata(r, "directoryObjects", q.Select), items, page.Count, q, page.NextCursor)
+	return nil
+}

@@ -1,0 +1,240 @@
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/allot-dev/allot"
+)
+
+// requestInfo travels in the context from the outermost middleware inward;
+// authentication fills in the actor so that the request log can name it.
+type requestInfo struct {
+	id       string
+	clientID string
+	actor    *allot.Actor
+}
+
+type infoKey struct{}
+
+func infoFrom(ctx context.Context) *requestInfo {
+	if info, ok := ctx.Value(infoKey{}).(*requestInfo); ok {
+		return info
+	}
+	return &requestInfo{}
+}
+
+// newGUID returns a random (version 4) GUID.
+func newGUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// requestID gives every request a server-generated request-id and echoes the
+// caller's client-request-id, as Graph does, so that a caller can quote
+// either in a support request.
+func requestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		info := &requestInfo{id: newGUID(), clientID: r.Header.Get("client-request-id")}
+		if !printable(info.clientID) || len(info.clientID) > 128 {
+			info.clientID = ""
+		}
+		if info.clientID == "" {
+			info.clientID = info.id
+		}
+		w.Header().Set("request-id", info.id)
+		w.Header().Set("client-request-id", info.clientID)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), infoKey{}, info)))
+	})
+}
+
+func printable(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// statusWriter records what was sent, for the request log and so that panic
+// recovery knows whether an error envelope can still be written.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (s *server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		info := infoFrom(r.Context())
+		attrs := []slog.Attr{
+			slog.String("method", r.Method),
+			slog.String("path", r.URL.Path),
+			slog.Int("status", sw.status),
+			slog.Int64("bytes", sw.bytes),
+			slog.Duration("duration", time.Since(start)),
+			slog.String("request_id", info.id),
+		}
+		if info.actor != nil {
+			if info.actor.Operator {
+				attrs = append(attrs, slog.String("actor", "operator"))
+			} else {
+				attrs = append(attrs, slog.String("tenant", info.actor.TenantID), slog.String("token", info.actor.TokenID))
+			}
+		}
+		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+	})
+}
+
+// recoverPanics turns a panic into a 500 envelope; the panic value and stack
+// go to the log only.
+func (s *server) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sw, ok := w.(*statusWriter)
+		if !ok {
+			sw = &statusWriter{ResponseWriter: w}
+		}
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.log.ErrorContext(r.Context(), "panic", slog.String("request_id", infoFrom(r.Context()).id),
+				slog.Any("panic", v), slog.String("stack", string(debug.Stack())))
+			if sw.status == 0 {
+				s.writeError(sw, r, fmt.Errorf("panic: %v", v))
+			}
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}
+
+// catalogBodyBytes lets the operator upload a catalog built from Microsoft's
+// full product list, which is larger than any Graph request.
+const catalogBodyBytes = 64 << 20
+
+func (s *server) limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		limit := s.maxBody
+		if r.URL.Path == "/allot/v1/catalog" && limit < catalogBodyBytes {
+			limit = catalogBodyBytes
+		}
+		if r.ContentLength > limit {
+			s.writeError(w, r, errTooLarge(limit))
+			return
+		}
+		// The innermost writer lets the server close a connection whose
+		// client keeps sending after the limit.
+		base := w
+		for {
+			u, ok := base.(interface{ Unwrap() http.ResponseWriter })
+			if !ok {
+				break
+			}
+			base = u.Unwrap()
+		}
+		r.Body = http.MaxBytesReader(base, r.Body, limit)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// authenticate resolves the bearer token to an actor. The operator token is
+// compared in constant time so that its bytes cannot be guessed by timing.
+func (s *server) authenticate(r *http.Request) (allot.Actor, error) {
+	h := r.Header.Get("Authorization")
+	scheme, secret, _ := strings.Cut(h, " ")
+	secret = strings.TrimSpace(secret)
+	if h == "" || !strings.EqualFold(scheme, "Bearer") || secret == "" {
+		return allot.Actor{}, errNoToken
+	}
+	if s.operatorToken != "" && subtle.ConstantTimeCompare([]byte(secret), []byte(s.operatorToken)) == 1 {
+		return allot.Actor{Operator: true, Name: "operator"}, nil
+	}
+	a, err := s.svc.Authenticate(r.Context(), secret)
+	if err != nil {
+		switch allot.ErrorCode(err) {
+		case allot.EUNAUTHORIZED, allot.ENOTFOUND, allot.EINVALID, allot.EFORBIDDEN:
+			return allot.Actor{}, errBadToken
+		}
+		return allot.Actor{}, err
+	}
+	if a.Operator || a.TenantID == "" {
+		// A stored token may never grant operator rights.
+		return allot.Actor{}, errBadToken
+	}
+	return a, nil
+}
+
+// access says who may call a route: the operator, a tenant actor holding a
+// permission, or either.
+type access struct {
+	operator bool
+	tenant   bool
+	perm     allot.Permission // required of a tenant actor; "" = checked by the handler
+}
+
+func (s *server) guard(acc access, h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a, err := s.authenticate(r)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		infoFrom(r.Context()).actor = &a
+		switch {
+		case a.Operator && !acc.operator,
+			!a.Operator && !acc.tenant,
+			!a.Operator && acc.perm != "" && !a.Role.Can(acc.perm):
+			s.writeError(w, r, errDenied)
+			return
+		}
+		r = r.WithContext(allot.NewContextWithActor(r.Context(), a))
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+// can checks a permission the route could not decide before reading the body.
+func can(r *http.Request, p allot.Permission) error {
+	a, _ := allot.ActorFromContext(r.Context())
+	if a.Operator || !a.Role.Can(p) {
+		return errDenied
+	}
+	return nil
+}
