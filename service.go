@@ -82,7 +82,7 @@ type PlanDetail struct {
 	PlanID   string
 	PlanName string
 	Service  string
-	Status   string // "Success" or "Disabled"
+	Status   string // licenseDetails: "Success" or "Disabled"; assignedPlans: "Enabled"
 	Assigned time.Time
 }
 

@@ -437,6 +437,10 @@ func (s *DB) AssignUserLicense(ctx context.Context, id string, add []allot.Assig
 		o := b.evaluate(u.ID, cat, s.now())
 		for _, st := range o.out.States {
 			if st.Source == "" && changed[st.SkuID] && st.State != allot.StateActive {
+				if st.Error == allot.ErrProhibitedInLocation {
+					// Graph's exact words; the state's detail says more.
+					return allot.Errorf(allot.EINVALID, "License assignment cannot be done for user with invalid usage location.")
+				}
 				return allot.Errorf(allot.EINVALID, "%s", st.Detail)
 			}
 		}
