@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -27,6 +28,25 @@ type batch struct {
 	enabled         map[string]int             // SKU -> seats owned
 	consumed        map[string]int             // SKU -> seats consumed
 	subs            map[string]bool
+	// waiters holds, for SKUs with free seats, the users in CountViolation
+	// in the order they started waiting; loaded when first needed.
+	waiters      map[string][]waiter
+	fetchWaiters func(sku string) ([]waiter, error)
+	evaluated    map[string]bool
+	priority     map[string]bool // users a purchase was made for: ahead of the waiting room
+	err          error           // the first error of a lazy load
+}
+
+type waiter struct {
+	since time.Time
+	uid   string
+}
+
+func waiterLess(a, b waiter) int {
+	if c := a.since.Compare(b.since); c != 0 {
+		return c
+	}
+	return strings.Compare(a.uid, b.uid)
 }
 
 type userRow struct {
@@ -90,6 +110,26 @@ func (s *DB) loadBatch(ctx context.Context, tx *sql.Tx, tenantID string, userIDs
 		groupsOf: map[string][]string{}, groupAssign: map[string][]assignmentRow{},
 		states: map[string][]allot.LicenseState{}, owners: map[string]map[string]bool{},
 		enabled: map[string]int{}, consumed: map[string]int{}, subs: map[string]bool{},
+		waiters: map[string][]waiter{}, evaluated: map[string]bool{},
+	}
+	b.fetchWaiters = func(sku string) ([]waiter, error) {
+		var out []waiter
+		rows, err := tx.QueryContext(ctx, s.q(`SELECT user_id, MIN(waiting_since) FROM license_states
+			WHERE tenant_id = ? AND sku_id = ? AND error = 'CountViolation' GROUP BY user_id`), tenantID, sku)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var w waiter
+			var since string
+			if err := rows.Scan(&w.uid, &since); err != nil {
+				return nil, err
+			}
+			w.since = parseTime(since)
+			out = append(out, w)
+		}
+		return out, rows.Err()
 	}
 	if err := tx.QueryRowContext(ctx, s.q(`SELECT default_usage_location FROM tenants WHERE id = ?`), tenantID).Scan(&b.defaultLocation); err != nil {
 		return nil, err
@@ -234,12 +274,67 @@ func (b *batch) input(uid string, cat *allot.Catalog, now time.Time) rules.Input
 			}
 		}
 	}
-	for sku, en := range b.enabled {
-		if free := en - b.consumed[sku]; free > 0 {
-			in.Free[sku] = free
+	for _, u := range in.Units {
+		for _, l := range u.SKUs {
+			if free := b.freeFor(uid, l.SkuID); free > 0 {
+				in.Free[l.SkuID] = free
+			}
 		}
 	}
 	return in
+}
+
+// freeFor is the seats of sku that uid may take: the free seats less one
+// for each user that started waiting for the SKU before uid (all of them,
+// if uid does not wait for it). A seat that comes free so goes to the
+// waiting room first, in its order (SPEC §2.3.4), whoever is evaluated first.
+func (b *batch) freeFor(uid, sku string) int {
+	free := b.enabled[sku] - b.consumed[sku]
+	if free <= 0 {
+		return 0
+	}
+	list, ok := b.waiters[sku]
+	if !ok {
+		fetched, err := b.fetchWaiters(sku)
+		if err != nil {
+			if b.err == nil {
+				b.err = err
+			}
+			return 0
+		}
+		// Users already evaluated in this batch are not yet written: take
+		// their waiting from memory.
+		for _, w := range fetched {
+			if !b.evaluated[w.uid] {
+				list = append(list, w)
+			}
+		}
+		for id := range b.evaluated {
+			list = addWaiter(list, id, sku, b.states[id])
+		}
+		slices.SortFunc(list, waiterLess)
+		b.waiters[sku] = list
+	}
+	ahead := len(list)
+	if b.priority[uid] {
+		ahead = 0
+	} else if i := slices.IndexFunc(list, func(w waiter) bool { return w.uid == uid }); i >= 0 {
+		ahead = i
+	}
+	return max(0, free-ahead)
+}
+
+func addWaiter(list []waiter, uid, sku string, states []allot.LicenseState) []waiter {
+	var since time.Time
+	for _, st := range states {
+		if st.SkuID == sku && st.Error == allot.ErrCount && (since.IsZero() || st.WaitingSince.Before(since)) {
+			since = st.WaitingSince
+		}
+	}
+	if since.IsZero() {
+		return list
+	}
+	return append(list, waiter{since, uid})
 }
 
 // outcome is one user's evaluation, to be written.
@@ -256,6 +351,13 @@ func (b *batch) evaluate(uid string, cat *allot.Catalog, now time.Time) outcome 
 	out := rules.Evaluate(b.input(uid, cat, now))
 	o := outcome{uid: uid, before: b.states[uid], out: out}
 	b.states[uid] = out.States
+	b.evaluated[uid] = true
+	for sku, list := range b.waiters {
+		list = slices.DeleteFunc(list, func(w waiter) bool { return w.uid == uid })
+		list = addWaiter(list, uid, sku, out.States)
+		slices.SortFunc(list, waiterLess)
+		b.waiters[sku] = list
+	}
 	for sku, d := range out.SeatDelta {
 		b.consumed[sku] += d
 	}
@@ -376,31 +478,24 @@ func (s *DB) insertRows(ctx context.Context, tx *sql.Tx, prefix string, rows [][
 }
 
 // enqueueAddressSharers queues every other user listing an address that
-// one of owners lists.
+// one of owners lists. Another owner of the same batch is queued too: it
+// may have been evaluated before this one's change.
 func (s *DB) enqueueAddressSharers(ctx context.Context, tx *sql.Tx, tenantID string, owners []string) error {
 	var ids []string
-	err := s.each(ctx, tx, `SELECT DISTINCT a.owner_id FROM addresses a WHERE a.tenant_id = ? AND a.owner_kind = 'user'
-		AND a.address IN (SELECT address FROM addresses WHERE tenant_id = ? AND owner_id IN (%s))`, owners, []any{tenantID, tenantID}, func(r *sql.Rows) error {
-		var id string
-		err := r.Scan(&id)
-		ids = append(ids, id)
+	err := s.each(ctx, tx, `SELECT DISTINCT a.owner_id, o.owner_id FROM addresses a JOIN addresses o ON o.tenant_id = a.tenant_id AND o.address = a.address
+		WHERE a.tenant_id = ? AND a.owner_kind = 'user' AND o.owner_id IN (%s)`, owners, []any{tenantID}, func(r *sql.Rows) error {
+		var id, owner string
+		err := r.Scan(&id, &owner)
+		if id != owner {
+			ids = append(ids, id)
+		}
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	skip := map[string]bool{}
-	for _, o := range owners {
-		skip[o] = true
-	}
-	var others []string
-	for _, id := range ids {
-		if !skip[id] {
-			others = append(others, id)
-		}
-	}
-	sort.Strings(others)
-	return s.enqueueUsers(ctx, tx, tenantID, others, "")
+	sort.Strings(ids)
+	return s.enqueueUsers(ctx, tx, tenantID, ids, "")
 }
 
 // enqueueAddressListers queues every user that lists one of addrs.
@@ -452,7 +547,7 @@ func (s *DB) wake(ctx context.Context, tx *sql.Tx, tenantID string, skus []strin
 	for _, sku := range sortedKeys(free) {
 		var ids []string
 		rows, err := tx.QueryContext(ctx, s.q(`SELECT user_id FROM license_states WHERE tenant_id = ? AND sku_id = ? AND error = 'CountViolation'
-			ORDER BY waiting_since, user_id LIMIT ?`), tenantID, sku, free[sku])
+			GROUP BY user_id ORDER BY MIN(waiting_since), user_id LIMIT ?`), tenantID, sku, free[sku])
 		if err != nil {
 			return err
 		}

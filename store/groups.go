@@ -155,7 +155,8 @@ func (s *DB) CreateGroup(ctx context.Context, in allot.GroupCreate) (*allot.Grou
 	}
 	g := allot.Group{ID: strings.ToLower(in.ID), DisplayName: in.DisplayName, Description: in.Description, MailNickname: in.MailNickname,
 		GroupTypes: in.GroupTypes, MailEnabled: in.MailEnabled, SecurityEnabled: in.SecurityEnabled, ProxyAddresses: cleanAddresses(in.ProxyAddresses), CreatedAt: s.now()}
-	if g.ID == "" {
+	custom := g.ID != ""
+	if !custom {
 		g.ID = s.newID()
 	}
 	if g.GroupTypes == nil {
@@ -163,6 +164,9 @@ func (s *DB) CreateGroup(ctx context.Context, in allot.GroupCreate) (*allot.Grou
 	}
 	if strings.TrimSpace(g.DisplayName) == "" {
 		return nil, allot.Errorf(allot.EINVALID, "displayName is required.")
+	}
+	if err := errors.Join(validText("displayName", g.DisplayName, 256), validText("description", g.Description, 1024), validText("mailNickname", g.MailNickname, 64)); err != nil {
+		return nil, err
 	}
 	for _, t := range g.GroupTypes {
 		if t != "Unified" && t != "DynamicMembership" {
@@ -173,6 +177,11 @@ func (s *DB) CreateGroup(ctx context.Context, in allot.GroupCreate) (*allot.Grou
 		return nil, err
 	}
 	err = s.tx(ctx, func(tx *sql.Tx) error {
+		if custom {
+			if err := s.validNewID(ctx, tx, a.TenantID, g.ID); err != nil {
+				return err
+			}
+		}
 		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO dir_groups (tenant_id, id, display_name, description, mail_nickname, group_types, mail_enabled, security_enabled, proxy_addresses, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`), a.TenantID, g.ID, g.DisplayName, g.Description, g.MailNickname, toJSON(g.GroupTypes),
 			b2i(g.MailEnabled), b2i(g.SecurityEnabled), toJSON(g.ProxyAddresses), fmtTime(g.CreatedAt)); err != nil {
@@ -202,6 +211,9 @@ func (s *DB) UpdateGroup(ctx context.Context, id string, in allot.GroupUpdate) (
 	}
 	if in.DisplayName != nil && strings.TrimSpace(*in.DisplayName) == "" {
 		return nil, allot.Errorf(allot.EINVALID, "displayName cannot be empty.")
+	}
+	if err := errors.Join(validText("displayName", deref(in.DisplayName), 256), validText("description", deref(in.Description), 1024), validText("mailNickname", deref(in.MailNickname), 64)); err != nil {
+		return nil, err
 	}
 	var proxy []string
 	if in.ProxyAddresses != nil {
@@ -589,7 +601,7 @@ func (s *DB) assignGroup(ctx context.Context, tx *sql.Tx, tenantID, groupID stri
 	for _, x := range after {
 		all = append(all, allot.AssignedLicense{SkuID: x.sku, DisabledPlans: x.disabled})
 	}
-	if err := conflictWithin(s.Catalog(), all); err != nil {
+	if err := conflictWithin(s.catalogIn(ctx, tx), all); err != nil {
 		return err
 	}
 	if err := s.writeAssignments(ctx, tx, tenantID, groupID, allot.MemberGroup, before, after); err != nil {

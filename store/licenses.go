@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/allot-dev/allot"
@@ -13,6 +14,7 @@ import (
 // known SKUs and plans, no SKU twice, none both added and removed, and no
 // two added SKUs with conflicting plans.
 func validateLicenses(cat *allot.Catalog, add []allot.AssignedLicense, remove []string) error {
+	lowerLicenses(add, remove)
 	seen := map[string]bool{}
 	for _, l := range add {
 		if cat.SKUs[l.SkuID] == nil {
@@ -202,4 +204,17 @@ func (s *DB) AssignedPlans(ctx context.Context, userID string) ([]allot.PlanDeta
 		}
 	}
 	return out, nil
+}
+
+// lowerLicenses puts GUIDs in the canonical lower case the store keeps.
+func lowerLicenses(add []allot.AssignedLicense, remove []string) {
+	for i := range add {
+		add[i].SkuID = strings.ToLower(add[i].SkuID)
+		for j := range add[i].DisabledPlans {
+			add[i].DisabledPlans[j] = strings.ToLower(add[i].DisabledPlans[j])
+		}
+	}
+	for i := range remove {
+		remove[i] = strings.ToLower(remove[i])
+	}
 }

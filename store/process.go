@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/allot-dev/allot"
 )
@@ -38,13 +39,22 @@ func (s *DB) ProcessBatch(ctx context.Context, n int) (int, error) {
 	if n <= 0 {
 		n = 500
 	}
+	n = min(n, 5000) // one statement lists a batch's ids
 	ctx = allot.NewContextWithActor(ctx, allot.Actor{Name: "Allot group-based licensing"})
 	var did int
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		w, err := scanWork(tx.QueryRowContext(ctx, s.q(`SELECT `+workCols+` FROM work ORDER BY id LIMIT 1`)))
-		if errors.Is(err, sql.ErrNoRows) {
+		tenantID, err := s.claimTenant(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if tenantID == "" {
 			did, err = s.wakeAll(ctx, tx)
 			return err
+		}
+		w, err := scanWork(tx.QueryRowContext(ctx, s.q(`SELECT `+workCols+` FROM work WHERE tenant_id = ? ORDER BY id LIMIT 1`+s.skipLocked()), tenantID))
+		if errors.Is(err, sql.ErrNoRows) {
+			did = 1 // drained by another replica meanwhile: look again
+			return nil
 		} else if err != nil {
 			return err
 		}
@@ -61,8 +71,48 @@ func (s *DB) ProcessBatch(ctx context.Context, n int) (int, error) {
 	return did, err
 }
 
+// claimTenant picks the tenant whose work to do and takes its lock, held
+// until the transaction ends: if this replica dies, its connection drops,
+// the transaction rolls back and the lock passes to another replica, which
+// redoes the uncommitted batch. Tenants locked by other replicas are
+// skipped in favour of the next oldest, so replicas share the work of
+// different tenants; when all are taken it waits for the oldest.
+func (s *DB) claimTenant(ctx context.Context, tx *sql.Tx) (string, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT tenant_id FROM work GROUP BY tenant_id ORDER BY MIN(id) LIMIT 16`)
+	if err != nil {
+		return "", err
+	}
+	var tenants []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			rows.Close()
+			return "", err
+		}
+		tenants = append(tenants, t)
+	}
+	rows.Close()
+	if len(tenants) == 0 {
+		return "", rows.Err()
+	}
+	for _, t := range tenants {
+		if ok, err := s.tryLockTenant(ctx, tx, t); err != nil || ok {
+			return t, err
+		}
+	}
+	return tenants[0], s.lockTenant(ctx, tx, tenants[0])
+}
+
+// skipLocked claims rows on PostgreSQL; SQLite's single writer needs none.
+func (s *DB) skipLocked() string {
+	if s.dialect == dialectPostgres {
+		return " FOR UPDATE SKIP LOCKED"
+	}
+	return ""
+}
+
 func (s *DB) processUsers(ctx context.Context, tx *sql.Tx, tenantID string, n int) (int, error) {
-	rows, err := tx.QueryContext(ctx, s.q(`SELECT id, target_id FROM work WHERE tenant_id = ? AND kind = 'user' ORDER BY id LIMIT ?`), tenantID, n)
+	rows, err := tx.QueryContext(ctx, s.q(`SELECT id, target_id FROM work WHERE tenant_id = ? AND kind = 'user' ORDER BY id LIMIT ?`+s.skipLocked()), tenantID, n)
 	if err != nil {
 		return 0, err
 	}
@@ -85,22 +135,34 @@ func (s *DB) processUsers(ctx context.Context, tx *sql.Tx, tenantID string, n in
 	if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM work WHERE id IN (`+placeholders(len(ids))+`)`), ids...); err != nil {
 		return 0, err
 	}
-	if _, err := s.evaluateUsers(ctx, tx, tenantID, users); err != nil {
+	if _, err := s.evaluateUsers(ctx, tx, tenantID, users, false); err != nil {
 		return 0, err
 	}
 	return len(ids), nil
 }
 
 // evaluateUsers evaluates users in order and writes the outcomes.
-func (s *DB) evaluateUsers(ctx context.Context, tx *sql.Tx, tenantID string, users []string) ([]outcome, error) {
+// With priority the users take free seats ahead of the waiting room.
+func (s *DB) evaluateUsers(ctx context.Context, tx *sql.Tx, tenantID string, users []string, priority bool) ([]outcome, error) {
 	b, err := s.loadBatch(ctx, tx, tenantID, users)
 	if err != nil {
 		return nil, err
 	}
-	cat, now := s.Catalog(), s.now()
+	if priority {
+		b.priority = map[string]bool{}
+		for _, u := range users {
+			b.priority[u] = true
+		}
+	}
+	cat, now := s.catalogIn(ctx, tx), s.now()
 	outs := make([]outcome, 0, len(b.order))
-	for _, uid := range b.order {
-		outs = append(outs, b.evaluate(uid, cat, now))
+	for i, uid := range b.order {
+		// One nanosecond apart, so users who start waiting in one batch
+		// keep the order they were evaluated in.
+		outs = append(outs, b.evaluate(uid, cat, now.Add(time.Duration(i))))
+	}
+	if b.err != nil {
+		return nil, b.err
 	}
 	return outs, s.write(ctx, tx, b, outs)
 }
@@ -134,7 +196,7 @@ func (s *DB) processGroup(ctx context.Context, tx *sql.Tx, w workItem, n int) (i
 		w.cursor = added + "|" + uid
 	}
 	rows.Close()
-	outs, err := s.evaluateUsers(ctx, tx, w.tenantID, users)
+	outs, err := s.evaluateUsers(ctx, tx, w.tenantID, users, false)
 	if err != nil {
 		return 0, err
 	}
@@ -186,6 +248,11 @@ func (s *DB) wakeAll(ctx context.Context, tx *sql.Tx) (int, error) {
 	}
 	rows.Close()
 	for _, t := range tenants {
+		if ok, err := s.tryLockTenant(ctx, tx, t); err != nil {
+			return 0, err
+		} else if !ok {
+			continue // another replica is writing there and will wake its own waiters
+		}
 		if err := s.wake(ctx, tx, t, nil); err != nil {
 			return 0, err
 		}

@@ -12,6 +12,7 @@ import (
 var (
 	propSeeds = flag.Int("prop.seeds", 8, "random histories in TestRandomOperations")
 	propOps   = flag.Int("prop.ops", 400, "operations per history")
+	propEvery = flag.Int("prop.every", 20, "operations between two drains and checks")
 )
 
 // TestRandomOperations applies random operations of every kind through the
@@ -58,7 +59,7 @@ func runHistory(t *testing.T, seed uint64, ops int) {
 	}()
 	for i := range ops {
 		h.step()
-		if i%20 == 19 || i == ops-1 {
+		if i%*propEvery == *propEvery-1 || i == ops-1 {
 			h.drain(1 + h.r.IntN(5))
 			h.check()
 		}

@@ -6,13 +6,16 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"embed"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -22,6 +25,8 @@ import (
 	"github.com/allot-dev/allot"
 	"github.com/allot-dev/allot/catalog"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	sqlite "modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -47,14 +52,15 @@ type Config struct {
 
 // DB is the store. It is safe for concurrent use.
 type DB struct {
-	db      *sql.DB
-	now     func() time.Time
-	newID   func() string
-	log     *slog.Logger
-	notify  func()
-	mu      sync.RWMutex // guards cat
-	cat     *allot.Catalog
-	dialect dialect
+	db         *sql.DB
+	now        func() time.Time
+	newID      func() string
+	log        *slog.Logger
+	notify     func()
+	mu         sync.RWMutex // guards cat and catVersion
+	cat        *allot.Catalog
+	catVersion string
+	dialect    dialect
 }
 
 type dialect int
@@ -78,18 +84,11 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if cfg.OnEnqueue == nil {
 		cfg.OnEnqueue = func() {}
 	}
-	dsn, memory := sqliteDSN(cfg.DSN)
-	sdb, err := sql.Open("sqlite", dsn)
+	sdb, dia, err := openSQL(cfg.DSN)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", cfg.DSN, err)
+		return nil, err
 	}
-	if memory {
-		// Each connection to ":memory:" would be its own empty database.
-		sdb.SetMaxOpenConns(1)
-	} else {
-		sdb.SetMaxOpenConns(4)
-	}
-	s := &DB{db: sdb, newID: cfg.NewID, now: func() time.Time { return cfg.Now().UTC() }, log: cfg.Logger, notify: cfg.OnEnqueue}
+	s := &DB{db: sdb, dialect: dia, newID: cfg.NewID, now: func() time.Time { return cfg.Now().UTC() }, log: cfg.Logger, notify: cfg.OnEnqueue}
 	if err := s.migrate(ctx); err != nil {
 		sdb.Close()
 		return nil, err
@@ -99,6 +98,47 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// IsPostgres reports whether dsn names a PostgreSQL database.
+func IsPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+func openSQL(dsn string) (*sql.DB, dialect, error) {
+	if IsPostgres(dsn) {
+		db, err := sql.Open("pgx", dsn)
+		if err != nil {
+			return nil, 0, fmt.Errorf("open postgres: %w", err)
+		}
+		db.SetMaxOpenConns(pgPoolSize(dsn))
+		db.SetMaxIdleConns(pgPoolSize(dsn))
+		db.SetConnMaxIdleTime(5 * time.Minute)
+		return db, dialectPostgres, nil
+	}
+	path, memory := sqliteDSN(dsn)
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		return nil, 0, fmt.Errorf("open %s: %w", dsn, err)
+	}
+	if memory {
+		// Each connection to ":memory:" would be its own empty database.
+		db.SetMaxOpenConns(1)
+	} else {
+		db.SetMaxOpenConns(4)
+	}
+	return db, dialectSQLite, nil
+}
+
+// pgPoolSize reads pool_max_conns from the DSN (pgx's own parameter name),
+// defaulting to 10 connections per replica.
+func pgPoolSize(dsn string) int {
+	if u, err := url.Parse(dsn); err == nil {
+		if n, err := strconv.Atoi(u.Query().Get("pool_max_conns")); err == nil && n > 0 {
+			return n
+		}
+	}
+	return 10
 }
 
 // sqliteDSN puts the pragmas in the DSN so every pooled connection gets
@@ -115,10 +155,10 @@ func sqliteDSN(path string) (string, bool) {
 // Close closes the database.
 func (s *DB) Close() error { return s.db.Close() }
 
+// migrate applies pending migrations, each in one transaction. On
+// PostgreSQL every step holds an advisory lock, so replicas started
+// together apply each migration once, one replica at a time.
 func (s *DB) migrate(ctx context.Context) error {
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
 	names, err := fs.Glob(migrationFS, "migrations/*.sql")
 	if err != nil {
 		return err
@@ -135,6 +175,14 @@ func (s *DB) migrate(ctx context.Context) error {
 			return err
 		}
 		err = s.tx(ctx, func(tx *sql.Tx) error {
+			if s.dialect == dialectPostgres {
+				if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext('allot:migrate'))`); err != nil {
+					return err
+				}
+			}
+			if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
+				return fmt.Errorf("migrate: %w", err)
+			}
 			var n int
 			if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`), version).Scan(&n); err != nil || n > 0 {
 				return err
@@ -145,6 +193,9 @@ func (s *DB) migrate(ctx context.Context) error {
 				}
 			}
 			_, err := tx.ExecContext(ctx, s.q(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`), version, fmtTime(s.now()))
+			if err == nil {
+				s.log.Info("applied migration", "version", version, "name", base)
+			}
 			return err
 		})
 		if err != nil {
@@ -152,6 +203,13 @@ func (s *DB) migrate(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// SchemaVersion is the newest migration applied.
+func (s *DB) SchemaVersion(ctx context.Context) (int, error) {
+	var v sql.NullInt64
+	err := s.db.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&v)
+	return int(v.Int64), err
 }
 
 func (s *DB) expand(sqlText string) string {
@@ -197,11 +255,20 @@ func (s *DB) q(query string) string {
 	return b.String()
 }
 
-// tx runs fn in one transaction, committing when it returns nil.
+// tx runs fn in one transaction, committing when it returns nil. On
+// PostgreSQL it first takes the caller's tenant lock, so that writes of one
+// tenant are serialised as SQLite serialises all writes: seats are counted
+// by one transaction at a time, whatever the number of replicas.
 func (s *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
+	}
+	if a, ok := allot.ActorFromContext(ctx); ok && a.TenantID != "" {
+		if err := s.lockTenant(ctx, tx, a.TenantID); err != nil {
+			tx.Rollback()
+			return err
+		}
 	}
 	if err := fn(tx); err != nil {
 		tx.Rollback()
@@ -213,6 +280,26 @@ func (s *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return nil
 }
 
+// lockTenant takes the tenant's write lock until the transaction ends
+// (and so also when the replica holding it dies and its connection drops).
+func (s *DB) lockTenant(ctx context.Context, tx *sql.Tx, tenantID string) error {
+	if s.dialect != dialectPostgres {
+		return nil // SQLite: the immediate transaction already holds the write lock
+	}
+	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, "tenant:"+tenantID)
+	return err
+}
+
+// tryLockTenant is lockTenant without waiting.
+func (s *DB) tryLockTenant(ctx context.Context, tx *sql.Tx, tenantID string) (bool, error) {
+	if s.dialect != dialectPostgres {
+		return true, nil
+	}
+	var ok bool
+	err := tx.QueryRowContext(ctx, `SELECT pg_try_advisory_xact_lock(hashtext($1))`, "tenant:"+tenantID).Scan(&ok)
+	return ok, err
+}
+
 // normalize turns driver errors callers can act on into domain errors.
 func normalize(err error) error {
 	var se *sqlite.Error
@@ -221,6 +308,10 @@ func normalize(err error) error {
 		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
 			return allot.Errorf(allot.ECONFLICT, "Another object with the same value already exists.")
 		}
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "23505" {
+		return allot.Errorf(allot.ECONFLICT, "Another object with the same value already exists.")
 	}
 	return err
 }
@@ -300,16 +391,42 @@ func actorName(ctx context.Context) string {
 }
 
 // Catalog returns the catalog in force.
-func (s *DB) Catalog() *allot.Catalog {
+func (s *DB) Catalog() *allot.Catalog { return s.catalogIn(context.Background(), s.db) }
+
+// catalogIn returns the catalog in force as q sees it. Another replica may
+// have replaced it: a one-row read of its version tells, and only then is
+// it reloaded. Inside a transaction pass the transaction, since an
+// in-memory database has a single connection.
+func (s *DB) catalogIn(ctx context.Context, q rowQueryer) *allot.Catalog {
 	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.cat
+	cat, current := s.cat, s.catVersion
+	s.mu.RUnlock()
+	var version, body string
+	if err := q.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = 'catalog_version'`).Scan(&version); err != nil || version == current {
+		return cat
+	}
+	if err := q.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = 'catalog'`).Scan(&body); err != nil {
+		s.log.Error("reloading the catalog", "err", err)
+		return cat
+	}
+	c, err := catalog.Parse(strings.NewReader(body))
+	if err != nil {
+		s.log.Error("reloading the catalog", "err", err)
+		return cat
+	}
+	s.mu.Lock()
+	s.cat, s.catVersion = c, version
+	s.mu.Unlock()
+	return c
 }
 
 func (s *DB) loadCatalog(ctx context.Context, given *allot.Catalog) error {
-	var stored string
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT value FROM settings WHERE key = 'catalog'`)).Scan(&stored)
+	var stored, version string
+	err := s.db.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = 'catalog'`).Scan(&stored)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	if err := s.db.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = 'catalog_version'`).Scan(&version); err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
 	if given == nil {
@@ -320,7 +437,9 @@ func (s *DB) loadCatalog(ctx context.Context, given *allot.Catalog) error {
 			if err != nil {
 				return fmt.Errorf("stored catalog: %w", err)
 			}
-			s.cat = c
+			s.mu.Lock()
+			s.cat, s.catVersion = c, version
+			s.mu.Unlock()
 			return nil
 		}
 	}
@@ -341,22 +460,31 @@ func (s *DB) setCatalog(ctx context.Context, c *allot.Catalog, stored string) er
 	if err != nil {
 		return err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	sum := sha256.Sum256(body)
+	version := hex.EncodeToString(sum[:])
 	if string(body) == stored {
-		s.cat = c
+		s.mu.Lock()
+		s.cat, s.catVersion = c, version
+		s.mu.Unlock()
 		return nil
 	}
+	// s.mu is not held across the transaction: a batch in progress reads
+	// the catalog while holding the database's write lock.
 	err = s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM settings WHERE key = 'catalog'`)); err != nil {
+		if s.dialect == dialectPostgres {
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext('allot:catalog'))`); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM settings WHERE key IN ('catalog', 'catalog_version')`); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO settings (key, value) VALUES ('catalog', ?)`), string(body)); err != nil {
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO settings (key, value) VALUES ('catalog', ?), ('catalog_version', ?)`), string(body), version); err != nil {
 			return err
 		}
 		// Every user with a unit or a state, in every tenant.
 		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO work (tenant_id, kind, target_id, enqueued_at)
-			SELECT DISTINCT tenant_id, 'user', user_id, ? FROM (
+			SELECT DISTINCT tenant_id, 'user', user_id, CAST(? AS TEXT) FROM (
 				SELECT tenant_id, user_id FROM license_states
 				UNION SELECT m.tenant_id, m.member_id FROM memberships m JOIN assignments a ON a.tenant_id = m.tenant_id AND a.target_id = m.group_id
 				UNION SELECT tenant_id, target_id FROM assignments WHERE target_kind = 'user') x`), fmtTime(s.now()))
@@ -365,7 +493,9 @@ func (s *DB) setCatalog(ctx context.Context, c *allot.Catalog, stored string) er
 	if err != nil {
 		return err
 	}
-	s.cat = c
+	s.mu.Lock()
+	s.cat, s.catVersion = c, version
+	s.mu.Unlock()
 	s.notify()
 	return nil
 }

@@ -187,7 +187,7 @@ func (s *DB) Purchase(ctx context.Context, skuID string, add int, userIDs []stri
 		if len(uids) == 0 {
 			return nil
 		}
-		_, err := s.evaluateUsers(ctx, tx, a.TenantID, uids)
+		_, err := s.evaluateUsers(ctx, tx, a.TenantID, uids, true)
 		return err
 	})
 	if err != nil {

@@ -121,7 +121,7 @@ func (s *DB) UpdateTenant(ctx context.Context, loc *string, name *string) (*allo
 			if err := s.audit(ctx, tx, t.ID, "Update company settings", "Tenant", t.ID, toJSON(map[string]string{"defaultUsageLocation": t.DefaultUsageLocation}), toJSON(map[string]string{"defaultUsageLocation": newLoc}), "success"); err != nil {
 				return err
 			}
-			_, err := tx.ExecContext(ctx, s.q(`INSERT INTO work (tenant_id, kind, target_id, enqueued_at) SELECT tenant_id, 'user', id, ? FROM users WHERE tenant_id = ? AND usage_location = '' ORDER BY id`), fmtTime(s.now()), t.ID)
+			_, err := tx.ExecContext(ctx, s.q(`INSERT INTO work (tenant_id, kind, target_id, enqueued_at) SELECT tenant_id, 'user', id, CAST(? AS TEXT) FROM users WHERE tenant_id = ? AND usage_location = '' ORDER BY id`), fmtTime(s.now()), t.ID)
 			return err
 		}
 		return nil

@@ -176,7 +176,8 @@ func (s *DB) CreateUser(ctx context.Context, in allot.UserCreate) (*allot.User, 
 	}
 	u := allot.User{ID: strings.ToLower(in.ID), UserPrincipalName: strings.TrimSpace(in.UserPrincipalName), DisplayName: in.DisplayName,
 		Mail: in.Mail, AccountEnabled: in.AccountEnabled, ProxyAddresses: cleanAddresses(in.ProxyAddresses), CreatedAt: s.now()}
-	if u.ID == "" {
+	custom := u.ID != ""
+	if !custom {
 		u.ID = s.newID()
 	}
 	if err := validUPN(u.UserPrincipalName); err != nil {
@@ -184,6 +185,9 @@ func (s *DB) CreateUser(ctx context.Context, in allot.UserCreate) (*allot.User, 
 	}
 	if strings.TrimSpace(u.DisplayName) == "" {
 		return nil, allot.Errorf(allot.EINVALID, "displayName is required.")
+	}
+	if err := errors.Join(validText("displayName", u.DisplayName, 256), validText("mail", u.Mail, 256)); err != nil {
+		return nil, err
 	}
 	if u.UsageLocation, err = validLocation(in.UsageLocation); err != nil {
 		return nil, err
@@ -194,6 +198,11 @@ func (s *DB) CreateUser(ctx context.Context, in allot.UserCreate) (*allot.User, 
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		if err := s.checkUPNFree(ctx, tx, a.TenantID, u.UserPrincipalName, ""); err != nil {
 			return err
+		}
+		if custom {
+			if err := s.validNewID(ctx, tx, a.TenantID, u.ID); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO users (tenant_id, id, upn, upn_key, display_name, mail, usage_location, proxy_addresses, account_enabled, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`), a.TenantID, u.ID, u.UserPrincipalName, strings.ToLower(u.UserPrincipalName), u.DisplayName, u.Mail,
@@ -257,6 +266,9 @@ func (s *DB) UpdateUser(ctx context.Context, id string, in allot.UserUpdate) (*a
 	if in.DisplayName != nil && strings.TrimSpace(*in.DisplayName) == "" {
 		return nil, allot.Errorf(allot.EINVALID, "displayName cannot be empty.")
 	}
+	if err := errors.Join(validText("displayName", deref(in.DisplayName), 256), validText("mail", deref(in.Mail), 256)); err != nil {
+		return nil, err
+	}
 	var proxy []string
 	if in.ProxyAddresses != nil {
 		proxy = cleanAddresses(*in.ProxyAddresses)
@@ -292,6 +304,11 @@ func (s *DB) UpdateUser(ctx context.Context, id string, in allot.UserUpdate) (*a
 			u.UsageLocation, requeue = loc, true
 		}
 		if in.ProxyAddresses != nil && !slices.Equal(normalizeAll(proxy), normalizeAll(u.ProxyAddresses)) {
+			// The user goes first: it is evaluated against the owners as they
+			// are, so listing an owned address does not take it from its owner.
+			if err := s.enqueueUsers(ctx, tx, a.TenantID, []string{u.ID}, ""); err != nil {
+				return err
+			}
 			var mailbox int
 			if err := tx.QueryRowContext(ctx, s.q(`SELECT mailbox FROM users WHERE tenant_id = ? AND id = ?`), a.TenantID, u.ID).Scan(&mailbox); err != nil {
 				return err
@@ -477,7 +494,7 @@ func (s *DB) ReprocessUsers(ctx context.Context, ids []string) error {
 			}
 			uids = append(uids, u.ID)
 		}
-		_, err := s.evaluateUsers(ctx, tx, a.TenantID, uids)
+		_, err := s.evaluateUsers(ctx, tx, a.TenantID, uids, false)
 		return err
 	})
 	if err == nil {
@@ -529,4 +546,53 @@ func validAddresses(addrs []string) error {
 		return allot.Errorf(allot.EINVALID, "At most 100 proxy addresses are allowed.")
 	}
 	return nil
+}
+
+// validNewID checks a caller-chosen object id: a GUID not yet used by any
+// user or group of the tenant, since members are found by id alone.
+func (s *DB) validNewID(ctx context.Context, tx *sql.Tx, tenantID, id string) error {
+	if !isGUID(id) {
+		return allot.Errorf(allot.EINVALID, "Invalid object identifier '%s'.", id)
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, s.q(`SELECT (SELECT COUNT(*) FROM users WHERE tenant_id = ? AND id = ?) + (SELECT COUNT(*) FROM dir_groups WHERE tenant_id = ? AND id = ?)`),
+		tenantID, id, tenantID, id).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return allot.Errorf(allot.ECONFLICT, "Another object with the same value for property id already exists.")
+	}
+	return nil
+}
+
+func isGUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, r := range s {
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if r != '-' {
+				return false
+			}
+		case !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f'):
+			return false
+		}
+	}
+	return true
+}
+
+// validText bounds a free-text property.
+func validText(name, v string, limit int) error {
+	if len(v) > limit {
+		return allot.Errorf(allot.EINVALID, "Property '%s' is longer than %d characters.", name, limit)
+	}
+	return nil
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
 }
