@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/allot-dev/allot/catalog"
+	"github.com/allot-dev/allot/internal/testdb"
 	"github.com/allot-dev/allot/store"
 )
 
@@ -43,7 +43,7 @@ func newWorld(t *testing.T) *world {
 		return now
 	}
 	db, err := store.Open(context.Background(), store.Config{
-		DSN:     filepath.Join(t.TempDir(), "allot.db"),
+		DSN:     testdb.DSN(t, false),
 		Catalog: catalog.Demo(),
 		Now:     clock,
 	})

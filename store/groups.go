@@ -112,7 +112,10 @@ func (s *DB) listGroups(ctx context.Context, tenantID string, opt allot.ListOpti
 			return nil, err
 		}
 	}
-	keyset, kargs, order := pageClause("g", opt)
+	keyset, kargs, order, err := pageClause("g", opt)
+	if err != nil {
+		return nil, err
+	}
 	top := topOf(opt)
 	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+groupCols+base+keyset+order+` LIMIT ?`), append(append(bargs, kargs...), top+1)...)
 	if err != nil {
@@ -485,6 +488,9 @@ func (s *DB) Members(ctx context.Context, groupID string, transitive bool, opt a
 		if err := s.db.QueryRowContext(ctx, s.q(`SELECT COUNT(DISTINCT m.member_id) FROM memberships m WHERE `+cond), args...).Scan(&page.Count); err != nil {
 			return nil, err
 		}
+	}
+	if strings.ContainsRune(opt.After+opt.Search, 0) {
+		return nil, allot.Errorf(allot.EINVALID, "Invalid character in the query.")
 	}
 	if opt.After != "" {
 		cond += ` AND m.member_id > ?`

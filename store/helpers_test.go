@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/allot-dev/allot"
+	"github.com/allot-dev/allot/internal/testdb"
 	"github.com/allot-dev/allot/store"
 )
 
@@ -70,7 +71,7 @@ func newEnv(t testing.TB, defaultLocation string) *env {
 	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	n := 0
 	newID := func() string { n++; return fmt.Sprintf("%08x-0000-4000-8000-%012x", n, n) }
-	db, err := store.Open(context.Background(), store.Config{DSN: ":memory:", Catalog: testCatalog(), Now: c.Now, NewID: newID})
+	db, err := store.Open(context.Background(), store.Config{DSN: testdb.DSN(t, true), Catalog: testCatalog(), Now: c.Now, NewID: newID})
 	if err != nil {
 		t.Fatal(err)
 	}

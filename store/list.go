@@ -109,6 +109,9 @@ func (spec listSpec) compare(c *allot.Compare) (string, []any, error) {
 		}
 		cond, args = col+" = ?", []any{b2i(v)}
 	case string:
+		if strings.ContainsRune(v, 0) {
+			return "", nil, allot.Errorf(allot.EINVALID, "Invalid character in filter value.")
+		}
 		if spec.bools[c.Property] {
 			return "", nil, allot.Errorf(allot.EINVALID, "Property '%s' is a boolean.", c.Property)
 		}
@@ -131,33 +134,40 @@ func likeEscape(s string) string {
 	return r.Replace(s)
 }
 
-// pageClause returns the keyset condition and order for a page.
-func pageClause(alias string, opt allot.ListOptions) (string, []any, string) {
+// pageClause returns the keyset condition and order for a page. A cursor
+// ordered by name is the last item's id (fixed length) then its name.
+func pageClause(alias string, opt allot.ListOptions) (string, []any, string, error) {
 	id, name := alias+".id", alias+".display_name"
+	if strings.ContainsRune(opt.After, 0) {
+		return "", nil, "", allot.Errorf(allot.EINVALID, "The $skiptoken is invalid.")
+	}
 	if opt.OrderByName {
 		order := " ORDER BY " + name + ", " + id
 		if opt.After == "" {
-			return "", nil, order
+			return "", nil, order, nil
 		}
-		n, i, _ := strings.Cut(opt.After, "\x00")
-		return " AND (" + name + " > ? OR (" + name + " = ? AND " + id + " > ?))", []any{n, n, i}, order
+		if len(opt.After) < 36 {
+			return "", nil, "", allot.Errorf(allot.EINVALID, "The $skiptoken is invalid.")
+		}
+		i, n := opt.After[:36], opt.After[36:]
+		return " AND (" + name + " > ? OR (" + name + " = ? AND " + id + " > ?))", []any{n, n, i}, order, nil
 	}
 	order := " ORDER BY " + id
 	if opt.After == "" {
-		return "", nil, order
+		return "", nil, order, nil
 	}
-	return " AND " + id + " > ?", []any{opt.After}, order
+	return " AND " + id + " > ?", []any{opt.After}, order, nil
 }
 
 func cursorOf(opt allot.ListOptions, name, id string) string {
 	if opt.OrderByName {
-		return name + "\x00" + id
+		return id + name
 	}
 	return id
 }
 
 func searchClause(alias string, opt allot.ListOptions, cols ...string) (string, []any) {
-	if strings.TrimSpace(opt.Search) == "" {
+	if strings.TrimSpace(opt.Search) == "" || strings.ContainsRune(opt.Search, 0) {
 		return "", nil
 	}
 	pat := "%" + likeEscape(strings.ToLower(strings.TrimSpace(opt.Search))) + "%"

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/allot-dev/allot"
+	"github.com/allot-dev/allot/internal/testdb"
 	"github.com/allot-dev/allot/store"
 )
 
@@ -1381,7 +1382,7 @@ func TestReviewReplaceCatalogWhileProcessingDoesNotDeadlockBug(t *testing.T) {
 		return fmt.Sprintf("%08x-0000-4000-8000-%012x", n, n)
 	}
 	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return c.Now() }
-	db, err := store.Open(context.Background(), store.Config{DSN: ":memory:", Catalog: testCatalog(), Now: now, NewID: newID})
+	db, err := store.Open(context.Background(), store.Config{DSN: testdb.DSN(t, true), Catalog: testCatalog(), Now: now, NewID: newID})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -133,7 +133,10 @@ func (s *DB) ListUsers(ctx context.Context, opt allot.ListOptions) (*allot.Page[
 			return nil, err
 		}
 	}
-	keyset, kargs, order := pageClause("u", opt)
+	keyset, kargs, order, err := pageClause("u", opt)
+	if err != nil {
+		return nil, err
+	}
 	top := topOf(opt)
 	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+userCols+base+keyset+order+` LIMIT ?`), append(append(bargs, kargs...), top+1)...)
 	if err != nil {
@@ -519,7 +522,7 @@ func (s *DB) MemberOf(ctx context.Context, userID string, opt allot.ListOptions)
 func validUPN(upn string) error {
 	upn = strings.TrimSpace(upn)
 	at := strings.IndexByte(upn, '@')
-	if upn == "" || at <= 0 || at == len(upn)-1 || strings.ContainsAny(upn, " \t\r\n") || len(upn) > 113 {
+	if upn == "" || at <= 0 || at == len(upn)-1 || strings.ContainsAny(upn, " \t\r\n\x00") || len(upn) > 113 {
 		return allot.Errorf(allot.EINVALID, "Invalid value specified for property 'userPrincipalName' of resource 'User'.")
 	}
 	return nil
@@ -538,7 +541,7 @@ func cleanAddresses(addrs []string) []string {
 func validAddresses(addrs []string) error {
 	for _, a := range addrs {
 		n := allot.NormalizeAddress(a)
-		if at := strings.IndexByte(n, '@'); at <= 0 || at == len(n)-1 || strings.ContainsAny(n, " \t") || len(n) > 256 {
+		if at := strings.IndexByte(n, '@'); at <= 0 || at == len(n)-1 || strings.ContainsAny(n, " \t\x00") || len(n) > 256 {
 			return allot.Errorf(allot.EINVALID, "Invalid proxy address '%s'.", a)
 		}
 	}
@@ -584,6 +587,9 @@ func isGUID(s string) bool {
 
 // validText bounds a free-text property.
 func validText(name, v string, limit int) error {
+	if strings.ContainsRune(v, 0) {
+		return allot.Errorf(allot.EINVALID, "Property '%s' contains a NUL character.", name)
+	}
 	if len(v) > limit {
 		return allot.Errorf(allot.EINVALID, "Property '%s' is longer than %d characters.", name, limit)
 	}
