@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/allot-dev/allot/internal/testdb"
 )
 
 // Figures of TestCrashResume (SPEC §5: queued work survives kill -9).
@@ -65,7 +67,7 @@ func TestCrashResume(t *testing.T) {
 
 	dir := t.TempDir()
 	bin := crashBuild(t, dir)
-	dbFile := filepath.Join(dir, "allot.db")
+	dbFile := testdb.DSN(t, false) // a file, or a fresh PostgreSQL schema
 	logFile := filepath.Join(dir, "server.log")
 	t.Cleanup(func() {
 		if t.Failed() {

@@ -8,14 +8,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-)
 
-// Demo catalog plan ids used below (docs/CATALOG.md).
-const planExoStandard = "9aaf7827-d63c-4b61-89c3-182f06f82e5c"
+	"github.com/allot-dev/allot/internal/testdb"
+)
 
 // server is a real `allot serve` on a free port with a temporary database.
 type server struct {
@@ -28,7 +26,7 @@ type server struct {
 
 func startServer(t *testing.T, extra ...string) *server {
 	t.Helper()
-	db := filepath.Join(t.TempDir(), "allot.db")
+	db := testdb.DSN(t, false)
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	s := &server{t: t, db: db, cancel: cancel, done: make(chan error, 1)}
