@@ -107,7 +107,7 @@ func IsPostgres(dsn string) bool {
 
 func openSQL(dsn string) (*sql.DB, dialect, error) {
 	if IsPostgres(dsn) {
-		db, err := sql.Open("pgx", dsn)
+		db, err := sql.Open("pgx", pgDSN(dsn))
 		if err != nil {
 			return nil, 0, fmt.Errorf("open postgres: %w", err)
 		}
@@ -128,6 +128,26 @@ func openSQL(dsn string) (*sql.DB, dialect, error) {
 		db.SetMaxOpenConns(4)
 	}
 	return db, dialectSQLite, nil
+}
+
+// pgDSN adds Allot's session defaults unless the URL sets them: a
+// transaction left idle by a replica that hangs (rather than dies) is
+// ended by the server, releasing its locks and claimed work.
+func pgDSN(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return dsn // sql.Open reports it
+	}
+	q := u.Query()
+	if q.Get("idle_in_transaction_session_timeout") == "" {
+		q.Set("idle_in_transaction_session_timeout", "60000")
+	}
+	if q.Get("application_name") == "" {
+		q.Set("application_name", "allot")
+	}
+	q.Del("pool_max_conns") // Allot's own setting, not a server parameter
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // pgPoolSize reads pool_max_conns from the DSN (pgx's own parameter name),

@@ -14,7 +14,7 @@ import (
 
 func openDB(ctx context.Context, args []string, name string, extra func(*flagSet)) (*store.DB, error) {
 	fs := &flagSet{newFlags(name), nil}
-	fs.db = fs.String("db", env("ALLOT_DB", "allot.db"), "SQLite database file")
+	fs.db = fs.String("db", env("ALLOT_DB", "allot.db"), "SQLite database file, or postgres://… URL")
 	if extra != nil {
 		extra(fs)
 	}
@@ -55,8 +55,13 @@ func cmdMigrate(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(stdout, "ok: database is at the latest schema")
-	return db.Close()
+	defer db.Close()
+	v, err := db.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "ok: database schema at version %d\n", v)
+	return nil
 }
 
 var operator = allot.NewContextWithActor(context.Background(), allot.Actor{Operator: true, Name: "operator"})

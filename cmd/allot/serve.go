@@ -24,7 +24,7 @@ import (
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo bool) error {
 	fs := newFlags("serve")
 	addr := fs.String("addr", env("ALLOT_ADDR", ":8080"), "address to listen on")
-	dbPath := fs.String("db", env("ALLOT_DB", "allot.db"), "SQLite database file")
+	dbPath := fs.String("db", env("ALLOT_DB", "allot.db"), "SQLite database file, or postgres://… URL")
 	catFile := fs.String("catalog", env("ALLOT_CATALOG", ""), "catalog file to load (replaces the stored one)")
 	opToken := fs.String("operator-token", env("ALLOT_OPERATOR_TOKEN", ""), "bearer secret of the server operator (empty: none)")
 	batch := fs.Int("batch-size", 500, "users evaluated per processing transaction")

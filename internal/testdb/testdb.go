@@ -37,7 +37,14 @@ func DSN(t testing.TB, memory bool) string {
 	b := make([]byte, 6)
 	rand.Read(b)
 	schema := "allot_test_" + hex.EncodeToString(b)
-	admin, err := sql.Open("pgx", base)
+	adminURL, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	aq := adminURL.Query()
+	aq.Del("pool_max_conns") // Allot's setting, which the server would refuse
+	adminURL.RawQuery = aq.Encode()
+	admin, err := sql.Open("pgx", adminURL.String())
 	if err != nil {
 		t.Fatal(err)
 	}
