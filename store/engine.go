@@ -482,8 +482,10 @@ func (s *DB) insertRows(ctx context.Context, tx *sql.Tx, prefix string, rows [][
 // may have been evaluated before this one's change.
 func (s *DB) enqueueAddressSharers(ctx context.Context, tx *sql.Tx, tenantID string, owners []string) error {
 	var ids []string
-	err := s.each(ctx, tx, `SELECT DISTINCT a.owner_id, o.owner_id FROM addresses a JOIN addresses o ON o.tenant_id = a.tenant_id AND o.address = a.address
-		WHERE a.tenant_id = ? AND a.owner_kind = 'user' AND o.owner_id IN (%s)`, owners, []any{tenantID}, func(r *sql.Rows) error {
+	// CROSS JOIN keeps SQLite's planner on the owner index first (PostgreSQL
+	// plans it freely as the inner join it is).
+	err := s.each(ctx, tx, `SELECT DISTINCT a.owner_id, o.owner_id FROM addresses o CROSS JOIN addresses a
+		WHERE o.tenant_id = ? AND o.owner_id IN (%s) AND a.tenant_id = o.tenant_id AND a.address = o.address AND a.owner_kind = 'user'`, owners, []any{tenantID}, func(r *sql.Rows) error {
 		var id, owner string
 		err := r.Scan(&id, &owner)
 		if id != owner {
