@@ -65,10 +65,14 @@ func (c *Catalog) SortedSKUs() []*SKU {
 }
 
 // EnabledPlans returns the plans of sku minus disabled, in catalog order.
+// The result may be the catalog's own slice: callers must not modify it.
 func (c *Catalog) EnabledPlans(skuID string, disabled []string) []string {
 	s := c.SKUs[skuID]
 	if s == nil {
 		return nil
+	}
+	if len(disabled) == 0 {
+		return s.Plans
 	}
 	out := make([]string, 0, len(s.Plans))
 	for _, p := range s.Plans {

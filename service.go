@@ -208,3 +208,9 @@ type Checker interface {
 // MaxBatch is the most groups or users one batch request may name (the
 // reference admin center's limit of 20).
 const MaxBatch = 20
+
+// Membership is one (group, member) pair, for bulk imports.
+type Membership struct {
+	GroupID  string
+	MemberID string
+}

@@ -183,3 +183,14 @@ func (s *DB) readTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	defer tx.Rollback()
 	return fn(tx)
 }
+
+// CountStates counts the tenant's license states (for the bench report).
+func (s *DB) CountStates(ctx context.Context) (int, error) {
+	a, err := actorOf(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	err = s.db.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM license_states WHERE tenant_id = ?`), a.TenantID).Scan(&n)
+	return n, err
+}

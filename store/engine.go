@@ -25,6 +25,7 @@ type batch struct {
 	groupAssign     map[string][]assignmentRow // group -> assignments
 	states          map[string][]allot.LicenseState
 	owners          map[string]map[string]bool // address -> ids of its owners
+	listers         map[string][]string        // address -> users listing it
 	enabled         map[string]int             // SKU -> seats owned
 	consumed        map[string]int             // SKU -> seats consumed
 	subs            map[string]bool
@@ -108,7 +109,7 @@ func (s *DB) loadBatch(ctx context.Context, tx *sql.Tx, tenantID string, userIDs
 	b := &batch{
 		tenantID: tenantID, users: map[string]*userRow{}, direct: map[string][]assignmentRow{},
 		groupsOf: map[string][]string{}, groupAssign: map[string][]assignmentRow{},
-		states: map[string][]allot.LicenseState{}, owners: map[string]map[string]bool{},
+		states: map[string][]allot.LicenseState{}, owners: map[string]map[string]bool{}, listers: map[string][]string{},
 		enabled: map[string]int{}, consumed: map[string]int{}, subs: map[string]bool{},
 		waiters: map[string][]waiter{}, evaluated: map[string]bool{},
 	}
@@ -202,17 +203,23 @@ func (s *DB) loadBatch(ctx context.Context, tx *sql.Tx, tenantID string, userIDs
 	if err != nil {
 		return nil, err
 	}
-	err = s.each(ctx, tx, `SELECT a.address, a.owner_id FROM addresses a LEFT JOIN users u ON u.tenant_id = a.tenant_id AND u.id = a.owner_id
-		WHERE a.tenant_id = ? AND (a.owner_kind = 'group' OR u.mailbox = 1)
-		AND a.address IN (SELECT address FROM addresses WHERE tenant_id = ? AND owner_id IN (%s))`, ids, []any{tenantID, tenantID}, func(r *sql.Rows) error {
-		var addr, owner string
-		if err := r.Scan(&addr, &owner); err != nil {
+	// Every lister of an address a batch user lists, and whether it owns it.
+	err = s.each(ctx, tx, `SELECT a.address, a.owner_id, a.owner_kind, COALESCE(u.mailbox, 0) FROM addresses a LEFT JOIN users u ON u.tenant_id = a.tenant_id AND u.id = a.owner_id
+		WHERE a.tenant_id = ? AND a.address IN (SELECT address FROM addresses WHERE tenant_id = ? AND owner_id IN (%s))`, ids, []any{tenantID, tenantID}, func(r *sql.Rows) error {
+		var addr, owner, kind string
+		var mailbox int
+		if err := r.Scan(&addr, &owner, &kind, &mailbox); err != nil {
 			return err
 		}
-		if b.owners[addr] == nil {
-			b.owners[addr] = map[string]bool{}
+		if kind == allot.MemberUser {
+			b.listers[addr] = append(b.listers[addr], owner)
 		}
-		b.owners[addr][owner] = true
+		if kind == allot.MemberGroup || mailbox == 1 {
+			if b.owners[addr] == nil {
+				b.owners[addr] = map[string]bool{}
+			}
+			b.owners[addr][owner] = true
+		}
 		return nil
 	})
 	if err != nil {
@@ -402,7 +409,9 @@ func (s *DB) write(ctx context.Context, tx *sql.Tx, b *batch, outs []outcome) er
 		if !o.out.Changed {
 			continue
 		}
-		changed = append(changed, o.uid)
+		if len(o.before) > 0 {
+			changed = append(changed, o.uid) // their old states are deleted first
+		}
 		result := "success"
 		for _, st := range o.out.States {
 			stateRows = append(stateRows, []any{b.tenantID, o.uid, st.SkuID, st.Source, st.State, st.Error, toJSON(st.DisabledPlans), st.Detail, fmtTime(st.LastUpdated), fmtTime(st.WaitingSince)})
@@ -442,9 +451,21 @@ func (s *DB) write(ctx context.Context, tx *sql.Tx, b *batch, outs []outcome) er
 			}
 		}
 	}
-	// An address that became owned or free may change its other listers.
-	if moved := append(mailOn, mailOff...); len(moved) > 0 {
-		if err := s.enqueueAddressSharers(ctx, tx, b.tenantID, moved); err != nil {
+	// An address that became owned or free may change its other listers,
+	// including another user of this batch evaluated before the change.
+	var sharers []string
+	for _, uid := range append(mailOn, mailOff...) {
+		for _, a := range b.users[uid].proxy {
+			for _, other := range b.listers[allot.NormalizeAddress(a)] {
+				if other != uid {
+					sharers = append(sharers, other)
+				}
+			}
+		}
+	}
+	if len(sharers) > 0 {
+		slices.Sort(sharers)
+		if err := s.enqueueUsers(ctx, tx, b.tenantID, sharers, ""); err != nil {
 			return err
 		}
 	}
@@ -475,29 +496,6 @@ func (s *DB) insertRows(ctx context.Context, tx *sql.Tx, prefix string, rows [][
 		rows = rows[n:]
 	}
 	return nil
-}
-
-// enqueueAddressSharers queues every other user listing an address that
-// one of owners lists. Another owner of the same batch is queued too: it
-// may have been evaluated before this one's change.
-func (s *DB) enqueueAddressSharers(ctx context.Context, tx *sql.Tx, tenantID string, owners []string) error {
-	var ids []string
-	// CROSS JOIN keeps SQLite's planner on the owner index first (PostgreSQL
-	// plans it freely as the inner join it is).
-	err := s.each(ctx, tx, `SELECT DISTINCT a.owner_id, o.owner_id FROM addresses o CROSS JOIN addresses a
-		WHERE o.tenant_id = ? AND o.owner_id IN (%s) AND a.tenant_id = o.tenant_id AND a.address = o.address AND a.owner_kind = 'user'`, owners, []any{tenantID}, func(r *sql.Rows) error {
-		var id, owner string
-		err := r.Scan(&id, &owner)
-		if id != owner {
-			ids = append(ids, id)
-		}
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	sort.Strings(ids)
-	return s.enqueueUsers(ctx, tx, tenantID, ids, "")
 }
 
 // enqueueAddressListers queues every user that lists one of addrs.

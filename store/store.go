@@ -48,6 +48,9 @@ type Config struct {
 	// OnEnqueue is called after a transaction that queued work commits, so
 	// an idle worker can wake at once instead of at its next poll.
 	OnEnqueue func()
+	// PasswordCost is the bcrypt cost of account passwords; 0 means
+	// bcrypt.DefaultCost. Tests lower it.
+	PasswordCost int
 }
 
 // DB is the store. It is safe for concurrent use.
@@ -61,6 +64,7 @@ type DB struct {
 	cat        *allot.Catalog
 	catVersion string
 	dialect    dialect
+	pwCost     int
 }
 
 type dialect int
@@ -88,10 +92,14 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &DB{db: sdb, dialect: dia, newID: cfg.NewID, now: func() time.Time { return cfg.Now().UTC() }, log: cfg.Logger, notify: cfg.OnEnqueue}
+	s := &DB{db: sdb, dialect: dia, newID: cfg.NewID, now: func() time.Time { return cfg.Now().UTC() }, log: cfg.Logger, notify: cfg.OnEnqueue, pwCost: cfg.PasswordCost}
 	if err := s.migrate(ctx); err != nil {
 		sdb.Close()
 		return nil, err
+	}
+	if err := s.writeSQLiteStats(ctx); err != nil {
+		sdb.Close()
+		return nil, fmt.Errorf("planner statistics: %w", err)
 	}
 	if err := s.loadCatalog(ctx, cfg.Catalog); err != nil {
 		sdb.Close()
@@ -165,7 +173,7 @@ func pgPoolSize(dsn string) int {
 // them: busy_timeout before WAL, foreign keys, and immediate transactions
 // so two writers queue instead of failing on lock upgrade.
 func sqliteDSN(path string) (string, bool) {
-	pragmas := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	pragmas := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=cache_size(-32768)&_txlock=immediate"
 	if path == ":memory:" || path == "" {
 		return "file::memory:?" + pragmas, true
 	}

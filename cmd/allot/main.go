@@ -20,6 +20,8 @@ Usage:
   allot demo   [--addr :8080] [--db FILE]         serve with a demo tenant and print sign-ins
   allot check  [--db allot.db]                    verify the invariants; exit 1 on a violation
   allot migrate [--db allot.db]                   apply pending database migrations and exit
+  allot bench  [--users 100000] [--groups 1000] [--db postgres://…] [--json FILE]
+                                                  build a large tenant and measure processing
   allot tenant create --name NAME [--location US] [--db allot.db]
   allot token create --tenant ID --role ROLE [--name NAME] [--days N] [--db allot.db]
 
@@ -60,6 +62,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdCheck(ctx, rest, stdout)
 	case "migrate":
 		return cmdMigrate(ctx, rest, stdout)
+	case "bench":
+		return cmdBench(ctx, rest, stdout)
 	case "tenant":
 		return cmdTenant(ctx, rest, stdout)
 	case "token":

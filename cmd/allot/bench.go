@@ -1,0 +1,427 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	mrand "math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/allot-dev/allot"
+	"github.com/allot-dev/allot/api"
+	"github.com/allot-dev/allot/store"
+	"github.com/jackc/pgx/v5"
+)
+
+// benchReport is what `allot bench` measures; it is printed as a table and
+// written as JSON.
+type benchReport struct {
+	Database          string  `json:"database"`
+	Users             int     `json:"users"`
+	Groups            int     `json:"groups"`
+	Memberships       int     `json:"memberships"`
+	BatchSize         int     `json:"batchSize"`
+	SetupSeconds      float64 `json:"setupSeconds"`
+	AssignSeconds     float64 `json:"assignSeconds"`
+	UnassignSeconds   float64 `json:"unassignSeconds"`
+	ShortSeconds      float64 `json:"shortSeatsSeconds"`
+	Waiting           int     `json:"waitingUsers"`
+	BuySeconds        float64 `json:"buySeatsSeconds"`
+	MemberP50Ms       float64 `json:"membershipChangeP50Ms"`
+	MemberP99Ms       float64 `json:"membershipChangeP99Ms"`
+	ListP50Ms         float64 `json:"list999P50Ms"`
+	ListP99Ms         float64 `json:"list999P99Ms"`
+	StateRows         int     `json:"stateRows"`
+	PhysicalSeconds   float64 `json:"physicalLimitSeconds"`
+	RatioToPhysical   float64 `json:"ratioToPhysicalLimit"`
+	PeakRSSMiB        float64 `json:"peakRssMiB"`
+	GoMaxProcs        int     `json:"gomaxprocs"`
+	ProcessingUsersPS float64 `json:"assignUsersPerSecond"`
+}
+
+func cmdBench(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := newFlags("bench")
+	users := fs.Int("users", 100000, "users in the tenant; one group holds them all")
+	groups := fs.Int("groups", 1000, "groups in the tenant")
+	dbArg := fs.String("db", "", "empty: a new SQLite file; or a postgres://… URL (a new schema is made in it and dropped)")
+	batch := fs.Int("batch-size", 1000, "users per processing transaction")
+	samples := fs.Int("samples", 200, "membership changes to time")
+	jsonOut := fs.String("json", "", "also write the report as JSON to this file")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the first assignment's processing to this file")
+	keep := fs.Bool("keep", false, "keep the SQLite file (its path is printed) for inspection")
+	if err := fs.Parse(args); err != nil {
+		return exitError(2)
+	}
+	if *users < 100 || *groups < 2 {
+		return fmt.Errorf("--users must be at least 100 and --groups at least 2")
+	}
+	dsn, kind, cleanup, err := benchDSN(ctx, *dbArg)
+	if err != nil {
+		return err
+	}
+	if *keep && kind == "sqlite" {
+		fmt.Fprintf(stdout, "bench: database kept at %s\n", dsn)
+	} else {
+		defer cleanup()
+	}
+	r := &benchReport{Database: kind, Users: *users, Groups: *groups, BatchSize: *batch, GoMaxProcs: runtime.GOMAXPROCS(0)}
+	if err := runBench(ctx, dsn, r, *samples, *cpuProfile, stdout); err != nil {
+		return err
+	}
+	// The physical limit: the same number of state rows bulk-inserted into
+	// a fresh database of the same kind by a minimal program.
+	pdsn, _, pcleanup, err := benchDSN(ctx, *dbArg)
+	if err != nil {
+		return err
+	}
+	defer pcleanup()
+	phys, err := physicalLimit(ctx, pdsn, r.StateRows)
+	if err != nil {
+		return fmt.Errorf("physical limit: %w", err)
+	}
+	r.PhysicalSeconds = phys.Seconds()
+	r.RatioToPhysical = r.AssignSeconds / r.PhysicalSeconds
+	r.PeakRSSMiB = peakRSS()
+	printBench(stdout, r)
+	if *jsonOut != "" {
+		b, _ := json.MarshalIndent(r, "", "  ")
+		return os.WriteFile(*jsonOut, append(b, '\n'), 0o644)
+	}
+	return nil
+}
+
+func benchDSN(ctx context.Context, arg string) (dsn, kind string, cleanup func(), err error) {
+	if !store.IsPostgres(arg) {
+		dir, err := os.MkdirTemp("", "allot-bench-")
+		if err != nil {
+			return "", "", nil, err
+		}
+		return filepath.Join(dir, "bench.db"), "sqlite", func() { os.RemoveAll(dir) }, nil
+	}
+	b := make([]byte, 6)
+	rand.Read(b)
+	schema := "allot_bench_" + hex.EncodeToString(b)
+	conn, err := pgx.Connect(ctx, arg)
+	if err != nil {
+		return "", "", nil, err
+	}
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		conn.Close(ctx)
+		return "", "", nil, err
+	}
+	u, _ := url.Parse(arg)
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String(), "postgres", func() {
+		conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+		conn.Close(context.Background())
+	}, nil
+}
+
+func runBench(ctx context.Context, dsn string, r *benchReport, samples int, cpuProfile string, log io.Writer) error {
+	db, err := store.Open(ctx, store.Config{DSN: dsn})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	step := func(format string, args ...any) { fmt.Fprintf(log, "bench: "+format+"\n", args...) }
+
+	start := time.Now()
+	t, err := db.CreateTenant(operator, allot.Tenant{DisplayName: "Bench"})
+	if err != nil {
+		return err
+	}
+	admin := allot.NewContextWithActor(ctx, allot.Actor{TenantID: t.ID, Role: allot.RoleGlobalAdministrator, Name: "bench"})
+	n := r.Users
+	for sku, seats := range map[string]int{demoE1: n + 1000, demoE3: n * 7 / 10, demoKiosk: n, demoE5: 100} {
+		if _, err := db.AddSubscription(admin, sku, seats); err != nil {
+			return err
+		}
+	}
+	rng := mrand.New(mrand.NewPCG(1, 2))
+	locations := []string{"US", "GB", "DE", "FR", "NL", "US", "CA", "IN", "US", "AU"}
+	var us []allot.UserCreate
+	for i := range n {
+		loc := locations[i%len(locations)]
+		if i%50 == 7 {
+			loc = "" // no usage location and no tenant default
+		}
+		addr := fmt.Sprintf("user%d@bench.example", i)
+		if i%1000 == 999 {
+			addr = fmt.Sprintf("user%d@bench.example", i-1) // a duplicate address
+		}
+		us = append(us, allot.UserCreate{ID: benchID(1, i), UserPrincipalName: fmt.Sprintf("u%d@bench.example", i), DisplayName: fmt.Sprintf("User %06d", i),
+			UsageLocation: loc, ProxyAddresses: []string{"SMTP:" + addr}, AccountEnabled: true})
+	}
+	var gs []allot.GroupCreate
+	for g := range r.Groups {
+		gs = append(gs, allot.GroupCreate{ID: benchID(2, g), DisplayName: fmt.Sprintf("Group %04d", g), MailNickname: fmt.Sprintf("g%d", g), SecurityEnabled: true})
+	}
+	var ms []allot.Membership
+	for i := range n {
+		ms = append(ms, allot.Membership{GroupID: benchID(2, 0), MemberID: benchID(1, i)}) // the all-users group
+		ms = append(ms, allot.Membership{GroupID: benchID(2, 1+rng.IntN(r.Groups-1)), MemberID: benchID(1, i)})
+	}
+	r.Memberships = len(ms)
+	if err := db.ImportDirectory(admin, us, gs, ms); err != nil {
+		return err
+	}
+	// Some users have Exchange Kiosk directly, which conflicts with E1's
+	// Exchange Online (Plan 1).
+	for i := 3; i < n; i += 200 {
+		if _, err := db.AssignUserLicense(admin, benchID(1, i), []allot.AssignedLicense{{SkuID: demoKiosk}}, nil); err != nil {
+			return fmt.Errorf("direct Kiosk: %w", err)
+		}
+	}
+	r.SetupSeconds = time.Since(start).Seconds()
+	step("tenant of %d users, %d groups, %d memberships built in %.1fs", n, r.Groups, len(ms), r.SetupSeconds)
+
+	all := benchID(2, 0)
+	drain := func() error {
+		for {
+			k, err := db.ProcessBatch(ctx, r.BatchSize)
+			if err != nil || k == 0 {
+				return err
+			}
+		}
+	}
+	timed := func(what string, change func() error) (float64, error) {
+		start := time.Now()
+		if err := change(); err != nil {
+			return 0, err
+		}
+		if err := drain(); err != nil {
+			return 0, err
+		}
+		g, err := db.Group(admin, all)
+		if err != nil {
+			return 0, err
+		}
+		if g.ProcessingState != allot.ProcessingComplete {
+			return 0, fmt.Errorf("%s: group is %s after the queue drained", what, g.ProcessingState)
+		}
+		d := time.Since(start).Seconds()
+		step("%s: %.2fs", what, d)
+		return d, nil
+	}
+	assign := func(sku string, add bool) func() error {
+		return func() error {
+			var err error
+			if add {
+				_, err = db.AssignGroupLicense(admin, all, []allot.AssignedLicense{{SkuID: sku}}, nil)
+			} else {
+				_, err = db.AssignGroupLicense(admin, all, nil, []string{sku})
+			}
+			return err
+		}
+	}
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+	}
+	r.AssignSeconds, err = timed("assign Office 365 E1 to the all-users group", assign(demoE1, true))
+	pprof.StopCPUProfile()
+	if err != nil {
+		return err
+	}
+	r.ProcessingUsersPS = float64(n) / r.AssignSeconds
+	if r.StateRows, err = db.CountStates(admin); err != nil {
+		return err
+	}
+
+	// Membership change to state written, on the licensed group.
+	var lat []float64
+	for i := range samples {
+		uid := benchID(1, rng.IntN(n))
+		start := time.Now()
+		op := db.RemoveMember
+		if i%2 == 1 {
+			op = db.AddMember
+		}
+		if err := op(admin, all, uid); err != nil {
+			if allot.ErrorCode(err) == allot.ENOTFOUND || allot.ErrorCode(err) == allot.EINVALID {
+				continue
+			}
+			return err
+		}
+		if err := drain(); err != nil {
+			return err
+		}
+		lat = append(lat, float64(time.Since(start).Microseconds())/1000)
+	}
+	r.MemberP50Ms, r.MemberP99Ms = percentile(lat, 50), percentile(lat, 99)
+	step("membership change to state written: p50 %.2fms p99 %.2fms (%d samples)", r.MemberP50Ms, r.MemberP99Ms, len(lat))
+
+	// Listing 999 users with their licenseAssignmentStates, through the API.
+	secret, _, err := db.CreateToken(operator, t.ID, allot.RoleGlobalReader, "bench", 0)
+	if err != nil {
+		return err
+	}
+	h := api.New(api.Config{Service: db, BaseURL: "http://bench.invalid", Logger: slog.New(slog.DiscardHandler)})
+	lat = lat[:0]
+	next := "/v1.0/users?$top=999&$select=id,displayName,licenseAssignmentStates"
+	for next != "" && len(lat) < 200 {
+		req := httptest.NewRequest(http.MethodGet, next, nil)
+		req.Header.Set("Authorization", "Bearer "+secret)
+		rec := httptest.NewRecorder()
+		start := time.Now()
+		h.ServeHTTP(rec, req)
+		lat = append(lat, float64(time.Since(start).Microseconds())/1000)
+		if rec.Code != 200 {
+			return fmt.Errorf("list users: %d %s", rec.Code, rec.Body.String())
+		}
+		var page struct {
+			Next string `json:"@odata.nextLink"`
+		}
+		json.Unmarshal(rec.Body.Bytes(), &page)
+		next = strings.TrimPrefix(page.Next, "http://bench.invalid")
+	}
+	r.ListP50Ms, r.ListP99Ms = percentile(lat, 50), percentile(lat, 99)
+	step("list 999 users with licenseAssignmentStates: p50 %.2fms p99 %.2fms (%d pages)", r.ListP50Ms, r.ListP99Ms, len(lat))
+
+	if r.UnassignSeconds, err = timed("unassign E1 from the group", assign(demoE1, false)); err != nil {
+		return err
+	}
+	if r.ShortSeconds, err = timed("assign Office 365 E3 with seats for 70%", assign(demoE3, true)); err != nil {
+		return err
+	}
+	sub, err := db.Subscription(admin, demoE3)
+	if err != nil {
+		return err
+	}
+	r.Waiting = n - sub.ConsumedUnits
+	if r.BuySeconds, err = timed("buy the missing E3 seats", func() error {
+		_, err := db.SetSeats(admin, demoE3, n+1000)
+		return err
+	}); err != nil {
+		return err
+	}
+	return nil
+}
+
+// benchID makes readable deterministic GUIDs.
+func benchID(kind, i int) string {
+	return fmt.Sprintf("%08x-0000-4000-8000-%012x", kind, i)
+}
+
+func percentile(xs []float64, p float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	i := int(math.Ceil(p/100*float64(len(s)))) - 1
+	return s[max(0, min(i, len(s)-1))]
+}
+
+// physicalLimit bulk-inserts rows state rows into Allot's license_states
+// table of a fresh database the fastest plain way: multi-row INSERTs in one
+// transaction on SQLite, COPY on PostgreSQL.
+func physicalLimit(ctx context.Context, dsn string, rows int) (time.Duration, error) {
+	db, err := store.Open(ctx, store.Config{DSN: dsn}) // the same schema and indexes
+	if err != nil {
+		return 0, err
+	}
+	db.Close()
+	row := func(i int) []any {
+		return []any{"tenant", benchID(1, i), demoE1, benchID(2, 0), "Active", "None", "[]", "Assigned through group " + benchID(2, 0) + ".", "2026-01-01T00:00:00.000000000Z", ""}
+	}
+	if store.IsPostgres(dsn) {
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			return 0, err
+		}
+		defer conn.Close(ctx)
+		start := time.Now()
+		_, err = conn.CopyFrom(ctx, pgx.Identifier{"license_states"},
+			[]string{"tenant_id", "user_id", "sku_id", "source", "state", "error", "disabled_plans", "detail", "updated_at", "waiting_since"},
+			pgx.CopyFromSlice(rows, func(i int) ([]any, error) { return row(i), nil }))
+		return time.Since(start), err
+	}
+	raw, err := sql.Open("sqlite", "file:"+dsn+"?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate")
+	if err != nil {
+		return 0, err
+	}
+	defer raw.Close()
+	start := time.Now()
+	tx, err := raw.Begin()
+	if err != nil {
+		return 0, err
+	}
+	const per = 90
+	for i := 0; i < rows; i += per {
+		var sb strings.Builder
+		sb.WriteString("INSERT INTO license_states (tenant_id, user_id, sku_id, source, state, error, disabled_plans, detail, updated_at, waiting_since) VALUES ")
+		var args []any
+		for j := i; j < min(i+per, rows); j++ {
+			if j > i {
+				sb.WriteString(",")
+			}
+			sb.WriteString("(?,?,?,?,?,?,?,?,?,?)")
+			args = append(args, row(j)...)
+		}
+		if _, err := tx.Exec(sb.String(), args...); err != nil {
+			tx.Rollback()
+			return 0, err
+		}
+	}
+	return time.Since(start), tx.Commit()
+}
+
+// peakRSS is the process's peak resident set (VmHWM), in MiB.
+func peakRSS() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
+			kb, _ := strconv.Atoi(f[1])
+			return float64(kb) / 1024
+		}
+	}
+	return 0
+}
+
+func printBench(w io.Writer, r *benchReport) {
+	fmt.Fprintf(w, "\nAllot bench on %s: %d users, %d groups, %d memberships, batches of %d, GOMAXPROCS %d\n\n", r.Database, r.Users, r.Groups, r.Memberships, r.BatchSize, r.GoMaxProcs)
+	rows := [][2]string{
+		{"assign E1 to the all-users group → ProcessingComplete", fmt.Sprintf("%.2f s (%.0f users/s)", r.AssignSeconds, r.ProcessingUsersPS)},
+		{"physical limit: bulk-insert the same state rows", fmt.Sprintf("%.2f s (%d rows)", r.PhysicalSeconds, r.StateRows)},
+		{"ratio to the physical limit", fmt.Sprintf("%.2f×", r.RatioToPhysical)},
+		{"unassign E1 from the group → complete", fmt.Sprintf("%.2f s", r.UnassignSeconds)},
+		{"assign E3 with seats for 70% → complete", fmt.Sprintf("%.2f s (%d users waiting)", r.ShortSeconds, r.Waiting)},
+		{"buy the missing E3 seats → complete", fmt.Sprintf("%.2f s", r.BuySeconds)},
+		{"membership change → state written, p50 / p99", fmt.Sprintf("%.2f / %.2f ms", r.MemberP50Ms, r.MemberP99Ms)},
+		{"list 999 users with licenseAssignmentStates, p50 / p99", fmt.Sprintf("%.2f / %.2f ms", r.ListP50Ms, r.ListP99Ms)},
+		{"peak RSS", fmt.Sprintf("%.0f MiB", r.PeakRSSMiB)},
+		{"building the tenant (not part of the figures)", fmt.Sprintf("%.1f s", r.SetupSeconds)},
+	}
+	for _, row := range rows {
+		fmt.Fprintf(w, "  %-58s %s\n", row[0], row[1])
+	}
+	fmt.Fprintln(w)
+}

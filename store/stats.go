@@ -1,0 +1,73 @@
+package store
+
+import (
+	"context"
+	"fmt"
+)
+
+// sqliteStats are planner statistics written by hand, as SQLite's
+// documentation describes for steering query plans: "rows, then rows per
+// distinct value of each index prefix". Every index leads with tenant_id,
+// and without statistics SQLite takes "tenant_id = ?" to be selective, so
+// it walks a whole tenant through the primary key instead of looking up a
+// batch of users by id. These figures say what is true of any tenant of
+// size: a tenant holds everything, a user or group id picks a few rows.
+// They are fixed rather than measured by ANALYZE so plans do not change as
+// data grows, and so a new, empty database already plans like a large one.
+var sqliteStats = [][3]string{
+	{"users", "sqlite_autoindex_users_1", "1000000 1000000 1"},
+	{"users", "sqlite_autoindex_users_2", "1000000 1000000 1"},
+	{"users", "users_name", "1000000 1000000 2 1"},
+	{"dir_groups", "sqlite_autoindex_dir_groups_1", "100000 100000 1"},
+	{"dir_groups", "dir_groups_name", "100000 100000 2 1"},
+	{"addresses", "sqlite_autoindex_addresses_1", "1000000 1000000 2 1"},
+	{"addresses", "addresses_owner", "1000000 1000000 2"},
+	{"memberships", "sqlite_autoindex_memberships_1", "3000000 3000000 3000 1"},
+	{"memberships", "memberships_member", "3000000 3000000 3"},
+	{"memberships", "memberships_order", "3000000 3000000 3000 2 1"},
+	{"assignments", "sqlite_autoindex_assignments_1", "100000 100000 2 1"},
+	{"license_states", "sqlite_autoindex_license_states_1", "3000000 3000000 3 2 1"},
+	{"license_states", "license_states_source", "3000000 3000000 3000 2000"},
+	{"license_states", "license_states_waiting", "3000000 3000000 300000 100000 3 1"},
+	{"subscriptions", "sqlite_autoindex_subscriptions_1", "1000 10 1"},
+	{"work", "work_target", "100000 100000 50000 2"},
+	{"work", "work_group", "100000 100000 1000"},
+	{"audit", "audit_target", "10000000 10000000 20 1"},
+}
+
+// writeSQLiteStats installs sqliteStats; connections opened afterwards
+// plan with them.
+func (s *DB) writeSQLiteStats(ctx context.Context) error {
+	if s.dialect != dialectSQLite {
+		return nil
+	}
+	// ANALYZE of an empty table is instant and creates sqlite_stat1.
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_schema WHERE name = 'sqlite_stat1'`).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		if _, err := s.db.ExecContext(ctx, `ANALYZE settings`); err != nil {
+			return fmt.Errorf("create sqlite_stat1: %w", err)
+		}
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, st := range sqliteStats {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sqlite_stat1 WHERE tbl = ? AND idx = ?`, st[0], st[1]); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES (?, ?, ?)`, st[0], st[1], st[2]); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	// Load them into this connection's schema too.
+	_, err = s.db.ExecContext(ctx, `ANALYZE sqlite_schema`)
+	return err
+}
