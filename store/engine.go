@@ -31,9 +31,10 @@ type batch struct {
 	subs            map[string]bool
 	// waiters holds, for SKUs with free seats, the users in CountViolation
 	// in the order they started waiting; loaded when first needed.
-	waiters      map[string][]waiter
-	fetchWaiters func(sku string) ([]waiter, error)
+	waiters      map[string]*waitList
+	fetchWaiters func(sku string, limit int) ([]waiter, error)
 	evaluated    map[string]bool
+	waitLimit    int // rows to read of a waiting room, raised when too few
 	priority     map[string]bool // users a purchase was made for: ahead of the waiting room
 	err          error           // the first error of a lazy load
 }
@@ -41,6 +42,36 @@ type batch struct {
 type waiter struct {
 	since time.Time
 	uid   string
+}
+
+// waitList is a prefix of a SKU's waiting room in order. Entries of users
+// who stopped waiting, or started again later, go stale rather than being
+// removed from the middle; live tells which entry of a user counts.
+type waitList struct {
+	items     []waiter
+	live      map[string]time.Time // user -> since of its counting entry
+	truncated bool                 // the database holds more waiters than items
+	limit     int
+}
+
+func (l *waitList) isLive(w waiter) bool {
+	since, ok := l.live[w.uid]
+	return ok && since.Equal(w.since)
+}
+
+// set records that uid waits since since (zero: it does not wait).
+func (l *waitList) set(uid string, since time.Time) {
+	if since.IsZero() {
+		delete(l.live, uid)
+		return
+	}
+	if old, ok := l.live[uid]; ok && old.Equal(since) {
+		return
+	}
+	l.live[uid] = since
+	w := waiter{since, uid}
+	i, _ := slices.BinarySearchFunc(l.items, w, waiterLess)
+	l.items = slices.Insert(l.items, i, w)
 }
 
 func waiterLess(a, b waiter) int {
@@ -111,16 +142,18 @@ func (s *DB) loadBatch(ctx context.Context, tx *sql.Tx, tenantID string, userIDs
 		groupsOf: map[string][]string{}, groupAssign: map[string][]assignmentRow{},
 		states: map[string][]allot.LicenseState{}, owners: map[string]map[string]bool{}, listers: map[string][]string{},
 		enabled: map[string]int{}, consumed: map[string]int{}, subs: map[string]bool{},
-		waiters: map[string][]waiter{}, evaluated: map[string]bool{},
+		waiters: map[string]*waitList{}, evaluated: map[string]bool{},
 	}
-	b.fetchWaiters = func(sku string) ([]waiter, error) {
-		var out []waiter
-		rows, err := tx.QueryContext(ctx, s.q(`SELECT user_id, MIN(waiting_since) FROM license_states
-			WHERE tenant_id = ? AND sku_id = ? AND error = 'CountViolation' GROUP BY user_id`), tenantID, sku)
+	b.fetchWaiters = func(sku string, limit int) ([]waiter, error) {
+		// In index order; a user waiting in two units appears twice, and
+		// its first (earliest) entry is the one that counts.
+		rows, err := tx.QueryContext(ctx, s.q(`SELECT user_id, waiting_since FROM license_states
+			WHERE tenant_id = ? AND sku_id = ? AND error = 'CountViolation' ORDER BY waiting_since, user_id LIMIT ?`), tenantID, sku, limit)
 		if err != nil {
 			return nil, err
 		}
 		defer rows.Close()
+		var out []waiter
 		for rows.Next() {
 			var w waiter
 			var since string
@@ -297,51 +330,76 @@ func (b *batch) input(uid string, cat *allot.Catalog, now time.Time) rules.Input
 // waiting room first, in its order (SPEC §2.3.4), whoever is evaluated first.
 func (b *batch) freeFor(uid, sku string) int {
 	free := b.enabled[sku] - b.consumed[sku]
-	if free <= 0 {
-		return 0
+	if free <= 0 || b.priority[uid] {
+		return max(free, 0)
 	}
-	list, ok := b.waiters[sku]
-	if !ok {
-		fetched, err := b.fetchWaiters(sku)
-		if err != nil {
-			if b.err == nil {
-				b.err = err
+	for {
+		l := b.waitList(sku, free)
+		if l == nil {
+			return 0 // the error is in b.err
+		}
+		for len(l.items) > 0 && !l.isLive(l.items[0]) {
+			l.items = l.items[1:]
+		}
+		ahead := 0
+		for _, w := range l.items {
+			if !l.isLive(w) {
+				continue
 			}
-			return 0
-		}
-		// Users already evaluated in this batch are not yet written: take
-		// their waiting from memory.
-		for _, w := range fetched {
-			if !b.evaluated[w.uid] {
-				list = append(list, w)
+			if w.uid == uid {
+				return free - ahead
+			}
+			if ahead++; ahead >= free {
+				return 0
 			}
 		}
-		for id := range b.evaluated {
-			list = addWaiter(list, id, sku, b.states[id])
+		if !l.truncated {
+			return free - ahead
 		}
-		slices.SortFunc(list, waiterLess)
-		b.waiters[sku] = list
+		// More waiters than were read may stand before uid: read further.
+		delete(b.waiters, sku)
+		b.waitLimit = max(b.waitLimit, 2*l.limit)
 	}
-	ahead := len(list)
-	if b.priority[uid] {
-		ahead = 0
-	} else if i := slices.IndexFunc(list, func(w waiter) bool { return w.uid == uid }); i >= 0 {
-		ahead = i
-	}
-	return max(0, free-ahead)
 }
 
-func addWaiter(list []waiter, uid, sku string, states []allot.LicenseState) []waiter {
+// waitList returns the loaded waiting room of sku, reading at least the
+// first free + batch-size entries from the database and taking the users
+// already evaluated in this batch (not yet written) from memory.
+func (b *batch) waitList(sku string, free int) *waitList {
+	if l, ok := b.waiters[sku]; ok {
+		return l
+	}
+	limit := max(free+len(b.order)+1, b.waitLimit)
+	fetched, err := b.fetchWaiters(sku, limit)
+	if err != nil {
+		if b.err == nil {
+			b.err = err
+		}
+		return nil
+	}
+	l := &waitList{live: map[string]time.Time{}, truncated: len(fetched) == limit, limit: limit}
+	for _, w := range fetched {
+		if _, seen := l.live[w.uid]; !seen && !b.evaluated[w.uid] {
+			l.live[w.uid] = w.since
+			l.items = append(l.items, w)
+		}
+	}
+	for id := range b.evaluated {
+		l.set(id, waitingSince(sku, b.states[id]))
+	}
+	b.waiters[sku] = l
+	return l
+}
+
+// waitingSince is when the user started waiting for sku, or zero.
+func waitingSince(sku string, states []allot.LicenseState) time.Time {
 	var since time.Time
 	for _, st := range states {
 		if st.SkuID == sku && st.Error == allot.ErrCount && (since.IsZero() || st.WaitingSince.Before(since)) {
 			since = st.WaitingSince
 		}
 	}
-	if since.IsZero() {
-		return list
-	}
-	return append(list, waiter{since, uid})
+	return since
 }
 
 // outcome is one user's evaluation, to be written.
@@ -359,11 +417,8 @@ func (b *batch) evaluate(uid string, cat *allot.Catalog, now time.Time) outcome 
 	o := outcome{uid: uid, before: b.states[uid], out: out}
 	b.states[uid] = out.States
 	b.evaluated[uid] = true
-	for sku, list := range b.waiters {
-		list = slices.DeleteFunc(list, func(w waiter) bool { return w.uid == uid })
-		list = addWaiter(list, uid, sku, out.States)
-		slices.SortFunc(list, waiterLess)
-		b.waiters[sku] = list
+	for sku, l := range b.waiters {
+		l.set(uid, waitingSince(sku, out.States))
 	}
 	for sku, d := range out.SeatDelta {
 		b.consumed[sku] += d

@@ -180,8 +180,10 @@ func (s *DB) processGroup(ctx context.Context, tx *sql.Tx, w workItem, n int) (i
 		}
 	}
 	afterTime, afterID, _ := strings.Cut(w.cursor, "|")
-	rows, err := tx.QueryContext(ctx, s.q(`SELECT member_id, added_at FROM memberships WHERE tenant_id = ? AND group_id = ? AND member_kind = 'user'
-		AND (added_at > ? OR (added_at = ? AND member_id > ?)) ORDER BY added_at, member_id LIMIT ?`), w.tenantID, w.target, afterTime, afterTime, afterID, n)
+	// A row-value comparison lets both databases seek the index to the
+	// cursor instead of rescanning the group from its start each batch.
+	rows, err := tx.QueryContext(ctx, s.q(`SELECT member_id, added_at FROM memberships WHERE tenant_id = ? AND group_id = ?
+		AND (added_at, member_id) > (?, ?) AND member_kind = 'user' ORDER BY added_at, member_id LIMIT ?`), w.tenantID, w.target, afterTime, afterID, n)
 	if err != nil {
 		return 0, err
 	}

@@ -93,11 +93,11 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		return nil, err
 	}
 	s := &DB{db: sdb, dialect: dia, newID: cfg.NewID, now: func() time.Time { return cfg.Now().UTC() }, log: cfg.Logger, notify: cfg.OnEnqueue, pwCost: cfg.PasswordCost}
-	if err := s.migrate(ctx); err != nil {
+	if err := retryBusy(ctx, func() error { return s.migrate(ctx) }); err != nil {
 		sdb.Close()
 		return nil, err
 	}
-	if err := s.writeSQLiteStats(ctx); err != nil {
+	if err := retryBusy(ctx, func() error { return s.writeSQLiteStats(ctx) }); err != nil {
 		sdb.Close()
 		return nil, fmt.Errorf("planner statistics: %w", err)
 	}
@@ -106,6 +106,24 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// retryBusy retries fn while SQLite answers "database is locked" without
+// waiting, as it may while another process opening the same new file
+// switches it to WAL.
+func retryBusy(ctx context.Context, fn func() error) error {
+	for i := 0; ; i++ {
+		err := fn()
+		var se *sqlite.Error
+		if err == nil || i == 100 || !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // IsPostgres reports whether dsn names a PostgreSQL database.
