@@ -31,12 +31,15 @@ type batch struct {
 	subs            map[string]bool
 	// waiters holds, for SKUs with free seats, the users in CountViolation
 	// in the order they started waiting; loaded when first needed.
-	waiters      map[string]*waitList
-	fetchWaiters func(sku string, limit int) ([]waiter, error)
-	evaluated    map[string]bool
-	waitLimit    int // rows to read of a waiting room, raised when too few
-	priority     map[string]bool // users a purchase was made for: ahead of the waiting room
-	err          error           // the first error of a lazy load
+	waiters        map[string]*waitList
+	fetchWaiters   func(sku string, limit int) ([]waiter, error)
+	waitCounts     map[string]int
+	fetchWaitCount func(sku string) (int, error)
+	before         map[string][]allot.LicenseState // states before, of users evaluated already
+	evaluated      map[string]bool
+	waitLimit      int             // rows to read of a waiting room, raised when too few
+	priority       map[string]bool // users a purchase was made for: ahead of the waiting room
+	err            error           // the first error of a lazy load
 }
 
 type waiter struct {
@@ -142,7 +145,12 @@ func (s *DB) loadBatch(ctx context.Context, tx *sql.Tx, tenantID string, userIDs
 		groupsOf: map[string][]string{}, groupAssign: map[string][]assignmentRow{},
 		states: map[string][]allot.LicenseState{}, owners: map[string]map[string]bool{}, listers: map[string][]string{},
 		enabled: map[string]int{}, consumed: map[string]int{}, subs: map[string]bool{},
-		waiters: map[string]*waitList{}, evaluated: map[string]bool{},
+		waiters: map[string]*waitList{}, evaluated: map[string]bool{}, waitCounts: map[string]int{}, before: map[string][]allot.LicenseState{},
+	}
+	b.fetchWaitCount = func(sku string) (int, error) {
+		var n int
+		err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(DISTINCT user_id) FROM license_states WHERE tenant_id = ? AND sku_id = ? AND error = 'CountViolation'`), tenantID, sku).Scan(&n)
+		return n, err
 	}
 	b.fetchWaiters = func(sku string, limit int) ([]waiter, error) {
 		// In index order; a user waiting in two units appears twice, and
@@ -333,6 +341,18 @@ func (b *batch) freeFor(uid, sku string) int {
 	if free <= 0 || b.priority[uid] {
 		return max(free, 0)
 	}
+	// When every waiting user fits, order does not matter: a waiting user
+	// may take any free seat, anyone else what the waiting room leaves.
+	count, ok := b.waitCount(sku)
+	if !ok {
+		return 0 // the error is in b.err
+	}
+	if count <= free {
+		if !waitingSince(sku, b.states[uid]).IsZero() {
+			return free
+		}
+		return free - count
+	}
 	for {
 		l := b.waitList(sku, free)
 		if l == nil {
@@ -360,6 +380,32 @@ func (b *batch) freeFor(uid, sku string) int {
 		delete(b.waiters, sku)
 		b.waitLimit = max(b.waitLimit, 2*l.limit)
 	}
+}
+
+// waitCount is the number of users waiting for sku, as of this batch's
+// evaluations so far.
+func (b *batch) waitCount(sku string) (int, bool) {
+	if n, ok := b.waitCounts[sku]; ok {
+		return n, true
+	}
+	n, err := b.fetchWaitCount(sku)
+	if err != nil {
+		if b.err == nil {
+			b.err = err
+		}
+		return 0, false
+	}
+	// The database still holds the old states of users evaluated already.
+	for id := range b.evaluated {
+		if !waitingSince(sku, b.before[id]).IsZero() {
+			n--
+		}
+		if !waitingSince(sku, b.states[id]).IsZero() {
+			n++
+		}
+	}
+	b.waitCounts[sku] = n
+	return n, true
 }
 
 // waitList returns the loaded waiting room of sku, reading at least the
@@ -417,8 +463,18 @@ func (b *batch) evaluate(uid string, cat *allot.Catalog, now time.Time) outcome 
 	o := outcome{uid: uid, before: b.states[uid], out: out}
 	b.states[uid] = out.States
 	b.evaluated[uid] = true
+	b.before[uid] = o.before
 	for sku, l := range b.waiters {
 		l.set(uid, waitingSince(sku, out.States))
+	}
+	for sku := range b.waitCounts {
+		was, is := !waitingSince(sku, o.before).IsZero(), !waitingSince(sku, out.States).IsZero()
+		switch {
+		case was && !is:
+			b.waitCounts[sku]--
+		case is && !was:
+			b.waitCounts[sku]++
+		}
 	}
 	for sku, d := range out.SeatDelta {
 		b.consumed[sku] += d
