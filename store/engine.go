@@ -544,7 +544,7 @@ func (s *DB) write(ctx context.Context, tx *sql.Tx, b *batch, outs []outcome) er
 		return err
 	}
 	var freed []string
-	for _, sku := range sortedKeys(delta) {
+	for _, sku := range keys(delta) {
 		if delta[sku] == 0 {
 			continue
 		}
@@ -627,19 +627,24 @@ func (s *DB) enqueueAddressListers(ctx context.Context, tx *sql.Tx, tenantID str
 	return s.enqueueUsers(ctx, tx, tenantID, ids, "")
 }
 
-// wake queues, for each SKU with free seats, the users waiting for it in
-// the order they started waiting, then user id, as many as there are
-// seats (SPEC §2.3.4). skus nil means every SKU of the tenant.
+// wake queues, for each of skus with free seats, the users waiting for it
+// in the order they started waiting, then user id, as many as there are
+// seats (SPEC §2.3.4).
 func (s *DB) wake(ctx context.Context, tx *sql.Tx, tenantID string, skus []string) error {
-	query := `SELECT sku_id, enabled - consumed FROM subscriptions WHERE tenant_id = ? AND enabled > consumed`
-	args := []any{tenantID}
-	if skus != nil {
-		if len(skus) == 0 {
-			return nil
-		}
-		query += ` AND sku_id IN (` + placeholders(len(skus)) + `)`
-		args = append(args, anys(skus)...)
+	if len(skus) == 0 {
+		return nil
 	}
+	return s.wakeWhere(ctx, tx, tenantID, ` AND sku_id IN (`+placeholders(len(skus))+`)`, anys(skus))
+}
+
+// wakeTenant is wake for every SKU of the tenant.
+func (s *DB) wakeTenant(ctx context.Context, tx *sql.Tx, tenantID string) error {
+	return s.wakeWhere(ctx, tx, tenantID, "", nil)
+}
+
+func (s *DB) wakeWhere(ctx context.Context, tx *sql.Tx, tenantID, cond string, condArgs []any) error {
+	query := `SELECT sku_id, enabled - consumed FROM subscriptions WHERE tenant_id = ? AND enabled > consumed` + cond
+	args := append([]any{tenantID}, condArgs...)
 	rows, err := tx.QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return err
@@ -655,7 +660,7 @@ func (s *DB) wake(ctx context.Context, tx *sql.Tx, tenantID string, skus []strin
 		free[sku] = n
 	}
 	rows.Close()
-	for _, sku := range sortedKeys(free) {
+	for _, sku := range keys(free) {
 		var ids []string
 		rows, err := tx.QueryContext(ctx, s.q(`SELECT user_id FROM license_states WHERE tenant_id = ? AND sku_id = ? AND error = 'CountViolation'
 			GROUP BY user_id ORDER BY MIN(waiting_since), user_id LIMIT ?`), tenantID, sku, free[sku])
@@ -742,6 +747,7 @@ func dedupe(xs []string) []string {
 	return out
 }
 
+// keys returns a map's keys in order.
 func keys[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
@@ -751,7 +757,6 @@ func keys[V any](m map[string]V) []string {
 	return out
 }
 
-func sortedKeys[V any](m map[string]V) []string { return keys(m) }
 
 func normalizeAll(addrs []string) []string {
 	out := make([]string, 0, len(addrs))

@@ -255,7 +255,7 @@ func (s *DB) wakeAll(ctx context.Context, tx *sql.Tx) (int, error) {
 		} else if !ok {
 			continue // another replica is writing there and will wake its own waiters
 		}
-		if err := s.wake(ctx, tx, t, nil); err != nil {
+		if err := s.wakeTenant(ctx, tx, t); err != nil {
 			return 0, err
 		}
 	}

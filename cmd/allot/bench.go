@@ -63,7 +63,7 @@ func cmdBench(ctx context.Context, args []string, stdout io.Writer) error {
 	batch := fs.Int("batch-size", 1000, "users per processing transaction")
 	samples := fs.Int("samples", 200, "membership changes to time")
 	jsonOut := fs.String("json", "", "also write the report as JSON to this file")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the first assignment's processing to this file")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of every measured step to this file")
 	keep := fs.Bool("keep", false, "keep the SQLite file (its path is printed) for inspection")
 	if err := fs.Parse(args); err != nil {
 		return exitError(2)
@@ -243,7 +243,7 @@ func runBench(ctx context.Context, dsn string, r *benchReport, samples int, cpuP
 		}
 	}
 	r.AssignSeconds, err = timed("assign Office 365 E1 to the all-users group", assign(demoE1, true))
-	pprof.StopCPUProfile()
+	defer pprof.StopCPUProfile()
 	if err != nil {
 		return err
 	}
