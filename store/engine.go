@@ -757,7 +757,6 @@ func keys[V any](m map[string]V) []string {
 	return out
 }
 
-
 func normalizeAll(addrs []string) []string {
 	out := make([]string, 0, len(addrs))
 	for _, a := range addrs {
