@@ -173,7 +173,20 @@ func (e *evaluator) accept(i int) {
 		}
 	}
 	e.accepted[i] = true
-	e.recount()
+	e.add(u)
+}
+
+// add counts an accepted unit's SKUs and enabled plans.
+func (e *evaluator) add(u Unit) {
+	for _, l := range u.SKUs {
+		e.gives[l.SkuID]++
+		for _, p := range e.in.Catalog.EnabledPlans(l.SkuID, l.DisabledPlans) {
+			if e.enabled[p] == nil {
+				e.enabled[p] = make(map[string]bool, 1)
+			}
+			e.enabled[p][l.SkuID] = true
+		}
+	}
 }
 
 // drop is used only for incumbents, which held their SKUs before and so
@@ -187,26 +200,29 @@ func (e *evaluator) recount() {
 	clear(e.enabled)
 	clear(e.gives)
 	for i, u := range e.units {
-		if !e.accepted[i] {
-			continue
-		}
-		for _, l := range u.SKUs {
-			e.gives[l.SkuID]++
-			for _, p := range e.in.Catalog.EnabledPlans(l.SkuID, l.DisabledPlans) {
-				if e.enabled[p] == nil {
-					e.enabled[p] = make(map[string]bool)
-				}
-				e.enabled[p][l.SkuID] = true
-			}
+		if e.accepted[i] {
+			e.add(u)
 		}
 	}
 }
 
 // firstFailure runs checks 1..upto of SPEC §2.2 against the accepted set.
 func (e *evaluator) firstFailure(u Unit, upto int) *Failure {
-	checks := []func(Unit) *Failure{e.locationFailure, e.uniquenessFailure, e.conflictFailure, e.dependencyFailure, e.countFailure}
-	for _, c := range checks[:upto] {
-		if f := c(u); f != nil {
+	for check := 1; check <= upto; check++ {
+		var f *Failure
+		switch check {
+		case 1:
+			f = e.locationFailure(u)
+		case 2:
+			f = e.uniquenessFailure(u)
+		case 3:
+			f = e.conflictFailure(u)
+		case 4:
+			f = e.dependencyFailure(u)
+		case 5:
+			f = e.countFailure(u)
+		}
+		if f != nil {
 			return f
 		}
 	}
@@ -279,11 +295,13 @@ func (e *evaluator) conflictFailure(u Unit) *Failure {
 // dependencyFailure: a plan the unit enables has a dependsOn group none of
 // whose plans is enabled by the accepted set or by the unit itself.
 func (e *evaluator) dependencyFailure(u Unit) *Failure {
-	own := make(map[string]bool)
-	for _, l := range u.SKUs {
-		for _, p := range e.in.Catalog.EnabledPlans(l.SkuID, l.DisabledPlans) {
-			own[p] = true
+	own := func(q string) bool {
+		for _, l := range u.SKUs {
+			if slices.Contains(e.in.Catalog.EnabledPlans(l.SkuID, l.DisabledPlans), q) {
+				return true
+			}
 		}
+		return false
 	}
 	for _, l := range u.SKUs {
 		for _, p := range e.in.Catalog.EnabledPlans(l.SkuID, l.DisabledPlans) {
@@ -292,7 +310,7 @@ func (e *evaluator) dependencyFailure(u Unit) *Failure {
 				continue
 			}
 			for _, group := range sp.DependsOn {
-				if !slices.ContainsFunc(group, func(q string) bool { return own[q] || len(e.enabled[q]) > 0 }) {
+				if !slices.ContainsFunc(group, func(q string) bool { return len(e.enabled[q]) > 0 || own(q) }) {
 					return &Failure{allot.ErrDependency, l.SkuID, fmt.Sprintf("License assignment failed because service plan %s depends on the service plan(s) %s.", p, strings.Join(group, ","))}
 				}
 			}

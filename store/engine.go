@@ -245,8 +245,14 @@ func (s *DB) loadBatch(ctx context.Context, tx *sql.Tx, tenantID string, userIDs
 		return nil, err
 	}
 	// Every lister of an address a batch user lists, and whether it owns it.
+	var listed []string
+	for _, id := range ids {
+		for _, a := range b.users[id].proxy {
+			listed = append(listed, allot.NormalizeAddress(a))
+		}
+	}
 	err = s.each(ctx, tx, `SELECT a.address, a.owner_id, a.owner_kind, COALESCE(u.mailbox, 0) FROM addresses a LEFT JOIN users u ON u.tenant_id = a.tenant_id AND u.id = a.owner_id
-		WHERE a.tenant_id = ? AND a.address IN (SELECT address FROM addresses WHERE tenant_id = ? AND owner_id IN (%s))`, ids, []any{tenantID, tenantID}, func(r *sql.Rows) error {
+		WHERE a.tenant_id = ? AND a.address IN (%s)`, dedupe(listed), []any{tenantID}, func(r *sql.Rows) error {
 		var addr, owner, kind string
 		var mailbox int
 		if err := r.Scan(&addr, &owner, &kind, &mailbox); err != nil {
