@@ -193,8 +193,14 @@ func (s *DB) ImportDirectory(ctx context.Context, users []allot.UserCreate, grou
 		}
 		return s.audit(ctx, tx, a.TenantID, "Import directory", "Tenant", a.TenantID, "", toJSON(map[string]int{"users": len(userRows), "groups": len(groupRows), "memberships": len(memberRows)}), "success")
 	})
-	if err == nil {
-		s.notify()
+	if err != nil {
+		return err
 	}
-	return err
+	if len(userRows)+len(members) >= 1000 {
+		if err := s.analyzePostgres(ctx, s.db, "users", "dir_groups", "memberships", "addresses"); err != nil {
+			return err
+		}
+	}
+	s.notify()
+	return nil
 }

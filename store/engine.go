@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"slices"
 	"sort"
 	"strings"
@@ -114,12 +115,13 @@ func chunks(ids []string, size int) [][]string {
 	return out
 }
 
-// each runs query once per chunk of ids; query has one "(%s)" for the list,
-// and args are placed before the ids.
+// each runs query once per chunk of ids; query has one "IN (%s)" for the
+// list, and args are placed before the ids.
 func (s *DB) each(ctx context.Context, q queryer, query string, ids []string, args []any, scan func(*sql.Rows) error) error {
 	for _, part := range chunks(ids, 500) {
-		a := append(append([]any{}, args...), anys(part)...)
-		rows, err := q.QueryContext(ctx, s.q(strings.Replace(query, "(%s)", "("+placeholders(len(part))+")", 1)), a...)
+		frag, fargs := s.in(part)
+		a := append(append([]any{}, args...), fargs...)
+		rows, err := q.QueryContext(ctx, s.q(strings.Replace(query, "IN (%s)", frag, 1)), a...)
 		if err != nil {
 			return err
 		}
@@ -177,7 +179,8 @@ func (s *DB) loadBatch(ctx context.Context, tx *sql.Tx, tenantID string, userIDs
 		return nil, err
 	}
 	ids := dedupe(userIDs)
-	err := s.each(ctx, tx, `SELECT id, usage_location, proxy_addresses, mailbox FROM users WHERE tenant_id = ? AND id IN (%s)`, ids, []any{tenantID}, func(r *sql.Rows) error {
+	err := s.each(ctx, tx, `SELECT u.id, u.usage_location, u.proxy_addresses, CASE WHEN x.user_id IS NULL THEN 0 ELSE 1 END FROM users u
+		LEFT JOIN mailboxes x ON x.tenant_id = u.tenant_id AND x.user_id = u.id WHERE u.tenant_id = ? AND u.id IN (%s)`, ids, []any{tenantID}, func(r *sql.Rows) error {
 		var u userRow
 		var proxy string
 		var mailbox int
@@ -251,7 +254,7 @@ func (s *DB) loadBatch(ctx context.Context, tx *sql.Tx, tenantID string, userIDs
 			listed = append(listed, allot.NormalizeAddress(a))
 		}
 	}
-	err = s.each(ctx, tx, `SELECT a.address, a.owner_id, a.owner_kind, COALESCE(u.mailbox, 0) FROM addresses a LEFT JOIN users u ON u.tenant_id = a.tenant_id AND u.id = a.owner_id
+	err = s.each(ctx, tx, `SELECT a.address, a.owner_id, a.owner_kind, CASE WHEN x.user_id IS NULL THEN 0 ELSE 1 END FROM addresses a LEFT JOIN mailboxes x ON x.tenant_id = a.tenant_id AND x.user_id = a.owner_id
 		WHERE a.tenant_id = ? AND a.address IN (%s)`, dedupe(listed), []any{tenantID}, func(r *sql.Rows) error {
 		var addr, owner, kind string
 		var mailbox int
@@ -539,7 +542,8 @@ func (s *DB) write(ctx context.Context, tx *sql.Tx, b *batch, outs []outcome) er
 		auditRows = append(auditRows, []any{b.tenantID, now, actor, "Change user license", "User", o.uid, statesJSON(o.before), statesJSON(o.out.States), result})
 	}
 	for _, part := range chunks(changed, 500) {
-		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM license_states WHERE tenant_id = ? AND user_id IN (`+placeholders(len(part))+`)`), append([]any{b.tenantID}, anys(part)...)...); err != nil {
+		frag, fargs := s.in(part)
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM license_states WHERE tenant_id = ? AND user_id `+frag), append([]any{b.tenantID}, fargs...)...); err != nil {
 			return err
 		}
 	}
@@ -561,11 +565,17 @@ func (s *DB) write(ctx context.Context, tx *sql.Tx, b *batch, outs []outcome) er
 			freed = append(freed, sku)
 		}
 	}
-	for flag, ids := range map[int][]string{1: mailOn, 0: mailOff} {
-		for _, part := range chunks(ids, 500) {
-			if _, err := tx.ExecContext(ctx, s.q(`UPDATE users SET mailbox = ? WHERE tenant_id = ? AND id IN (`+placeholders(len(part))+`)`), append([]any{flag, b.tenantID}, anys(part)...)...); err != nil {
-				return err
-			}
+	var mailRows [][]any
+	for _, id := range mailOn {
+		mailRows = append(mailRows, []any{b.tenantID, id})
+	}
+	if err := s.insertRows(ctx, tx, `INSERT INTO mailboxes (tenant_id, user_id) VALUES `, mailRows); err != nil {
+		return err
+	}
+	for _, part := range chunks(mailOff, 500) {
+		frag, fargs := s.in(part)
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM mailboxes WHERE tenant_id = ? AND user_id `+frag), append([]any{b.tenantID}, fargs...)...); err != nil {
+			return err
 		}
 	}
 	// An address that became owned or free may change its other listers,
@@ -589,10 +599,14 @@ func (s *DB) write(ctx context.Context, tx *sql.Tx, b *batch, outs []outcome) er
 	return s.wake(ctx, tx, b.tenantID, freed)
 }
 
-// insertRows inserts rows with multi-row VALUES statements.
+// insertRows inserts rows with multi-row VALUES statements; on PostgreSQL
+// with one INSERT … SELECT FROM unnest(arrays), one array per column.
 func (s *DB) insertRows(ctx context.Context, tx *sql.Tx, prefix string, rows [][]any) error {
 	if len(rows) == 0 {
 		return nil
+	}
+	if s.dialect == dialectPostgres {
+		return s.insertUnnest(ctx, tx, prefix, rows)
 	}
 	per := max(1, 900/len(rows[0]))
 	for len(rows) > 0 {
@@ -771,4 +785,41 @@ func normalizeAll(addrs []string) []string {
 		}
 	}
 	return dedupe(out)
+}
+
+// insertUnnest is insertRows for PostgreSQL: the columns travel as arrays,
+// so a batch of any size is one statement with one parameter per column.
+func (s *DB) insertUnnest(ctx context.Context, tx *sql.Tx, prefix string, rows [][]any) error {
+	cols := len(rows[0])
+	args := make([]any, cols)
+	casts := make([]string, cols)
+	for c := range cols {
+		switch rows[0][c].(type) {
+		case int, int64:
+			a := make([]int64, len(rows))
+			for i, r := range rows {
+				a[i] = toInt64(r[c])
+			}
+			args[c], casts[c] = a, "CAST(? AS BIGINT[])"
+		default:
+			a := make([]string, len(rows))
+			for i, r := range rows {
+				a[i] = fmt.Sprint(r[c])
+			}
+			args[c], casts[c] = a, "CAST(? AS TEXT[])"
+		}
+	}
+	query := strings.Replace(prefix, "VALUES ", "SELECT * FROM unnest("+strings.Join(casts, ", ")+")", 1)
+	_, err := tx.ExecContext(ctx, s.q(query), args...)
+	return err
+}
+
+func toInt64(v any) int64 {
+	switch n := v.(type) {
+	case int:
+		return int64(n)
+	case int64:
+		return n
+	}
+	return 0
 }

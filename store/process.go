@@ -132,7 +132,7 @@ func (s *DB) processUsers(ctx context.Context, tx *sql.Tx, tenantID string, n in
 	// Dequeue before evaluating, in the same transaction: work the
 	// evaluation causes for these users must be queued anew, not merged
 	// into the items being consumed.
-	if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM work WHERE id IN (`+placeholders(len(ids))+`)`), ids...); err != nil {
+	if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM work WHERE id IN (`+placeholders(len(ids))+`)`), ids...); err != nil { // at most 5,000 ids
 		return 0, err
 	}
 	if _, err := s.evaluateUsers(ctx, tx, tenantID, users, false); err != nil {
@@ -218,6 +218,13 @@ func (s *DB) processGroup(ctx context.Context, tx *sql.Tx, w workItem, n int) (i
 		}
 	}
 	w.done += len(users)
+	// A large walk grows these tables from nothing: give PostgreSQL's planner
+	// their shape once, after the first batch has written to them.
+	if w.done == len(users) && w.total >= 2000 {
+		if err := s.analyzePostgres(ctx, tx, "license_states", "mailboxes"); err != nil {
+			return 0, err
+		}
+	}
 	if len(users) < n {
 		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM work WHERE id = ?`), w.id); err != nil {
 			return 0, err

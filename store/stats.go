@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"strings"
 )
 
 // sqliteStats are planner statistics written by hand, as SQLite's
@@ -33,6 +35,7 @@ var sqliteStats = [][3]string{
 	{"work", "work_target", "100000 100000 50000 2"},
 	{"work", "work_group", "100000 100000 1000"},
 	{"audit", "audit_target", "10000000 10000000 20 1"},
+	{"mailboxes", "sqlite_autoindex_mailboxes_1", "1000000 1000000 1"},
 }
 
 // writeSQLiteStats installs sqliteStats; connections opened afterwards
@@ -69,5 +72,19 @@ func (s *DB) writeSQLiteStats(ctx context.Context) error {
 	}
 	// Load them into this connection's schema too.
 	_, err = s.db.ExecContext(ctx, `ANALYZE sqlite_schema`)
+	return err
+}
+
+// analyzePostgres refreshes PostgreSQL's planner statistics of tables that
+// just grew by a lot. Until autovacuum gets to them (a minute or more), a
+// freshly loaded table has no statistics, and PostgreSQL then takes a
+// lookup of 500 ids to match most of the table and scans the whole tenant.
+func (s *DB) analyzePostgres(ctx context.Context, q interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, tables ...string) error {
+	if s.dialect != dialectPostgres {
+		return nil
+	}
+	_, err := q.ExecContext(ctx, "ANALYZE "+strings.Join(tables, ", "))
 	return err
 }

@@ -400,6 +400,16 @@ func b2i(b bool) int {
 	return 0
 }
 
+// in returns the condition "IN (?, ?, …)" for ids with its arguments; on
+// PostgreSQL "= ANY(?)" with the ids as one text[] argument, which is
+// parsed and planned once whatever the number of ids.
+func (s *DB) in(ids []string) (string, []any) {
+	if s.dialect == dialectPostgres {
+		return "= ANY(CAST(? AS TEXT[]))", []any{ids}
+	}
+	return "IN (" + placeholders(len(ids)) + ")", anys(ids)
+}
+
 // placeholders returns "?, ?, …" for n values.
 func placeholders(n int) string {
 	if n <= 0 {

@@ -313,7 +313,7 @@ func (s *DB) UpdateUser(ctx context.Context, id string, in allot.UserUpdate) (*a
 				return err
 			}
 			var mailbox int
-			if err := tx.QueryRowContext(ctx, s.q(`SELECT mailbox FROM users WHERE tenant_id = ? AND id = ?`), a.TenantID, u.ID).Scan(&mailbox); err != nil {
+			if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM mailboxes WHERE tenant_id = ? AND user_id = ?`), a.TenantID, u.ID).Scan(&mailbox); err != nil {
 				return err
 			}
 			if mailbox == 1 {
@@ -383,7 +383,7 @@ func (s *DB) DeleteUser(ctx context.Context, id string) error {
 			}
 		}
 		var mailbox int
-		if err := tx.QueryRowContext(ctx, s.q(`SELECT mailbox FROM users WHERE tenant_id = ? AND id = ?`), a.TenantID, u.ID).Scan(&mailbox); err != nil {
+		if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM mailboxes WHERE tenant_id = ? AND user_id = ?`), a.TenantID, u.ID).Scan(&mailbox); err != nil {
 			return err
 		}
 		for _, stmt := range []string{
@@ -391,6 +391,7 @@ func (s *DB) DeleteUser(ctx context.Context, id string) error {
 			`DELETE FROM assignments WHERE tenant_id = ? AND target_id = ?`,
 			`DELETE FROM memberships WHERE tenant_id = ? AND member_id = ?`,
 			`DELETE FROM addresses WHERE tenant_id = ? AND owner_id = ?`,
+			`DELETE FROM mailboxes WHERE tenant_id = ? AND user_id = ?`,
 			`DELETE FROM work WHERE tenant_id = ? AND kind = 'user' AND target_id = ?`,
 			`DELETE FROM users WHERE tenant_id = ? AND id = ?`,
 		} {

@@ -64,7 +64,7 @@ func cmdBench(ctx context.Context, args []string, stdout io.Writer) error {
 	samples := fs.Int("samples", 200, "membership changes to time")
 	jsonOut := fs.String("json", "", "also write the report as JSON to this file")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of every measured step to this file")
-	keep := fs.Bool("keep", false, "keep the SQLite file (its path is printed) for inspection")
+	keep := fs.Bool("keep", false, "keep the database (its path or URL is printed) for inspection")
 	if err := fs.Parse(args); err != nil {
 		return exitError(2)
 	}
@@ -75,7 +75,7 @@ func cmdBench(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if *keep && kind == "sqlite" {
+	if *keep {
 		fmt.Fprintf(stdout, "bench: database kept at %s\n", dsn)
 	} else {
 		defer cleanup()
