@@ -65,45 +65,88 @@ func cmdBench(ctx context.Context, args []string, stdout io.Writer) error {
 	jsonOut := fs.String("json", "", "also write the report as JSON to this file")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of every measured step to this file")
 	keep := fs.Bool("keep", false, "keep the database (its path or URL is printed) for inspection")
+	runs := fs.Int("runs", 1, "repeat the whole measurement on fresh databases and report medians")
 	if err := fs.Parse(args); err != nil {
 		return exitError(2)
 	}
-	if *users < 100 || *groups < 2 {
-		return fmt.Errorf("--users must be at least 100 and --groups at least 2")
+	if *users < 100 || *groups < 2 || *runs < 1 {
+		return fmt.Errorf("--users must be at least 100, --groups at least 2 and --runs at least 1")
 	}
-	dsn, kind, cleanup, err := benchDSN(ctx, *dbArg)
+	var reports []*benchReport
+	for run := range *runs {
+		if *runs > 1 {
+			fmt.Fprintf(stdout, "bench: run %d of %d\n", run+1, *runs)
+		}
+		r, err := benchOnce(ctx, *dbArg, *users, *groups, *batch, *samples, *keep, *cpuProfile, stdout)
+		if err != nil {
+			return err
+		}
+		reports = append(reports, r)
+	}
+	r := medianReport(reports)
+	printBench(stdout, r, len(reports))
+	if *jsonOut != "" {
+		b, _ := json.MarshalIndent(map[string]any{"median": r, "runs": reports}, "", "  ")
+		return os.WriteFile(*jsonOut, append(b, '\n'), 0o644)
+	}
+	return nil
+}
+
+func benchOnce(ctx context.Context, dbArg string, users, groups, batch, samples int, keep bool, cpuProfile string, stdout io.Writer) (*benchReport, error) {
+	dsn, kind, cleanup, err := benchDSN(ctx, dbArg)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if *keep {
+	if keep {
 		fmt.Fprintf(stdout, "bench: database kept at %s\n", dsn)
 	} else {
 		defer cleanup()
 	}
-	r := &benchReport{Database: kind, Users: *users, Groups: *groups, BatchSize: *batch, GoMaxProcs: runtime.GOMAXPROCS(0)}
-	if err := runBench(ctx, dsn, r, *samples, *cpuProfile, stdout); err != nil {
-		return err
+	r := &benchReport{Database: kind, Users: users, Groups: groups, BatchSize: batch, GoMaxProcs: runtime.GOMAXPROCS(0)}
+	if err := runBench(ctx, dsn, r, samples, cpuProfile, stdout); err != nil {
+		return nil, err
 	}
 	// The physical limit: the same number of state rows bulk-inserted into
 	// a fresh database of the same kind by a minimal program.
-	pdsn, _, pcleanup, err := benchDSN(ctx, *dbArg)
+	pdsn, _, pcleanup, err := benchDSN(ctx, dbArg)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer pcleanup()
 	phys, err := physicalLimit(ctx, pdsn, r.StateRows)
 	if err != nil {
-		return fmt.Errorf("physical limit: %w", err)
+		return nil, fmt.Errorf("physical limit: %w", err)
 	}
 	r.PhysicalSeconds = phys.Seconds()
 	r.RatioToPhysical = r.AssignSeconds / r.PhysicalSeconds
 	r.PeakRSSMiB = peakRSS()
-	printBench(stdout, r)
-	if *jsonOut != "" {
-		b, _ := json.MarshalIndent(r, "", "  ")
-		return os.WriteFile(*jsonOut, append(b, '\n'), 0o644)
+	return r, nil
+}
+
+// medianReport takes each figure's median over the runs.
+func medianReport(rs []*benchReport) *benchReport {
+	out := *rs[0]
+	med := func(get func(*benchReport) float64) float64 {
+		var xs []float64
+		for _, r := range rs {
+			xs = append(xs, get(r))
+		}
+		return percentile(xs, 50)
 	}
-	return nil
+	out.SetupSeconds = med(func(r *benchReport) float64 { return r.SetupSeconds })
+	out.AssignSeconds = med(func(r *benchReport) float64 { return r.AssignSeconds })
+	out.UnassignSeconds = med(func(r *benchReport) float64 { return r.UnassignSeconds })
+	out.ShortSeconds = med(func(r *benchReport) float64 { return r.ShortSeconds })
+	out.BuySeconds = med(func(r *benchReport) float64 { return r.BuySeconds })
+	out.MemberP50Ms = med(func(r *benchReport) float64 { return r.MemberP50Ms })
+	out.MemberP99Ms = med(func(r *benchReport) float64 { return r.MemberP99Ms })
+	out.ListP50Ms = med(func(r *benchReport) float64 { return r.ListP50Ms })
+	out.ListP99Ms = med(func(r *benchReport) float64 { return r.ListP99Ms })
+	out.PhysicalSeconds = med(func(r *benchReport) float64 { return r.PhysicalSeconds })
+	out.RatioToPhysical = med(func(r *benchReport) float64 { return r.RatioToPhysical })
+	out.PeakRSSMiB = med(func(r *benchReport) float64 { return r.PeakRSSMiB })
+	out.ProcessingUsersPS = med(func(r *benchReport) float64 { return r.ProcessingUsersPS })
+	return &out
 }
 
 func benchDSN(ctx context.Context, arg string) (dsn, kind string, cleanup func(), err error) {
@@ -407,18 +450,18 @@ func peakRSS() float64 {
 	return 0
 }
 
-func printBench(w io.Writer, r *benchReport) {
-	fmt.Fprintf(w, "\nAllot bench on %s: %d users, %d groups, %d memberships, batches of %d, GOMAXPROCS %d\n\n", r.Database, r.Users, r.Groups, r.Memberships, r.BatchSize, r.GoMaxProcs)
+func printBench(w io.Writer, r *benchReport, runs int) {
+	fmt.Fprintf(w, "\nAllot bench on %s: %d users, %d groups, %d memberships, batches of %d, GOMAXPROCS %d; median of %d run(s)\n\n", r.Database, r.Users, r.Groups, r.Memberships, r.BatchSize, r.GoMaxProcs, runs)
 	rows := [][2]string{
 		{"assign E1 to the all-users group → ProcessingComplete", fmt.Sprintf("%.2f s (%.0f users/s)", r.AssignSeconds, r.ProcessingUsersPS)},
 		{"physical limit: bulk-insert the same state rows", fmt.Sprintf("%.2f s (%d rows)", r.PhysicalSeconds, r.StateRows)},
 		{"ratio to the physical limit", fmt.Sprintf("%.2f×", r.RatioToPhysical)},
 		{"unassign E1 from the group → complete", fmt.Sprintf("%.2f s", r.UnassignSeconds)},
-		{"assign E3 with seats for 70% → complete", fmt.Sprintf("%.2f s (%d users waiting)", r.ShortSeconds, r.Waiting)},
+		{"assign E3 with seats for 70% → complete", fmt.Sprintf("%.2f s (%d users left without E3)", r.ShortSeconds, r.Waiting)},
 		{"buy the missing E3 seats → complete", fmt.Sprintf("%.2f s", r.BuySeconds)},
 		{"membership change → state written, p50 / p99", fmt.Sprintf("%.2f / %.2f ms", r.MemberP50Ms, r.MemberP99Ms)},
 		{"list 999 users with licenseAssignmentStates, p50 / p99", fmt.Sprintf("%.2f / %.2f ms", r.ListP50Ms, r.ListP99Ms)},
-		{"peak RSS", fmt.Sprintf("%.0f MiB", r.PeakRSSMiB)},
+		{"peak RSS (of the whole process so far)", fmt.Sprintf("%.0f MiB", r.PeakRSSMiB)},
 		{"building the tenant (not part of the figures)", fmt.Sprintf("%.1f s", r.SetupSeconds)},
 	}
 	for _, row := range rows {
