@@ -9,8 +9,9 @@ import (
 )
 
 type signIn struct {
-	role  allot.Role
-	token string
+	role               allot.Role
+	token              string
+	username, password string // an admin center account
 }
 
 // Demo catalog SKUs (docs/CATALOG.md).
@@ -130,7 +131,12 @@ func seedDemo(ctx context.Context, db *store.DB) ([]signIn, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, signIn{r, secret})
+		out = append(out, signIn{role: r, token: secret})
+	}
+	for i := range out {
+		if out[i].username, out[i].password, err = demoAccount(admin, db, t.ID, out[i].role); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }

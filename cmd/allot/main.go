@@ -24,6 +24,8 @@ Usage:
                                                   build a large tenant and measure processing
   allot tenant create --name NAME [--location US] [--db allot.db]
   allot token create --tenant ID --role ROLE [--name NAME] [--days N] [--db allot.db]
+  allot account create --tenant ID --username NAME --role ROLE [--name DISPLAY] [--db allot.db]
+                                                  an admin center sign-in; prints its password
 
 Environment: ALLOT_ADDR, ALLOT_DB, ALLOT_CATALOG, ALLOT_OPERATOR_TOKEN set the flags' defaults.
 Roles: GlobalAdministrator, LicenseAdministrator, UserAdministrator, BillingAdministrator,
@@ -68,6 +70,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdTenant(ctx, rest, stdout)
 	case "token":
 		return cmdToken(ctx, rest, stdout)
+	case "account":
+		return cmdAccount(ctx, rest, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -89,8 +89,13 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 	} else {
 		fmt.Fprintf(stdout, "Allot listening on %s (database %s)\n", url, *dbPath)
 	}
+	h, err := withAdminCenter(api.New(api.Config{Service: db, Logger: log, OperatorToken: *opToken}), db, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	srv := &http.Server{
-		Handler:           api.New(api.Config{Service: db, Logger: log, OperatorToken: *opToken}),
+		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      120 * time.Second,
@@ -147,6 +152,11 @@ func printDemo(w io.Writer, url, db, opToken string, signIns []signIn) {
 		fmt.Fprintf(w, "  %-22s %s\n", s.role, s.token)
 	}
 	fmt.Fprintf(w, "  %-22s %s\n\n", "operator", opToken)
+	fmt.Fprintf(w, "Sign in to the admin center at %s/ with one account per role:\n", url)
+	for _, s := range signIns {
+		fmt.Fprintf(w, "  %-22s username %-16s password %s\n", s.role, s.username, s.password)
+	}
+	fmt.Fprintln(w)
 	if len(signIns) > 0 {
 		fmt.Fprintf(w, "Try:\n  curl -s -H 'Authorization: Bearer %s' %s/v1.0/subscribedSkus\n", signIns[0].token, url)
 		fmt.Fprintf(w, "  curl -s -H 'Authorization: Bearer %s' '%s/v1.0/groups?$filter=hasMembersWithLicenseErrors eq true'\n\n", signIns[0].token, url)

@@ -1,0 +1,27 @@
+package main
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/allot-dev/allot/store"
+	"github.com/allot-dev/allot/web"
+)
+
+// apiPaths are served by the API; everything else is the admin center's.
+var apiPaths = []string{"/v1.0/", "/allot/", "/healthz", "/readyz"}
+
+// withAdminCenter composes the server's one mux: the API handler on its
+// paths, the admin center at "/".
+func withAdminCenter(apiHandler http.Handler, db *store.DB, log *slog.Logger) (http.Handler, error) {
+	admin, err := web.New(web.Config{Service: db, Accounts: db, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	for _, p := range apiPaths {
+		mux.Handle(p, apiHandler)
+	}
+	mux.Handle("/", admin)
+	return mux, nil
+}

@@ -1,0 +1,550 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/allot-dev/allot"
+)
+
+// --- Billing › Licenses: the Subscriptions tab ---
+
+type productRow struct {
+	ID, Name, PartNumber       string
+	Assigned, Available, Total int
+	Over                       int // licenses assigned beyond those owned
+	Plans                      int
+	CapabilityStatus           string
+}
+
+func (s *server) productRowOf(cat *allot.Catalog, sub allot.Subscription) productRow {
+	p := productRow{ID: sub.SkuID, Name: skuName(cat, sub.SkuID), Assigned: sub.ConsumedUnits, Available: sub.Available(),
+		Total: sub.Enabled, CapabilityStatus: sub.CapabilityStatus}
+	if sku := cat.SKUs[sub.SkuID]; sku != nil {
+		p.PartNumber, p.Plans = sku.PartNumber, len(sku.Plans)
+	}
+	if sub.OverAllocated() {
+		p.Over = sub.ConsumedUnits - sub.Enabled
+	}
+	return p
+}
+
+type subscriptionsData struct{ Products []productRow }
+
+func (s *server) subscriptionsTab(w http.ResponseWriter, r *http.Request) error {
+	subs, err := s.svc.Subscriptions(r.Context())
+	if err != nil {
+		return err
+	}
+	cat := s.svc.Catalog()
+	d := subscriptionsData{}
+	for _, sub := range subs {
+		d.Products = append(d.Products, s.productRowOf(cat, sub))
+	}
+	sort.SliceStable(d.Products, func(i, j int) bool { return d.Products[i].Name < d.Products[j].Name })
+	s.render(w, r, http.StatusOK, "subscriptions", s.newView(w, r, "Licenses", "licenses", d))
+	return nil
+}
+
+// --- a product's page: Users and Groups tabs ---
+
+type productData struct {
+	Product    productRow
+	Tab        string // "users" or "groups"
+	URL        string // the product page
+	Users      []userRow
+	UserCount  int
+	Groups     []groupRow
+	GroupCount int
+	Next       string // the next page of the tab's list
+	Panel      *panel
+}
+
+type userRow struct {
+	ID, Name, UPN, Location string
+	Via                     []string // "Direct" and group names
+}
+
+type groupRow struct {
+	ID, Name, Type string
+	Status         groupStatus
+	AppsOff        int
+	Products       []string
+}
+
+// panel is the side panel or dialog open over a page.
+type panel struct {
+	Kind    string // "assign", "confirm", "group", "manage", "details"
+	Assign  *assignData
+	Confirm *confirmData
+	Group   *groupPanelData
+	Manage  *manageData
+	Details *detailsData
+}
+
+func productURL(sku string) string { return "/billing/licenses/" + url.PathEscape(sku) }
+
+// product reads the product of the URL, without its lists.
+func (s *server) product(r *http.Request) (*productData, error) {
+	sub, err := s.svc.Subscription(r.Context(), strings.ToLower(r.PathValue("sku")))
+	if err != nil {
+		return nil, err
+	}
+	return &productData{Product: s.productRowOf(s.svc.Catalog(), *sub), URL: productURL(sub.SkuID)}, nil
+}
+
+// loadProduct reads the product's page with one tab's list from the
+// cursor after (the page behind a panel passes "").
+func (s *server) loadProduct(r *http.Request, tab, after string) (*productData, error) {
+	ctx := r.Context()
+	d, err := s.product(r)
+	if err != nil {
+		return nil, err
+	}
+	d.Tab = tab
+	cat := s.svc.Catalog()
+	skuID := d.Product.ID
+	userAfter, groupAfter := after, ""
+	if tab != "users" {
+		userAfter, groupAfter = "", after
+	}
+	users, err := s.svc.ListUsers(ctx, allot.ListOptions{Filter: &allot.AnyLicense{SkuID: skuID}, OrderByName: true, Top: s.pageSize,
+		After: userAfter, WithLicensing: tab == "users", Count: true})
+	if err != nil {
+		return nil, err
+	}
+	d.UserCount = users.Count
+	groups, err := s.svc.ListGroups(ctx, allot.ListOptions{Filter: &allot.AnyLicense{SkuID: skuID}, OrderByName: true, Top: s.pageSize, After: groupAfter, Count: true})
+	if err != nil {
+		return nil, err
+	}
+	d.GroupCount = groups.Count
+	if tab == "users" {
+		groupName := s.groupNames(r)
+		for _, u := range users.Items {
+			row := userRow{ID: u.ID, Name: u.DisplayName, UPN: u.UserPrincipalName, Location: u.UsageLocation}
+			for _, st := range u.States {
+				if st.SkuID != skuID || st.State != allot.StateActive {
+					continue
+				}
+				if st.Direct() {
+					row.Via = append([]string{"Direct"}, row.Via...)
+				} else {
+					row.Via = append(row.Via, groupName(st.Source))
+				}
+			}
+			d.Users = append(d.Users, row)
+		}
+		if users.NextCursor != "" {
+			d.Next = d.URL + "?after=" + url.QueryEscape(users.NextCursor)
+		}
+	} else {
+		for i := range groups.Items {
+			d.Groups = append(d.Groups, groupRowOf(cat, &groups.Items[i], skuID))
+		}
+		if groups.NextCursor != "" {
+			d.Next = d.URL + "/groups?after=" + url.QueryEscape(groups.NextCursor)
+		}
+	}
+	return d, nil
+}
+
+func groupRowOf(cat *allot.Catalog, g *allot.Group, skuID string) groupRow {
+	row := groupRow{ID: g.ID, Name: g.DisplayName, Type: groupType(g), Status: statusOf(g)}
+	for _, l := range g.AssignedLicenses {
+		row.Products = append(row.Products, skuName(cat, l.SkuID))
+		if l.SkuID == skuID {
+			row.AppsOff = len(l.DisabledPlans)
+		}
+	}
+	return row
+}
+
+// groupNames returns a lookup of group names that reads each group once.
+func (s *server) groupNames(r *http.Request) func(id string) string {
+	cache := map[string]string{}
+	return func(id string) string {
+		if n, ok := cache[id]; ok {
+			return n
+		}
+		n := "a deleted group"
+		if g, err := s.svc.Group(r.Context(), id); err == nil {
+			n = g.DisplayName
+		}
+		cache[id] = n
+		return n
+	}
+}
+
+func (s *server) renderProduct(w http.ResponseWriter, r *http.Request, status int, d *productData) {
+	title := d.Product.Name
+	if d.Panel != nil {
+		switch d.Panel.Kind {
+		case "assign":
+			title = "Assign licenses – " + title
+		case "group":
+			title = d.Panel.Group.Group.Name + " – " + title
+		}
+	}
+	s.render(w, r, status, "product", s.newView(w, r, title, "licenses", d))
+}
+
+func (s *server) productUsersTab(w http.ResponseWriter, r *http.Request) error {
+	d, err := s.loadProduct(r, "users", r.URL.Query().Get("after"))
+	if err != nil {
+		return err
+	}
+	if r.URL.Query().Get("fragment") == "rows" {
+		w.Header().Set("X-Next-Page", d.Next)
+		s.renderTemplate(w, r, http.StatusOK, "product", "user-rows", &view{Data: d})
+		return nil
+	}
+	s.renderProduct(w, r, http.StatusOK, d)
+	return nil
+}
+
+func (s *server) productGroupsTab(w http.ResponseWriter, r *http.Request) error {
+	d, err := s.loadProduct(r, "groups", r.URL.Query().Get("after"))
+	if err != nil {
+		return err
+	}
+	s.renderProduct(w, r, http.StatusOK, d)
+	return nil
+}
+
+// --- Assign licenses panel ---
+
+type assignData struct {
+	Query       string
+	Suggestions []groupOption
+	Selected    []groupOption
+	Plans       []planOption
+	AppsChanged bool
+	Done        bool
+	Error       string
+	Max         int
+}
+
+type groupOption struct {
+	ID, Name, Type string
+	HasProduct     bool
+}
+
+type planOption struct {
+	ID, Name string
+	On       bool
+}
+
+func (s *server) plansOf(skuID string, off []string) []planOption {
+	cat := s.svc.Catalog()
+	var out []planOption
+	if sku := cat.SKUs[skuID]; sku != nil {
+		for _, p := range sku.Plans {
+			out = append(out, planOption{ID: p, Name: planName(cat, p), On: !slices.Contains(off, p)})
+		}
+	}
+	return out
+}
+
+// suggestions are the groups whose name matches q (the first ten by name
+// when q is empty), minus those already selected.
+func (s *server) suggestions(r *http.Request, skuID, q string, selected []groupOption) ([]groupOption, error) {
+	page, err := s.svc.ListGroups(r.Context(), allot.ListOptions{Search: q, OrderByName: true, Top: 10})
+	if err != nil {
+		return nil, err
+	}
+	var out []groupOption
+	for i := range page.Items {
+		g := &page.Items[i]
+		if slices.ContainsFunc(selected, func(o groupOption) bool { return o.ID == g.ID }) {
+			continue
+		}
+		out = append(out, optionOf(g, skuID))
+	}
+	return out, nil
+}
+
+func optionOf(g *allot.Group, skuID string) groupOption {
+	o := groupOption{ID: g.ID, Name: g.DisplayName, Type: groupType(g)}
+	for _, l := range g.AssignedLicenses {
+		if l.SkuID == skuID {
+			o.HasProduct = true
+		}
+	}
+	return o
+}
+
+func (s *server) assignPanel(w http.ResponseWriter, r *http.Request) error {
+	d, err := s.loadProduct(r, "groups", "")
+	if err != nil {
+		return err
+	}
+	a := &assignData{Plans: s.plansOf(d.Product.ID, nil), Max: allot.MaxBatch, Done: r.URL.Query().Get("done") == "1"}
+	if !a.Done {
+		if a.Suggestions, err = s.suggestions(r, d.Product.ID, "", nil); err != nil {
+			return err
+		}
+	}
+	d.Panel = &panel{Kind: "assign", Assign: a}
+	s.renderProduct(w, r, http.StatusOK, d)
+	return nil
+}
+
+// assignSuggest answers the panel's script with the suggestions for what
+// is typed so far (an HTML fragment).
+func (s *server) assignSuggest(w http.ResponseWriter, r *http.Request) error {
+	sku := strings.ToLower(r.PathValue("sku"))
+	if _, err := s.svc.Subscription(r.Context(), sku); err != nil {
+		return err
+	}
+	var selected []groupOption
+	for _, id := range r.URL.Query()["selected"] {
+		selected = append(selected, groupOption{ID: id})
+	}
+	sug, err := s.suggestions(r, sku, strings.TrimSpace(r.URL.Query().Get("q")), selected)
+	if err != nil {
+		return err
+	}
+	s.renderTemplate(w, r, http.StatusOK, "product", "suggestions", sug)
+	return nil
+}
+
+// assignPanelPost is the panel's form: Search keeps the selection and
+// shows new suggestions; Assign assigns the product to the selected groups.
+func (s *server) assignPanelPost(w http.ResponseWriter, r *http.Request) error {
+	d, err := s.loadProduct(r, "groups", "")
+	if err != nil {
+		return err
+	}
+	f := r.PostForm
+	a := &assignData{Query: strings.TrimSpace(f.Get("q")), Max: allot.MaxBatch}
+	d.Panel = &panel{Kind: "assign", Assign: a}
+	// The apps: every plan of the product whose box was left on.
+	var off []string
+	if f.Get("apps_shown") == "1" {
+		for _, p := range s.plansOf(d.Product.ID, nil) {
+			if !slices.Contains(f["plan"], p.ID) {
+				off = append(off, p.ID)
+			}
+		}
+	}
+	a.Plans, a.AppsChanged = s.plansOf(d.Product.ID, off), len(off) > 0
+	ids := dedupe(f["group"])
+	if len(ids) > 999 {
+		return badRequest("Too many groups were selected.")
+	}
+	for _, id := range ids {
+		g, err := s.svc.Group(r.Context(), id)
+		if err != nil {
+			if allot.ErrorCode(err) == allot.ENOTFOUND {
+				continue // deleted meanwhile; it simply drops out of the selection
+			}
+			return err
+		}
+		a.Selected = append(a.Selected, optionOf(g, d.Product.ID))
+	}
+	if a.Suggestions, err = s.suggestions(r, d.Product.ID, a.Query, a.Selected); err != nil {
+		return err
+	}
+	if f.Get("action") != "assign" {
+		s.renderProduct(w, r, http.StatusOK, d)
+		return nil
+	}
+	switch {
+	case len(a.Selected) == 0:
+		a.Error = "Select at least one group from the Suggested groups list, then select Assign."
+	case len(a.Selected) > allot.MaxBatch:
+		a.Error = fmt.Sprintf("You can assign licenses to at most %d groups at a time, and %d are selected. Clear some, then select Assign.", allot.MaxBatch, len(a.Selected))
+	case len(off) == len(a.Plans) && len(off) > 0:
+		a.Error = "Every app and service is turned off. Turn at least one on, then select Assign."
+	}
+	if a.Error != "" {
+		s.renderProduct(w, r, http.StatusBadRequest, d)
+		return nil
+	}
+	var gids, gnames []string
+	for _, o := range a.Selected {
+		gids, gnames = append(gids, o.ID), append(gnames, o.Name)
+	}
+	if off == nil {
+		off = []string{}
+	}
+	if err := s.svc.AssignGroupsLicense(r.Context(), gids, allot.AssignedLicense{SkuID: d.Product.ID, DisabledPlans: off}); err != nil {
+		if code := allot.ErrorCode(err); code == allot.EINVALID || code == allot.ECONFLICT || code == allot.ENOTFOUND {
+			a.Error = "Nothing was assigned: " + allot.ErrorMessage(err)
+			s.renderProduct(w, r, http.StatusBadRequest, d)
+			return nil
+		}
+		return err
+	}
+	text := fmt.Sprintf("%s is assigned to %s: %s. Their members get licenses in the background; the Status column on the Groups tab shows the progress.",
+		d.Product.Name, plural(len(gids), "group", "groups"), names(gnames, allot.MaxBatch))
+	if len(off) > 0 {
+		var offNames []string
+		for _, p := range off {
+			offNames = append(offNames, planName(s.svc.Catalog(), p))
+		}
+		text += " Turned off: " + names(offNames, 50) + "."
+	}
+	return s.redirect(w, r, d.URL+"/groups/assign?done=1", flash{Kind: "success", Text: text})
+}
+
+func dedupe(xs []string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, x := range xs {
+		x = strings.ToLower(strings.TrimSpace(x))
+		if x != "" && !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// --- Unassign licenses (Groups tab and Users tab), with a confirm step ---
+
+type confirmData struct {
+	Title, Text  string
+	Items        []string
+	Action       string
+	Fields       []field
+	Confirm      string // the button that goes ahead
+	Cancel       string // where the other button goes
+	CancelLabel  string
+	Danger       bool
+	ConfirmField string // a field the confirm button sends, e.g. "confirm"
+}
+
+type field struct{ Name, Value string }
+
+func (s *server) unassignGroups(w http.ResponseWriter, r *http.Request) error {
+	d, err := s.loadProduct(r, "groups", "")
+	if err != nil {
+		return err
+	}
+	ids := dedupe(r.PostForm["group"])
+	if len(ids) == 0 {
+		return s.redirect(w, r, d.URL+"/groups", flash{Kind: "error", Text: "Select the check boxes of the groups to unassign licenses from, then select Unassign licenses."})
+	}
+	if len(ids) > s.pageSize {
+		return badRequest("Too many groups were selected.")
+	}
+	var groups []*allot.Group
+	var gnames []string
+	for _, id := range ids {
+		g, err := s.svc.Group(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		groups, gnames = append(groups, g), append(gnames, g.DisplayName)
+	}
+	if r.PostForm.Get("confirm") != "1" {
+		c := &confirmData{Title: "Unassign licenses", Action: d.URL + "/groups/unassign", Confirm: "Unassign", Cancel: d.URL + "/groups",
+			CancelLabel: "Cancel", Danger: true, ConfirmField: "confirm",
+			Text:  fmt.Sprintf("Unassign %s from %s? Members lose the licenses they have only through these groups, and the seats are freed.", d.Product.Name, plural(len(groups), "group", "groups")),
+			Items: gnames}
+		for _, g := range groups {
+			c.Fields = append(c.Fields, field{"group", g.ID})
+		}
+		d.Panel = &panel{Kind: "confirm", Confirm: c}
+		s.renderProduct(w, r, http.StatusOK, d)
+		return nil
+	}
+	var done, failed []string
+	for _, g := range groups {
+		if _, err := s.svc.AssignGroupLicense(r.Context(), g.ID, []allot.AssignedLicense{}, []string{d.Product.ID}); err != nil {
+			if allot.ErrorCode(err) == allot.EINTERNAL {
+				return err
+			}
+			failed = append(failed, g.DisplayName+": "+allot.ErrorMessage(err))
+			continue
+		}
+		done = append(done, g.DisplayName)
+	}
+	f := flash{Kind: "success", Items: failed}
+	if len(done) > 0 {
+		f.Text = fmt.Sprintf("%s is unassigned from %s: %s. Its members' licenses are being removed in the background.", d.Product.Name, plural(len(done), "group", "groups"), names(done, 50))
+	}
+	if len(failed) > 0 {
+		f.Kind = "error"
+		f.Text = strings.TrimSpace(f.Text + fmt.Sprintf(" Not unassigned from %s:", plural(len(failed), "group", "groups")))
+	}
+	return s.redirect(w, r, d.URL+"/groups", f)
+}
+
+func (s *server) unassignUsers(w http.ResponseWriter, r *http.Request) error {
+	d, err := s.loadProduct(r, "users", "")
+	if err != nil {
+		return err
+	}
+	ids := dedupe(r.PostForm["user"])
+	if len(ids) == 0 {
+		return s.redirect(w, r, d.URL, flash{Kind: "error", Text: "Select the check boxes of the users to unassign licenses from, then select Unassign licenses."})
+	}
+	if len(ids) > s.pageSize {
+		return badRequest("Too many users were selected.")
+	}
+	var users []*allot.User
+	var unames []string
+	for _, id := range ids {
+		u, err := s.svc.User(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		users, unames = append(users, u), append(unames, u.DisplayName)
+	}
+	if r.PostForm.Get("confirm") != "1" {
+		c := &confirmData{Title: "Unassign licenses", Action: d.URL + "/users/unassign", Confirm: "Unassign", Cancel: d.URL,
+			CancelLabel: "Cancel", Danger: true, ConfirmField: "confirm",
+			Text:  fmt.Sprintf("Unassign %s from %s? Licenses that come from a group stay until the user leaves the group or the group's license is unassigned.", d.Product.Name, plural(len(users), "user", "users")),
+			Items: unames}
+		for _, u := range users {
+			c.Fields = append(c.Fields, field{"user", u.ID})
+		}
+		d.Panel = &panel{Kind: "confirm", Confirm: c}
+		s.renderProduct(w, r, http.StatusOK, d)
+		return nil
+	}
+	groupName := s.groupNames(r)
+	var done, failed []string
+	for _, u := range users {
+		direct, viaGroups := false, []string{}
+		for _, st := range u.States {
+			if st.SkuID == d.Product.ID && st.Direct() {
+				direct = true
+			} else if st.SkuID == d.Product.ID && st.State == allot.StateActive {
+				viaGroups = append(viaGroups, groupName(st.Source))
+			}
+		}
+		if !direct {
+			failed = append(failed, fmt.Sprintf("%s: the license comes from %s; unassign it from the group, or remove the user from the group.", u.DisplayName, plural(len(viaGroups), "group", "groups")+" ("+strings.Join(viaGroups, ", ")+")"))
+			continue
+		}
+		if _, err := s.svc.AssignUserLicense(r.Context(), u.ID, []allot.AssignedLicense{}, []string{d.Product.ID}); err != nil {
+			if allot.ErrorCode(err) == allot.EINTERNAL {
+				return err
+			}
+			failed = append(failed, u.DisplayName+": "+allot.ErrorMessage(err))
+			continue
+		}
+		msg := u.DisplayName
+		if len(viaGroups) > 0 {
+			msg += " (still licensed through " + strings.Join(viaGroups, ", ") + ")"
+		}
+		done = append(done, msg)
+	}
+	f := flash{Kind: "success", Items: failed}
+	if len(done) > 0 {
+		f.Text = fmt.Sprintf("%s is unassigned from %s: %s.", d.Product.Name, plural(len(done), "user", "users"), names(done, 50))
+	}
+	if len(failed) > 0 {
+		f.Kind = "error"
+		f.Text = strings.TrimSpace(f.Text + fmt.Sprintf(" Not unassigned from %s:", plural(len(failed), "user", "users")))
+	}
+	return s.redirect(w, r, d.URL, f)
+}

@@ -1,0 +1,52 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/allot-dev/allot"
+)
+
+// routes lays out the admin center like the reference's: Billing ›
+// Licenses (the Subscriptions tab), a product's page with its Users and
+// Groups tabs and their panels, and the Users and Groups pages.
+func (s *server) routes() {
+	read, licensers, buyers := allot.PermRead, allot.PermManageLicenses, allot.PermPurchase
+	m := s.mux
+	m.HandleFunc("GET /static/{name}", s.serveStatic)
+	m.HandleFunc("GET /signin", s.signInPage)
+	m.HandleFunc("POST /signin", s.signIn)
+	m.Handle("POST /signout", s.action("", s.signOut))
+	m.Handle("GET /{$}", s.page(read, func(w http.ResponseWriter, r *http.Request) error {
+		http.Redirect(w, r, "/billing/licenses", http.StatusSeeOther)
+		return nil
+	}))
+
+	// Billing › Licenses.
+	m.Handle("GET /billing/licenses", s.page(read, s.subscriptionsTab))
+	m.Handle("GET /billing/licenses/{sku}", s.page(read, s.productUsersTab))
+	m.Handle("POST /billing/licenses/{sku}/users/unassign", s.action(licensers, s.unassignUsers))
+	m.Handle("GET /billing/licenses/{sku}/groups", s.page(read, s.productGroupsTab))
+	m.Handle("GET /billing/licenses/{sku}/groups/assign", s.page(licensers, s.assignPanel))
+	m.Handle("POST /billing/licenses/{sku}/groups/assign", s.action(licensers, s.assignPanelPost))
+	m.Handle("GET /billing/licenses/{sku}/groups/assign/suggest", s.page(licensers, s.assignSuggest))
+	m.Handle("POST /billing/licenses/{sku}/groups/unassign", s.action(licensers, s.unassignGroups))
+	m.Handle("GET /billing/licenses/{sku}/groups/{group}", s.page(read, s.groupPanel))
+	m.Handle("POST /billing/licenses/{sku}/groups/{group}/action", s.action("", s.groupPanelAction))
+	m.Handle("GET /billing/licenses/{sku}/groups/{group}/details", s.page(read, s.errorDetails))
+	m.Handle("POST /billing/licenses/{sku}/groups/{group}/purchase/manage", s.action(buyers, s.managePanel))
+	m.Handle("POST /billing/licenses/{sku}/groups/{group}/purchase", s.action(buyers, s.buy))
+	m.Handle("GET /billing/licenses/{sku}/groups/{group}/purchased", s.page(buyers, s.purchased))
+
+	// Users and Groups.
+	m.Handle("GET /users", s.page(read, s.usersPage))
+	m.Handle("GET /users/{id}", s.page(read, s.userPage))
+	m.Handle("GET /users/{id}/edit", s.page("", s.editUser))
+	m.Handle("POST /users/{id}/edit", s.action("", s.editUserPost))
+	m.Handle("GET /groups", s.page(read, s.groupsPage))
+	m.Handle("GET /groups/{id}", s.page(read, s.groupPage))
+
+	// Anything else is a page that does not exist.
+	m.Handle("/", s.page("", func(w http.ResponseWriter, r *http.Request) error {
+		return &httpError{http.StatusNotFound, "There is no page at this address."}
+	}))
+}

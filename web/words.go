@@ -1,0 +1,150 @@
+package web
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/allot-dev/allot"
+)
+
+// Plain words for what the domain says in codes.
+
+type country struct{ Code, Name string }
+
+var countryNames = func() map[string]string {
+	m := make(map[string]string, len(countries))
+	for _, c := range countries {
+		m[c.Code] = c.Name
+	}
+	return m
+}()
+
+// countryName is "United States (US)", or "" for no location.
+func countryName(code string) string {
+	if code == "" {
+		return ""
+	}
+	if n, ok := countryNames[code]; ok {
+		return n + " (" + code + ")"
+	}
+	return code
+}
+
+// errorWords names a license error the way the reference article's
+// sections do. noLocation tells a missing location apart from a plan
+// that is not offered in the user's country.
+func errorWords(code string, noLocation bool) string {
+	switch code {
+	case allot.ErrCount:
+		return "Not enough licenses"
+	case allot.ErrMutuallyExclusive:
+		return "Conflicting service plans"
+	case allot.ErrDependency:
+		return "Missing dependent service plans"
+	case allot.ErrUniqueness:
+		return "Proxy address violation"
+	case allot.ErrProhibitedInLocation:
+		if noLocation {
+			return "User usage location not specified"
+		}
+		return "Not available in the user's location"
+	case allot.ErrOther:
+		return "Other"
+	case allot.ErrNone, "":
+		return ""
+	}
+	return code
+}
+
+// groupType is the group's kind as the admin center lists it.
+func groupType(g *allot.Group) string {
+	for _, t := range g.GroupTypes {
+		if t == "Unified" {
+			return "Microsoft 365"
+		}
+	}
+	switch {
+	case g.MailEnabled && g.SecurityEnabled:
+		return "Mail-enabled security"
+	case g.SecurityEnabled:
+		return "Security"
+	case g.MailEnabled:
+		return "Distribution"
+	}
+	return "Group"
+}
+
+// groupStatus is the Groups tab's Status column (SPEC §2.3.5).
+type groupStatus struct {
+	Text   string // "All licenses assigned", "In progress", "Errors & issues"
+	Detail string // progress of an In progress group
+	Class  string // for the badge's colour
+}
+
+func statusOf(g *allot.Group) groupStatus {
+	switch {
+	case g.ProcessingState == allot.ProcessingInProgress:
+		return groupStatus{"In progress", fmt.Sprintf("%d of %d users", g.MembersDone, g.MembersTotal), "progress"}
+	case g.ProcessingState == allot.ProcessingQueued:
+		return groupStatus{"In progress", "waiting to start", "progress"}
+	case g.HasMembersWithLicenseErrors:
+		return groupStatus{"Errors & issues", "", "error"}
+	}
+	return groupStatus{"All licenses assigned", "", "ok"}
+}
+
+// skuName is a SKU's display name, or its part number, or its id.
+func skuName(cat *allot.Catalog, id string) string {
+	if s := cat.SKUs[id]; s != nil {
+		if s.DisplayName != "" {
+			return s.DisplayName
+		}
+		return s.PartNumber
+	}
+	return id
+}
+
+// planName is a plan's friendly name, or its name.
+func planName(cat *allot.Catalog, id string) string {
+	if p := cat.Plans[id]; p != nil {
+		if p.FriendlyName != "" {
+			return p.FriendlyName
+		}
+		return p.Name
+	}
+	return id
+}
+
+// names lists up to max names in words: "A, B and 3 more".
+func names(xs []string, max int) string {
+	switch {
+	case len(xs) == 0:
+		return ""
+	case len(xs) > max:
+		return strings.Join(xs[:max], ", ") + fmt.Sprintf(" and %d more", len(xs)-max)
+	case len(xs) == 1:
+		return xs[0]
+	}
+	return strings.Join(xs[:len(xs)-1], ", ") + " and " + xs[len(xs)-1]
+}
+
+var guid = regexp.MustCompile(`[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`)
+
+// readable puts names in place of the ids of plans, products and groups
+// in a state's detail, which the rules write for machines and logs.
+func readable(cat *allot.Catalog, groupName func(string) string, detail string) string {
+	return guid.ReplaceAllStringFunc(detail, func(id string) string {
+		id = strings.ToLower(id)
+		switch {
+		case cat.Plans[id] != nil:
+			return planName(cat, id)
+		case cat.SKUs[id] != nil:
+			return skuName(cat, id)
+		}
+		if n := groupName(id); n != "a deleted group" {
+			return n
+		}
+		return id
+	})
+}
