@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/allot-dev/allot"
 )
@@ -50,6 +51,11 @@ func errorResponse(err error) (status int, code, message string) {
 	var se *statusError
 	if errors.As(err, &se) {
 		return se.status, se.code, se.message
+	}
+	var limited *rateLimitError
+	if errors.As(err, &limited) {
+		return http.StatusTooManyRequests, "TooManyRequests",
+			fmt.Sprintf("Too many failed authentication attempts. Retry after %d seconds.", limited.seconds())
 	}
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
@@ -103,7 +109,12 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="allot"`)
 	}
 	if status == http.StatusTooManyRequests {
-		w.Header().Set("Retry-After", "5")
+		retry := "5"
+		var limited *rateLimitError
+		if errors.As(err, &limited) {
+			retry = strconv.Itoa(limited.seconds())
+		}
+		w.Header().Set("Retry-After", retry)
 	}
 	writeJSON(w, status, errorBody{errorDetail{
 		Code:    code,

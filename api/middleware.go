@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"fmt"
 	"log/slog"
@@ -19,6 +20,7 @@ import (
 type requestInfo struct {
 	id       string
 	clientID string
+	client   string // the client's address, as the rate limits key it
 	actor    *allot.Actor
 }
 
@@ -97,8 +99,11 @@ func (s *server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
-		next.ServeHTTP(sw, r)
 		info := infoFrom(r.Context())
+		info.client = s.clientIP(r)
+		next.ServeHTTP(sw, r)
+		// Never log headers, the query string or bodies: they may carry
+		// secrets (bearer tokens, the secret of a new token).
 		attrs := []slog.Attr{
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
@@ -106,6 +111,7 @@ func (s *server) logRequests(next http.Handler) http.Handler {
 			slog.Int64("bytes", sw.bytes),
 			slog.Duration("duration", time.Since(start)),
 			slog.String("request_id", info.id),
+			slog.String("client", info.client),
 		}
 		if info.actor != nil {
 			if info.actor.Operator {
@@ -174,7 +180,14 @@ func (s *server) limitBody(next http.Handler) http.Handler {
 }
 
 // authenticate resolves the bearer token to an actor. The operator token is
-// compared in constant time so that its bytes cannot be guessed by timing.
+// compared in constant time, as SHA-256 digests so that not even its length
+// shows in the timing; tenant tokens are looked up by their SHA-256 in the
+// store, so the timing depends on the digest, never on the secret's bytes.
+//
+// Failed attempts are rate limited per client address and per token prefix
+// (see limiter): once a bucket is empty, every attempt from that client or
+// with that prefix, right or wrong, gets 429 until it refills, so that the
+// answers tell a guesser nothing.
 func (s *server) authenticate(r *http.Request) (allot.Actor, error) {
 	h := r.Header.Get("Authorization")
 	scheme, secret, _ := strings.Cut(h, " ")
@@ -182,10 +195,31 @@ func (s *server) authenticate(r *http.Request) (allot.Actor, error) {
 	if h == "" || !strings.EqualFold(scheme, "Bearer") || secret == "" {
 		return allot.Actor{}, errNoToken
 	}
-	if s.operatorToken != "" && subtle.ConstantTimeCompare([]byte(secret), []byte(s.operatorToken)) == 1 {
+	info := infoFrom(r.Context())
+	keys := [2]string{"ip:" + info.client, tokenPrefixKey(secret)}
+	now := s.now()
+	if s.authFail != nil {
+		if wait := s.authFail.wait(keys[:], now); wait > 0 {
+			return allot.Actor{}, &rateLimitError{retryAfter: wait}
+		}
+	}
+	a, err := s.resolve(r.Context(), secret)
+	if err == errBadToken && s.authFail != nil {
+		if s.authFail.fail(keys[:], now) {
+			// The client's address only: a token prefix is part of a secret.
+			s.log.WarnContext(r.Context(), "failed authentications: rate limit reached",
+				slog.String("client", info.client), slog.String("request_id", info.id))
+		}
+	}
+	return a, err
+}
+
+func (s *server) resolve(ctx context.Context, secret string) (allot.Actor, error) {
+	sum := sha256.Sum256([]byte(secret))
+	if s.operator && subtle.ConstantTimeCompare(sum[:], s.opHash[:]) == 1 {
 		return allot.Actor{Operator: true, Name: "operator"}, nil
 	}
-	a, err := s.svc.Authenticate(r.Context(), secret)
+	a, err := s.svc.Authenticate(ctx, secret)
 	if err != nil {
 		switch allot.ErrorCode(err) {
 		case allot.EUNAUTHORIZED, allot.ENOTFOUND, allot.EINVALID, allot.EFORBIDDEN:
@@ -203,6 +237,7 @@ func (s *server) authenticate(r *http.Request) (allot.Actor, error) {
 // access says who may call a route: the operator, a tenant actor holding a
 // permission, or either.
 type access struct {
+	public   bool // no authentication at all (health probes)
 	operator bool
 	tenant   bool
 	perm     allot.Permission // required of a tenant actor; "" = checked by the handler
@@ -227,6 +262,34 @@ func (s *server) guard(acc access, h handlerFunc) http.Handler {
 		if err := h(w, r); err != nil {
 			s.writeError(w, r, err)
 		}
+	})
+}
+
+// open serves a route that needs no token.
+func (s *server) open(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+// securityHeaders sets, on every response including errors, the headers
+// that stop a browser from sniffing, framing, caching or leaking what the
+// API answers: its responses carry tenant data and, once, token secrets.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Cache-Control", "no-store")
+		h.Set("Pragma", "no-cache")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+		h.Set("Referrer-Policy", "no-referrer")
+		if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+			h.Set("Strict-Transport-Security", "max-age=63072000")
+		}
+		next.ServeHTTP(w, r)
 	})
 }
 

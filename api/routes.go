@@ -4,6 +4,8 @@
 package api
 
 import (
+	"context"
+	"crypto/sha256"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -27,19 +29,47 @@ type Config struct {
 	Now     func() time.Time
 	// MaxBodyBytes limits request bodies; 0 means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+
+	// Ready tells GET /readyz whether the server can serve requests, for
+	// example by pinging the database (allot.Pinger); /readyz answers 503
+	// while it returns an error. Nil: ready whenever not draining.
+	Ready func(ctx context.Context) error
+	// Draining, once closed, makes GET /readyz answer 503, so that a load
+	// balancer stops sending new requests while the server shuts down.
+	// Typically the context that SIGTERM cancels: ctx.Done().
+	Draining <-chan struct{}
+
+	// FailedAuthPerMinute is how many failed authentications one client
+	// address, and one token prefix, may make in a minute (a token bucket
+	// refilled at that rate, holding as many); further attempts get 429
+	// with Retry-After. 0 means DefaultFailedAuthPerMinute; negative
+	// disables the limit. The buckets live in memory: each replica counts
+	// for itself.
+	FailedAuthPerMinute int
+	// ClientIPHeader names a request header that a trusted reverse proxy
+	// sets to the client's address (e.g. "X-Forwarded-For", of which the
+	// last address is used). Empty: the address of the TCP peer. Set it only
+	// behind a proxy that overwrites or appends to the header, since
+	// clients can send anything in it.
+	ClientIPHeader string
 }
 
 // DefaultMaxBodyBytes is Graph's own request size limit (4 MB).
 const DefaultMaxBodyBytes = 4 << 20
 
 type server struct {
-	svc           allot.Service
-	log           *slog.Logger
-	operatorToken string
-	baseURL       *url.URL
-	now           func() time.Time
-	maxBody       int64
-	mux           *http.ServeMux
+	svc      allot.Service
+	log      *slog.Logger
+	opHash   [sha256.Size]byte // SHA-256 of the operator token, compared in constant time
+	operator bool              // an operator token is configured
+	baseURL  *url.URL
+	now      func() time.Time
+	maxBody  int64
+	mux      *http.ServeMux
+	ready    func(ctx context.Context) error
+	draining <-chan struct{}
+	authFail *limiter // nil: no limit on failed authentications
+	ipHeader string
 }
 
 // handlerFunc returns its error instead of writing it, so that every error
@@ -50,12 +80,16 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 // absolute http(s) URL, since every link the server hands out would be wrong.
 func New(cfg Config) http.Handler {
 	s := &server{
-		svc:           cfg.Service,
-		log:           cfg.Logger,
-		operatorToken: cfg.OperatorToken,
-		now:           cfg.Now,
-		maxBody:       cfg.MaxBodyBytes,
-		mux:           http.NewServeMux(),
+		svc:      cfg.Service,
+		log:      cfg.Logger,
+		operator: cfg.OperatorToken != "",
+		opHash:   sha256.Sum256([]byte(cfg.OperatorToken)),
+		now:      cfg.Now,
+		maxBody:  cfg.MaxBodyBytes,
+		mux:      http.NewServeMux(),
+		ready:    cfg.Ready,
+		draining: cfg.Draining,
+		ipHeader: http.CanonicalHeaderKey(strings.TrimSpace(cfg.ClientIPHeader)),
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -65,6 +99,12 @@ func New(cfg Config) http.Handler {
 	}
 	if s.maxBody <= 0 {
 		s.maxBody = DefaultMaxBodyBytes
+	}
+	switch n := cfg.FailedAuthPerMinute; {
+	case n == 0:
+		s.authFail = newLimiter(DefaultFailedAuthPerMinute, time.Minute)
+	case n > 0:
+		s.authFail = newLimiter(n, time.Minute)
 	}
 	if cfg.BaseURL != "" {
 		u, err := url.Parse(strings.TrimRight(cfg.BaseURL, "/"))
@@ -80,6 +120,7 @@ func New(cfg Config) http.Handler {
 	h = s.recoverPanics(h)
 	h = s.logRequests(h)
 	h = requestID(h)
+	h = securityHeaders(h)
 	return h
 }
 
@@ -92,64 +133,83 @@ var (
 	tenantAdmins = access{tenant: true, perm: allot.PermManageTenant}
 	byHandler    = access{tenant: true} // the handler checks once it has read the body
 	operatorOnly = access{operator: true}
+	public       = access{public: true} // no token: the health probes
 )
 
+// route is one endpoint of the API: its ServeMux pattern, who may call it
+// and its handler. The table is data so that tests can walk every route
+// (api/authz_test.go fails when a route has no row in its matrix).
+type route struct {
+	pattern string
+	access  access
+	handler handlerFunc
+}
+
+func (s *server) routeTable() []route {
+	return []route{
+		// Probes for load balancers and orchestrators, without a token.
+		{"GET /healthz", public, s.healthz},
+		{"GET /readyz", public, s.readyz},
+
+		// Graph v1.0 subset (SPEC §4.1).
+		{"GET /v1.0/subscribedSkus", readers, s.listSkus},
+		{"GET /v1.0/subscribedSkus/{id}", readers, s.getSku},
+
+		{"GET /v1.0/users", readers, s.listUsers},
+		{"GET /v1.0/users/$count", readers, s.countUsers},
+		{"POST /v1.0/users", userAdmins, s.createUser},
+		{"GET /v1.0/users/{id}", readers, s.getUser},
+		{"PATCH /v1.0/users/{id}", byHandler, s.updateUser},
+		{"DELETE /v1.0/users/{id}", userAdmins, s.deleteUser},
+		{"POST /v1.0/users/{id}/assignLicense", licensers, s.assignUserLicense},
+		{"POST /v1.0/users/{id}/reprocessLicenseAssignment", licensers, s.reprocessUser},
+		{"GET /v1.0/users/{id}/licenseDetails", readers, s.licenseDetails},
+		{"GET /v1.0/users/{id}/memberOf", readers, s.memberOf},
+
+		{"GET /v1.0/groups", readers, s.listGroups},
+		{"POST /v1.0/groups", groupAdmins, s.createGroup},
+		{"GET /v1.0/groups/{id}", readers, s.getGroup},
+		{"PATCH /v1.0/groups/{id}", groupAdmins, s.updateGroup},
+		{"DELETE /v1.0/groups/{id}", groupAdmins, s.deleteGroup},
+		{"GET /v1.0/groups/{id}/members", readers, s.members(false)},
+		{"GET /v1.0/groups/{id}/members/{cast}", readers, s.members(false)},
+		{"GET /v1.0/groups/{id}/transitiveMembers", readers, s.members(true)},
+		{"GET /v1.0/groups/{id}/transitiveMembers/{cast}", readers, s.members(true)},
+		{"POST /v1.0/groups/{id}/members/$ref", groupAdmins, s.addMember},
+		{"DELETE /v1.0/groups/{id}/members/{memberId}/$ref", groupAdmins, s.removeMember},
+		{"POST /v1.0/groups/{id}/assignLicense", licensers, s.assignGroupLicense},
+		{"GET /v1.0/groups/{id}/membersWithLicenseErrors", readers, s.membersWithLicenseErrors},
+
+		// Allot extensions (SPEC §4.2).
+		{"POST /allot/v1/tenants", operatorOnly, s.createTenant},
+		{"GET /allot/v1/tenant", readers, s.getTenant},
+		{"PATCH /allot/v1/tenant", tenantAdmins, s.updateTenant},
+		{"GET /allot/v1/tokens", tenantAdmins, s.listTokens},
+		{"POST /allot/v1/tokens", tenantAdmins, s.createToken},
+		{"DELETE /allot/v1/tokens/{id}", tenantAdmins, s.revokeToken},
+		{"GET /allot/v1/catalog", access{operator: true, tenant: true, perm: allot.PermRead}, s.getCatalog},
+		{"PUT /allot/v1/catalog", operatorOnly, s.replaceCatalog},
+		{"GET /allot/v1/subscriptions", readers, s.listSubscriptions},
+		{"POST /allot/v1/subscriptions", buyers, s.addSubscription},
+		{"PATCH /allot/v1/subscriptions/{skuId}", buyers, s.setSeats},
+		{"POST /allot/v1/subscriptions/{skuId}/purchase", buyers, s.purchase},
+		{"POST /allot/v1/groups/assignLicense", licensers, s.assignGroupsLicense},
+		{"POST /allot/v1/groups/{id}/reprocess", licensers, s.reprocessGroup},
+		{"POST /allot/v1/users/reprocess", licensers, s.reprocessUsers},
+		{"GET /allot/v1/users/{id}/licenseStates", readers, s.licenseStates},
+		{"GET /allot/v1/status", readers, s.status},
+		{"GET /allot/v1/audit", readers, s.audit},
+	}
+}
+
 func (s *server) routes() {
-	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = w.Write([]byte("ok"))
-	})
-
-	g := func(pattern string, acc access, h handlerFunc) { s.mux.Handle(pattern, s.guard(acc, h)) }
-
-	// Graph v1.0 subset (SPEC §4.1).
-	g("GET /v1.0/subscribedSkus", readers, s.listSkus)
-	g("GET /v1.0/subscribedSkus/{id}", readers, s.getSku)
-
-	g("GET /v1.0/users", readers, s.listUsers)
-	g("GET /v1.0/users/$count", readers, s.countUsers)
-	g("POST /v1.0/users", userAdmins, s.createUser)
-	g("GET /v1.0/users/{id}", readers, s.getUser)
-	g("PATCH /v1.0/users/{id}", byHandler, s.updateUser)
-	g("DELETE /v1.0/users/{id}", userAdmins, s.deleteUser)
-	g("POST /v1.0/users/{id}/assignLicense", licensers, s.assignUserLicense)
-	g("POST /v1.0/users/{id}/reprocessLicenseAssignment", licensers, s.reprocessUser)
-	g("GET /v1.0/users/{id}/licenseDetails", readers, s.licenseDetails)
-	g("GET /v1.0/users/{id}/memberOf", readers, s.memberOf)
-
-	g("GET /v1.0/groups", readers, s.listGroups)
-	g("POST /v1.0/groups", groupAdmins, s.createGroup)
-	g("GET /v1.0/groups/{id}", readers, s.getGroup)
-	g("PATCH /v1.0/groups/{id}", groupAdmins, s.updateGroup)
-	g("DELETE /v1.0/groups/{id}", groupAdmins, s.deleteGroup)
-	g("GET /v1.0/groups/{id}/members", readers, s.members(false))
-	g("GET /v1.0/groups/{id}/members/{cast}", readers, s.members(false))
-	g("GET /v1.0/groups/{id}/transitiveMembers", readers, s.members(true))
-	g("GET /v1.0/groups/{id}/transitiveMembers/{cast}", readers, s.members(true))
-	g("POST /v1.0/groups/{id}/members/$ref", groupAdmins, s.addMember)
-	g("DELETE /v1.0/groups/{id}/members/{memberId}/$ref", groupAdmins, s.removeMember)
-	g("POST /v1.0/groups/{id}/assignLicense", licensers, s.assignGroupLicense)
-	g("GET /v1.0/groups/{id}/membersWithLicenseErrors", readers, s.membersWithLicenseErrors)
-
-	// Allot extensions (SPEC §4.2).
-	g("POST /allot/v1/tenants", operatorOnly, s.createTenant)
-	g("GET /allot/v1/tenant", readers, s.getTenant)
-	g("PATCH /allot/v1/tenant", tenantAdmins, s.updateTenant)
-	g("GET /allot/v1/tokens", tenantAdmins, s.listTokens)
-	g("POST /allot/v1/tokens", tenantAdmins, s.createToken)
-	g("DELETE /allot/v1/tokens/{id}", tenantAdmins, s.revokeToken)
-	g("GET /allot/v1/catalog", access{operator: true, tenant: true, perm: allot.PermRead}, s.getCatalog)
-	g("PUT /allot/v1/catalog", operatorOnly, s.replaceCatalog)
-	g("GET /allot/v1/subscriptions", readers, s.listSubscriptions)
-	g("POST /allot/v1/subscriptions", buyers, s.addSubscription)
-	g("PATCH /allot/v1/subscriptions/{skuId}", buyers, s.setSeats)
-	g("POST /allot/v1/subscriptions/{skuId}/purchase", buyers, s.purchase)
-	g("POST /allot/v1/groups/assignLicense", licensers, s.assignGroupsLicense)
-	g("POST /allot/v1/groups/{id}/reprocess", licensers, s.reprocessGroup)
-	g("POST /allot/v1/users/reprocess", licensers, s.reprocessUsers)
-	g("GET /allot/v1/users/{id}/licenseStates", readers, s.licenseStates)
-	g("GET /allot/v1/status", readers, s.status)
-	g("GET /allot/v1/audit", readers, s.audit)
+	for _, rt := range s.routeTable() {
+		if rt.access.public {
+			s.mux.Handle(rt.pattern, s.open(rt.handler))
+		} else {
+			s.mux.Handle(rt.pattern, s.guard(rt.access, rt.handler))
+		}
+	}
 }
 
 // dispatch routes through the mux but answers its plain-text 404 and 405

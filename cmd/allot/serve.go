@@ -89,7 +89,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 	} else {
 		fmt.Fprintf(stdout, "Allot listening on %s (database %s)\n", url, *dbPath)
 	}
-	h, err := withAdminCenter(api.New(api.Config{Service: db, Logger: log, OperatorToken: *opToken}), db, log)
+	h, err := withAdminCenter(api.New(api.Config{Service: db, Logger: log, OperatorToken: *opToken, Ready: db.Ping, Draining: ctx.Done()}), db, log)
 	if err != nil {
 		ln.Close()
 		return err
@@ -112,13 +112,19 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 	case err = <-serveDone:
 	case <-ctx.Done():
 	}
-	// Stop accepting requests, let the worker finish its batch, close the store.
+	// The worker takes no new batch from now on (the one in hand commits or
+	// rolls back whole); HTTP stops accepting and finishes requests in
+	// flight; then the store closes. Queued work stays for the next start.
+	stopWorker()
 	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if serr := srv.Shutdown(sctx); serr != nil && err == nil {
-		err = serr
+	if serr := srv.Shutdown(sctx); serr != nil {
+		srv.Close() // requests still running past the deadline are cut
+		if err == nil && !errors.Is(serr, context.DeadlineExceeded) {
+			err = serr
+		}
+		log.Warn("shutdown deadline passed; open requests were cut", "err", serr)
 	}
-	stopWorker()
 	<-workerDone
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
