@@ -27,7 +27,7 @@ const (
 )
 
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	db     *store.DB
 	srv    *httptest.Server
 	ga     context.Context // the tenant's Global Administrator
@@ -40,7 +40,7 @@ func password(r allot.Role) string { return "password of " + string(r) }
 
 func username(r allot.Role) string { return strings.ToLower(string(r)) }
 
-func newEnv(t *testing.T, cfg web.Config, useTLS bool) *env {
+func newEnv(t testing.TB, cfg web.Config, useTLS bool) *env {
 	t.Helper()
 	db, err := store.Open(context.Background(), store.Config{DSN: testdb.DSN(t, true), PasswordCost: 4})
 	if err != nil {
@@ -119,7 +119,7 @@ func (e *env) drain() {
 
 // browser is a cookie-keeping client that does not follow redirects.
 type browser struct {
-	t    *testing.T
+	t    testing.TB
 	c    *http.Client
 	base string
 }
@@ -167,7 +167,7 @@ func (b *browser) post(path string, form url.Values, header ...string) page {
 
 var csrfRe = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
 
-func csrfOf(t *testing.T, p page) string {
+func csrfOf(t testing.TB, p page) string {
 	t.Helper()
 	m := csrfRe.FindStringSubmatch(p.body)
 	if m == nil {
@@ -197,7 +197,7 @@ func (b *browser) follow(p page) page {
 	return b.get(p.header.Get("Location"))
 }
 
-func wantIn(t *testing.T, p page, want ...string) {
+func wantIn(t testing.TB, p page, want ...string) {
 	t.Helper()
 	for _, w := range want {
 		if !strings.Contains(p.body, w) {
