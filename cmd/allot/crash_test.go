@@ -404,24 +404,36 @@ type crashServer struct {
 
 func crashStart(t *testing.T, bin, dbFile, logFile string, n int) *crashServer {
 	t.Helper()
+	s, err := startChild(t, bin, dbFile, crashOpToken, logFile, n, "--batch-size", "50", "--batch-pause", "20ms")
+	if err != nil {
+		t.Fatalf("server start %d: %v", n, err)
+	}
+	return s
+}
+
+// startChild starts `allot serve` as a child process on dsn with flags,
+// appending its log to logFile, and waits for its first line to learn its
+// URL. It does not fail the test itself, so it may run in goroutines; the
+// process is killed when the test ends.
+func startChild(t testing.TB, bin, dsn, opToken, logFile string, n int, flags ...string) (*crashServer, error) {
 	logf, err := os.OpenFile(logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	fmt.Fprintf(logf, "=== start %d\n", n)
 	pr, pw, err := os.Pipe()
 	if err != nil {
-		t.Fatal(err)
+		logf.Close()
+		return nil, err
 	}
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--db", dbFile, "--operator-token", crashOpToken,
-		"--batch-size", "50", "--batch-pause", "20ms")
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--db", dsn, "--operator-token", opToken}, flags...)...)
 	cmd.Stdout, cmd.Stderr = pw, logf
 	err = cmd.Start()
 	pw.Close()
 	logf.Close()
 	if err != nil {
 		pr.Close()
-		t.Fatal(err)
+		return nil, err
 	}
 	s := &crashServer{cmd: cmd, done: make(chan struct{})}
 	go func() {
@@ -447,9 +459,9 @@ func crashStart(t *testing.T, bin, dbFile, logFile string, n int) *crashServer {
 	select {
 	case line = <-lines:
 	case <-s.done:
-		t.Fatalf("server start %d exited: %v", n, s.err)
-	case <-time.After(20 * time.Second):
-		t.Fatalf("server start %d printed no line in 20 s", n)
+		return nil, fmt.Errorf("exited at start: %v", s.err)
+	case <-time.After(30 * time.Second):
+		return nil, fmt.Errorf("printed no line in 30 s")
 	}
 	for _, f := range strings.Fields(line) {
 		if strings.HasPrefix(f, "http://") {
@@ -457,9 +469,9 @@ func crashStart(t *testing.T, bin, dbFile, logFile string, n int) *crashServer {
 		}
 	}
 	if !strings.HasPrefix(line, "Allot listening on ") || s.url == "" {
-		t.Fatalf("server start %d: unexpected first line %q", n, line)
+		return nil, fmt.Errorf("unexpected first line %q", line)
 	}
-	return s
+	return s, nil
 }
 
 // kill sends SIGKILL and waits for the process to be gone.

@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -45,59 +44,9 @@ func lcStart(t *testing.T, bin, dsn, logFile string, n int, flags ...string) *cr
 	if flags == nil {
 		flags = []string{"--batch-size", lcBatch, "--batch-pause", lcPause}
 	}
-	logf, err := os.OpenFile(logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	s, err := startChild(t, bin, dsn, lcOpToken, logFile, n, flags...)
 	if err != nil {
-		t.Fatal(err)
-	}
-	fmt.Fprintf(logf, "=== start %d\n", n)
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--db", dsn, "--operator-token", lcOpToken}, flags...)...)
-	cmd.Stdout, cmd.Stderr = pw, logf
-	err = cmd.Start()
-	pw.Close()
-	logf.Close()
-	if err != nil {
-		pr.Close()
-		t.Fatal(err)
-	}
-	s := &crashServer{cmd: cmd, done: make(chan struct{})}
-	go func() {
-		s.err = cmd.Wait()
-		close(s.done)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-s.done:
-		default:
-			cmd.Process.Kill()
-			<-s.done
-		}
-	})
-	lines := make(chan string, 1)
-	go func() {
-		defer pr.Close()
-		line, _ := bufio.NewReader(pr).ReadString('\n')
-		lines <- line
-		io.Copy(io.Discard, pr)
-	}()
-	var line string
-	select {
-	case line = <-lines:
-	case <-s.done:
-		t.Fatalf("server start %d exited: %v", n, s.err)
-	case <-time.After(30 * time.Second):
-		t.Fatalf("server start %d printed no line in 30 s", n)
-	}
-	for _, f := range strings.Fields(line) {
-		if strings.HasPrefix(f, "http://") {
-			s.url = f
-		}
-	}
-	if !strings.HasPrefix(line, "Allot listening on ") || s.url == "" {
-		t.Fatalf("server start %d: unexpected first line %q", n, line)
+		t.Fatalf("server start %d: %v", n, err)
 	}
 	return s
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -1108,62 +1107,7 @@ func repWithApp(t *testing.T, dsn, app string) string {
 // repStart starts one replica like crashStart, with the small batches of
 // this test; it may be called from several goroutines at once.
 func repStart(t *testing.T, bin, dsn, logFile string) (*crashServer, error) {
-	logf, err := os.OpenFile(logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		logf.Close()
-		return nil, err
-	}
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--db", dsn, "--operator-token", repOpToken,
-		"--batch-size", repBatchSize, "--batch-pause", repBatchPause)
-	cmd.Stdout, cmd.Stderr = pw, logf
-	err = cmd.Start()
-	pw.Close()
-	logf.Close()
-	if err != nil {
-		pr.Close()
-		return nil, err
-	}
-	s := &crashServer{cmd: cmd, done: make(chan struct{})}
-	go func() {
-		s.err = cmd.Wait()
-		close(s.done)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-s.done:
-		default:
-			cmd.Process.Kill()
-			<-s.done
-		}
-	})
-	lines := make(chan string, 1)
-	go func() {
-		defer pr.Close()
-		line, _ := bufio.NewReader(pr).ReadString('\n')
-		lines <- line
-		io.Copy(io.Discard, pr)
-	}()
-	var line string
-	select {
-	case line = <-lines:
-	case <-s.done:
-		return nil, fmt.Errorf("exited at start: %v", s.err)
-	case <-time.After(30 * time.Second):
-		return nil, fmt.Errorf("printed no line in 30 s")
-	}
-	for _, f := range strings.Fields(line) {
-		if strings.HasPrefix(f, "http://") {
-			s.url = f
-		}
-	}
-	if !strings.HasPrefix(line, "Allot listening on ") || s.url == "" {
-		return nil, fmt.Errorf("unexpected first line %q", line)
-	}
-	return s, nil
+	return startChild(t, bin, dsn, repOpToken, logFile, 0, "--batch-size", repBatchSize, "--batch-pause", repBatchPause)
 }
 
 // repLogErrors returns a replica's log lines at level ERROR, or naming a
