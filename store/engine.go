@@ -350,6 +350,13 @@ func (b *batch) freeFor(uid, sku string) int {
 	if free <= 0 || b.priority[uid] {
 		return max(free, 0)
 	}
+	// A user already waiting for another SKU competes for this one's free
+	// seats as they are: holding them back for this SKU's own waiting room
+	// could leave two waiting users each holding the seat the other needs.
+	states := b.states[uid]
+	if waitingSince(sku, states).IsZero() && slices.ContainsFunc(states, func(st allot.LicenseState) bool { return st.Error == allot.ErrCount }) {
+		return free
+	}
 	// When every waiting user fits, order does not matter: a waiting user
 	// may take any free seat, anyone else what the waiting room leaves.
 	count, ok := b.waitCount(sku)
