@@ -16,6 +16,7 @@ import (
 	"github.com/allot-dev/allot/api"
 	"github.com/allot-dev/allot/catalog"
 	"github.com/allot-dev/allot/internal/testdb"
+	"github.com/allot-dev/allot/scim"
 	"github.com/allot-dev/allot/store"
 )
 
@@ -104,6 +105,10 @@ func newTestGUID() string {
 var azMatrix = []azRow{
 	{pattern: "GET /healthz", public: true, req: at("/healthz")},
 	{pattern: "GET /readyz", public: true, req: at("/readyz")},
+	// With an operator token configured (as here) only the operator may
+	// scrape; api/metrics_test.go covers a server without one.
+	{pattern: "GET /metrics", may: wOperator, req: at("/metrics")},
+	{pattern: "GET /allot/v1/openapi.json", public: true, req: at("/allot/v1/openapi.json")},
 
 	{pattern: "GET /v1.0/subscribedSkus", may: everyRole, req: at("/v1.0/subscribedSkus")},
 	{pattern: "GET /v1.0/subscribedSkus/{id}", may: everyRole, scoped: true,
@@ -214,6 +219,39 @@ var azMatrix = []azRow{
 		req: func(f *azIDs) (string, string) { return "/allot/v1/users/" + f.user + "/licenseStates", "" }},
 	{pattern: "GET /allot/v1/status", may: everyRole, req: at("/allot/v1/status")},
 	{pattern: "GET /allot/v1/audit", may: everyRole, req: at("/allot/v1/audit")},
+	{pattern: "POST /allot/v1/import", variant: "users", may: userMgmt,
+		req: func(*azIDs) (string, string) {
+			return "/allot/v1/import?file=users", "userPrincipalName,displayName\n" + azUPN() + ",Imported\n"
+		}},
+	{pattern: "POST /allot/v1/import", variant: "groups", may: groupMgmt,
+		req: at2("/allot/v1/import?file=groups", "mailNickname,displayName\nimported,Imported\n")},
+	{pattern: "POST /allot/v1/import", variant: "memberships", may: groupMgmt,
+		req: at2("/allot/v1/import?file=memberships", "groupMailNickname,memberMailNickname\nplain,licensed\n")},
+	{pattern: "GET /allot/v1/export/users", may: everyRole, req: at("/allot/v1/export/users")},
+	{pattern: "GET /allot/v1/export/groups/{id}/membersWithLicenseErrors", may: everyRole, scoped: true,
+		req: func(f *azIDs) (string, string) {
+			return "/allot/v1/export/groups/" + f.licGroup + "/membersWithLicenseErrors", ""
+		}},
+	{pattern: "GET /allot/v1/export/audit", may: everyRole, req: at("/allot/v1/export/audit")},
+
+	// SCIM provisioning: an identity provider's token manages users and groups.
+	{pattern: "GET /scim/v2/{path...}", variant: "user", may: userMgmt, scoped: true,
+		req: func(f *azIDs) (string, string) { return "/scim/v2/Users/" + f.user, "" }},
+	{pattern: "GET /scim/v2/{path...}", variant: "list", may: userMgmt, req: at("/scim/v2/Groups?attributes=members")},
+	{pattern: "POST /scim/v2/{path...}", may: userMgmt,
+		req: func(*azIDs) (string, string) {
+			return "/scim/v2/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"` + azUPN() + `"}`
+		}},
+	{pattern: "PUT /scim/v2/{path...}", may: userMgmt, scoped: true,
+		req: func(f *azIDs) (string, string) {
+			return "/scim/v2/Users/" + f.user2, `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"` + azUPN() + `","active":false}`
+		}},
+	{pattern: "PATCH /scim/v2/{path...}", may: userMgmt, scoped: true,
+		req: func(f *azIDs) (string, string) {
+			return "/scim/v2/Groups/" + f.group, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","path":"members","value":[{"value":"` + f.user2 + `"}]}]}`
+		}},
+	{pattern: "DELETE /scim/v2/{path...}", may: userMgmt, scoped: true,
+		req: func(f *azIDs) (string, string) { return "/scim/v2/Users/" + f.user2, "" }},
 }
 
 func at2(target, body string) func(*azIDs) (string, string) {
@@ -407,7 +445,8 @@ func newAzWorld(t *testing.T) *azWorld {
 	// The limit on failed authentications is tested on its own; here it
 	// would turn the many 401 cases into 429.
 	h := api.New(api.Config{Service: db, OperatorToken: azOperator, FailedAuthPerMinute: -1,
-		Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return fixedNow }})
+		Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return fixedNow },
+		SCIM: scim.New(scim.Config{Service: db, Store: db, Logger: slog.New(slog.DiscardHandler)})})
 	return &azWorld{t: t, h: h}
 }
 
@@ -420,7 +459,13 @@ func (m *azWorld) do(token, method, target, body string) (status int, code, resp
 	resp = rec.Body.String()
 	if rec.Code >= 400 {
 		r := response{rec, m.t}
-		code, _ = r.json()["error"].(map[string]any)["code"].(string)
+		body := r.json()
+		if e, ok := body["error"].(map[string]any); ok {
+			code, _ = e["code"].(string)
+		} else if body["status"] == fmt.Sprint(rec.Code) {
+			// SCIM's error schema has no code: name its status as Graph would.
+			code = map[int]string{401: "InvalidAuthenticationToken", 403: "Authorization_RequestDenied", 404: "Request_ResourceNotFound"}[rec.Code]
+		}
 	}
 	return rec.Code, code, resp
 }

@@ -1,11 +1,13 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/allot-dev/allot"
 )
@@ -115,6 +117,16 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			retry = strconv.Itoa(limited.seconds())
 		}
 		w.Header().Set("Retry-After", retry)
+	}
+	if strings.HasPrefix(r.URL.Path, "/scim/") {
+		// SCIM clients read SCIM's error schema (RFC 7644 §3.12), also when
+		// authentication, the rate limit or the body limit refuses them.
+		b, _ := json.Marshal(map[string]any{"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:Error"},
+			"status": strconv.Itoa(status), "detail": message})
+		w.Header().Set("Content-Type", "application/scim+json")
+		w.WriteHeader(status)
+		_, _ = w.Write(b)
+		return
 	}
 	writeJSON(w, status, errorBody{errorDetail{
 		Code:    code,

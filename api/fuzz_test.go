@@ -19,6 +19,7 @@ import (
 	"github.com/allot-dev/allot/api"
 	"github.com/allot-dev/allot/catalog"
 	"github.com/allot-dev/allot/internal/testdb"
+	"github.com/allot-dev/allot/scim"
 	"github.com/allot-dev/allot/store"
 )
 
@@ -64,6 +65,10 @@ var fzRoutes = []fzRoute{
 	{pattern: "POST /allot/v1/groups/assignLicense", target: "/allot/v1/groups/assignLicense"},
 	{pattern: "POST /allot/v1/groups/{id}/reprocess", target: "/allot/v1/groups/" + fzLicGroup + "/reprocess"},
 	{pattern: "POST /allot/v1/users/reprocess", target: "/allot/v1/users/reprocess"},
+	{pattern: "POST /allot/v1/import", target: "/allot/v1/import?file=users"},
+	{pattern: "POST /scim/v2/{path...}", target: "/scim/v2/Groups"},
+	{pattern: "PUT /scim/v2/{path...}", target: "/scim/v2/Users/" + fzUser2},
+	{pattern: "PATCH /scim/v2/{path...}", target: "/scim/v2/Users/" + fzUser},
 }
 
 // TestFuzzCoversEveryBodyRoute fails when a route that takes a body is
@@ -99,7 +104,8 @@ func newFzWorld(tb testing.TB) *fzWorld {
 	}
 	tb.Cleanup(func() { db.Close() })
 	w := &fzWorld{db: db, h: api.New(api.Config{Service: db, OperatorToken: fzOperator, Logger: slog.New(slog.DiscardHandler),
-		Now: func() time.Time { return fixedNow }, MaxBodyBytes: 64 << 10})}
+		Now: func() time.Time { return fixedNow }, MaxBodyBytes: 64 << 10,
+		SCIM: scim.New(scim.Config{Service: db, Store: db, Logger: slog.New(slog.DiscardHandler)})})}
 	must := func(method, target, token, body string, want int) map[string]any {
 		rec := w.send(method, target, token, []byte(body))
 		if rec.Code != want {
@@ -155,9 +161,33 @@ func (w *fzWorld) fingerprint(t *testing.T) string {
 	return fmt.Sprintf("audit %d, catalog %p", page.Items[0].ID, w.db.Catalog())
 }
 
-// checkEnvelope requires Graph's error envelope and nothing else.
+// checkSCIMError requires SCIM's error schema (RFC 7644 §3.12), which the
+// SCIM routes answer in, with a status a body can cause.
+func checkSCIMError(t *testing.T, rec *httptest.ResponseRecorder) {
+	t.Helper()
+	var e map[string]any
+	if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil {
+		t.Fatalf("%d with a SCIM error that is not JSON: %q", rec.Code, rec.Body.String())
+	}
+	schemas, _ := e["schemas"].([]any)
+	detail, _ := e["detail"].(string)
+	if len(schemas) != 1 || schemas[0] != "urn:ietf:params:scim:api:messages:2.0:Error" || e["status"] != fmt.Sprint(rec.Code) ||
+		!utf8.ValidString(detail) || strings.ContainsAny(detail, "\x00") {
+		t.Fatalf("%d without SCIM's error schema: %q", rec.Code, rec.Body.String())
+	}
+	if rec.Code != 400 && rec.Code != 404 && rec.Code != 409 && rec.Code != 413 {
+		t.Fatalf("status %d for a body: %q", rec.Code, rec.Body.String())
+	}
+}
+
+// checkEnvelope requires Graph's error envelope and nothing else (SCIM's
+// error schema on the SCIM routes).
 func checkEnvelope(t *testing.T, rec *httptest.ResponseRecorder) {
 	t.Helper()
+	if rec.Header().Get("Content-Type") == "application/scim+json" {
+		checkSCIMError(t, rec)
+		return
+	}
 	if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
 		t.Fatalf("%d with Content-Type %q: %q", rec.Code, ct, rec.Body.String())
 	}
@@ -226,6 +256,13 @@ var validBodies = map[string][]string{
 	"POST /allot/v1/groups/assignLicense":           {`{"groupIds":["` + fzGroup + `","` + fzLicGroup + `"],"skuId":"` + fzSku2 + `","disabledPlans":[]}`},
 	"POST /allot/v1/groups/{id}/reprocess":          {``, `garbage`},
 	"POST /allot/v1/users/reprocess":                {`{"userIds":["` + fzUser + `","` + strings.ToUpper(fzUser2) + `"]}`},
+	"POST /allot/v1/import": {"userPrincipalName,displayName,usageLocation,proxyAddresses,accountEnabled\nfz@fuzz.example,F,us,SMTP:fz@fuzz.example;smtp:g@fuzz.example,no\n",
+		"\xef\xbb\xbfuserPrincipalName,displayName,mail\n" + fzUser[:8] + fzUser[34:] + "@fuzz.example,\"Re,named\",'=x\n"},
+	"POST /scim/v2/{path...}": {`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"S","externalId":"x","members":[{"value":"` + fzUser + `"},{"value":"` + fzUser2 + `"}]}`,
+		`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"S","members":[{"value":"` + fzUser + `"},{"value":"f0000000-0000-4000-8000-0000000000ff"}]}`},
+	"PUT /scim/v2/{path...}": {`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"p@fuzz.example","active":false,"emails":[{"value":"p@fuzz.example","primary":true},{"value":"q@fuzz.example"}],"addresses":[{"country":"de"}]}`},
+	"PATCH /scim/v2/{path...}": {`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"Replace","value":{"active":"False","name.givenName":"G"}},{"op":"add","path":"emails[type eq \"work\"].value","value":"w@fuzz.example"},{"op":"remove","path":"addresses[type eq \"work\"]"}]}`,
+		`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"addresses[type eq \"work\"].country","value":"usa"}]}`},
 }
 
 // FuzzRequestBody sends arbitrary bytes as the body of every route that

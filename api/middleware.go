@@ -22,6 +22,7 @@ type requestInfo struct {
 	clientID string
 	client   string // the client's address, as the rate limits key it
 	actor    *allot.Actor
+	route    string // the route's pattern, once dispatch has matched one
 }
 
 type infoKey struct{}
@@ -107,6 +108,7 @@ func (s *server) logRequests(next http.Handler) http.Handler {
 		attrs := []slog.Attr{
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
+			slog.String("route", info.route),
 			slog.Int("status", sw.status),
 			slog.Int64("bytes", sw.bytes),
 			slog.Duration("duration", time.Since(start)),
@@ -121,6 +123,7 @@ func (s *server) logRequests(next http.Handler) http.Handler {
 			}
 		}
 		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+		s.metrics.observeRequest(info.route, sw.status, time.Since(start))
 	})
 }
 
@@ -150,15 +153,16 @@ func (s *server) recoverPanics(next http.Handler) http.Handler {
 	})
 }
 
-// catalogBodyBytes lets the operator upload a catalog built from Microsoft's
-// full product list, which is larger than any Graph request.
-const catalogBodyBytes = 64 << 20
+// bulkBodyBytes lets the operator upload a catalog built from Microsoft's
+// full product list, and an admin import a directory of some 600,000 users,
+// both larger than any Graph request.
+const bulkBodyBytes = 64 << 20
 
 func (s *server) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		limit := s.maxBody
-		if r.URL.Path == "/allot/v1/catalog" && limit < catalogBodyBytes {
-			limit = catalogBodyBytes
+		if (r.URL.Path == "/allot/v1/catalog" || r.URL.Path == "/allot/v1/import") && limit < bulkBodyBytes {
+			limit = bulkBodyBytes
 		}
 		if r.ContentLength > limit {
 			s.writeError(w, r, errTooLarge(limit))
@@ -175,6 +179,9 @@ func (s *server) limitBody(next http.Handler) http.Handler {
 			base = u.Unwrap()
 		}
 		r.Body = http.MaxBytesReader(base, r.Body, limit)
+		if !s.decodeBody(w, base, r, limit) {
+			return
+		}
 		next.ServeHTTP(w, r)
 	})
 }
@@ -241,6 +248,10 @@ type access struct {
 	operator bool
 	tenant   bool
 	perm     allot.Permission // required of a tenant actor; "" = checked by the handler
+
+	// openUnlessOperator: the operator when an operator token is
+	// configured, else no authentication (GET /metrics).
+	openUnlessOperator bool
 }
 
 func (s *server) guard(acc access, h handlerFunc) http.Handler {

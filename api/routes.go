@@ -52,6 +52,19 @@ type Config struct {
 	// behind a proxy that overwrites or appends to the header, since
 	// clients can send anything in it.
 	ClientIPHeader string
+
+	// Metrics records requests and serves GET /metrics (api/metrics.go).
+	// Nil: a Metrics of the API's own, without database aggregates.
+	Metrics *Metrics
+
+	// Importer serves POST /allot/v1/import. Nil: Service, when it
+	// implements Importer (the store does).
+	Importer Importer
+
+	// SCIM serves SCIM 2.0 provisioning (package scim) under /scim/v2/,
+	// behind this API's authentication, rate limit, request ids, log, body
+	// limit and headers. Nil: those routes answer 404.
+	SCIM http.Handler
 }
 
 // DefaultMaxBodyBytes is Graph's own request size limit (4 MB).
@@ -70,6 +83,9 @@ type server struct {
 	draining <-chan struct{}
 	authFail *limiter // nil: no limit on failed authentications
 	ipHeader string
+	metrics  *Metrics
+	importer Importer // nil: no CSV import
+	scim     http.Handler
 }
 
 // handlerFunc returns its error instead of writing it, so that every error
@@ -90,9 +106,18 @@ func New(cfg Config) http.Handler {
 		ready:    cfg.Ready,
 		draining: cfg.Draining,
 		ipHeader: http.CanonicalHeaderKey(strings.TrimSpace(cfg.ClientIPHeader)),
+		metrics:  cfg.Metrics,
+		importer: cfg.Importer,
+		scim:     cfg.SCIM,
+	}
+	if s.importer == nil {
+		s.importer, _ = cfg.Service.(Importer)
 	}
 	if s.log == nil {
 		s.log = slog.Default()
+	}
+	if s.metrics == nil {
+		s.metrics = NewMetrics(MetricsConfig{Logger: s.log})
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -150,6 +175,10 @@ func (s *server) routeTable() []route {
 		// Probes for load balancers and orchestrators, without a token.
 		{"GET /healthz", public, s.healthz},
 		{"GET /readyz", public, s.readyz},
+		// Prometheus scrapes with the operator token (open without one);
+		// the API description is public (api/openapi.go).
+		{"GET /metrics", scrapers, s.serveMetrics},
+		{"GET /allot/v1/openapi.json", public, s.openAPI},
 
 		// Graph v1.0 subset (SPEC §4.1).
 		{"GET /v1.0/subscribedSkus", readers, s.listSkus},
@@ -199,12 +228,36 @@ func (s *server) routeTable() []route {
 		{"GET /allot/v1/users/{id}/licenseStates", readers, s.licenseStates},
 		{"GET /allot/v1/status", readers, s.status},
 		{"GET /allot/v1/audit", readers, s.audit},
+
+		// CSV import and export (docs/IMPORT-EXPORT.md); import checks its
+		// files against the roles once it knows which files it was given.
+		{"POST /allot/v1/import", byHandler, s.importCSV},
+		{"GET /allot/v1/export/users", readers, s.exportUsers},
+		{"GET /allot/v1/export/groups/{id}/membersWithLicenseErrors", readers, s.exportMemberErrors},
+		{"GET /allot/v1/export/audit", readers, s.exportAudit},
+
+		// SCIM 2.0 provisioning (docs/SCIM.md) for identity providers; the
+		// handler also requires group management and answers in SCIM's format.
+		{"GET /scim/v2/{path...}", userAdmins, s.serveSCIM},
+		{"POST /scim/v2/{path...}", userAdmins, s.serveSCIM},
+		{"PUT /scim/v2/{path...}", userAdmins, s.serveSCIM},
+		{"PATCH /scim/v2/{path...}", userAdmins, s.serveSCIM},
+		{"DELETE /scim/v2/{path...}", userAdmins, s.serveSCIM},
 	}
+}
+
+// serveSCIM hands an authenticated request to the SCIM handler.
+func (s *server) serveSCIM(w http.ResponseWriter, r *http.Request) error {
+	if s.scim == nil {
+		return &statusError{http.StatusNotFound, "Request_ResourceNotFound", "SCIM provisioning is not enabled on this server."}
+	}
+	s.scim.ServeHTTP(w, r)
+	return nil
 }
 
 func (s *server) routes() {
 	for _, rt := range s.routeTable() {
-		if rt.access.public {
+		if rt.access.public || (rt.access.openUnlessOperator && !s.operator) {
 			s.mux.Handle(rt.pattern, s.open(rt.handler))
 		} else {
 			s.mux.Handle(rt.pattern, s.guard(rt.access, rt.handler))
@@ -216,6 +269,7 @@ func (s *server) routes() {
 // with Graph's envelope, keeping the Allow header the mux sets.
 func (s *server) dispatch(w http.ResponseWriter, r *http.Request) {
 	if _, pattern := s.mux.Handler(r); pattern != "" {
+		infoFrom(r.Context()).route = pattern
 		s.mux.ServeHTTP(w, r)
 		return
 	}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"io"
 	"sort"
 	"strings"
@@ -29,8 +30,32 @@ var csvHeader = []string{"Product_Display_Name", "String_Id", "GUID", "Service_P
 // from plan names (GuessService). Errors are *allot.Error with code
 // allot.EINVALID and name the line.
 func ParseMicrosoftCSV(r io.Reader) (*allot.Catalog, error) {
+	return parseMicrosoftCSV("", r)
+}
+
+// csvPlace words where in the list a problem is: "plans.csv:12" when the
+// file has a name (the form editors and compilers use), else "csv: line 12".
+type csvPlace string
+
+func (name csvPlace) file() string {
+	if name == "" {
+		return "csv"
+	}
+	return string(name)
+}
+
+func (name csvPlace) line(n int) string {
+	if name == "" {
+		return fmt.Sprintf("csv: line %d", n)
+	}
+	return fmt.Sprintf("%s:%d", name, n)
+}
+
+// parseMicrosoftCSV is ParseMicrosoftCSV with errors placed in the file
+// called name ("" for the anonymous form).
+func parseMicrosoftCSV(place csvPlace, r io.Reader) (*allot.Catalog, error) {
 	if r == nil {
-		return nil, invalidf("csv: nothing to read")
+		return nil, invalidf("%s: nothing to read", place.file())
 	}
 	br := bufio.NewReader(r)
 	if b, err := br.Peek(len(bom)); err == nil && bytes.Equal(b, bom) {
@@ -39,16 +64,16 @@ func ParseMicrosoftCSV(r io.Reader) (*allot.Catalog, error) {
 	cr := csv.NewReader(br)
 	header, err := cr.Read()
 	if err == io.EOF {
-		return nil, invalidf("csv: the file is empty")
+		return nil, invalidf("%s: the file is empty", place.file())
 	} else if err != nil {
-		return nil, csvError(err)
+		return nil, csvError(place, err)
 	}
 	if len(header) != len(csvHeader) {
-		return nil, invalidf("csv: the header has %d columns, want %d: %s", len(header), len(csvHeader), strings.Join(csvHeader, ","))
+		return nil, invalidf("%s: the header has %d columns, want %d: %s", place.line(1), len(header), len(csvHeader), strings.Join(csvHeader, ","))
 	}
 	for i, h := range header {
 		if !strings.EqualFold(strings.TrimSpace(h), csvHeader[i]) {
-			return nil, invalidf("csv: column %d of the header is %q, want %q (the header must be %s)", i+1, h, csvHeader[i], strings.Join(csvHeader, ","))
+			return nil, invalidf("%s: column %d of the header is %q, want %q (the header must be %s)", place.line(1), i+1, h, csvHeader[i], strings.Join(csvHeader, ","))
 		}
 	}
 
@@ -86,7 +111,7 @@ func ParseMicrosoftCSV(r io.Reader) (*allot.Catalog, error) {
 		if err == io.EOF {
 			break
 		} else if err != nil {
-			return nil, csvError(err)
+			return nil, csvError(place, err)
 		}
 		line, _ := cr.FieldPos(0)
 		for i := range rec {
@@ -95,17 +120,17 @@ func ParseMicrosoftCSV(r io.Reader) (*allot.Catalog, error) {
 		product, part, skuID, planName, planID, friendly := rec[0], rec[1], rec[2], rec[3], rec[4], rec[5]
 		sid, ok := normGUID(skuID)
 		if !ok {
-			return nil, invalidf("csv: line %d: the SKU id (column GUID) %q is not a GUID", line, skuID)
+			return nil, invalidf("%s: the SKU id (column GUID) %q is not a GUID", place.line(line), skuID)
 		}
 		pid, ok := normGUID(planID)
 		if !ok {
-			return nil, invalidf("csv: line %d: the plan id (column Service_Plan_Id) %q is not a GUID", line, planID)
+			return nil, invalidf("%s: the plan id (column Service_Plan_Id) %q is not a GUID", place.line(line), planID)
 		}
 		if part == "" {
-			return nil, invalidf("csv: line %d: the SKU part number (column String_Id) is empty", line)
+			return nil, invalidf("%s: the SKU part number (column String_Id) is empty", place.line(line))
 		}
 		if planName == "" {
-			return nil, invalidf("csv: line %d: the plan name (column Service_Plan_Name) is empty", line)
+			return nil, invalidf("%s: the plan name (column Service_Plan_Name) is empty", place.line(line))
 		}
 		s := skus[sid]
 		if s == nil {
@@ -195,10 +220,13 @@ func mostUsed(order []string, counts map[string]int) string {
 // included, which the published list has) to one space.
 func fold(s string) string { return strings.Join(strings.Fields(s), " ") }
 
-func csvError(err error) error {
+func csvError(name csvPlace, err error) error {
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
-		return invalidf("csv: line %d, column %d: %v", pe.Line, pe.Column, pe.Err)
+		if name == "" {
+			return invalidf("csv: line %d, column %d: %v", pe.Line, pe.Column, pe.Err)
+		}
+		return invalidf("%s:%d:%d: %v", name, pe.Line, pe.Column, pe.Err)
 	}
-	return invalidf("csv: %v", err)
+	return invalidf("%s: %v", name.file(), err)
 }

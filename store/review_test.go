@@ -1462,7 +1462,10 @@ func TestReviewReplaceCatalogWhileProcessingDoesNotDeadlockBug(t *testing.T) {
 
 // A catalog that drops a SKU still in use takes no license away and still
 // lets the admin unassign it (pins current behaviour).
-func TestReviewCatalogDroppingSKUKeepsHoldersAndAllowsUnassign(t *testing.T) {
+// A catalog that drops a SKU still subscribed or held is refused whole
+// (its holders would keep a license nobody can describe); the holders keep
+// it and can still be unassigned.
+func TestReviewCatalogDroppingSKUInUseIsRefused(t *testing.T) {
 	e := newEnv(t, "US")
 	e.sub(skuE1, 5)
 	g := e.group("G")
@@ -1472,7 +1475,10 @@ func TestReviewCatalogDroppingSKUKeepsHoldersAndAllowsUnassign(t *testing.T) {
 	e.drain(10)
 	c := testCatalog()
 	delete(c.SKUs, skuE1)
-	e.must(e.db.ReplaceCatalog(e.ctx, c))
+	rvCode(t, "dropping a SKU in use", e.db.ReplaceCatalog(e.ctx, c), allot.ECONFLICT)
+	if e.db.Catalog().SKUs[skuE1] == nil {
+		t.Fatal("a refused catalog replaced the stored one")
+	}
 	e.drain(10)
 	e.check()
 	rvWant(e, u.ID, skuE1, g.ID, allot.StateActive, allot.ErrNone)

@@ -74,13 +74,16 @@ func (s *DB) AddSubscription(ctx context.Context, skuID string, seats int) (*all
 		return nil, err
 	}
 	skuID = strings.ToLower(skuID)
-	if s.Catalog().SKUs[skuID] == nil {
-		return nil, allot.Errorf(allot.EINVALID, "SKU %s is not in the catalog.", skuID)
-	}
 	if seats < 0 || seats > MaxSeats {
 		return nil, allot.Errorf(allot.EINVALID, "seats must be between 0 and %d.", MaxSeats)
 	}
 	err = s.tx(ctx, func(tx *sql.Tx) error {
+		// Checked inside the transaction, which a catalog replacement
+		// serialises with: it refuses to drop a subscribed SKU, so a SKU
+		// seen here cannot vanish before this subscription commits.
+		if s.catalogIn(ctx, tx).SKUs[skuID] == nil {
+			return allot.Errorf(allot.EINVALID, "SKU %s is not in the catalog.", skuID)
+		}
 		if _, err := s.subscription(ctx, tx, a.TenantID, skuID); err == nil {
 			return allot.Errorf(allot.ECONFLICT, "The tenant already has a subscription to SKU %s; change its seats instead.", skuID)
 		}

@@ -21,6 +21,11 @@ type Config struct {
 	// Pause between two batches throttles processing, to leave the database
 	// to interactive requests during a large change.
 	Pause time.Duration
+	// OnBatch, when set, is told of every batch that did work or failed
+	// (not of polls that found the queue empty): the users it evaluated,
+	// how long it took and its error. It runs on the worker's goroutine, so
+	// it must be quick; metrics use it for batch durations.
+	OnBatch func(users int, d time.Duration, err error)
 }
 
 // Worker runs the processing loop.
@@ -58,6 +63,9 @@ func (w *Worker) Run(ctx context.Context) error {
 	for {
 		start := time.Now()
 		n, err := w.cfg.Processor.ProcessBatch(context.WithoutCancel(ctx), w.cfg.BatchSize)
+		if w.cfg.OnBatch != nil && (n > 0 || err != nil) {
+			w.cfg.OnBatch(n, time.Since(start), err)
+		}
 		switch {
 		case err != nil:
 			w.cfg.Logger.Error("processing batch failed", "err", err, "retry_in", backoff)

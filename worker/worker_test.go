@@ -75,3 +75,34 @@ func TestWorkerDrainsRetriesAndWakes(t *testing.T) {
 		t.Fatal("worker did not stop on cancel")
 	}
 }
+
+func TestWorkerReportsBatches(t *testing.T) {
+	q := &queue{pending: 250, fails: 1}
+	var mu sync.Mutex
+	var users, failed, calls int
+	w := worker.New(worker.Config{Processor: q, BatchSize: 100, Poll: time.Hour, OnBatch: func(n int, d time.Duration, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+		users += n
+		if err != nil {
+			failed++
+		}
+		if d < 0 {
+			t.Errorf("negative duration %v", d)
+		}
+	}})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	waitFor(t, func() bool { return q.left() == 0 })
+	// The drain ends with a poll that finds nothing; it is not a batch.
+	waitFor(t, func() bool { q.mu.Lock(); defer q.mu.Unlock(); return q.calls >= 5 })
+	cancel()
+	<-done
+	mu.Lock()
+	defer mu.Unlock()
+	if users != 250 || failed != 1 || calls != 4 {
+		t.Fatalf("reported %d batches, %d users, %d failures; want 4, 250, 1", calls, users, failed)
+	}
+}

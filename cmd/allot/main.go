@@ -26,6 +26,25 @@ Usage:
   allot token create --tenant ID --role ROLE [--name NAME] [--days N] [--db allot.db]
   allot account create --tenant ID --username NAME --role ROLE [--name DISPLAY] [--db allot.db]
                                                   an admin center sign-in; prints its password
+  allot catalog import --plans FILE.csv [--rules FILE] [--dry-run] (--db DB | --server URL --token OP)
+                                                  install Microsoft's product list with rules
+
+Daily work over the API of a running server (--server URL, --token SECRET; or set
+ALLOT_SERVER and ALLOT_TOKEN), each with --output table|json|csv:
+  allot products                                  the subscribed products and their seats
+  allot assign   --product SKU (--group G… | --user U…) [--disable-plan PLAN…] [--wait]
+  allot unassign --product SKU (--group G… | --user U…) [--wait]
+  allot group status GROUP                        licenses, processing state, member counts
+  allot group errors GROUP                        members in error, and why
+  allot reprocess (--group G | --user U…) [--wait]
+  allot purchase --product SKU --seats N [--user U…]
+  allot status                                    the processing queue
+  allot import [--users F] [--groups F] [--memberships F] [--dry-run] [--prune-memberships]
+                                                  create and update the directory from CSV files
+  allot export users|audit|group-errors GROUP [--file F]
+                                                  users' licenses, the audit log, a group's errors as CSV
+  allot completion bash|zsh|fish                  a shell completion script
+Run ` + "`allot help COMMAND`" + ` or ` + "`allot COMMAND --help`" + ` for a command's flags and examples.
 
 Environment: ALLOT_ADDR, ALLOT_DB, ALLOT_CATALOG, ALLOT_OPERATOR_TOKEN set the flags' defaults.
 Roles: GlobalAdministrator, LicenseAdministrator, UserAdministrator, BillingAdministrator,
@@ -36,13 +55,27 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		var ex exitError
-		if errors.As(err, &ex) {
-			os.Exit(int(ex))
-		}
-		fmt.Fprintln(os.Stderr, "allot:", err)
-		os.Exit(2)
+		os.Exit(report(err, os.Stderr))
 	}
+}
+
+// report prints err for the user and returns the exit status: an
+// exitError's own status, 1 for an error answered by the server, 2 for bad
+// usage and anything else.
+func report(err error, stderr io.Writer) int {
+	var ex exitError
+	if errors.As(err, &ex) {
+		return int(ex)
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	fmt.Fprintln(stderr, "allot:", err)
+	var ec exitCoder
+	if errors.As(err, &ec) {
+		return ec.ExitCode()
+	}
+	return 2
 }
 
 // exitError ends the program with a status and no further message.
@@ -72,7 +105,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdToken(ctx, rest, stdout)
 	case "account":
 		return cmdAccount(ctx, rest, stdout)
+	case "catalog":
+		return cmdCatalog(ctx, rest, stdout, stderr)
+	case "products", "assign", "unassign", "group", "reprocess", "purchase", "status", "completion",
+		"import", "export": // import.go, export.go
+		return runCLI(ctx, args, stdout, stderr)
 	case "help", "-h", "--help":
+		if cmd == "help" && len(rest) > 0 {
+			return cliHelp(rest, stdout)
+		}
 		fmt.Fprint(stdout, usage)
 		return nil
 	default:

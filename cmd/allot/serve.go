@@ -10,13 +10,16 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	httppprof "net/http/pprof"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/allot-dev/allot"
 	"github.com/allot-dev/allot/api"
 	"github.com/allot-dev/allot/catalog"
+	"github.com/allot-dev/allot/scim"
 	"github.com/allot-dev/allot/store"
 	"github.com/allot-dev/allot/worker"
 )
@@ -29,6 +32,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 	opToken := fs.String("operator-token", env("ALLOT_OPERATOR_TOKEN", ""), "bearer secret of the server operator (empty: none)")
 	batch := fs.Int("batch-size", 500, "users evaluated per processing transaction")
 	pause := fs.Duration("batch-pause", 0, "pause between processing batches (throttling)")
+	pprofAddr := fs.String("pprof", env("ALLOT_PPROF", ""), "serve net/http/pprof on this separate address (a bare port or :port is loopback only); empty: off")
+	metricsTenants := fs.Int("metrics-tenants", api.DefaultMaxTenants, "tenants with their own label in /metrics (the largest by seats); the rest are summed as \"other\"")
+	tlsCert := fs.String("tls-cert", env("ALLOT_TLS_CERT", ""), "PEM certificate (chain) file: serve HTTPS (needs --tls-key)")
+	tlsKey := fs.String("tls-key", env("ALLOT_TLS_KEY", ""), "PEM private key file of --tls-cert")
 	if demo {
 		fs.Lookup("db").DefValue = "(a new temporary file)"
 		*dbPath = ""
@@ -37,6 +44,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 		return exitError(2)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
+	tlsConfig, err := loadTLS(*tlsCert, *tlsKey, log)
+	if err != nil {
+		return err
+	}
 	if demo && *dbPath == "" {
 		dir, err := os.MkdirTemp("", "allot-demo-")
 		if err != nil {
@@ -72,13 +83,19 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 		return err
 	}
 	defer db.Close()
-	w = worker.New(worker.Config{Processor: db, Logger: log, BatchSize: *batch, Pause: *pause})
+	metrics := api.NewMetrics(api.MetricsConfig{Logger: log, MaxTenants: *metricsTenants,
+		ReadGauges: func(ctx context.Context, g api.GaugeSink) error { return db.ReadGauges(ctx, g) }})
+	w = worker.New(worker.Config{Processor: db, Logger: log, BatchSize: *batch, Pause: *pause, OnBatch: metrics.ObserveBatch})
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
 	}
-	url := "http://" + displayAddr(ln.Addr())
+	scheme := "http://"
+	if tlsConfig != nil {
+		scheme = "https://"
+	}
+	url := scheme + displayAddr(ln.Addr())
 	if demo {
 		signIns, err := seedDemo(ctx, db)
 		if err != nil {
@@ -89,10 +106,21 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 	} else {
 		fmt.Fprintf(stdout, "Allot listening on %s (database %s)\n", url, *dbPath)
 	}
-	h, err := withAdminCenter(api.New(api.Config{Service: db, Logger: log, OperatorToken: *opToken, Ready: db.Ping, Draining: ctx.Done()}), db, log)
+	apiHandler := api.New(api.Config{Service: db, Logger: log, OperatorToken: *opToken, Ready: db.Ping, Draining: ctx.Done(),
+		SCIM: scim.New(scim.Config{Service: db, Store: db, Logger: log}), Metrics: metrics})
+	h, err := withAdminCenter(apiHandler, db, log)
 	if err != nil {
 		ln.Close()
 		return err
+	}
+	h = withMetricsPath(h, apiHandler)
+	if *pprofAddr != "" {
+		stopPprof, err := servePprof(*pprofAddr, stdout, log)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer stopPprof()
 	}
 	srv := &http.Server{
 		Handler:           h,
@@ -101,12 +129,20 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 		WriteTimeout:      120 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    1 << 20,
+		TLSConfig:         tlsConfig,
 	}
 	wctx, stopWorker := context.WithCancel(context.Background())
 	workerDone := make(chan error, 1)
 	go func() { workerDone <- w.Run(wctx) }()
 	serveDone := make(chan error, 1)
-	go func() { serveDone <- srv.Serve(ln) }()
+	go func() {
+		if tlsConfig != nil {
+			// The certificate is in srv.TLSConfig already, hence no file names.
+			serveDone <- srv.ServeTLS(ln, "", "")
+			return
+		}
+		serveDone <- srv.Serve(ln)
+	}()
 
 	select {
 	case err = <-serveDone:
@@ -167,4 +203,45 @@ func printDemo(w io.Writer, url, db, opToken string, signIns []signIn) {
 		fmt.Fprintf(w, "Try:\n  curl -s -H 'Authorization: Bearer %s' %s/v1.0/subscribedSkus\n", signIns[0].token, url)
 		fmt.Fprintf(w, "  curl -s -H 'Authorization: Bearer %s' '%s/v1.0/groups?$filter=hasMembersWithLicenseErrors eq true'\n\n", signIns[0].token, url)
 	}
+}
+
+// withMetricsPath sends GET /metrics, where Prometheus looks by default,
+// to the API, which serves it; everything else goes to h.
+func withMetricsPath(h, apiHandler http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", apiHandler)
+	mux.Handle("/", h)
+	return mux
+}
+
+// servePprof serves the runtime profiles on a listener of their own, so
+// that they are never reachable through the API's address. A bare port or
+// ":port" binds to the loopback interface: profiles reveal internals and
+// cost CPU, so exposing them further must be asked for with a host.
+func servePprof(addr string, stdout io.Writer, log *slog.Logger) (stop func(), err error) {
+	if !strings.Contains(addr, ":") {
+		addr = ":" + addr
+	}
+	if host, port, err := net.SplitHostPort(addr); err == nil && host == "" {
+		addr = net.JoinHostPort("127.0.0.1", port)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--pprof: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", httppprof.Index) // also the named profiles: heap, goroutine, …
+	mux.HandleFunc("/debug/pprof/cmdline", httppprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", httppprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", httppprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", httppprof.Trace)
+	// No write timeout: a CPU profile or trace streams for ?seconds=N.
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("pprof server stopped", "err", err)
+		}
+	}()
+	fmt.Fprintf(stdout, "Profiling (pprof) on http://%s/debug/pprof/\n", ln.Addr())
+	return func() { srv.Close() }, nil
 }

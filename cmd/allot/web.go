@@ -9,7 +9,7 @@ import (
 )
 
 // apiPaths are served by the API; everything else is the admin center's.
-var apiPaths = []string{"/v1.0/", "/allot/", "/healthz", "/readyz"}
+var apiPaths = []string{"/v1.0/", "/allot/", "/scim/", "/healthz", "/readyz"}
 
 // withAdminCenter composes the server's one mux: the API handler on its
 // paths, the admin center at "/".

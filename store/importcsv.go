@@ -1,0 +1,697 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/allot-dev/allot"
+	"github.com/allot-dev/allot/csvio"
+)
+
+// errRollback ends an import's transaction without applying it: a dry run,
+// or an import with errors.
+var errRollback = errors.New("import rolled back")
+
+// ImportCSV applies parsed users, groups and memberships files
+// (docs/IMPORT-EXPORT.md) to the caller's tenant in one transaction, all or
+// nothing. Users are matched by userPrincipalName and groups by
+// mailNickname, case-insensitively; what matches and differs is updated,
+// what does not match is created, and nothing absent from the files is
+// touched, except members of the files' groups with PruneMemberships.
+// Every change validates, audits and queues licensing work as the single
+// write paths do (CreateUser, UpdateUser, CreateGroup, UpdateGroup,
+// AddMember, RemoveMember), with set-wise statements.
+//
+// Problems with the data are returned in the report's Errors, with the
+// file and line; then nothing is applied. With dryRun the import is
+// carried out to the end and rolled back, so the report of a dry run is
+// exactly what the same import would then do.
+func (s *DB) ImportCSV(ctx context.Context, in *csvio.Import, dryRun bool) (*csvio.Report, error) {
+	a, err := actorOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if in == nil || in.Empty() {
+		return nil, allot.Errorf(allot.EINVALID, "Nothing to import: give a users, groups or memberships file.")
+	}
+	if in.PruneMemberships && in.MembershipsFile == "" {
+		return nil, allot.Errorf(allot.EINVALID, "pruneMemberships needs a memberships file: it removes the members that file does not list.")
+	}
+	var rep *csvio.Report
+	var changed bool
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		rep = &csvio.Report{DryRun: dryRun, Changes: []csvio.Change{}}
+		p := &importer{s: s, ctx: ctx, tx: tx, tenant: a.TenantID, in: in, rep: rep, now: fmtTime(s.now()), actor: actorName(ctx)}
+		if err := p.plan(); err != nil {
+			return err
+		}
+		if rep.Errors.Len() > 0 {
+			return errRollback
+		}
+		changed = len(p.newUsers)+len(p.userUpdates)+len(p.newGroups)+len(p.groupUpdates)+len(p.adds)+len(p.removes) > 0
+		if !changed {
+			return errRollback // nothing to write, not even the summary
+		}
+		if err := p.apply(); err != nil {
+			return err
+		}
+		if dryRun {
+			return errRollback
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errRollback) {
+		return nil, err
+	}
+	if dryRun || rep.Errors.Len() > 0 || !changed {
+		return rep, nil
+	}
+	rep.Applied = true
+	if len(in.Users)+len(in.Memberships) >= 1000 {
+		if err := s.analyzePostgres(ctx, s.db, "users", "dir_groups", "memberships", "addresses"); err != nil {
+			return nil, err
+		}
+	}
+	s.notify()
+	return rep, nil
+}
+
+// importer is one import in progress: what exists, and what the files
+// make of it.
+type importer struct {
+	s      *DB
+	ctx    context.Context
+	tx     *sql.Tx
+	tenant string
+	in     *csvio.Import
+	rep    *csvio.Report
+	now    string
+	actor  string
+
+	users       map[string]*allot.User // existing, by lower-case userPrincipalName
+	userAfter   map[string]*allot.User // as the import leaves them, by the same key
+	newUsers    []*allot.User
+	userUpdates []userChange
+
+	groups       map[string][]*allot.Group // existing, by lower-case mailNickname
+	groupByID    map[string]*allot.Group
+	groupAfter   map[string]*allot.Group // groups.csv's groups as the import leaves them
+	newGroupIDs  map[string]bool
+	newGroups    []*allot.Group
+	groupUpdates []groupChange
+
+	adds, removes []memberChange
+	audit         [][]any
+}
+
+type userChange struct {
+	before, after *allot.User
+	requeue       bool // location or addresses changed: the user is evaluated again
+	addresses     bool // the normalised addresses changed
+}
+
+type groupChange struct {
+	before, after *allot.Group
+	addresses     bool
+}
+
+type memberChange struct {
+	group, member, kind string
+}
+
+func (p *importer) fail(file string, line int, format string, args ...any) {
+	p.rep.Errors.Add(file, line, format, args...)
+}
+
+func (p *importer) plan() error {
+	if err := p.loadUsers(); err != nil {
+		return err
+	}
+	p.planUsers()
+	if p.in.GroupsFile != "" || p.in.MembershipsFile != "" {
+		if err := p.loadGroups(); err != nil {
+			return err
+		}
+	}
+	p.planGroups()
+	return p.planMemberships()
+}
+
+// loadUsers reads the existing users that the files name.
+func (p *importer) loadUsers() error {
+	p.users, p.userAfter = map[string]*allot.User{}, map[string]*allot.User{}
+	var names []string
+	for _, r := range p.in.Users {
+		names = append(names, strings.ToLower(strings.TrimSpace(r.UserPrincipalName)))
+	}
+	for _, m := range p.in.Memberships {
+		if m.User != "" {
+			names = append(names, strings.ToLower(strings.TrimSpace(m.User)))
+		}
+	}
+	return p.s.each(p.ctx, p.tx, `SELECT `+userCols+` FROM users u WHERE u.tenant_id = ? AND u.upn_key IN (%s)`, dedupe(names), []any{p.tenant},
+		func(r *sql.Rows) error {
+			u, err := scanUser(r)
+			if err == nil {
+				p.users[strings.ToLower(u.UserPrincipalName)] = u
+			}
+			return err
+		})
+}
+
+func (p *importer) planUsers() {
+	file := p.in.UsersFile
+	for _, r := range p.in.Users {
+		key := strings.ToLower(strings.TrimSpace(r.UserPrincipalName))
+		before := p.users[key]
+		var after allot.User
+		if before != nil {
+			after = *before
+			after.ProxyAddresses = slices.Clone(before.ProxyAddresses)
+		} else {
+			after = allot.User{ID: p.s.newID(), AccountEnabled: true, ProxyAddresses: []string{}}
+		}
+		after.UserPrincipalName, after.DisplayName = strings.TrimSpace(r.UserPrincipalName), r.DisplayName
+		if r.Mail != nil {
+			after.Mail = *r.Mail
+		}
+		if r.UsageLocation != nil {
+			loc, err := validLocation(*r.UsageLocation)
+			if err != nil {
+				p.fail(file, r.Line, "%s", allot.ErrorMessage(err))
+				continue
+			}
+			after.UsageLocation = loc
+		}
+		if r.ProxyAddresses != nil {
+			after.ProxyAddresses = cleanAddresses(*r.ProxyAddresses)
+		}
+		if r.AccountEnabled != nil {
+			after.AccountEnabled = *r.AccountEnabled
+		}
+		// The checks of CreateUser and UpdateUser, should the parser have let
+		// something through.
+		if err := errors.Join(validUPN(after.UserPrincipalName), validText("displayName", after.DisplayName, 256),
+			validText("mail", after.Mail, 256), validAddresses(after.ProxyAddresses)); err != nil || strings.TrimSpace(after.DisplayName) == "" {
+			msg := "displayName is required."
+			if err != nil {
+				msg = allot.ErrorMessage(err)
+			}
+			p.fail(file, r.Line, "%s", msg)
+			continue
+		}
+		p.userAfter[key] = &after
+		change := csvio.Change{File: file, Line: r.Line, Object: "user", Key: after.UserPrincipalName}
+		if before == nil {
+			p.newUsers = append(p.newUsers, &after)
+			p.rep.Users.Created++
+			change.Action = "create"
+			p.rep.AddChange(change)
+			continue
+		}
+		var fields []string
+		diff := func(name string, differs bool) {
+			if differs {
+				fields = append(fields, name)
+			}
+		}
+		addrs := !slices.Equal(normalizeAll(before.ProxyAddresses), normalizeAll(after.ProxyAddresses))
+		diff("userPrincipalName", before.UserPrincipalName != after.UserPrincipalName)
+		diff("displayName", before.DisplayName != after.DisplayName)
+		diff("mail", before.Mail != after.Mail)
+		diff("usageLocation", before.UsageLocation != after.UsageLocation)
+		diff("proxyAddresses", !slices.Equal(before.ProxyAddresses, after.ProxyAddresses))
+		diff("accountEnabled", before.AccountEnabled != after.AccountEnabled)
+		if fields == nil {
+			p.rep.Users.Unchanged++
+			continue
+		}
+		p.rep.Users.Updated++
+		change.Action, change.Fields = "update", fields
+		p.rep.AddChange(change)
+		p.userUpdates = append(p.userUpdates, userChange{before: before, after: &after,
+			requeue: addrs || before.UsageLocation != after.UsageLocation, addresses: addrs})
+	}
+}
+
+// loadGroups reads the tenant's groups: there is no index on
+// mailNickname, and groups are few next to users.
+func (p *importer) loadGroups() error {
+	p.groups, p.groupByID = map[string][]*allot.Group{}, map[string]*allot.Group{}
+	rows, err := p.tx.QueryContext(p.ctx, p.s.q(`SELECT `+groupCols+` FROM dir_groups g WHERE g.tenant_id = ? ORDER BY g.id`), p.tenant)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		g, err := scanGroup(rows)
+		if err != nil {
+			return err
+		}
+		p.groupByID[g.ID] = g
+		if g.MailNickname != "" {
+			key := strings.ToLower(g.MailNickname)
+			p.groups[key] = append(p.groups[key], g)
+		}
+	}
+	return rows.Err()
+}
+
+func (p *importer) planGroups() {
+	p.groupAfter, p.newGroupIDs = map[string]*allot.Group{}, map[string]bool{}
+	file := p.in.GroupsFile
+	for _, r := range p.in.Groups {
+		key := strings.ToLower(r.MailNickname)
+		matches := p.groups[key]
+		if len(matches) > 1 {
+			p.fail(file, r.Line, "mailNickname %q matches %d groups of the tenant; give them distinct mailNicknames first", r.MailNickname, len(matches))
+			continue
+		}
+		var before *allot.Group
+		var after allot.Group
+		if len(matches) == 1 {
+			before = matches[0]
+			after = *before
+			after.ProxyAddresses = slices.Clone(before.ProxyAddresses)
+		} else {
+			after = allot.Group{ID: p.s.newID(), GroupTypes: []string{}, ProxyAddresses: []string{}, SecurityEnabled: true}
+			if r.GroupTypes != nil && len(*r.GroupTypes) > 0 {
+				// A Microsoft 365 group is mail-enabled and, by default, not a security group.
+				after.GroupTypes, after.MailEnabled, after.SecurityEnabled = slices.Clone(*r.GroupTypes), true, false
+			}
+		}
+		if before != nil && r.GroupTypes != nil && !slices.Equal(normTypes(before.GroupTypes), normTypes(*r.GroupTypes)) {
+			p.fail(file, r.Line, "groupTypes of an existing group cannot be changed (group %q has %q)", r.MailNickname, strings.Join(before.GroupTypes, ";"))
+			continue
+		}
+		after.MailNickname, after.DisplayName = r.MailNickname, r.DisplayName
+		if r.Description != nil {
+			after.Description = *r.Description
+		}
+		if r.MailEnabled != nil {
+			after.MailEnabled = *r.MailEnabled
+		}
+		if r.SecurityEnabled != nil {
+			after.SecurityEnabled = *r.SecurityEnabled
+		}
+		if r.ProxyAddresses != nil {
+			after.ProxyAddresses = cleanAddresses(*r.ProxyAddresses)
+		}
+		if err := errors.Join(validText("displayName", after.DisplayName, 256), validText("description", after.Description, 1024),
+			validText("mailNickname", after.MailNickname, 64), validAddresses(after.ProxyAddresses)); err != nil || strings.TrimSpace(after.DisplayName) == "" {
+			msg := "displayName is required."
+			if err != nil {
+				msg = allot.ErrorMessage(err)
+			}
+			p.fail(file, r.Line, "%s", msg)
+			continue
+		}
+		p.groupAfter[key] = &after
+		change := csvio.Change{File: file, Line: r.Line, Object: "group", Key: after.MailNickname}
+		if before == nil {
+			p.newGroups = append(p.newGroups, &after)
+			p.newGroupIDs[after.ID] = true
+			p.rep.Groups.Created++
+			change.Action = "create"
+			p.rep.AddChange(change)
+			continue
+		}
+		var fields []string
+		diff := func(name string, differs bool) {
+			if differs {
+				fields = append(fields, name)
+			}
+		}
+		diff("mailNickname", before.MailNickname != after.MailNickname)
+		diff("displayName", before.DisplayName != after.DisplayName)
+		diff("description", before.Description != after.Description)
+		diff("mailEnabled", before.MailEnabled != after.MailEnabled)
+		diff("securityEnabled", before.SecurityEnabled != after.SecurityEnabled)
+		diff("proxyAddresses", !slices.Equal(before.ProxyAddresses, after.ProxyAddresses))
+		if fields == nil {
+			p.rep.Groups.Unchanged++
+			continue
+		}
+		p.rep.Groups.Updated++
+		change.Action, change.Fields = "update", fields
+		p.rep.AddChange(change)
+		p.groupUpdates = append(p.groupUpdates, groupChange{before: before, after: &after,
+			addresses: !slices.Equal(normalizeAll(before.ProxyAddresses), normalizeAll(after.ProxyAddresses))})
+	}
+}
+
+func normTypes(t []string) []string {
+	out := []string{}
+	for _, x := range t {
+		out = append(out, strings.ToLower(x))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// group resolves a mailNickname named in memberships.csv: a group of
+// groups.csv, else an existing group.
+func (p *importer) group(nick string, line int) *allot.Group {
+	key := strings.ToLower(nick)
+	if g := p.groupAfter[key]; g != nil {
+		return g
+	}
+	switch matches := p.groups[key]; len(matches) {
+	case 1:
+		return matches[0]
+	case 0:
+		if p.in.GroupsFile != "" {
+			p.fail(p.in.MembershipsFile, line, "group %q is neither in %s nor a group of the tenant", nick, p.in.GroupsFile)
+		} else {
+			p.fail(p.in.MembershipsFile, line, "group %q is not a group of the tenant", nick)
+		}
+	default:
+		p.fail(p.in.MembershipsFile, line, "mailNickname %q matches %d groups of the tenant; give them distinct mailNicknames first", nick, len(matches))
+	}
+	return nil
+}
+
+func (p *importer) user(upn string, line int) *allot.User {
+	key := strings.ToLower(strings.TrimSpace(upn))
+	if u := p.userAfter[key]; u != nil {
+		return u
+	}
+	if u := p.users[key]; u != nil {
+		return u
+	}
+	if p.in.UsersFile != "" {
+		p.fail(p.in.MembershipsFile, line, "user %q is neither in %s nor a user of the tenant", upn, p.in.UsersFile)
+	} else {
+		p.fail(p.in.MembershipsFile, line, "user %q is not a user of the tenant", upn)
+	}
+	return nil
+}
+
+func (p *importer) planMemberships() error {
+	if p.in.MembershipsFile == "" {
+		return nil
+	}
+	type wanted struct {
+		line                int
+		group, member, kind string
+		groupKey, memberKey string
+	}
+	var want []wanted
+	var memberIDs []string
+	for _, r := range p.in.Memberships {
+		g := p.group(r.Group, r.Line)
+		var w wanted
+		if r.User != "" {
+			if u := p.user(r.User, r.Line); u != nil && g != nil {
+				w = wanted{r.Line, g.ID, u.ID, allot.MemberUser, g.MailNickname, u.UserPrincipalName}
+			}
+		} else if m := p.group(r.MemberGroup, r.Line); m != nil && g != nil {
+			if m.ID == g.ID {
+				p.fail(p.in.MembershipsFile, r.Line, "group %q cannot be a member of itself", r.Group)
+				continue
+			}
+			w = wanted{r.Line, g.ID, m.ID, allot.MemberGroup, g.MailNickname, m.MailNickname}
+		}
+		if w.group == "" {
+			continue
+		}
+		want = append(want, w)
+		memberIDs = append(memberIDs, w.member)
+	}
+	if p.rep.Errors.Len() > 0 {
+		return nil
+	}
+	// The memberships that exist: of the pruned groups, all of them;
+	// otherwise those of the members named, which is all that is compared.
+	existing := map[[2]string]string{}
+	scan := func(r *sql.Rows) error {
+		var g, m, kind string
+		err := r.Scan(&g, &m, &kind)
+		existing[[2]string{g, m}] = kind
+		return err
+	}
+	var scope []string
+	if p.in.PruneMemberships {
+		for _, g := range p.groupAfter {
+			scope = append(scope, g.ID)
+		}
+		for _, w := range want {
+			scope = append(scope, w.group)
+		}
+		scope = dedupe(scope)
+		sort.Strings(scope)
+		if err := p.s.each(p.ctx, p.tx, `SELECT group_id, member_id, member_kind FROM memberships WHERE tenant_id = ? AND group_id IN (%s)`,
+			scope, []any{p.tenant}, scan); err != nil {
+			return err
+		}
+	} else if err := p.s.each(p.ctx, p.tx, `SELECT group_id, member_id, member_kind FROM memberships WHERE tenant_id = ? AND member_id IN (%s)`,
+		dedupe(memberIDs), []any{p.tenant}, scan); err != nil {
+		return err
+	}
+	keep := map[[2]string]bool{}
+	for _, w := range want {
+		pair := [2]string{w.group, w.member}
+		if keep[pair] {
+			// Two spellings of one membership (a user renamed in users.csv).
+			p.fail(p.in.MembershipsFile, w.line, "the membership of %q in %q appears twice", w.memberKey, w.groupKey)
+			continue
+		}
+		keep[pair] = true
+		if _, ok := existing[pair]; ok {
+			p.rep.Memberships.Unchanged++
+			continue
+		}
+		p.adds = append(p.adds, memberChange{w.group, w.member, w.kind})
+		p.rep.Memberships.Added++
+		p.rep.AddChange(csvio.Change{File: p.in.MembershipsFile, Line: w.line, Object: "membership", Action: "add", Key: w.groupKey, Member: w.memberKey})
+	}
+	if !p.in.PruneMemberships {
+		return nil
+	}
+	var gone []memberChange
+	var goneUsers []string
+	for pair, kind := range existing {
+		if !keep[pair] {
+			gone = append(gone, memberChange{pair[0], pair[1], kind})
+			if kind == allot.MemberUser {
+				goneUsers = append(goneUsers, pair[1])
+			}
+		}
+	}
+	upn := map[string]string{}
+	if err := p.s.each(p.ctx, p.tx, `SELECT id, upn FROM users WHERE tenant_id = ? AND id IN (%s)`, goneUsers, []any{p.tenant}, func(r *sql.Rows) error {
+		var id, name string
+		err := r.Scan(&id, &name)
+		upn[id] = name
+		return err
+	}); err != nil {
+		return err
+	}
+	name := func(c memberChange) (string, string) {
+		g, m := c.group, c.member
+		if x := p.groupByID[c.group]; x != nil && x.MailNickname != "" {
+			g = x.MailNickname
+		}
+		if c.kind == allot.MemberUser && upn[c.member] != "" {
+			m = upn[c.member]
+		} else if x := p.groupByID[c.member]; x != nil && x.MailNickname != "" {
+			m = x.MailNickname
+		}
+		return g, m
+	}
+	sort.Slice(gone, func(i, j int) bool {
+		gi, mi := name(gone[i])
+		gj, mj := name(gone[j])
+		return gi < gj || gi == gj && mi < mj
+	})
+	for _, c := range gone {
+		g, m := name(c)
+		p.removes = append(p.removes, c)
+		p.rep.Memberships.Removed++
+		p.rep.AddChange(csvio.Change{Object: "membership", Action: "remove", Key: g, Member: m})
+	}
+	return nil
+}
+
+func (p *importer) addAudit(activity, targetType, targetID, before, after string) {
+	p.audit = append(p.audit, []any{p.tenant, p.now, p.actor, activity, targetType, targetID, before, after, "success"})
+}
+
+func (p *importer) apply() error {
+	for _, step := range []func() error{p.applyUsers, p.applyGroups, p.applyMemberships} {
+		if err := step(); err != nil {
+			return err
+		}
+	}
+	p.addAudit("Import directory", "Tenant", p.tenant, "", toJSON(map[string]any{"format": "csv",
+		"users": p.rep.Users, "groups": p.rep.Groups, "memberships": p.rep.Memberships}))
+	return p.s.insertRows(p.ctx, p.tx, `INSERT INTO audit (tenant_id, at, actor, activity, target_type, target_id, before_json, after_json, result) VALUES `, p.audit)
+}
+
+func (p *importer) applyUsers() error {
+	s, ctx, tx := p.s, p.ctx, p.tx
+	var rows, addrs [][]any
+	for _, u := range p.newUsers {
+		rows = append(rows, []any{p.tenant, u.ID, u.UserPrincipalName, strings.ToLower(u.UserPrincipalName), u.DisplayName, u.Mail,
+			u.UsageLocation, toJSON(u.ProxyAddresses), b2i(u.AccountEnabled), p.now})
+		for _, ad := range normalizeAll(u.ProxyAddresses) {
+			addrs = append(addrs, []any{p.tenant, ad, u.ID, allot.MemberUser})
+		}
+		p.addAudit("Add user", "User", u.ID, "", toJSON(map[string]any{"userPrincipalName": u.UserPrincipalName, "usageLocation": u.UsageLocation, "proxyAddresses": u.ProxyAddresses}))
+	}
+	if err := s.insertRows(ctx, tx, `INSERT INTO users (tenant_id, id, upn, upn_key, display_name, mail, usage_location, proxy_addresses, account_enabled, created_at) VALUES `, rows); err != nil {
+		return err
+	}
+	if err := s.insertRows(ctx, tx, `INSERT INTO addresses (tenant_id, address, owner_id, owner_kind) VALUES `, addrs); err != nil {
+		return err
+	}
+	var requeue, moved []string
+	for _, c := range p.userUpdates {
+		u := c.after
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE users SET upn = ?, upn_key = ?, display_name = ?, mail = ?, usage_location = ?, proxy_addresses = ?, account_enabled = ?
+			WHERE tenant_id = ? AND id = ?`), u.UserPrincipalName, strings.ToLower(u.UserPrincipalName), u.DisplayName, u.Mail, u.UsageLocation,
+			toJSON(u.ProxyAddresses), b2i(u.AccountEnabled), p.tenant, u.ID); err != nil {
+			return err
+		}
+		p.addAudit("Update user", "User", u.ID, userAuditJSON(c.before), userAuditJSON(u))
+		if c.requeue {
+			requeue = append(requeue, u.ID)
+		}
+		if c.addresses {
+			moved = append(moved, u.ID)
+		}
+	}
+	// As UpdateUser: the users first, evaluated against the owners as they
+	// are; then, for users owning their addresses (a mailbox), everyone
+	// listing an address they drop or add.
+	if err := s.enqueueUsers(ctx, tx, p.tenant, requeue, ""); err != nil {
+		return err
+	}
+	mailbox := map[string]bool{}
+	if err := s.each(ctx, tx, `SELECT user_id FROM mailboxes WHERE tenant_id = ? AND user_id IN (%s)`, moved, []any{p.tenant}, func(r *sql.Rows) error {
+		var id string
+		err := r.Scan(&id)
+		mailbox[id] = true
+		return err
+	}); err != nil {
+		return err
+	}
+	for _, c := range p.userUpdates {
+		if !c.addresses {
+			continue
+		}
+		if mailbox[c.after.ID] {
+			if err := s.enqueueAddressListers(ctx, tx, p.tenant, append(slices.Clone(c.before.ProxyAddresses), c.after.ProxyAddresses...), c.after.ID); err != nil {
+				return err
+			}
+		}
+		if err := s.setAddresses(ctx, tx, p.tenant, c.after.ID, allot.MemberUser, c.after.ProxyAddresses); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *importer) applyGroups() error {
+	s, ctx, tx := p.s, p.ctx, p.tx
+	var rows, addrs [][]any
+	var owned []string
+	for _, g := range p.newGroups {
+		rows = append(rows, []any{p.tenant, g.ID, g.DisplayName, g.Description, g.MailNickname, toJSON(g.GroupTypes), b2i(g.MailEnabled),
+			b2i(g.SecurityEnabled), toJSON(g.ProxyAddresses), p.now})
+		for _, ad := range normalizeAll(g.ProxyAddresses) {
+			addrs = append(addrs, []any{p.tenant, ad, g.ID, allot.MemberGroup})
+		}
+		owned = append(owned, g.ProxyAddresses...)
+		p.addAudit("Add group", "Group", g.ID, "", toJSON(map[string]any{"displayName": g.DisplayName, "proxyAddresses": g.ProxyAddresses}))
+	}
+	if err := s.insertRows(ctx, tx, `INSERT INTO dir_groups (tenant_id, id, display_name, description, mail_nickname, group_types, mail_enabled, security_enabled, proxy_addresses, created_at) VALUES `, rows); err != nil {
+		return err
+	}
+	if err := s.insertRows(ctx, tx, `INSERT INTO addresses (tenant_id, address, owner_id, owner_kind) VALUES `, addrs); err != nil {
+		return err
+	}
+	// A group owns the addresses it lists: their user listers are queued.
+	if err := s.enqueueAddressListers(ctx, tx, p.tenant, owned, ""); err != nil {
+		return err
+	}
+	for _, c := range p.groupUpdates {
+		g := c.after
+		if c.addresses {
+			if err := s.enqueueAddressListers(ctx, tx, p.tenant, append(slices.Clone(c.before.ProxyAddresses), g.ProxyAddresses...), ""); err != nil {
+				return err
+			}
+			if err := s.setAddresses(ctx, tx, p.tenant, g.ID, allot.MemberGroup, g.ProxyAddresses); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE dir_groups SET display_name = ?, description = ?, mail_nickname = ?, mail_enabled = ?, security_enabled = ?, proxy_addresses = ?
+			WHERE tenant_id = ? AND id = ?`), g.DisplayName, g.Description, g.MailNickname, b2i(g.MailEnabled), b2i(g.SecurityEnabled), toJSON(g.ProxyAddresses), p.tenant, g.ID); err != nil {
+			return err
+		}
+		p.addAudit("Update group", "Group", g.ID, toJSON(c.before), toJSON(g))
+	}
+	return nil
+}
+
+func (p *importer) applyMemberships() error {
+	s, ctx, tx := p.s, p.ctx, p.tx
+	var rows [][]any
+	touched := map[string][]string{} // group -> users who joined or left, in file order
+	var order []string
+	touch := func(c memberChange) {
+		if c.kind != allot.MemberUser || p.newGroupIDs[c.group] {
+			return // a new group has no licenses, so its members need no evaluation
+		}
+		if touched[c.group] == nil {
+			order = append(order, c.group)
+		}
+		touched[c.group] = append(touched[c.group], c.member)
+	}
+	for _, c := range p.adds {
+		rows = append(rows, []any{p.tenant, c.group, c.member, c.kind, p.now})
+		p.addAudit("Add member to group", "Group", c.group, "", toJSON(map[string]string{"memberId": c.member, "memberType": c.kind}))
+		touch(c)
+	}
+	if err := s.insertRows(ctx, tx, `INSERT INTO memberships (tenant_id, group_id, member_id, member_kind, added_at) VALUES `, rows); err != nil {
+		return err
+	}
+	for _, c := range p.removes {
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM memberships WHERE tenant_id = ? AND group_id = ? AND member_id = ?`), p.tenant, c.group, c.member); err != nil {
+			return err
+		}
+		p.addAudit("Remove member from group", "Group", c.group, toJSON(map[string]string{"memberId": c.member, "memberType": c.kind}), "")
+		touch(c)
+	}
+	// As enqueueIfLicensed, per group rather than per user: a user joining
+	// or leaving a group is queued when the group has assignments, or when
+	// the user still has states from it.
+	for _, g := range order {
+		var n int
+		if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM assignments WHERE tenant_id = ? AND target_id = ?`), p.tenant, g).Scan(&n); err != nil {
+			return err
+		}
+		ids := touched[g]
+		if n == 0 {
+			licensed := map[string]bool{}
+			if err := s.each(ctx, tx, `SELECT DISTINCT user_id FROM license_states WHERE tenant_id = ? AND source = ? AND user_id IN (%s)`, ids, []any{p.tenant, g},
+				func(r *sql.Rows) error {
+					var id string
+					err := r.Scan(&id)
+					licensed[id] = true
+					return err
+				}); err != nil {
+				return err
+			}
+			ids = slices.DeleteFunc(slices.Clone(ids), func(id string) bool { return !licensed[id] })
+		}
+		if err := s.enqueueUsers(ctx, tx, p.tenant, ids, g); err != nil {
+			return err
+		}
+	}
+	return nil
+}
