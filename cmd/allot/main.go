@@ -17,6 +17,7 @@ const usage = `allot — a group-based licensing server with a Microsoft Graph c
 
 Usage:
   allot serve  [--addr :8080] [--db allot.db] [--catalog FILE] [--operator-token SECRET]
+               [--tls-cert FILE --tls-key FILE] [--pprof ADDR]
   allot demo   [--addr :8080] [--db FILE]         serve with a demo tenant and print sign-ins
   allot check  [--db allot.db]                    verify the invariants; exit 1 on a violation
   allot migrate [--db allot.db]                   apply pending database migrations and exit
@@ -46,7 +47,8 @@ ALLOT_SERVER and ALLOT_TOKEN), each with --output table|json|csv:
   allot completion bash|zsh|fish                  a shell completion script
 Run ` + "`allot help COMMAND`" + ` or ` + "`allot COMMAND --help`" + ` for a command's flags and examples.
 
-Environment: ALLOT_ADDR, ALLOT_DB, ALLOT_CATALOG, ALLOT_OPERATOR_TOKEN set the flags' defaults.
+Environment: ALLOT_ADDR, ALLOT_DB, ALLOT_CATALOG, ALLOT_OPERATOR_TOKEN, ALLOT_TLS_CERT,
+ALLOT_TLS_KEY, ALLOT_PPROF set the flags' defaults.
 Roles: GlobalAdministrator, LicenseAdministrator, UserAdministrator, BillingAdministrator,
 GroupAdministrator, GlobalReader.
 `
