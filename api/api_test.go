@@ -151,6 +151,7 @@ func TestPatchUsageLocationNormalised(t *testing.T) {
 	}
 	c.do("PATCH", "/v1.0/users/"+userID, ga, `{"usageLocation":"USA"}`).expect(http.StatusBadRequest, "Request_BadRequest")
 	c.do("PATCH", "/v1.0/users/"+userID, ga, `{"usageLocation":"1A"}`).expect(http.StatusBadRequest, "Request_BadRequest")
+	c.do("PATCH", "/v1.0/users/"+userID, ga, `{"usageLocation":"UK"}`).expect(http.StatusBadRequest, "Request_BadRequest") // GB is the code
 	c.do("PATCH", "/v1.0/users/"+userID, ga, `{"displayName":null}`).expect(http.StatusBadRequest, "Request_BadRequest")
 }
 

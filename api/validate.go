@@ -67,13 +67,11 @@ func usageLocation(s string) (string, error) {
 	if s == "" {
 		return "", nil
 	}
-	if len(s) != 2 || !isLetter(s[0]) || !isLetter(s[1]) {
-		return "", badRequest("Invalid value specified for property 'usageLocation' of resource 'User': '%s' is not a two-letter country code.", clip(s))
+	if !allot.IsCountry(s) {
+		return "", badRequest("Invalid value specified for property 'usageLocation' of resource 'User': '%s' is not an ISO 3166-1 two-letter country code.", clip(s))
 	}
 	return strings.ToUpper(s), nil
 }
-
-func isLetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
 
 // text validates a free-text property: valid UTF-8, no control characters,
 // at most max characters, and (when required) not blank.

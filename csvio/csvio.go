@@ -14,6 +14,8 @@ import (
 	"sort"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/allot-dev/allot"
 )
 
 // Kind names one of the three import files.
@@ -349,7 +351,7 @@ func ParseUsers(name string, data []byte, errs *Errors) []UserRow {
 		}
 		if v, has := r.get("usageLocation"); has {
 			v = strings.ToUpper(v)
-			if v != "" && !IsCountry(v) {
+			if v != "" && !allot.IsCountry(v) {
 				fail("usageLocation %q is not a country code (ISO 3166-1 alpha-2, such as US or GB)", clip(v))
 			}
 			u.UsageLocation = &v

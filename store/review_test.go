@@ -1208,6 +1208,7 @@ func TestReviewBadInputNeverInternal(t *testing.T) {
 		{"Purchase 21 users", func() error { _, err := e.db.Purchase(e.ctx, skuE1, 1, tooMany); return err }},
 		{"Purchase missing user", func() error { _, err := e.db.Purchase(e.ctx, skuE1, 1, []string{"nobody"}); return err }},
 		{"UpdateTenant bad location", func() error { _, err := e.db.UpdateTenant(e.ctx, s("U1"), nil); return err }},
+		{"UpdateTenant unknown country", func() error { _, err := e.db.UpdateTenant(e.ctx, s("XX"), nil); return err }},
 		{"UpdateTenant empty name", func() error { _, err := e.db.UpdateTenant(e.ctx, nil, s("")); return err }},
 		{"CreateGroup no name", func() error { _, err := e.db.CreateGroup(e.ctx, allot.GroupCreate{}); return err }},
 		{"CreateGroup bad type", func() error {

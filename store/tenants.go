@@ -258,7 +258,7 @@ func validLocation(loc string) (string, error) {
 	if loc == "" {
 		return "", nil
 	}
-	if len(loc) != 2 || loc[0] < 'A' || loc[0] > 'Z' || loc[1] < 'A' || loc[1] > 'Z' {
+	if !allot.IsCountry(loc) {
 		return "", allot.Errorf(allot.EINVALID, "Invalid usage location '%s': use a two-letter ISO 3166 country code.", loc)
 	}
 	return loc, nil

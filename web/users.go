@@ -99,7 +99,7 @@ func (s *server) userPage(w http.ResponseWriter, r *http.Request) error {
 type editData struct {
 	Location    string
 	DefaultLoc  string
-	Countries   []country
+	Countries   []allot.Country
 	Products    []editProduct
 	Proxy       string
 	Return      string
@@ -144,7 +144,7 @@ func (s *server) editUser(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	cat := s.svc.Catalog()
-	e := &editData{Location: u.UsageLocation, DefaultLoc: d.User.DefaultLoc, Countries: countries, Proxy: strings.Join(u.ProxyAddresses, "\n"),
+	e := &editData{Location: u.UsageLocation, DefaultLoc: d.User.DefaultLoc, Countries: allot.Countries, Proxy: strings.Join(u.ProxyAddresses, "\n"),
 		Return: returnTo(r, "/users/"+url.PathEscape(u.ID)), Action: "/users/" + url.PathEscape(u.ID) + "/edit",
 		CanLocation: can.EditLocation, CanLicenses: can.ManageLicenses, CanProxy: can.ManageUsers}
 	groupName := s.groupNames(r)

@@ -10,11 +10,9 @@ import (
 
 // Plain words for what the domain says in codes.
 
-type country struct{ Code, Name string }
-
 var countryNames = func() map[string]string {
-	m := make(map[string]string, len(countries))
-	for _, c := range countries {
+	m := make(map[string]string, len(allot.Countries))
+	for _, c := range allot.Countries {
 		m[c.Code] = c.Name
 	}
 	return m

@@ -1,10 +1,14 @@
-package web
+package allot
 
-// countries are the ISO 3166-1 alpha-2 codes with their English names
-// (taken from Debian's iso-codes), the usage locations offered by the
-// Edit user panel's "Select location" drop-down, ordered by name.
+import "strings"
 
-var countries = []country{
+// Country is an ISO 3166-1 alpha-2 code with its English name.
+type Country struct{ Code, Name string }
+
+// Countries are the ISO 3166-1 alpha-2 codes with their English names (taken
+// from Debian's iso-codes), ordered by name: the usage locations a user may
+// have, as the admin center's "Select location" offers them.
+var Countries = []Country{
 	{"AF", "Afghanistan"},
 	{"AL", "Albania"},
 	{"DZ", "Algeria"},
@@ -255,3 +259,17 @@ var countries = []country{
 	{"ZW", "Zimbabwe"},
 	{"AX", "Åland Islands"},
 }
+
+var countryCodes = func() map[string]bool {
+	m := make(map[string]bool, len(Countries))
+	for _, c := range Countries {
+		m[c.Code] = true
+	}
+	return m
+}()
+
+// IsCountry reports whether code (any case) is an ISO 3166-1 alpha-2 code.
+// Usage locations are checked against the list, not only for their shape,
+// so that a typo such as "UK" for "GB" is refused rather than becoming a
+// location no service plan is available in.
+func IsCountry(code string) bool { return countryCodes[strings.ToUpper(code)] }
