@@ -117,29 +117,43 @@ func (s *server) exportUsers(w http.ResponseWriter, r *http.Request) error {
 	cat := s.svc.Catalog()
 	names := &groupNames{svc: s.svc, ctx: ctx, known: map[string]*allot.Group{}}
 	e := s.startExport(w, r, "users", userExportHeader...)
+	exportPages(e, page, func(u allot.User) {
+		base := []string{u.UserPrincipalName, u.DisplayName, u.UsageLocation, strconv.FormatBool(u.AccountEnabled), u.ID}
+		if len(u.States) == 0 {
+			e.row(append(base, make([]string, len(userExportHeader)-len(base))...)...)
+			return
+		}
+		for _, st := range u.States {
+			source, nick, gname := "direct", "", ""
+			if !st.Direct() {
+				g := names.get(st.Source)
+				source, nick, gname = "group", g.MailNickname, g.DisplayName
+			}
+			e.row(append(base[:5:5], partNumber(cat, st.SkuID), st.SkuID, source, nick, gname, st.Source,
+				st.State, st.Error, st.Detail, csvTime(st.LastUpdated))...)
+		}
+	}, func(after string) (*allot.Page[allot.User], error) {
+		opt.After = after
+		return s.svc.ListUsers(ctx, opt)
+	})
+	return nil
+}
+
+// exportPages writes the rows of page and of the pages that follow it,
+// each sent before the next is read. The first page is read before the
+// export starts, so that its error still gets Graph's envelope; a later
+// one cuts the export (see fail).
+func exportPages[T any](e *csvExport, page *allot.Page[T], rows func(T), next func(after string) (*allot.Page[T], error)) {
 	for {
-		for _, u := range page.Items {
-			base := []string{u.UserPrincipalName, u.DisplayName, u.UsageLocation, strconv.FormatBool(u.AccountEnabled), u.ID}
-			if len(u.States) == 0 {
-				e.row(append(base, make([]string, len(userExportHeader)-len(base))...)...)
-				continue
-			}
-			for _, st := range u.States {
-				source, nick, gname := "direct", "", ""
-				if !st.Direct() {
-					g := names.get(st.Source)
-					source, nick, gname = "group", g.MailNickname, g.DisplayName
-				}
-				e.row(append(base[:5:5], partNumber(cat, st.SkuID), st.SkuID, source, nick, gname, st.Source,
-					st.State, st.Error, st.Detail, csvTime(st.LastUpdated))...)
-			}
+		for _, it := range page.Items {
+			rows(it)
 		}
 		e.flush()
 		if page.NextCursor == "" {
-			return nil
+			return
 		}
-		opt.After = page.NextCursor
-		if page, err = s.svc.ListUsers(ctx, opt); err != nil {
+		var err error
+		if page, err = next(page.NextCursor); err != nil {
 			e.fail(err)
 		}
 	}
@@ -184,29 +198,23 @@ func (s *server) exportMemberErrors(w http.ResponseWriter, r *http.Request) erro
 		name = "group-" + g.MailNickname
 	}
 	e := s.startExport(w, r, name+"-license-errors", memberErrorHeader...)
-	for {
-		for _, m := range page.Items {
-			u := m.User
-			if u == nil {
+	exportPages(e, page, func(m allot.DirectoryObject) {
+		u := m.User
+		if u == nil {
+			return
+		}
+		for _, st := range u.States {
+			if st.Source != g.ID || st.State != allot.StateError {
 				continue
 			}
-			for _, st := range u.States {
-				if st.Source != g.ID || st.State != allot.StateError {
-					continue
-				}
-				e.row(u.UserPrincipalName, u.DisplayName, u.UsageLocation, u.ID, partNumber(cat, st.SkuID), st.SkuID,
-					st.State, st.Error, st.Detail, csvTime(st.LastUpdated))
-			}
+			e.row(u.UserPrincipalName, u.DisplayName, u.UsageLocation, u.ID, partNumber(cat, st.SkuID), st.SkuID,
+				st.State, st.Error, st.Detail, csvTime(st.LastUpdated))
 		}
-		e.flush()
-		if page.NextCursor == "" {
-			return nil
-		}
-		opt.After = page.NextCursor
-		if page, err = s.svc.Members(ctx, g.ID, false, opt); err != nil {
-			e.fail(err)
-		}
-	}
+	}, func(after string) (*allot.Page[allot.DirectoryObject], error) {
+		opt.After = after
+		return s.svc.Members(ctx, g.ID, false, opt)
+	})
+	return nil
 }
 
 // fileSafe reports whether a name can go in a Content-Disposition
@@ -245,18 +253,12 @@ func (s *server) exportAudit(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	e := s.startExport(w, r, "audit", "id", "time", "actor", "activity", "targetType", "targetId", "result", "before", "after")
-	for {
-		for _, a := range page.Items {
-			e.row(strconv.FormatInt(a.ID, 10), a.Time.UTC().Format(time.RFC3339Nano), a.Actor, a.Activity, a.TargetType, a.TargetID,
-				a.Result, a.Before, a.After)
-		}
-		e.flush()
-		if page.NextCursor == "" {
-			return nil
-		}
-		f.After = page.NextCursor
-		if page, err = s.svc.Audit(ctx, f); err != nil {
-			e.fail(err)
-		}
-	}
+	exportPages(e, page, func(a allot.AuditEntry) {
+		e.row(strconv.FormatInt(a.ID, 10), a.Time.UTC().Format(time.RFC3339Nano), a.Actor, a.Activity, a.TargetType, a.TargetID,
+			a.Result, a.Before, a.After)
+	}, func(after string) (*allot.Page[allot.AuditEntry], error) {
+		f.After = after
+		return s.svc.Audit(ctx, f)
+	})
+	return nil
 }

@@ -38,13 +38,18 @@ func (s *server) importCSV(w http.ResponseWriter, r *http.Request) error {
 	}
 	var dryRun, prune bool
 	var single csvio.Kind
+	seen := map[string]bool{}
 	for k, vals := range r.URL.Query() {
-		if len(vals) != 1 {
+		// Names are case-insensitive, so dryRun=true&dryrun=false is a
+		// repetition too: which one won would depend on map order.
+		lk := strings.ToLower(k)
+		if len(vals) != 1 || seen[lk] {
 			return badRequest("Query parameter '%s' was given more than once.", clip(k))
 		}
+		seen[lk] = true
 		v := vals[0]
 		var err error
-		switch strings.ToLower(k) {
+		switch lk {
 		case "dryrun":
 			dryRun, err = boolParam(k, v)
 		case "prunememberships":

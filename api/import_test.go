@@ -443,10 +443,11 @@ func TestImportRequests(t *testing.T) {
 		t.Fatalf("%+v", rep)
 	}
 	for _, c := range []struct{ target, ctype, body string }{
-		{"/allot/v1/import", "text/csv", "userPrincipalName,displayName\n"},                           // which file?
-		{"/allot/v1/import?file=things", "text/csv", "a\n"},                                           // not a file kind
-		{"/allot/v1/import?file=users&dryRun=perhaps", "text/csv", "userPrincipalName,displayName\n"}, // not a boolean
-		{"/allot/v1/import?file=users&colour=red", "text/csv", "userPrincipalName,displayName\n"},     // unknown parameter
+		{"/allot/v1/import", "text/csv", "userPrincipalName,displayName\n"},                                     // which file?
+		{"/allot/v1/import?file=things", "text/csv", "a\n"},                                                     // not a file kind
+		{"/allot/v1/import?file=users&dryRun=perhaps", "text/csv", "userPrincipalName,displayName\n"},           // not a boolean
+		{"/allot/v1/import?file=users&colour=red", "text/csv", "userPrincipalName,displayName\n"},               // unknown parameter
+		{"/allot/v1/import?file=users&dryRun=true&dryrun=false", "text/csv", "userPrincipalName,displayName\n"}, // the same name twice
 		{"/allot/v1/import?file=users&pruneMemberships=true", "text/csv", "userPrincipalName,displayName\n"},
 		{"/allot/v1/import", "multipart/form-data; boundary=xyz", "--xyz\r\nContent-Disposition: form-data; name=\"photos\"\r\n\r\nx\r\n--xyz--\r\n"},
 		{"/allot/v1/import", "multipart/form-data; boundary=xyz", "--xyz\r\nbroken"},

@@ -184,6 +184,55 @@ func (r record) get(col string) (string, bool) {
 	return v, ok
 }
 
+// The optional columns' readers return nil when the header lacks the
+// column, so that the stored value is kept; fail reports a bad value.
+
+func (r record) text(col string, limit int, fail func(string, ...any)) *string {
+	v, has := r.get(col)
+	if !has {
+		return nil
+	}
+	if msg := checkText(col, v, limit); msg != "" {
+		fail("%s", msg)
+	}
+	return &v
+}
+
+// boolean also keeps the stored value for an empty cell.
+func (r record) boolean(col string, fail func(string, ...any)) *bool {
+	v, has := r.get(col)
+	if !has || v == "" {
+		return nil
+	}
+	b, good := parseBool(v)
+	if !good {
+		fail("%s %q is not true or false", col, clip(v))
+	}
+	return &b
+}
+
+func (r record) addresses(fail func(string, ...any)) *[]string {
+	v, has := r.get("proxyAddresses")
+	if !has {
+		return nil
+	}
+	list, msg := splitAddresses(v)
+	if msg != "" {
+		fail("%s", msg)
+	}
+	return &list
+}
+
+// checkDisplayName reports an empty or unfit displayName; what names the
+// kind of object for the message.
+func checkDisplayName(v, what string, fail func(string, ...any)) {
+	if v == "" {
+		fail("displayName is empty; every %s needs one", what)
+	} else if msg := checkText("displayName", v, 256); msg != "" {
+		fail("%s", msg)
+	}
+}
+
 // readTable reads a CSV file with a header row naming known columns
 // (in any order and case). Rows whose cells are all empty are skipped, as
 // spreadsheets leave them at the end.
@@ -194,13 +243,12 @@ func readTable(kind Kind, name string, data []byte, errs *Errors) []record {
 		errs.Add(name, line, "the file is not UTF-8 text; save it as \"CSV UTF-8\"")
 		return nil
 	}
-	if bytes.IndexByte(data, 0) >= 0 {
-		errs.Add(name, 1+bytes.Count(data[:bytes.IndexByte(data, 0)], []byte("\n")), "the file contains a NUL character")
+	if nul := bytes.IndexByte(data, 0); nul >= 0 {
+		errs.Add(name, 1+bytes.Count(data[:nul], []byte("\n")), "the file contains a NUL character")
 		return nil
 	}
 	cr := csv.NewReader(bytes.NewReader(data))
 	cr.FieldsPerRecord = -1
-	cr.ReuseRecord = false
 	header, err := cr.Read()
 	if err == io.EOF {
 		errs.Add(name, 0, "the file is empty; a header row naming the columns is required (%s)", strings.Join(Columns(kind), ","))
@@ -253,15 +301,12 @@ func readTable(kind Kind, name string, data []byte, errs *Errors) []record {
 			addParseError(errs, name, err)
 			return nil
 		}
-		line, _ := cr.FieldPos(0)
-		if len(rec) != len(cols) {
-			if allEmpty(rec) {
-				continue
-			}
-			errs.Add(name, line, "%d cells, but the header row names %d columns", len(rec), len(cols))
+		if allEmpty(rec) {
 			continue
 		}
-		if allEmpty(rec) {
+		line, _ := cr.FieldPos(0)
+		if len(rec) != len(cols) {
+			errs.Add(name, line, "%d cells, but the header row names %d columns", len(rec), len(cols))
 			continue
 		}
 		r := record{line: line, cells: make(map[string]string, len(cols))}
@@ -338,17 +383,8 @@ func ParseUsers(name string, data []byte, errs *Errors) []UserRow {
 		} else {
 			first[strings.ToLower(u.UserPrincipalName)] = r.line
 		}
-		if u.DisplayName == "" {
-			fail("displayName is empty; every user needs one")
-		} else if msg := checkText("displayName", u.DisplayName, 256); msg != "" {
-			fail("%s", msg)
-		}
-		if v, has := r.get("mail"); has {
-			if msg := checkText("mail", v, 256); msg != "" {
-				fail("%s", msg)
-			}
-			u.Mail = &v
-		}
+		checkDisplayName(u.DisplayName, "user", fail)
+		u.Mail = r.text("mail", 256, fail)
 		if v, has := r.get("usageLocation"); has {
 			v = strings.ToUpper(v)
 			if v != "" && !allot.IsCountry(v) {
@@ -356,20 +392,8 @@ func ParseUsers(name string, data []byte, errs *Errors) []UserRow {
 			}
 			u.UsageLocation = &v
 		}
-		if v, has := r.get("proxyAddresses"); has {
-			list, msg := splitAddresses(v)
-			if msg != "" {
-				fail("%s", msg)
-			}
-			u.ProxyAddresses = &list
-		}
-		if v, has := r.get("accountEnabled"); has && v != "" {
-			b, good := parseBool(v)
-			if !good {
-				fail("accountEnabled %q is not true or false", clip(v))
-			}
-			u.AccountEnabled = &b
-		}
+		u.ProxyAddresses = r.addresses(fail)
+		u.AccountEnabled = r.boolean("accountEnabled", fail)
 		if ok {
 			out = append(out, u)
 		}
@@ -395,17 +419,8 @@ func ParseGroups(name string, data []byte, errs *Errors) []GroupRow {
 		} else {
 			first[strings.ToLower(g.MailNickname)] = r.line
 		}
-		if g.DisplayName == "" {
-			fail("displayName is empty; every group needs one")
-		} else if msg := checkText("displayName", g.DisplayName, 256); msg != "" {
-			fail("%s", msg)
-		}
-		if v, has := r.get("description"); has {
-			if msg := checkText("description", v, 1024); msg != "" {
-				fail("%s", msg)
-			}
-			g.Description = &v
-		}
+		checkDisplayName(g.DisplayName, "group", fail)
+		g.Description = r.text("description", 1024, fail)
 		if v, has := r.get("groupTypes"); has {
 			types := []string{}
 			for _, t := range splitList(v) {
@@ -417,25 +432,9 @@ func ParseGroups(name string, data []byte, errs *Errors) []GroupRow {
 			}
 			g.GroupTypes = &types
 		}
-		for _, f := range []struct {
-			col string
-			dst **bool
-		}{{"mailEnabled", &g.MailEnabled}, {"securityEnabled", &g.SecurityEnabled}} {
-			if v, has := r.get(f.col); has && v != "" {
-				b, good := parseBool(v)
-				if !good {
-					fail("%s %q is not true or false", f.col, clip(v))
-				}
-				*f.dst = &b
-			}
-		}
-		if v, has := r.get("proxyAddresses"); has {
-			list, msg := splitAddresses(v)
-			if msg != "" {
-				fail("%s", msg)
-			}
-			g.ProxyAddresses = &list
-		}
+		g.MailEnabled = r.boolean("mailEnabled", fail)
+		g.SecurityEnabled = r.boolean("securityEnabled", fail)
+		g.ProxyAddresses = r.addresses(fail)
 		if ok {
 			out = append(out, g)
 		}
@@ -448,8 +447,7 @@ func ParseMemberships(name string, data []byte, errs *Errors) []MembershipRow {
 	defer errs.inLineOrder(len(errs.List))
 	var out []MembershipRow
 	first := map[[3]string]int{}
-	recs := readTable(Memberships, name, data, errs)
-	for _, r := range recs {
+	for _, r := range readTable(Memberships, name, data, errs) {
 		m := MembershipRow{Line: r.line}
 		m.Group, _ = r.get("groupMailNickname")
 		m.User, _ = r.get("userPrincipalName")
@@ -475,15 +473,16 @@ func ParseMemberships(name string, data []byte, errs *Errors) []MembershipRow {
 				fail("group %q cannot be a member of itself", m.Group)
 			}
 		}
+		if !ok {
+			continue
+		}
 		key := [3]string{strings.ToLower(m.Group), strings.ToLower(m.User), strings.ToLower(m.MemberGroup)}
-		if prev, dup := first[key]; dup && ok {
+		if prev, dup := first[key]; dup {
 			fail("the same membership already appears on line %d", prev)
-		} else if ok {
-			first[key] = r.line
+			continue
 		}
-		if ok {
-			out = append(out, m)
-		}
+		first[key] = r.line
+		out = append(out, m)
 	}
 	return out
 }

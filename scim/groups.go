@@ -9,7 +9,6 @@ import (
 	"github.com/allot-dev/allot"
 	scimlib "github.com/elimity-com/scim"
 	scimerr "github.com/elimity-com/scim/errors"
-	"github.com/elimity-com/scim/optional"
 	"github.com/scim2/filter-parser/v2"
 )
 
@@ -25,15 +24,7 @@ func (h *handler) groupResource(r *http.Request, g *allot.Group, ext string, mem
 	if members != nil {
 		attrs["members"] = members
 	}
-	res := scimlib.Resource{ID: g.ID, Attributes: project(r, attrs)}
-	if ext != "" {
-		res.ExternalID = optional.NewString(ext)
-	}
-	if !g.CreatedAt.IsZero() {
-		t := g.CreatedAt
-		res.Meta.Created = &t
-	}
-	return res
+	return resource(g.ID, project(r, attrs), ext, g.CreatedAt)
 }
 
 // members lists a group's direct members as SCIM members.
@@ -198,23 +189,9 @@ func (x *groups) Get(r *http.Request, id string) (scimlib.Resource, error) {
 // GetAll lists groups without their members unless attributes asks for
 // them: a list of large groups would otherwise carry every membership.
 func (x *groups) GetAll(r *http.Request, params scimlib.ListRequestParams) (scimlib.Page, error) {
-	ctx := r.Context()
-	f, err := x.listFilter(ctx, allot.MemberGroup, params)
+	items, total, exts, err := listPage(x.handler, r.Context(), allot.MemberGroup, params, x.svc.ListGroups, func(g *allot.Group) string { return g.ID })
 	if err != nil {
 		return scimlib.Page{}, err
-	}
-	list := func(opt allot.ListOptions) (*allot.Page[allot.Group], error) { return x.svc.ListGroups(ctx, opt) }
-	items, total, err := collect(list, f, params.StartIndex, params.Count)
-	if err != nil {
-		return scimlib.Page{}, x.scimError(ctx, err)
-	}
-	ids := make([]string, len(items))
-	for i, g := range items {
-		ids[i] = g.ID
-	}
-	exts, err := x.st.SCIMExternalIDs(ctx, ids)
-	if err != nil {
-		return scimlib.Page{}, x.scimError(ctx, err)
 	}
 	page := scimlib.Page{TotalResults: total, Resources: []scimlib.Resource{}}
 	withMembers := wants(r, "members", false)

@@ -44,6 +44,29 @@ func collect[T any](list func(allot.ListOptions) (*allot.Page[T], error), f allo
 	}
 }
 
+// listPage selects the items of a GetAll (filter, startIndex, count) and
+// reads their externalIds; errors come as SCIM errors.
+func listPage[T any](h *handler, ctx context.Context, kind string, params scimlib.ListRequestParams,
+	list func(context.Context, allot.ListOptions) (*allot.Page[T], error), id func(*T) string) ([]T, int, map[string]string, error) {
+	f, err := h.listFilter(ctx, kind, params)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	items, total, err := collect(func(opt allot.ListOptions) (*allot.Page[T], error) { return list(ctx, opt) }, f, params.StartIndex, params.Count)
+	if err != nil {
+		return nil, 0, nil, h.scimError(ctx, err)
+	}
+	ids := make([]string, len(items))
+	for i := range items {
+		ids[i] = id(&items[i])
+	}
+	exts, err := h.st.SCIMExternalIDs(ctx, ids)
+	if err != nil {
+		return nil, 0, nil, h.scimError(ctx, err)
+	}
+	return items, total, exts, nil
+}
+
 // listFilter translates the request's filter, if any.
 func (h *handler) listFilter(ctx context.Context, kind string, params scimlib.ListRequestParams) (allot.Expr, error) {
 	if params.FilterValidator == nil {

@@ -2,6 +2,7 @@ package scim
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 
 	scimerr "github.com/elimity-com/scim/errors"
@@ -181,8 +182,8 @@ func applyWhole(d doc, op, name, sub string, value any) error {
 			}
 		}
 		d[name] = keep
-	case "add":
-		if list, ok := cur.([]any); ok {
+	case "add", "replace":
+		if list, ok := cur.([]any); ok && op == "add" {
 			if vals, ok := value.([]any); ok {
 				for _, v := range vals {
 					if !listHas(list, v) {
@@ -194,21 +195,9 @@ func applyWhole(d doc, op, name, sub string, value any) error {
 			}
 		}
 		if m, ok := cur.(map[string]any); ok {
-			if v, ok := value.(map[string]any); ok {
-				for k, x := range v {
-					m[k] = x
-				}
-				return nil
-			}
-		}
-		d[name] = value
-	case "replace":
-		if m, ok := cur.(map[string]any); ok {
 			// A complex attribute's sub-attributes not in the value stay.
 			if v, ok := value.(map[string]any); ok {
-				for k, x := range v {
-					m[k] = x
-				}
+				maps.Copy(m, v)
 				return nil
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/allot-dev/allot"
@@ -186,13 +187,18 @@ func (h *handler) userResource(u *allot.User, ext string) scimlib.Resource {
 	if s.location != "" {
 		attrs["addresses"] = []any{map[string]any{"type": "work", "country": s.location, "primary": true}}
 	}
-	res := scimlib.Resource{ID: u.ID, Attributes: attrs}
+	return resource(u.ID, attrs, ext, u.CreatedAt)
+}
+
+// resource leaves out an empty externalId and an unknown creation time
+// rather than sending them empty.
+func resource(id string, attrs scimlib.ResourceAttributes, ext string, created time.Time) scimlib.Resource {
+	res := scimlib.Resource{ID: id, Attributes: attrs}
 	if ext != "" {
 		res.ExternalID = optional.NewString(ext)
 	}
-	if !u.CreatedAt.IsZero() {
-		t := u.CreatedAt
-		res.Meta.Created = &t
+	if !created.IsZero() {
+		res.Meta.Created = &created
 	}
 	return res
 }
@@ -262,23 +268,9 @@ func (x *users) Get(r *http.Request, id string) (scimlib.Resource, error) {
 }
 
 func (x *users) GetAll(r *http.Request, params scimlib.ListRequestParams) (scimlib.Page, error) {
-	ctx := r.Context()
-	f, err := x.listFilter(ctx, allot.MemberUser, params)
+	items, total, exts, err := listPage(x.handler, r.Context(), allot.MemberUser, params, x.svc.ListUsers, func(u *allot.User) string { return u.ID })
 	if err != nil {
 		return scimlib.Page{}, err
-	}
-	list := func(opt allot.ListOptions) (*allot.Page[allot.User], error) { return x.svc.ListUsers(ctx, opt) }
-	items, total, err := collect(list, f, params.StartIndex, params.Count)
-	if err != nil {
-		return scimlib.Page{}, x.scimError(ctx, err)
-	}
-	ids := make([]string, len(items))
-	for i, u := range items {
-		ids[i] = u.ID
-	}
-	exts, err := x.st.SCIMExternalIDs(ctx, ids)
-	if err != nil {
-		return scimlib.Page{}, x.scimError(ctx, err)
 	}
 	page := scimlib.Page{TotalResults: total, Resources: []scimlib.Resource{}}
 	for i := range items {

@@ -195,12 +195,8 @@ func (p *importer) planUsers() {
 		}
 		// The checks of CreateUser and UpdateUser, should the parser have let
 		// something through.
-		if err := errors.Join(validUPN(after.UserPrincipalName), validText("displayName", after.DisplayName, 256),
-			validText("mail", after.Mail, 256), validAddresses(after.ProxyAddresses)); err != nil || strings.TrimSpace(after.DisplayName) == "" {
-			msg := "displayName is required."
-			if err != nil {
-				msg = allot.ErrorMessage(err)
-			}
+		if msg := invalid(after.DisplayName, validUPN(after.UserPrincipalName), validText("displayName", after.DisplayName, 256),
+			validText("mail", after.Mail, 256), validAddresses(after.ProxyAddresses)); msg != "" {
 			p.fail(file, r.Line, "%s", msg)
 			continue
 		}
@@ -213,19 +209,14 @@ func (p *importer) planUsers() {
 			p.rep.AddChange(change)
 			continue
 		}
-		var fields []string
-		diff := func(name string, differs bool) {
-			if differs {
-				fields = append(fields, name)
-			}
-		}
+		var fields changedFields
 		addrs := !slices.Equal(normalizeAll(before.ProxyAddresses), normalizeAll(after.ProxyAddresses))
-		diff("userPrincipalName", before.UserPrincipalName != after.UserPrincipalName)
-		diff("displayName", before.DisplayName != after.DisplayName)
-		diff("mail", before.Mail != after.Mail)
-		diff("usageLocation", before.UsageLocation != after.UsageLocation)
-		diff("proxyAddresses", !slices.Equal(before.ProxyAddresses, after.ProxyAddresses))
-		diff("accountEnabled", before.AccountEnabled != after.AccountEnabled)
+		fields.add("userPrincipalName", before.UserPrincipalName != after.UserPrincipalName)
+		fields.add("displayName", before.DisplayName != after.DisplayName)
+		fields.add("mail", before.Mail != after.Mail)
+		fields.add("usageLocation", before.UsageLocation != after.UsageLocation)
+		fields.add("proxyAddresses", !slices.Equal(before.ProxyAddresses, after.ProxyAddresses))
+		fields.add("accountEnabled", before.AccountEnabled != after.AccountEnabled)
 		if fields == nil {
 			p.rep.Users.Unchanged++
 			continue
@@ -301,12 +292,8 @@ func (p *importer) planGroups() {
 		if r.ProxyAddresses != nil {
 			after.ProxyAddresses = cleanAddresses(*r.ProxyAddresses)
 		}
-		if err := errors.Join(validText("displayName", after.DisplayName, 256), validText("description", after.Description, 1024),
-			validText("mailNickname", after.MailNickname, 64), validAddresses(after.ProxyAddresses)); err != nil || strings.TrimSpace(after.DisplayName) == "" {
-			msg := "displayName is required."
-			if err != nil {
-				msg = allot.ErrorMessage(err)
-			}
+		if msg := invalid(after.DisplayName, validText("displayName", after.DisplayName, 256), validText("description", after.Description, 1024),
+			validText("mailNickname", after.MailNickname, 64), validAddresses(after.ProxyAddresses)); msg != "" {
 			p.fail(file, r.Line, "%s", msg)
 			continue
 		}
@@ -320,18 +307,13 @@ func (p *importer) planGroups() {
 			p.rep.AddChange(change)
 			continue
 		}
-		var fields []string
-		diff := func(name string, differs bool) {
-			if differs {
-				fields = append(fields, name)
-			}
-		}
-		diff("mailNickname", before.MailNickname != after.MailNickname)
-		diff("displayName", before.DisplayName != after.DisplayName)
-		diff("description", before.Description != after.Description)
-		diff("mailEnabled", before.MailEnabled != after.MailEnabled)
-		diff("securityEnabled", before.SecurityEnabled != after.SecurityEnabled)
-		diff("proxyAddresses", !slices.Equal(before.ProxyAddresses, after.ProxyAddresses))
+		var fields changedFields
+		fields.add("mailNickname", before.MailNickname != after.MailNickname)
+		fields.add("displayName", before.DisplayName != after.DisplayName)
+		fields.add("description", before.Description != after.Description)
+		fields.add("mailEnabled", before.MailEnabled != after.MailEnabled)
+		fields.add("securityEnabled", before.SecurityEnabled != after.SecurityEnabled)
+		fields.add("proxyAddresses", !slices.Equal(before.ProxyAddresses, after.ProxyAddresses))
 		if fields == nil {
 			p.rep.Groups.Unchanged++
 			continue
@@ -341,6 +323,27 @@ func (p *importer) planGroups() {
 		p.rep.AddChange(change)
 		p.groupUpdates = append(p.groupUpdates, groupChange{before: before, after: &after,
 			addresses: !slices.Equal(normalizeAll(before.ProxyAddresses), normalizeAll(after.ProxyAddresses))})
+	}
+}
+
+// invalid is the message for a row that fails the checks of the single
+// write paths (errs), or lacks a displayName; "" when it passes.
+func invalid(displayName string, errs ...error) string {
+	if err := errors.Join(errs...); err != nil {
+		return allot.ErrorMessage(err)
+	}
+	if strings.TrimSpace(displayName) == "" {
+		return "displayName is required."
+	}
+	return ""
+}
+
+// changedFields names, in order, the fields an update changes.
+type changedFields []string
+
+func (f *changedFields) add(name string, differs bool) {
+	if differs {
+		*f = append(*f, name)
 	}
 }
 
@@ -571,13 +574,8 @@ func (p *importer) applyUsers() error {
 	if err := s.enqueueUsers(ctx, tx, p.tenant, requeue, ""); err != nil {
 		return err
 	}
-	mailbox := map[string]bool{}
-	if err := s.each(ctx, tx, `SELECT user_id FROM mailboxes WHERE tenant_id = ? AND user_id IN (%s)`, moved, []any{p.tenant}, func(r *sql.Rows) error {
-		var id string
-		err := r.Scan(&id)
-		mailbox[id] = true
-		return err
-	}); err != nil {
+	mailbox, err := s.idSet(ctx, tx, `SELECT user_id FROM mailboxes WHERE tenant_id = ? AND user_id IN (%s)`, moved, p.tenant)
+	if err != nil {
 		return err
 	}
 	for _, c := range p.userUpdates {
@@ -677,14 +675,8 @@ func (p *importer) applyMemberships() error {
 		}
 		ids := touched[g]
 		if n == 0 {
-			licensed := map[string]bool{}
-			if err := s.each(ctx, tx, `SELECT DISTINCT user_id FROM license_states WHERE tenant_id = ? AND source = ? AND user_id IN (%s)`, ids, []any{p.tenant, g},
-				func(r *sql.Rows) error {
-					var id string
-					err := r.Scan(&id)
-					licensed[id] = true
-					return err
-				}); err != nil {
+			licensed, err := s.idSet(ctx, tx, `SELECT DISTINCT user_id FROM license_states WHERE tenant_id = ? AND source = ? AND user_id IN (%s)`, ids, p.tenant, g)
+			if err != nil {
 				return err
 			}
 			ids = slices.DeleteFunc(slices.Clone(ids), func(id string) bool { return !licensed[id] })

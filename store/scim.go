@@ -36,11 +36,7 @@ func (s *DB) SCIMExternalIDs(ctx context.Context, ids []string) (map[string]stri
 		return nil, err
 	}
 	out := map[string]string{}
-	lower := lowerIDs(ids)
-	if len(lower) == 0 {
-		return out, nil
-	}
-	err = s.each(ctx, s.db, `SELECT id, external_id FROM scim_external_ids WHERE tenant_id = ? AND id IN (%s)`, lower, []any{a.TenantID}, func(rows *sql.Rows) error {
+	err = s.each(ctx, s.db, `SELECT id, external_id FROM scim_external_ids WHERE tenant_id = ? AND id IN (%s)`, lowerIDs(ids), []any{a.TenantID}, func(rows *sql.Rows) error {
 		var id, ext string
 		if err := rows.Scan(&id, &ext); err != nil {
 			return err
@@ -68,19 +64,18 @@ func (s *DB) SetSCIMExternalID(ctx context.Context, kind, id, externalID string)
 	}
 	id = strings.ToLower(id)
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if externalID == "" {
-			// Also after the object's deletion, so that its row goes with it.
-			_, err := tx.ExecContext(ctx, s.q(`DELETE FROM scim_external_ids WHERE tenant_id = ? AND id = ?`), a.TenantID, id)
-			return err
+		// Removing needs no object: it also follows the object's deletion,
+		// so that its row goes with it.
+		if externalID != "" {
+			var n int
+			if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM `+table+` WHERE tenant_id = ? AND id = ?`), a.TenantID, id).Scan(&n); err != nil {
+				return err
+			}
+			if n == 0 {
+				return notFound(id)
+			}
 		}
-		var n int
-		if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM `+table+` WHERE tenant_id = ? AND id = ?`), a.TenantID, id).Scan(&n); err != nil {
-			return err
-		}
-		if n == 0 {
-			return notFound(id)
-		}
-		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM scim_external_ids WHERE tenant_id = ? AND id = ?`), a.TenantID, id); err != nil {
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM scim_external_ids WHERE tenant_id = ? AND id = ?`), a.TenantID, id); err != nil || externalID == "" {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO scim_external_ids (tenant_id, id, kind, external_id) VALUES (?, ?, ?, ?)`), a.TenantID, id, kind, externalID)
@@ -99,21 +94,8 @@ func (s *DB) SCIMFindExternalID(ctx context.Context, kind, externalID string) ([
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT e.id FROM scim_external_ids e JOIN `+table+` o ON o.tenant_id = e.tenant_id AND o.id = e.id
-		WHERE e.tenant_id = ? AND e.kind = ? AND e.external_id = ? ORDER BY e.id`), a.TenantID, kind, externalID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	ids := []string{}
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return s.queryIDs(ctx, `SELECT e.id FROM scim_external_ids e JOIN `+table+` o ON o.tenant_id = e.tenant_id AND o.id = e.id
+		WHERE e.tenant_id = ? AND e.kind = ? AND e.external_id = ? ORDER BY e.id`, a.TenantID, kind, externalID)
 }
 
 // SCIMObjectKinds returns, for each of ids that names a user or group of
@@ -126,20 +108,14 @@ func (s *DB) SCIMObjectKinds(ctx context.Context, ids []string) (map[string]stri
 	}
 	out := map[string]string{}
 	lower := lowerIDs(ids)
-	if len(lower) == 0 {
-		return out, nil
-	}
-	for _, k := range []struct{ kind, table string }{{allot.MemberUser, "users"}, {allot.MemberGroup, "dir_groups"}} {
-		err := s.each(ctx, s.db, `SELECT id FROM `+k.table+` WHERE tenant_id = ? AND id IN (%s)`, lower, []any{a.TenantID}, func(rows *sql.Rows) error {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				return err
-			}
-			out[id] = k.kind
-			return nil
-		})
+	for _, kind := range []string{allot.MemberUser, allot.MemberGroup} {
+		table, _ := objectTable(kind)
+		found, err := s.idSet(ctx, s.db, `SELECT id FROM `+table+` WHERE tenant_id = ? AND id IN (%s)`, lower, a.TenantID)
 		if err != nil {
 			return nil, err
+		}
+		for id := range found {
+			out[id] = kind
 		}
 	}
 	return out, nil
@@ -151,21 +127,8 @@ func (s *DB) SCIMMembersAmong(ctx context.Context, groupID string, ids []string)
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]bool{}
-	lower := lowerIDs(ids)
-	if len(lower) == 0 {
-		return out, nil
-	}
-	err = s.each(ctx, s.db, `SELECT member_id FROM memberships WHERE tenant_id = ? AND group_id = ? AND member_id IN (%s)`, lower,
-		[]any{a.TenantID, strings.ToLower(groupID)}, func(rows *sql.Rows) error {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				return err
-			}
-			out[id] = true
-			return nil
-		})
-	return out, err
+	return s.idSet(ctx, s.db, `SELECT member_id FROM memberships WHERE tenant_id = ? AND group_id = ? AND member_id IN (%s)`, lowerIDs(ids),
+		a.TenantID, strings.ToLower(groupID))
 }
 
 // SCIMGroupsWithMember returns the ids of the groups that memberID is a
@@ -175,7 +138,13 @@ func (s *DB) SCIMGroupsWithMember(ctx context.Context, memberID string) ([]strin
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT group_id FROM memberships WHERE tenant_id = ? AND member_id = ? ORDER BY group_id`), a.TenantID, strings.ToLower(memberID))
+	return s.queryIDs(ctx, `SELECT group_id FROM memberships WHERE tenant_id = ? AND member_id = ? ORDER BY group_id`, a.TenantID, strings.ToLower(memberID))
+}
+
+// queryIDs returns the one column of a query's rows; never nil, as the
+// SCIM responses list them.
+func (s *DB) queryIDs(ctx context.Context, query string, args ...any) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return nil, err
 	}
@@ -189,6 +158,21 @@ func (s *DB) SCIMGroupsWithMember(ctx context.Context, memberID string) ([]strin
 		ids = append(ids, id)
 	}
 	return ids, rows.Err()
+}
+
+// idSet runs a query with an IN (%s) list of ids, as each does, and
+// returns the set of its one column.
+func (s *DB) idSet(ctx context.Context, q queryer, query string, ids []string, args ...any) (map[string]bool, error) {
+	set := map[string]bool{}
+	err := s.each(ctx, q, query, ids, args, func(rows *sql.Rows) error {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		set[id] = true
+		return nil
+	})
+	return set, err
 }
 
 func lowerIDs(ids []string) []string {

@@ -220,32 +220,26 @@ func (r *resolver) user(ctx context.Context, s string) (userRef, error) {
 }
 
 func (r *resolver) groups(ctx context.Context, names []string) ([]groupRef, error) {
-	out := make([]groupRef, 0, len(names))
-	seen := map[string]bool{}
-	for _, n := range names {
-		g, err := r.group(ctx, n)
-		if err != nil {
-			return nil, err
-		}
-		if !seen[g.ID] {
-			seen[g.ID] = true
-			out = append(out, g)
-		}
-	}
-	return out, nil
+	return resolveAll(ctx, names, r.group, func(g groupRef) string { return g.ID })
 }
 
 func (r *resolver) users(ctx context.Context, names []string) ([]userRef, error) {
-	out := make([]userRef, 0, len(names))
+	return resolveAll(ctx, names, r.user, func(u userRef) string { return u.ID })
+}
+
+// resolveAll resolves each name, keeping the first of those that name the
+// same object (an id and a name for one group, say).
+func resolveAll[T any](ctx context.Context, names []string, resolve func(context.Context, string) (T, error), id func(T) string) ([]T, error) {
+	out := make([]T, 0, len(names))
 	seen := map[string]bool{}
 	for _, n := range names {
-		u, err := r.user(ctx, n)
+		x, err := resolve(ctx, n)
 		if err != nil {
 			return nil, err
 		}
-		if !seen[u.ID] {
-			seen[u.ID] = true
-			out = append(out, u)
+		if !seen[id(x)] {
+			seen[id(x)] = true
+			out = append(out, x)
 		}
 	}
 	return out, nil

@@ -111,12 +111,16 @@ func (e *cliEnv) waitGroup(ctx context.Context, g groupRef) (waitOutcome, error)
 	var last groupProgress
 	var lastLine time.Time
 	drawn := false
+	// A bar drawn on the terminal has no newline: an error goes below it.
+	endBar := func() {
+		if drawn {
+			fmt.Fprintln(e.stderr)
+		}
+	}
 	for {
 		p, err := e.groupProgress(ctx, g.ID)
 		if err != nil {
-			if drawn {
-				fmt.Fprintln(e.stderr)
-			}
+			endBar()
 			return waitOutcome{}, err
 		}
 		if p.state == allot.ProcessingComplete {
@@ -133,9 +137,7 @@ func (e *cliEnv) waitGroup(ctx context.Context, g groupRef) (waitOutcome, error)
 		last = p
 		select {
 		case <-ctx.Done():
-			if drawn {
-				fmt.Fprintln(e.stderr)
-			}
+			endBar()
 			return waitOutcome{}, ctx.Err()
 		case <-time.After(poll):
 		}

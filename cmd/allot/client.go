@@ -114,10 +114,15 @@ type apiClient struct {
 
 // get decodes the JSON answer to GET path?query into out (nil: discard).
 func (c *apiClient) get(ctx context.Context, path string, query url.Values, out any) error {
+	return c.do(ctx, http.MethodGet, withQuery(path, query), nil, out)
+}
+
+// withQuery appends query to path, if it has any parameter.
+func withQuery(path string, query url.Values) string {
 	if len(query) > 0 {
 		path += "?" + query.Encode()
 	}
-	return c.do(ctx, http.MethodGet, path, nil, out)
+	return path
 }
 
 // post sends body as JSON and decodes the answer into out (nil: discard).
@@ -138,10 +143,7 @@ func (c *apiClient) delete(ctx context.Context, path string) error {
 // list calls each with every item of a collection ({"value":[...]}),
 // following @odata.nextLink across pages.
 func (c *apiClient) list(ctx context.Context, path string, query url.Values, each func(json.RawMessage) error) error {
-	if len(query) > 0 {
-		path += "?" + query.Encode()
-	}
-	for path != "" {
+	for path = withQuery(path, query); path != ""; {
 		var page struct {
 			Value    []json.RawMessage `json:"value"`
 			NextLink string            `json:"@odata.nextLink"`

@@ -78,11 +78,7 @@ func init() {
 							q.Set(k, v)
 						}
 					}
-					path := "/allot/v1/export/audit"
-					if len(q) > 0 {
-						path += "?" + q.Encode()
-					}
-					return e.export(ctx, path, *out)
+					return e.export(ctx, withQuery("/allot/v1/export/audit", q), *out)
 				}
 			},
 		},

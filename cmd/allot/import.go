@@ -57,9 +57,12 @@ type importChange struct {
 	Fields []string `json:"fields"`
 }
 
+// importKinds are the kinds of file, in the order they are sent.
+var importKinds = []string{"users", "groups", "memberships"}
+
 func defineImport(fs *flag.FlagSet, e *cliEnv) func(context.Context, []string) error {
 	files := map[string]*string{}
-	for _, kind := range []string{"users", "groups", "memberships"} {
+	for _, kind := range importKinds {
 		files[kind] = fs.String(kind, "", "the "+kind+" CSV `file`")
 	}
 	dryRun := fs.Bool("dry-run", false, "report what would change, and change nothing")
@@ -71,7 +74,7 @@ func defineImport(fs *flag.FlagSet, e *cliEnv) func(context.Context, []string) e
 		var body bytes.Buffer
 		mw := multipart.NewWriter(&body)
 		n := 0
-		for _, kind := range []string{"users", "groups", "memberships"} {
+		for _, kind := range importKinds {
 			path := *files[kind]
 			if path == "" {
 				continue
@@ -105,11 +108,7 @@ func defineImport(fs *flag.FlagSet, e *cliEnv) func(context.Context, []string) e
 		if *prune {
 			q.Set("pruneMemberships", "true")
 		}
-		path := "/allot/v1/import"
-		if len(q) > 0 {
-			path += "?" + q.Encode()
-		}
-		resp, err := e.c.stream(ctx, "POST", path, mw.FormDataContentType(), &body)
+		resp, err := e.c.stream(ctx, "POST", withQuery("/allot/v1/import", q), mw.FormDataContentType(), &body)
 		if err != nil {
 			return err
 		}
