@@ -188,6 +188,10 @@ type DirectoryObject struct {
 type AssignedLicense struct {
 	SkuID         string
 	DisabledPlans []string
+	// IncludeNestedGroups, on a group's assignment, extends it to the users
+	// of groups nested in the group (docs/NESTED-GROUPS.md). In a request,
+	// nil keeps an existing assignment's setting (off for a new one).
+	IncludeNestedGroups *bool
 }
 
 // Assignment is a license assignment to a user (direct) or a group.

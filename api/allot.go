@@ -413,6 +413,8 @@ type groupsLicenseBody struct {
 	GroupIDs      []string `json:"groupIds"`
 	SkuID         *string  `json:"skuId"`
 	DisabledPlans []string `json:"disabledPlans"`
+	// IncludeNestedGroups: docs/NESTED-GROUPS.md; absent keeps the setting.
+	IncludeNestedGroups *bool `json:"includeNestedGroups"`
 }
 
 // assignGroupsLicense is the admin center's Assign panel: one product to
@@ -443,11 +445,15 @@ func (s *server) assignGroupsLicense(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	lic := allot.AssignedLicense{SkuID: sku, DisabledPlans: disabled}
+	lic := allot.AssignedLicense{SkuID: sku, DisabledPlans: disabled, IncludeNestedGroups: b.IncludeNestedGroups}
 	if err := s.svc.AssignGroupsLicense(r.Context(), ids, lic); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusAccepted, object{"groupIds": ids, "skuId": sku, "disabledPlans": disabled})
+	out := object{"groupIds": ids, "skuId": sku, "disabledPlans": disabled}
+	if b.IncludeNestedGroups != nil {
+		out[nestedField] = *b.IncludeNestedGroups
+	}
+	writeJSON(w, http.StatusAccepted, out)
 	return nil
 }
 

@@ -64,6 +64,7 @@ const (
 // azIDs are the objects of one tenant that a request names.
 type azIDs struct {
 	tenant, user, user2, group, licGroup, token, sku string
+	webhook                                          string
 }
 
 // azRow is one line of the matrix: a request on a route, who may make it
@@ -193,6 +194,17 @@ var azMatrix = []azRow{
 	{pattern: "POST /allot/v1/tokens", may: tenantMgmt, req: at2("/allot/v1/tokens", `{"name":"bot","role":"GlobalReader"}`)},
 	{pattern: "DELETE /allot/v1/tokens/{id}", may: tenantMgmt, scoped: true,
 		req: func(f *azIDs) (string, string) { return "/allot/v1/tokens/" + f.token, "" }},
+	{pattern: "GET /allot/v1/alerts/webhooks", may: tenantMgmt, req: at("/allot/v1/alerts/webhooks")},
+	{pattern: "POST /allot/v1/alerts/webhooks", may: tenantMgmt, req: at2("/allot/v1/alerts/webhooks", `{"url":"https://example.com/hook","events":["group.errors"]}`)},
+	{pattern: "GET /allot/v1/alerts/webhooks/{id}", may: tenantMgmt, scoped: true,
+		req: func(f *azIDs) (string, string) { return "/allot/v1/alerts/webhooks/" + f.webhook, "" }},
+	{pattern: "PATCH /allot/v1/alerts/webhooks/{id}", may: tenantMgmt, scoped: true,
+		req: func(f *azIDs) (string, string) { return "/allot/v1/alerts/webhooks/" + f.webhook, `{"enabled":false}` }},
+	{pattern: "DELETE /allot/v1/alerts/webhooks/{id}", may: tenantMgmt, scoped: true,
+		req: func(f *azIDs) (string, string) { return "/allot/v1/alerts/webhooks/" + f.webhook, "" }},
+	{pattern: "POST /allot/v1/alerts/webhooks/{id}/test", may: tenantMgmt, scoped: true,
+		req: func(f *azIDs) (string, string) { return "/allot/v1/alerts/webhooks/" + f.webhook + "/test", "" }},
+	{pattern: "GET /allot/v1/alerts/deliveries", may: tenantMgmt, req: at("/allot/v1/alerts/deliveries")},
 	{pattern: "GET /allot/v1/catalog", may: everyRole | wOperator, req: at("/allot/v1/catalog")},
 	{pattern: "PUT /allot/v1/catalog", may: wOperator, req: func(*azIDs) (string, string) { return "/allot/v1/catalog", demoCatalogJSON() }},
 	{pattern: "GET /allot/v1/subscriptions", may: everyRole, req: at("/allot/v1/subscriptions")},
@@ -219,6 +231,38 @@ var azMatrix = []azRow{
 		req: func(f *azIDs) (string, string) { return "/allot/v1/users/" + f.user + "/licenseStates", "" }},
 	{pattern: "GET /allot/v1/status", may: everyRole, req: at("/allot/v1/status")},
 	{pattern: "GET /allot/v1/audit", may: everyRole, req: at("/allot/v1/audit")},
+	// A preview needs what its changes would need (api/preview.go).
+	{pattern: "POST /allot/v1/preview", variant: "assignLicense", may: licensing, scoped: true,
+		req: func(f *azIDs) (string, string) {
+			return "/allot/v1/preview", `{"changes":[{"op":"assignLicense","groupId":"` + f.group + `","addLicenses":[{"skuId":"` + azAssign + `","disabledPlans":[]}],"removeLicenses":[]}]}`
+		}},
+	{pattern: "POST /allot/v1/preview", variant: "addMember", may: groupMgmt, scoped: true,
+		req: func(f *azIDs) (string, string) {
+			return "/allot/v1/preview", `{"changes":[{"op":"addMember","groupId":"` + f.licGroup + `","memberId":"` + f.user2 + `"}]}`
+		}},
+	{pattern: "POST /allot/v1/preview", variant: "setSeats", may: purchasing, scoped: true,
+		req: func(f *azIDs) (string, string) {
+			return "/allot/v1/preview", `{"changes":[{"op":"setSeats","skuId":"` + f.sku + `","seats":1}]}`
+		}},
+	{pattern: "POST /allot/v1/preview", variant: "updateUser", may: location, scoped: true,
+		req: func(f *azIDs) (string, string) {
+			return "/allot/v1/preview", `{"changes":[{"op":"updateUser","userId":"` + f.user + `","usageLocation":"GB"}]}`
+		}},
+	{pattern: "POST /allot/v1/preview", variant: "setSeats and removeMember", may: purchasing & groupMgmt, scoped: true,
+		req: func(f *azIDs) (string, string) {
+			return "/allot/v1/preview", `{"changes":[{"op":"setSeats","skuId":"` + f.sku + `","seats":0},{"op":"removeMember","groupId":"` + f.licGroup + `","memberId":"` + f.user + `"}]}`
+		}},
+	{pattern: "GET /allot/v1/subscriptions/{skuId}/waitingRoom", may: everyRole, scoped: true,
+		req: func(f *azIDs) (string, string) { return "/allot/v1/subscriptions/" + f.sku + "/waitingRoom", "" }},
+	{pattern: "PUT /allot/v1/subscriptions/{skuId}/price", may: purchasing, scoped: true,
+		req: func(f *azIDs) (string, string) {
+			return "/allot/v1/subscriptions/" + f.sku + "/price", `{"pricePerSeat":"8.00","currency":"EUR"}`
+		}},
+	{pattern: "DELETE /allot/v1/subscriptions/{skuId}/price", may: purchasing, scoped: true,
+		req: func(f *azIDs) (string, string) { return "/allot/v1/subscriptions/" + f.sku + "/price", "" }},
+	{pattern: "GET /allot/v1/reports/cost", may: everyRole, req: at("/allot/v1/reports/cost")},
+	{pattern: "GET /allot/v1/policy", may: everyRole, req: at("/allot/v1/policy")},
+	{pattern: "PATCH /allot/v1/policy", may: tenantMgmt, req: at2("/allot/v1/policy", `{"blockedDirectAssignmentSkuIds":["`+azNew+`"]}`)},
 	{pattern: "POST /allot/v1/import", variant: "users", may: userMgmt,
 		req: func(*azIDs) (string, string) {
 			return "/allot/v1/import?file=users", "userPrincipalName,displayName\n" + azUPN() + ",Imported\n"
@@ -288,7 +332,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		routes.HandleFunc(p, func(http.ResponseWriter, *http.Request) {})
 	}
 	sample := &azIDs{tenant: newTestGUID(), user: newTestGUID(), user2: newTestGUID(), group: newTestGUID(),
-		licGroup: newTestGUID(), token: newTestGUID(), sku: azSubscribed}
+		licGroup: newTestGUID(), token: newTestGUID(), sku: azSubscribed, webhook: newTestGUID()}
 	for _, row := range azMatrix {
 		target, _ := row.req(sample)
 		_, pattern := routes.Handler(httptest.NewRequest(row.method(), target, nil))
@@ -348,7 +392,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 					}
 					if row.scoped {
 						ghost := azIDs{tenant: newTestGUID(), user: newTestGUID(), user2: newTestGUID(), group: newTestGUID(),
-							licGroup: newTestGUID(), token: newTestGUID(), sku: newTestGUID()}
+							licGroup: newTestGUID(), token: newTestGUID(), sku: newTestGUID(), webhook: newTestGUID()}
 						gt, gb := row.req(&ghost)
 						gst, gcode, gresp := m.do(other.roles[role], row.method(), gt, gb)
 						if gst != st || gcode != code {
@@ -542,6 +586,7 @@ func (m *azWorld) tenant(objects bool) *azTenant {
 	}
 	m.call(ga, "POST", "/v1.0/groups/"+tn.ids.licGroup+"/assignLicense", `{"addLicenses":[{"skuId":"`+azSubscribed+`"}],"removeLicenses":[]}`, 202)
 	tn.ids.token = m.call(ga, "POST", "/allot/v1/tokens", `{"name":"spare","role":"GlobalReader"}`, 201)["id"].(string)
+	tn.ids.webhook = m.call(ga, "POST", "/allot/v1/alerts/webhooks", `{"url":"http://127.0.0.1:9/hook"}`, 201)["id"].(string)
 	return tn
 }
 

@@ -32,6 +32,7 @@ const (
 	fzSku      = azSubscribed
 	fzSku2     = azAssign
 	fzOperator = "fuzz-operator-secret"
+	fzWebhook  = "f0000000-0000-4000-8000-000000000021" // no such webhook: its routes decode, then answer 404
 )
 
 // fzRoute is a route that reads a request body, with a target on the
@@ -65,7 +66,13 @@ var fzRoutes = []fzRoute{
 	{pattern: "POST /allot/v1/groups/assignLicense", target: "/allot/v1/groups/assignLicense"},
 	{pattern: "POST /allot/v1/groups/{id}/reprocess", target: "/allot/v1/groups/" + fzLicGroup + "/reprocess"},
 	{pattern: "POST /allot/v1/users/reprocess", target: "/allot/v1/users/reprocess"},
+	{pattern: "POST /allot/v1/alerts/webhooks", target: "/allot/v1/alerts/webhooks"},
+	{pattern: "PATCH /allot/v1/alerts/webhooks/{id}", target: "/allot/v1/alerts/webhooks/" + fzWebhook},
+	{pattern: "POST /allot/v1/alerts/webhooks/{id}/test", target: "/allot/v1/alerts/webhooks/" + fzWebhook + "/test"},
+	{pattern: "PUT /allot/v1/subscriptions/{skuId}/price", target: "/allot/v1/subscriptions/" + fzSku + "/price"},
+	{pattern: "PATCH /allot/v1/policy", target: "/allot/v1/policy"},
 	{pattern: "POST /allot/v1/import", target: "/allot/v1/import?file=users"},
+	{pattern: "POST /allot/v1/preview", target: "/allot/v1/preview"},
 	{pattern: "POST /scim/v2/{path...}", target: "/scim/v2/Groups"},
 	{pattern: "PUT /scim/v2/{path...}", target: "/scim/v2/Users/" + fzUser2},
 	{pattern: "PATCH /scim/v2/{path...}", target: "/scim/v2/Users/" + fzUser},
@@ -256,6 +263,13 @@ var validBodies = map[string][]string{
 	"POST /allot/v1/groups/assignLicense":           {`{"groupIds":["` + fzGroup + `","` + fzLicGroup + `"],"skuId":"` + fzSku2 + `","disabledPlans":[]}`},
 	"POST /allot/v1/groups/{id}/reprocess":          {``, `garbage`},
 	"POST /allot/v1/users/reprocess":                {`{"userIds":["` + fzUser + `","` + strings.ToUpper(fzUser2) + `"]}`},
+	"POST /allot/v1/preview": {`{"changes":[{"op":"assignLicense","groupId":"` + fzLicGroup + `","addLicenses":[{"skuId":"` + fzSku + `","disabledPlans":[]}],"removeLicenses":[]},{"op":"setSeats","skuId":"` + fzSku + `","seats":3}]}`,
+		`{"changes":[{"op":"addMember","groupId":"` + fzGroup + `","memberId":"` + fzUser2 + `"},{"op":"updateUser","userId":"` + fzUser + `","usageLocation":"fr"}]}`},
+	"POST /allot/v1/alerts/webhooks":            {`{"url":"https://example.com/h","events":["group.errors"],"secret":"0123456789abcdef"}`, `{"url":"ftp://x"}`, `{"url":"http://h","events":["nope"]}`},
+	"PATCH /allot/v1/alerts/webhooks/{id}":      {`{"enabled":false}`, `{"rotateSecret":true,"secret":"0123456789abcdef"}`, `{"events":null}`},
+	"POST /allot/v1/alerts/webhooks/{id}/test":  {``, `{}`, `garbage`},
+	"PUT /allot/v1/subscriptions/{skuId}/price": {`{"pricePerSeat":"8.00","currency":"EUR"}`, `{"pricePerSeat":8.5,"currency":"usd"}`, `{"pricePerSeat":"1e3","currency":"EUR"}`},
+	"PATCH /allot/v1/policy":                    {`{"blockedDirectAssignmentSkuIds":["` + fzSku2 + `"]}`, `{"blockedDirectAssignmentSkuIds":[]}`, `{"blockedDirectAssignmentSkuIds":null}`},
 	"POST /allot/v1/import": {"userPrincipalName,displayName,usageLocation,proxyAddresses,accountEnabled\nfz@fuzz.example,F,us,SMTP:fz@fuzz.example;smtp:g@fuzz.example,no\n",
 		"\xef\xbb\xbfuserPrincipalName,displayName,mail\n" + fzUser[:8] + fzUser[34:] + "@fuzz.example,\"Re,named\",'=x\n"},
 	"POST /scim/v2/{path...}": {`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"S","externalId":"x","members":[{"value":"` + fzUser + `"},{"value":"` + fzUser2 + `"}]}`,

@@ -51,7 +51,7 @@ func groupView(g *allot.Group, sel []string) object {
 		"securityEnabled": g.SecurityEnabled,
 	}
 	if len(sel) > 0 {
-		full["assignedLicenses"] = assignedLicenses(g.AssignedLicenses)
+		full["assignedLicenses"] = nestedView(assignedLicenses(g.AssignedLicenses), g.AssignedLicenses)
 		state := g.ProcessingState
 		if state == "" {
 			state = allot.ProcessingComplete
@@ -486,10 +486,15 @@ func (s *server) assignGroupLicense(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
+	nested, err := takeNestedFlags(r)
+	if err != nil {
+		return err
+	}
 	add, remove, err := parseAssignLicense(r)
 	if err != nil {
 		return err
 	}
+	withNestedFlags(add, nested)
 	g, err := s.svc.AssignGroupLicense(r.Context(), id, add, remove)
 	if err != nil {
 		return err

@@ -81,7 +81,7 @@ func (s *server) importCSV(w http.ResponseWriter, r *http.Request) error {
 		if single == "" {
 			return badRequest("Send the files as multipart/form-data parts named users, groups and memberships, or one CSV file as the body with ?file=users, groups or memberships.")
 		}
-		// The role check comes before the body is read.
+		// The role check comes before the body is read, as for each part.
 		if err := importAllowed(r, map[csvio.Kind]upload{single: {}}); err != nil {
 			return err
 		}
@@ -93,9 +93,6 @@ func (s *server) importCSV(w http.ResponseWriter, r *http.Request) error {
 	}
 	if len(files) == 0 {
 		return badRequest("No file: name the multipart/form-data parts users, groups and memberships.")
-	}
-	if err := importAllowed(r, files); err != nil {
-		return err
 	}
 	in := &csvio.Import{PruneMemberships: prune}
 	var errs csvio.Errors
@@ -171,6 +168,11 @@ func readParts(r *http.Request, boundary string) (map[csvio.Kind]upload, error) 
 		}
 		if _, dup := files[kind]; dup {
 			return nil, badRequest("The part '%s' appears twice.", kind)
+		}
+		// Each part's role check comes before its bytes are read, so a
+		// caller without the right cannot make the server read an upload.
+		if err := importAllowed(r, map[csvio.Kind]upload{kind: {}}); err != nil {
+			return nil, err
 		}
 		data, err := io.ReadAll(part)
 		if err != nil {

@@ -228,6 +228,27 @@ func (s *server) routeTable() []route {
 		{"GET /allot/v1/users/{id}/licenseStates", readers, s.licenseStates},
 		{"GET /allot/v1/status", readers, s.status},
 		{"GET /allot/v1/audit", readers, s.audit},
+		// What-if preview (docs/PREVIEW.md): the handler requires what the
+		// changes it is given would require.
+		{"POST /allot/v1/preview", byHandler, s.preview},
+
+		// Waiting room, cost and policy (docs/WAITING-ROOM-COST-POLICY.md).
+		{"GET /allot/v1/subscriptions/{skuId}/waitingRoom", readers, s.waitingRoom},
+		{"PUT /allot/v1/subscriptions/{skuId}/price", buyers, s.setPrice},
+		{"DELETE /allot/v1/subscriptions/{skuId}/price", buyers, s.clearPrice},
+		{"GET /allot/v1/reports/cost", readers, s.costReport},
+		{"GET /allot/v1/policy", readers, s.getPolicy},
+		{"PATCH /allot/v1/policy", tenantAdmins, s.setPolicy},
+
+		// Alerts (docs/ALERTS.md, api/alerts.go): webhook URLs may carry
+		// secrets, so even reading them takes a Global Administrator.
+		{"GET /allot/v1/alerts/webhooks", tenantAdmins, s.listWebhooks},
+		{"POST /allot/v1/alerts/webhooks", tenantAdmins, s.createWebhook},
+		{"GET /allot/v1/alerts/webhooks/{id}", tenantAdmins, s.getWebhook},
+		{"PATCH /allot/v1/alerts/webhooks/{id}", tenantAdmins, s.updateWebhook},
+		{"DELETE /allot/v1/alerts/webhooks/{id}", tenantAdmins, s.deleteWebhook},
+		{"POST /allot/v1/alerts/webhooks/{id}/test", tenantAdmins, s.testWebhook},
+		{"GET /allot/v1/alerts/deliveries", tenantAdmins, s.listDeliveries},
 
 		// CSV import and export (docs/IMPORT-EXPORT.md); import checks its
 		// files against the roles once it knows which files it was given.

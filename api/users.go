@@ -440,6 +440,12 @@ func parseAssignLicense(r *http.Request) (add []allot.AssignedLicense, remove []
 	if len(missing) > 0 {
 		return nil, nil, badRequest("One or more parameters of the operation 'assignLicense' are missing from the request payload. The missing parameters are: %s.", strings.Join(missing, ","))
 	}
+	return licensesFromBody(b)
+}
+
+// licensesFromBody validates the arrays of an assignLicense body, which
+// a what-if preview (api/preview.go) also carries.
+func licensesFromBody(b assignLicenseBody) (add []allot.AssignedLicense, remove []string, err error) {
 	if len(*b.AddLicenses)+len(*b.RemoveLicenses) > maxLicensesPerRequest {
 		return nil, nil, badRequest("Too many licenses in one request: at most %d may be added or removed.", maxLicensesPerRequest)
 	}

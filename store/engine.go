@@ -41,6 +41,9 @@ type batch struct {
 	waitLimit      int             // rows to read of a waiting room, raised when too few
 	priority       map[string]bool // users a purchase was made for: ahead of the waiting room
 	err            error           // the first error of a lazy load
+	// parents maps a group to the groups containing it, loaded only when
+	// the tenant has an assignment that includes nested groups.
+	parents map[string][]string
 }
 
 type waiter struct {
@@ -96,6 +99,7 @@ type assignmentRow struct {
 	sku      string
 	disabled []string
 	created  time.Time
+	nested   bool // a group's assignment that includes nested groups
 }
 
 type queryer interface {
@@ -226,8 +230,15 @@ func (s *DB) loadBatch(ctx context.Context, tx *sql.Tx, tenantID string, userIDs
 	if err != nil {
 		return nil, err
 	}
-	err = s.each(ctx, tx, `SELECT target_id, sku_id, disabled_plans, created_at FROM assignments WHERE tenant_id = ? AND target_kind = 'group' AND target_id IN (%s)`, keys(groupSet), []any{tenantID}, func(r *sql.Rows) error {
-		a, err := scanAssign(r)
+	if err := s.loadNested(ctx, tx, b, groupSet); err != nil {
+		return nil, err
+	}
+	err = s.each(ctx, tx, `SELECT target_id, sku_id, disabled_plans, created_at, include_nested FROM assignments WHERE tenant_id = ? AND target_kind = 'group' AND target_id IN (%s)`, keys(groupSet), []any{tenantID}, func(r *sql.Rows) error {
+		var a assignmentRow
+		var disabled, created string
+		var nested int
+		err := r.Scan(&a.target, &a.sku, &disabled, &created, &nested)
+		a.disabled, a.created, a.nested = strList(disabled), parseTime(created), nested == 1
 		b.groupAssign[a.target] = append(b.groupAssign[a.target], a)
 		return err
 	})
@@ -311,7 +322,7 @@ func (b *batch) units(uid string) []rules.Unit {
 		}
 		out = append(out, u)
 	}
-	return out
+	return append(out, b.nestedUnits(uid)...)
 }
 
 func (b *batch) input(uid string, cat *allot.Catalog, now time.Time) rules.Input {

@@ -64,6 +64,9 @@ func (s *DB) fillGroups(ctx context.Context, q queryer, tenantID string, groups 
 	if err != nil {
 		return err
 	}
+	if err := s.fillNested(ctx, q, tenantID, byID); err != nil {
+		return err
+	}
 	err = s.each(ctx, q, `SELECT DISTINCT source FROM license_states WHERE tenant_id = ? AND state = 'Error' AND source IN (%s)`, ids, []any{tenantID}, func(r *sql.Rows) error {
 		var gid string
 		err := r.Scan(&gid)
@@ -301,6 +304,10 @@ func (s *DB) DeleteGroup(ctx context.Context, id string) error {
 		if err := s.enqueueAddressListers(ctx, tx, a.TenantID, g.ProxyAddresses, ""); err != nil {
 			return err
 		}
+		// Its members may inherit through it from the groups containing it.
+		if err := s.requeueNested(ctx, tx, a.TenantID, g.ID, g.ID, allot.MemberGroup); err != nil {
+			return err
+		}
 		for _, stmt := range []struct {
 			sql  string
 			args []any
@@ -357,6 +364,9 @@ func (s *DB) AddMember(ctx context.Context, groupID, memberID string) error {
 				return err
 			}
 		}
+		if err := s.requeueNested(ctx, tx, a.TenantID, g.ID, mid, kind); err != nil {
+			return err
+		}
 		return s.audit(ctx, tx, a.TenantID, "Add member to group", "Group", g.ID, "", toJSON(map[string]string{"memberId": mid, "memberType": kind}), "success")
 	})
 	if err == nil {
@@ -411,6 +421,9 @@ func (s *DB) RemoveMember(ctx context.Context, groupID, memberID string) error {
 		} else if err != nil {
 			return err
 		}
+		if err := s.requeueNested(ctx, tx, a.TenantID, g.ID, mid, kind); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM memberships WHERE tenant_id = ? AND group_id = ? AND member_id = ?`), a.TenantID, g.ID, mid); err != nil {
 			return err
 		}
@@ -460,14 +473,26 @@ func (s *DB) Members(ctx context.Context, groupID string, transitive bool, opt a
 			rows.Close()
 		}
 	}
+	source := `m.group_id`
+	var sourceArgs []any
+	if (opt.ErrorsOnly || opt.SuccessOnly) && !transitive {
+		// Users licensed through nested groups are listed with the group's
+		// direct members, by the state they have from this group.
+		if groups, err = s.nestedMemberGroups(ctx, a.TenantID, g.ID); err != nil {
+			return nil, err
+		}
+		source, sourceArgs = `?`, []any{g.ID}
+	}
 	cond := `m.tenant_id = ? AND m.group_id IN (` + placeholders(len(groups)) + `)`
 	args := append([]any{a.TenantID}, anys(groups)...)
 	switch {
 	case opt.ErrorsOnly:
-		cond += ` AND EXISTS (SELECT 1 FROM license_states x WHERE x.tenant_id = m.tenant_id AND x.user_id = m.member_id AND x.source = m.group_id AND x.state = 'Error')`
+		cond += ` AND EXISTS (SELECT 1 FROM license_states x WHERE x.tenant_id = m.tenant_id AND x.user_id = m.member_id AND x.source = ` + source + ` AND x.state = 'Error')`
+		args = append(args, sourceArgs...)
 	case opt.SuccessOnly:
-		cond += ` AND EXISTS (SELECT 1 FROM license_states x WHERE x.tenant_id = m.tenant_id AND x.user_id = m.member_id AND x.source = m.group_id)
-			AND NOT EXISTS (SELECT 1 FROM license_states x WHERE x.tenant_id = m.tenant_id AND x.user_id = m.member_id AND x.source = m.group_id AND x.state = 'Error')`
+		cond += ` AND EXISTS (SELECT 1 FROM license_states x WHERE x.tenant_id = m.tenant_id AND x.user_id = m.member_id AND x.source = ` + source + `)
+			AND NOT EXISTS (SELECT 1 FROM license_states x WHERE x.tenant_id = m.tenant_id AND x.user_id = m.member_id AND x.source = ` + source + ` AND x.state = 'Error')`
+		args = append(append(args, sourceArgs...), sourceArgs...)
 	}
 	if opt.Filter != nil {
 		// Only user properties are filterable on member lists.
@@ -599,6 +624,10 @@ func (s *DB) assignGroup(ctx context.Context, tx *sql.Tx, tenantID, groupID stri
 	if err != nil {
 		return err
 	}
+	nestedBefore, err := s.nestedSKUs(ctx, tx, tenantID, groupID)
+	if err != nil {
+		return err
+	}
 	after, _, missing := applyLicenseChange(before, add, remove, s.now())
 	if missing != "" {
 		return allot.Errorf(allot.EINVALID, "License %s is not assigned to the group.", missing)
@@ -614,6 +643,9 @@ func (s *DB) assignGroup(ctx context.Context, tx *sql.Tx, tenantID, groupID stri
 		return err
 	}
 	if err := s.audit(ctx, tx, tenantID, "Set group license", "Group", groupID, assignmentsJSON(before), assignmentsJSON(after), "success"); err != nil {
+		return err
+	}
+	if err := s.setNested(ctx, tx, tenantID, groupID, nestedBefore, after, add); err != nil {
 		return err
 	}
 	return s.enqueueGroup(ctx, tx, tenantID, groupID)

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/allot-dev/allot"
@@ -164,40 +163,29 @@ func (s *DB) evaluateUsers(ctx context.Context, tx *sql.Tx, tenantID string, use
 	if b.err != nil {
 		return nil, b.err
 	}
-	return outs, s.write(ctx, tx, b, outs)
+	if err := s.write(ctx, tx, b, outs); err != nil {
+		return nil, err
+	}
+	return outs, s.alertOutcomes(ctx, tx, tenantID, outs)
 }
 
 // processGroup walks the next n direct user members of a group, in order
-// of membership time then user id, and records the cursor and progress so
+// of membership time then user id (with nested groups: its transitive
+// members, store/nested.go), and records the cursor and progress so
 // that a crash resumes after the last committed batch.
 func (s *DB) processGroup(ctx context.Context, tx *sql.Tx, w workItem, n int) (int, error) {
 	if !w.started {
-		if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM memberships WHERE tenant_id = ? AND group_id = ? AND member_kind = 'user'`), w.tenantID, w.target).Scan(&w.total); err != nil {
+		if err := s.groupWalkTotal(ctx, tx, &w); err != nil {
 			return 0, err
 		}
 		if err := s.audit(ctx, tx, w.tenantID, "Start applying group based license to users", "Group", w.target, "", toJSON(map[string]int{"members": w.total}), "success"); err != nil {
 			return 0, err
 		}
 	}
-	afterTime, afterID, _ := strings.Cut(w.cursor, "|")
-	// A row-value comparison lets both databases seek the index to the
-	// cursor instead of rescanning the group from its start each batch.
-	rows, err := tx.QueryContext(ctx, s.q(`SELECT member_id, added_at FROM memberships WHERE tenant_id = ? AND group_id = ?
-		AND (added_at, member_id) > (?, ?) AND member_kind = 'user' ORDER BY added_at, member_id LIMIT ?`), w.tenantID, w.target, afterTime, afterID, n)
+	users, err := s.groupWalkNext(ctx, tx, &w, n)
 	if err != nil {
 		return 0, err
 	}
-	var users []string
-	for rows.Next() {
-		var uid, added string
-		if err := rows.Scan(&uid, &added); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		users = append(users, uid)
-		w.cursor = added + "|" + uid
-	}
-	rows.Close()
 	outs, err := s.evaluateUsers(ctx, tx, w.tenantID, users, false)
 	if err != nil {
 		return 0, err
@@ -227,6 +215,10 @@ func (s *DB) processGroup(ctx context.Context, tx *sql.Tx, w workItem, n int) (i
 	}
 	if len(users) < n {
 		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM work WHERE id = ?`), w.id); err != nil {
+			return 0, err
+		}
+		// The walk is over: the group may now show Errors & issues.
+		if err := s.alertGroups(ctx, tx, w.tenantID, []string{w.target}); err != nil {
 			return 0, err
 		}
 		result := fmt.Sprintf("[Users successfully assigned licenses: %d, Users for whom license assignment failed: %d.]", w.licensed, w.failed)

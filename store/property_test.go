@@ -7,12 +7,15 @@ import (
 	"testing"
 
 	"github.com/allot-dev/allot"
+	"github.com/allot-dev/allot/store"
 )
 
 var (
 	propSeeds = flag.Int("prop.seeds", 8, "random histories in TestRandomOperations")
 	propOps   = flag.Int("prop.ops", 400, "operations per history")
 	propEvery = flag.Int("prop.every", 20, "operations between two drains and checks")
+	// Off by default so that the histories, and their regression seeds, stay as they were.
+	propPreview = flag.Bool("prop.preview", false, "after each drain, preview random changes, apply them and compare")
 )
 
 // TestRandomOperations applies random operations of every kind through the
@@ -31,7 +34,20 @@ func TestRandomOperations(t *testing.T) {
 	}
 	for _, seed := range seeds {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
-			runHistory(t, uint64(seed), *propOps)
+			runHistory(t, uint64(seed), *propOps, false)
+		})
+	}
+}
+
+// TestRandomOperationsNested is TestRandomOperations with nested groups:
+// groups are nested in groups (cycles included, and chains deeper than
+// MaxNestingDepth), assigned with and without includeNestedGroups, and
+// un-nested, among all the other operations. Its histories are separate so
+// the plain ones, and their regression seeds, stay as they were.
+func TestRandomOperationsNested(t *testing.T) {
+	for seed := range *propSeeds {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			runHistory(t, uint64(seed), *propOps, true)
 		})
 	}
 }
@@ -48,11 +64,12 @@ type history struct {
 	groups []string
 	skus   []string
 	log    []string
+	nested bool // also nest groups and assign with includeNestedGroups
 }
 
-func runHistory(t *testing.T, seed uint64, ops int) {
+func runHistory(t *testing.T, seed uint64, ops int, nested bool) {
 	loc := []string{"", "US", "DE"}[seed%3]
-	h := &history{env: newEnv(t, loc), r: rand.New(rand.NewPCG(seed, 7))}
+	h := &history{env: newEnv(t, loc), r: rand.New(rand.NewPCG(seed, 7)), nested: nested}
 	h.skus = []string{skuE1, skuE3, skuKiosk, skuAudio, skuPhone, skuExoP1}
 	for _, sku := range h.skus {
 		h.sub(sku, h.r.IntN(8))
@@ -62,6 +79,14 @@ func runHistory(t *testing.T, seed uint64, ops int) {
 	}
 	for range 4 {
 		h.newGroup()
+	}
+	if nested {
+		// A chain one level deeper than the limit, so the limit is exercised.
+		for range store.MaxNestingDepth + 2 {
+			h.newGroup()
+			n := len(h.groups)
+			h.must(h.db.AddMember(h.ctx, h.groups[n-2], h.groups[n-1]))
+		}
 	}
 	defer func() {
 		if t.Failed() {
@@ -76,6 +101,9 @@ func runHistory(t *testing.T, seed uint64, ops int) {
 		if i%*propEvery == *propEvery-1 || i == ops-1 {
 			h.drain(1 + h.r.IntN(5))
 			h.check()
+			if *propPreview { // store/preview_test.go: preview, apply, compare
+				h.previewStep(fmt.Sprint("after operation ", i))
+			}
 		}
 	}
 }
@@ -133,7 +161,11 @@ func (h *history) newGroup() {
 func (h *history) step() {
 	var op string
 	var err error
-	switch k := h.r.IntN(100); {
+	kinds := 100
+	if h.nested {
+		kinds = 118
+	}
+	switch k := h.r.IntN(kinds); {
 	case k < 5:
 		op = "create user"
 		h.newUser()
@@ -217,10 +249,28 @@ func (h *history) step() {
 		u := h.pick(h.users)
 		op = "reprocess user " + u
 		err = h.db.ReprocessUsers(h.ctx, []string{u})
-	default:
+	case k < 100:
 		g := h.pick(h.groups)
 		op = "reprocess group " + g
 		err = h.db.ReprocessGroup(h.ctx, g)
+	case k < 106:
+		g, m := h.pick(h.groups), h.pick(h.groups)
+		op = "nest group " + m + " in " + g
+		err = h.db.AddMember(h.ctx, g, m)
+	case k < 109:
+		g, m := h.pick(h.groups), h.pick(h.groups)
+		op = "un-nest group " + m + " from " + g
+		err = h.db.RemoveMember(h.ctx, g, m)
+	case k < 115:
+		g, sku, on := h.pick(h.groups), h.pick(h.skus), h.r.IntN(4) > 0
+		d := h.disabled(sku)
+		op = fmt.Sprintf("assign group %s %s disabled %v includeNestedGroups %v", g, sku, d, on)
+		_, err = h.db.AssignGroupLicense(h.ctx, g, []allot.AssignedLicense{{SkuID: sku, DisabledPlans: d, IncludeNestedGroups: &on}}, []string{})
+	default:
+		// A user joins a group deep in the chain.
+		g, u := h.pick(h.groups[len(h.groups)/2:]), h.pick(h.users)
+		op = "add member " + u + " to " + g
+		err = h.db.AddMember(h.ctx, g, u)
 	}
 	if err != nil {
 		op += " -> " + allot.ErrorCode(err)

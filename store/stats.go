@@ -32,12 +32,22 @@ var sqliteStats = [][3]string{
 	{"license_states", "license_states_source", "3000000 3000000 3000 2000"},
 	{"license_states", "license_states_waiting", "3000000 3000000 300000 100000 3 1"},
 	{"subscriptions", "sqlite_autoindex_subscriptions_1", "1000 10 1"},
+	{"subscription_prices", "sqlite_autoindex_subscription_prices_1", "1000 10 1"},
+	{"direct_assignment_blocks", "sqlite_autoindex_direct_assignment_blocks_1", "1000 10 1"},
 	{"work", "work_target", "100000 100000 50000 2"},
 	{"work", "work_group", "100000 100000 1000"},
 	{"audit", "audit_target", "10000000 10000000 20 1"},
 	{"mailboxes", "sqlite_autoindex_mailboxes_1", "1000000 1000000 1"},
 	{"scim_external_ids", "sqlite_autoindex_scim_external_ids_1", "1000000 1000000 1"},
 	{"scim_external_ids", "scim_external_ids_lookup", "1000000 1000000 500000 1"},
+	{"alert_webhooks", "sqlite_autoindex_alert_webhooks_1", "1000 10 1"},
+	{"alert_events", "sqlite_autoindex_alert_events_1", "100000 1"},
+	{"alert_events", "alert_events_unlogged", "100000 50000 1"},
+	{"alert_deliveries", "sqlite_autoindex_alert_deliveries_1", "100000 1"},
+	{"alert_deliveries", "alert_deliveries_due", "100000 33000 1"},
+	{"alert_deliveries", "alert_deliveries_tenant", "100000 1000 1"},
+	{"alert_group_errors", "sqlite_autoindex_alert_group_errors_1", "10000 100 1"},
+	{"alert_throttle", "sqlite_autoindex_alert_throttle_1", "1000 10 1"},
 }
 
 // writeSQLiteStats installs sqliteStats; connections opened afterwards

@@ -307,6 +307,11 @@ func (s *DB) q(query string) string {
 // tenant are serialised as SQLite serialises all writes: seats are counted
 // by one transaction at a time, whatever the number of replicas.
 func (s *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	if tx := previewTx(ctx); tx != nil {
+		// Inside a preview (store/preview.go): its transaction, which holds
+		// the lock and is always rolled back, is the only one.
+		return normalize(fn(tx))
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)

@@ -56,7 +56,7 @@ func (s *DB) Subscription(ctx context.Context, skuID string) (*allot.Subscriptio
 	if err != nil {
 		return nil, err
 	}
-	return s.subscription(ctx, s.db, a.TenantID, skuID)
+	return s.subscription(ctx, s.reader(ctx), a.TenantID, skuID)
 }
 
 func (s *DB) subscription(ctx context.Context, q rowQueryer, tenantID, skuID string) (*allot.Subscription, error) {
@@ -136,6 +136,9 @@ func (s *DB) setSeats(ctx context.Context, tx *sql.Tx, tenantID, skuID string, f
 		return err
 	}
 	if err := s.audit(ctx, tx, tenantID, "Update subscription", "Subscription", skuID, toJSON(map[string]int{"seats": sub.Enabled}), toJSON(map[string]int{"seats": seats}), "success"); err != nil {
+		return err
+	}
+	if err := s.alertSeats(ctx, tx, tenantID, skuID, sub.Enabled, sub.ConsumedUnits, seats, sub.ConsumedUnits); err != nil {
 		return err
 	}
 	// Users whose unit with this SKU is in error: the waiting ones first,

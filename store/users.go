@@ -43,11 +43,11 @@ func (s *DB) User(ctx context.Context, idOrUPN string) (*allot.User, error) {
 	if err != nil {
 		return nil, err
 	}
-	u, err := s.findUser(ctx, s.db, a.TenantID, idOrUPN)
+	u, err := s.findUser(ctx, s.reader(ctx), a.TenantID, idOrUPN)
 	if err != nil {
 		return nil, err
 	}
-	return u, s.fillLicensing(ctx, s.db, a.TenantID, []*allot.User{u})
+	return u, s.fillLicensing(ctx, s.reader(ctx), a.TenantID, []*allot.User{u})
 }
 
 // fillLicensing loads states for users and derives assignedLicenses: each
@@ -426,7 +426,7 @@ func (s *DB) AssignUserLicense(ctx context.Context, id string, add []allot.Assig
 	if err != nil {
 		return nil, err
 	}
-	cat := s.Catalog()
+	cat := s.catalogIn(ctx, s.reader(ctx))
 	if err := validateLicenses(cat, add, remove); err != nil {
 		return nil, err
 	}
@@ -445,6 +445,9 @@ func (s *DB) AssignUserLicense(ctx context.Context, id string, add []allot.Assig
 			return err
 		}
 		before := b.direct[u.ID]
+		if err := s.checkDirectPolicy(ctx, tx, a.TenantID, before, add); err != nil {
+			return err
+		}
 		after, changed, missing := applyLicenseChange(before, add, remove, s.now())
 		if missing != "" {
 			for _, st := range b.states[u.ID] {
@@ -471,7 +474,10 @@ func (s *DB) AssignUserLicense(ctx context.Context, id string, add []allot.Assig
 		if err := s.audit(ctx, tx, a.TenantID, "Change user license", "User", u.ID, assignmentsJSON(before), assignmentsJSON(after), "success"); err != nil {
 			return err
 		}
-		return s.write(ctx, tx, b, []outcome{o})
+		if err := s.write(ctx, tx, b, []outcome{o}); err != nil {
+			return err
+		}
+		return s.alertOutcomes(ctx, tx, a.TenantID, []outcome{o})
 	})
 	if err != nil {
 		return nil, err

@@ -224,9 +224,12 @@ type assignData struct {
 	Selected    []groupOption
 	Plans       []planOption
 	AppsChanged bool
-	Done        bool
-	Error       string
-	Max         int
+	// IncludeNested is the "Include nested groups" box (docs/NESTED-GROUPS.md).
+	IncludeNested bool
+	Preview       *previewData // the Preview button's answer (web/preview.go)
+	Done          bool
+	Error         string
+	Max           int
 }
 
 type groupOption struct {
@@ -333,6 +336,7 @@ func (s *server) assignPanelPost(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	a.Plans, a.AppsChanged = s.plansOf(d.Product.ID, off), len(off) > 0
+	a.IncludeNested = f.Get("include_nested") == "1"
 	ids := dedupe(f["group"])
 	if len(ids) > 999 {
 		return badRequest("Too many groups were selected.")
@@ -349,6 +353,13 @@ func (s *server) assignPanelPost(w http.ResponseWriter, r *http.Request) error {
 	}
 	if a.Suggestions, err = s.suggestions(r, d.Product.ID, a.Query, a.Selected); err != nil {
 		return err
+	}
+	if f.Get("action") == "preview" {
+		if err := s.assignPreview(r, a, d.Product.ID, off); err != nil {
+			return err
+		}
+		s.renderProduct(w, r, http.StatusOK, d)
+		return nil
 	}
 	if f.Get("action") != "assign" {
 		s.renderProduct(w, r, http.StatusOK, d)
@@ -373,7 +384,8 @@ func (s *server) assignPanelPost(w http.ResponseWriter, r *http.Request) error {
 	if off == nil {
 		off = []string{}
 	}
-	if err := s.svc.AssignGroupsLicense(r.Context(), gids, allot.AssignedLicense{SkuID: d.Product.ID, DisabledPlans: off}); err != nil {
+	nested := a.IncludeNested // the box as shown: unticked switches nesting off
+	if err := s.svc.AssignGroupsLicense(r.Context(), gids, allot.AssignedLicense{SkuID: d.Product.ID, DisabledPlans: off, IncludeNestedGroups: &nested}); err != nil {
 		if code := allot.ErrorCode(err); code == allot.EINVALID || code == allot.ECONFLICT || code == allot.ENOTFOUND {
 			a.Error = "Nothing was assigned: " + allot.ErrorMessage(err)
 			s.renderProduct(w, r, http.StatusBadRequest, d)
@@ -389,6 +401,9 @@ func (s *server) assignPanelPost(w http.ResponseWriter, r *http.Request) error {
 			offNames = append(offNames, planName(s.svc.Catalog(), p))
 		}
 		text += " Turned off: " + names(offNames, 50) + "."
+	}
+	if nested {
+		text += " Members of groups nested in them (up to 5 levels) get it too."
 	}
 	return s.redirect(w, r, d.URL+"/groups/assign?done=1", flash{Kind: "success", Text: text})
 }

@@ -45,6 +45,20 @@ func (s *server) routes() {
 	m.Handle("GET /groups", s.page(read, s.groupsPage))
 	m.Handle("GET /groups/{id}", s.page(read, s.groupPage))
 
+	// Settings › Alerts (web/alerts.go).
+	m.Handle("GET /settings/alerts", s.page(allot.PermManageTenant, s.alertsPage))
+	m.Handle("POST /settings/alerts", s.action(allot.PermManageTenant, s.alertsAdd))
+	m.Handle("POST /settings/alerts/{id}", s.action(allot.PermManageTenant, s.alertsAction))
+
+	// Waiting room, price and cost, policy (web/beyond.go).
+	m.Handle("GET /billing/licenses/{sku}/waiting", s.page(read, s.waitingTab))
+	m.Handle("GET /billing/licenses/{sku}/price", s.page(read, s.priceTab))
+	m.Handle("POST /billing/licenses/{sku}/price", s.action(buyers, s.pricePost))
+	m.Handle("GET /billing/cost", s.page(read, s.costPage))
+	m.Handle("GET /billing/cost/export", s.page(read, s.costCSV))
+	m.Handle("GET /settings/policy", s.page(read, s.policyPage))
+	m.Handle("POST /settings/policy", s.action(allot.PermManageTenant, s.policyPost))
+
 	// Anything else is a page that does not exist.
 	m.Handle("/", s.page("", func(w http.ResponseWriter, r *http.Request) error {
 		return &httpError{http.StatusNotFound, "There is no page at this address."}

@@ -177,7 +177,7 @@ func (s *server) parseTemplates() error {
 		"add":         func(a, b int) int { return a + b },
 		"pair":        func(v, d any) map[string]any { return map[string]any{"V": v, "D": d} },
 	}
-	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html")
+	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html", "templates/preview.html")
 	if err != nil {
 		return fmt.Errorf("web: templates: %w", err)
 	}
@@ -188,7 +188,7 @@ func (s *server) parseTemplates() error {
 	s.pages = map[string]*template.Template{}
 	for _, n := range names {
 		name := path.Base(n)
-		if name == "layout.html" || name == "partials.html" {
+		if name == "layout.html" || name == "partials.html" || name == "preview.html" {
 			continue
 		}
 		t, err := template.Must(base.Clone()).ParseFS(templateFS, n)

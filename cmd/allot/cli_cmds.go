@@ -24,15 +24,19 @@ func init() {
 		},
 		cliCmd{
 			name:     "assign",
-			synopsis: "--product SKU (--group G… | --user U…) [--disable-plan PLAN…] [--wait]",
+			synopsis: "--product SKU (--group G… | --user U…) [--disable-plan PLAN…] [--include-nested] [--wait]",
 			summary:  "assign a product to groups or users",
 			details: `SKU and PLAN are a part number (ENTERPRISEPACK, EXCHANGE_S_ENTERPRISE) or an id;
 a group is an id or a display name, a user an id or a userPrincipalName. Repeat
 --group, --user and --disable-plan for several; up to 20 groups at once. Groups are
 processed in the background: --wait shows the progress and the outcome. Assigning
-a product again replaces its disabled plans.`,
+a product again replaces its disabled plans. --include-nested (groups only) also
+licenses the users of groups nested in the groups, up to 5 levels deep;
+--include-nested=false switches that off, and leaving it out keeps the setting
+(docs/NESTED-GROUPS.md).`,
 			examples: `allot assign --product ENTERPRISEPACK --group Sales --group Marketing --wait
 				allot assign --product ENTERPRISEPACK --group Sales --disable-plan EXCHANGE_S_ENTERPRISE
+				allot assign --product ENTERPRISEPACK --group Staff --include-nested --wait
 				allot assign --product SPE_E5 --user adele@contoso.com --user alex@contoso.com`,
 			define: defineAssign(true),
 		},
@@ -174,6 +178,10 @@ func defineAssign(add bool) func(fs *flag.FlagSet, e *cliEnv) func(context.Conte
 		if add {
 			fs.Var(&plans, "disable-plan", "a service `plan` of the product to leave off, by name or id; repeat for several")
 		}
+		var nested optionalBool
+		if add {
+			fs.Var(&nested, "include-nested", "groups only: also license the users of nested groups (=false to switch off)")
+		}
 		wait := fs.Bool("wait", false, "wait until the groups are processed, showing progress on stderr")
 		addPollFlag(fs, e)
 		verb := map[bool]string{true: "assign", false: "unassign"}[add]
@@ -192,6 +200,8 @@ func defineAssign(add bool) func(fs *flag.FlagSet, e *cliEnv) func(context.Conte
 				return usagef("%s: at most %d groups at once, %d given", verb, allot.MaxBatch, len(groups))
 			case *wait && len(users) > 0:
 				return usagef("%s: --wait is for groups; users are licensed at once", verb)
+			case nested.set && len(users) > 0:
+				return usagef("%s: --include-nested is for groups", verb)
 			}
 			r := &resolver{c: e.c}
 			sku, err := r.sku(ctx, *product)
@@ -214,8 +224,11 @@ func defineAssign(add bool) func(fs *flag.FlagSet, e *cliEnv) func(context.Conte
 				return err
 			}
 			if add {
-				err = e.c.post(ctx, "/allot/v1/groups/assignLicense", map[string]any{
-					"groupIds": groupIDs(gs), "skuId": sku.ID, "disabledPlans": disabled}, nil)
+				body := map[string]any{"groupIds": groupIDs(gs), "skuId": sku.ID, "disabledPlans": disabled}
+				if nested.set {
+					body["includeNestedGroups"] = nested.v
+				}
+				err = e.c.post(ctx, "/allot/v1/groups/assignLicense", body, nil)
 				if err != nil {
 					return err
 				}

@@ -44,6 +44,13 @@ ALLOT_SERVER and ALLOT_TOKEN), each with --output table|json|csv:
                                                   create and update the directory from CSV files
   allot export users|audit|group-errors GROUP [--file F]
                                                   users' licenses, the audit log, a group's errors as CSV
+  allot alerts add|list|remove|test|deliveries    alert webhooks and their deliveries
+  allot waiting-room --product SKU                users waiting for a seat, in the order they get one
+  allot cost [--by product|group|currency]        seats bought, used and idle, and their spend
+  allot price --product SKU (--price 8.00 --currency EUR | --clear)
+  allot policy show|block|allow [--product SKU…]  block direct assignment of products
+  allot preview assign|unassign|add-member|remove-member|seats|location|changes
+                                                  what a change would do, without doing it
   allot completion bash|zsh|fish                  a shell completion script
 Run ` + "`allot help COMMAND`" + ` or ` + "`allot COMMAND --help`" + ` for a command's flags and examples.
 
@@ -110,7 +117,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "catalog":
 		return cmdCatalog(ctx, rest, stdout, stderr)
 	case "products", "assign", "unassign", "group", "reprocess", "purchase", "status", "completion",
-		"import", "export": // import.go, export.go
+		"import", "export", // import.go, export.go
+		"waiting-room", "cost", "price", "policy": // cli_beyond.go
+		return runCLI(ctx, args, stdout, stderr)
+	case "alerts": // cli_alerts.go
+		return runCLI(ctx, args, stdout, stderr)
+	case "preview": // cli_preview.go
 		return runCLI(ctx, args, stdout, stderr)
 	case "help", "-h", "--help":
 		if cmd == "help" && len(rest) > 0 {

@@ -134,6 +134,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 	wctx, stopWorker := context.WithCancel(context.Background())
 	workerDone := make(chan error, 1)
 	go func() { workerDone <- w.Run(wctx) }()
+	alertsDone := startAlerts(wctx, db, log) // cmd/allot/cli_alerts.go
 	serveDone := make(chan error, 1)
 	go func() {
 		if tlsConfig != nil {
@@ -162,6 +163,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 		log.Warn("shutdown deadline passed; open requests were cut", "err", serr)
 	}
 	<-workerDone
+	<-alertsDone
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}

@@ -1,0 +1,400 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/allot-dev/allot"
+)
+
+// previewTxKey carries a preview's transaction in the context: s.tx and
+// s.reader use it, so that the Service methods a preview calls run in it
+// unchanged and see what the earlier changes wrote.
+type previewTxKey struct{}
+
+// previewMaxUsers is allot.PreviewMaxUsers; tests lower it.
+var previewMaxUsers = allot.PreviewMaxUsers
+
+// errPreviewDone ends a preview's transaction: a preview never commits.
+var errPreviewDone = errors.New("preview rolled back")
+
+func previewTx(ctx context.Context) *sql.Tx {
+	tx, _ := ctx.Value(previewTxKey{}).(*sql.Tx)
+	return tx
+}
+
+// reader is what a read outside any transaction goes through: the
+// preview's transaction when there is one, since an in-memory database has
+// a single connection, which the preview holds.
+func (s *DB) reader(ctx context.Context) interface {
+	queryer
+	rowQueryer
+} {
+	if tx := previewTx(ctx); tx != nil {
+		return tx
+	}
+	return s.db
+}
+
+// Preview applies the changes and then processes all the tenant's queued
+// work, with the same code as the real requests and the worker, in one
+// transaction that it always rolls back; it reports the seats and the
+// users' states that changed. A change that the real request would refuse
+// is a 400 naming it.
+func (s *DB) Preview(ctx context.Context, changes []allot.PreviewChange) (*allot.Preview, error) {
+	a, err := actorOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(changes) == 0 || len(changes) > allot.MaxBatch {
+		return nil, allot.Errorf(allot.EINVALID, "A preview takes between 1 and %d changes; got %d.", allot.MaxBatch, len(changes))
+	}
+	for i, c := range changes {
+		if err := validPreviewChange(c); err != nil {
+			return nil, changeError(i, c, err)
+		}
+	}
+	var p *allot.Preview
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		pctx := context.WithValue(ctx, previewTxKey{}, tx)
+		var err error
+		p, err = s.preview(pctx, tx, a.TenantID, changes)
+		if err != nil {
+			return err
+		}
+		return errPreviewDone
+	})
+	if !errors.Is(err, errPreviewDone) {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (s *DB) preview(ctx context.Context, tx *sql.Tx, tenantID string, changes []allot.PreviewChange) (*allot.Preview, error) {
+	p := &allot.Preview{}
+	var lastAudit int64
+	if err := tx.QueryRowContext(ctx, s.q(`SELECT (SELECT COUNT(*) FROM work WHERE tenant_id = ?), (SELECT COALESCE(MAX(id), 0) FROM audit)`), tenantID).Scan(&p.QueuedBefore, &lastAudit); err != nil {
+		return nil, err
+	}
+	seatsBefore, err := s.previewSeats(ctx, tx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	// The users who change are known only at the end: their states before
+	// are read back after rolling back to here.
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT allot_preview`); err != nil {
+		return nil, err
+	}
+	for i, c := range changes {
+		if err := s.previewApply(ctx, tx, tenantID, c); err != nil {
+			return nil, changeError(i, c, err)
+		}
+	}
+	if p.UsersEvaluated, err = s.previewDrain(ctx, tx, tenantID); err != nil {
+		return nil, err
+	}
+	var changed []string
+	rows, err := tx.QueryContext(ctx, s.q(`SELECT DISTINCT target_id FROM audit WHERE tenant_id = ? AND id > ? AND activity = 'Change user license' AND target_type = 'User'`), tenantID, lastAudit)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		changed = append(changed, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	sort.Strings(changed)
+	after, err := s.previewStates(ctx, tx, tenantID, changed)
+	if err != nil {
+		return nil, err
+	}
+	seatsAfter, err := s.previewSeats(ctx, tx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT allot_preview`); err != nil {
+		return nil, err
+	}
+	before, err := s.previewStates(ctx, tx, tenantID, changed)
+	if err != nil {
+		return nil, err
+	}
+	for _, sku := range keys(mergeKeys(seatsBefore, seatsAfter)) {
+		b, a := seatsBefore[sku], seatsAfter[sku]
+		if b != a {
+			p.Seats = append(p.Seats, allot.PreviewSeats{SkuID: sku, EnabledBefore: b[0], EnabledAfter: a[0], ConsumedBefore: b[1], ConsumedAfter: a[1]})
+		}
+	}
+	names := map[string][2]string{}
+	err = s.each(ctx, tx, `SELECT id, upn, display_name FROM users WHERE tenant_id = ? AND id IN (%s)`, changed, []any{tenantID}, func(r *sql.Rows) error {
+		var id, upn, name string
+		err := r.Scan(&id, &upn, &name)
+		names[id] = [2]string{upn, name}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	var users []allot.PreviewUser
+	for _, uid := range changed {
+		u := PreviewDiff(before[uid], after[uid])
+		if u == nil {
+			continue // evaluated and written, but to the same states
+		}
+		u.ID, u.UserPrincipalName, u.DisplayName = uid, names[uid][0], names[uid][1]
+		users = append(users, *u)
+		p.Totals.Users++
+		p.Totals.Gained += len(u.Gained)
+		p.Totals.Lost += len(u.Lost)
+		p.Totals.IntoError += len(u.IntoError)
+		p.Totals.OutOfError += len(u.OutOfError)
+	}
+	sort.SliceStable(users, func(i, j int) bool {
+		return strings.ToLower(users[i].UserPrincipalName) < strings.ToLower(users[j].UserPrincipalName)
+	})
+	if len(users) > allot.PreviewMaxListed {
+		users, p.Truncated = users[:allot.PreviewMaxListed], true
+	}
+	p.Users = users
+	return p, nil
+}
+
+// previewApply makes one change through the code of the matching request.
+// Reads those requests make outside their transaction go through s.reader.
+func (s *DB) previewApply(ctx context.Context, tx *sql.Tx, tenantID string, c allot.PreviewChange) error {
+	switch c.Op {
+	case allot.PreviewAssignLicense:
+		if c.UserID != "" {
+			_, err := s.AssignUserLicense(ctx, c.UserID, c.AddLicenses, c.RemoveLicenses)
+			return err
+		}
+		// AssignGroupLicense's transaction; its closing read of the group is
+		// of no use here.
+		if err := validateLicenses(s.catalogIn(ctx, tx), c.AddLicenses, c.RemoveLicenses); err != nil {
+			return err
+		}
+		g, err := s.findGroup(ctx, tx, tenantID, c.GroupID)
+		if err != nil {
+			return err
+		}
+		return s.assignGroup(ctx, tx, tenantID, g.ID, c.AddLicenses, c.RemoveLicenses)
+	case allot.PreviewAddMember:
+		return s.AddMember(ctx, c.GroupID, c.MemberID)
+	case allot.PreviewRemoveMember:
+		return s.RemoveMember(ctx, c.GroupID, c.MemberID)
+	case allot.PreviewSetSeats:
+		_, err := s.SetSeats(ctx, c.SkuID, c.Seats)
+		return err
+	case allot.PreviewUpdateUser:
+		loc := c.UsageLocation
+		_, err := s.UpdateUser(ctx, c.UserID, allot.UserUpdate{UsageLocation: &loc})
+		return err
+	}
+	return allot.Errorf(allot.EINVALID, "Unknown operation.")
+}
+
+// previewDrain processes the tenant's queue to the end as ProcessBatch
+// does, waking the users waiting for free seats once it is empty, and
+// returns the number of users evaluated.
+func (s *DB) previewDrain(ctx context.Context, tx *sql.Tx, tenantID string) (int, error) {
+	ctx = allot.NewContextWithActor(ctx, allot.Actor{Name: "Allot group-based licensing"})
+	const batch = 500
+	evaluated, wakes := 0, 0
+	for {
+		w, err := scanWork(tx.QueryRowContext(ctx, s.q(`SELECT `+workCols+` FROM work WHERE tenant_id = ? ORDER BY id LIMIT 1`), tenantID))
+		if errors.Is(err, sql.ErrNoRows) {
+			var waiting int
+			if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM subscriptions s WHERE s.tenant_id = ? AND s.enabled > s.consumed
+				AND EXISTS (SELECT 1 FROM license_states l WHERE l.tenant_id = s.tenant_id AND l.sku_id = s.sku_id AND l.error = 'CountViolation')`), tenantID).Scan(&waiting); err != nil || waiting == 0 {
+				return evaluated, err
+			}
+			if wakes++; wakes > 100 {
+				return 0, fmt.Errorf("preview: waiting users do not settle")
+			}
+			if err := s.wakeTenant(ctx, tx, tenantID); err != nil {
+				return 0, err
+			}
+			continue
+		} else if err != nil {
+			return 0, err
+		}
+		n := min(batch, previewMaxUsers-evaluated+1)
+		var did int
+		if w.kind == "group" {
+			did, err = s.processGroup(ctx, tx, w, n)
+		} else {
+			did, err = s.processUsers(ctx, tx, tenantID, n)
+		}
+		if err != nil {
+			return 0, err
+		}
+		if evaluated += did; evaluated > previewMaxUsers {
+			return 0, allot.Errorf(allot.EINVALID, "The changes, with the work already queued for the tenant, would evaluate more than %d users, the limit of a preview. Preview a smaller change, or wait until the queue is empty.", previewMaxUsers)
+		}
+	}
+}
+
+// previewSeats reads the tenant's subscriptions: SKU -> {enabled, consumed}.
+func (s *DB) previewSeats(ctx context.Context, tx *sql.Tx, tenantID string) (map[string][2]int, error) {
+	rows, err := tx.QueryContext(ctx, s.q(`SELECT sku_id, enabled, consumed FROM subscriptions WHERE tenant_id = ?`), tenantID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string][2]int{}
+	for rows.Next() {
+		var sku string
+		var e, c int
+		if err := rows.Scan(&sku, &e, &c); err != nil {
+			return nil, err
+		}
+		out[sku] = [2]int{e, c}
+	}
+	return out, rows.Err()
+}
+
+func (s *DB) previewStates(ctx context.Context, tx *sql.Tx, tenantID string, users []string) (map[string][]allot.LicenseState, error) {
+	out := map[string][]allot.LicenseState{}
+	err := s.each(ctx, tx, `SELECT user_id, sku_id, source, state, error, disabled_plans, detail FROM license_states WHERE tenant_id = ? AND user_id IN (%s)`, users, []any{tenantID}, func(r *sql.Rows) error {
+		var uid, disabled string
+		var st allot.LicenseState
+		err := r.Scan(&uid, &st.SkuID, &st.Source, &st.State, &st.Error, &disabled, &st.Detail)
+		st.DisabledPlans = strList(disabled)
+		out[uid] = append(out[uid], st)
+		return err
+	})
+	for _, states := range out {
+		sortStates(states)
+	}
+	return out, err
+}
+
+func sortStates(states []allot.LicenseState) {
+	slices.SortFunc(states, func(a, b allot.LicenseState) int {
+		if c := strings.Compare(a.SkuID, b.SkuID); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Source, b.Source)
+	})
+}
+
+// PreviewDiff compares a user's states before and after; nil when they
+// agree in SKU, source, state, error and disabled plans. Exported so that
+// tests judge the real outcome by the preview's own measure.
+func PreviewDiff(before, after []allot.LicenseState) *allot.PreviewUser {
+	before, after = slices.Clone(before), slices.Clone(after)
+	sortStates(before)
+	sortStates(after)
+	if slices.EqualFunc(before, after, func(a, b allot.LicenseState) bool {
+		return a.SkuID == b.SkuID && a.Source == b.Source && a.State == b.State && a.Error == b.Error && slices.Equal(a.DisabledPlans, b.DisabledPlans)
+	}) {
+		return nil
+	}
+	held := func(states []allot.LicenseState) map[string]bool {
+		m := map[string]bool{}
+		for _, st := range states {
+			if st.State == allot.StateActive {
+				m[st.SkuID] = true
+			}
+		}
+		return m
+	}
+	errs := func(states []allot.LicenseState) map[allot.PreviewError]bool {
+		m := map[allot.PreviewError]bool{}
+		for _, st := range states {
+			if st.State != allot.StateActive {
+				m[allot.PreviewError{SkuID: st.SkuID, Source: st.Source, Error: st.Error}] = true
+			}
+		}
+		return m
+	}
+	u := &allot.PreviewUser{Before: before, After: after, Gained: []string{}, Lost: []string{}, IntoError: []allot.PreviewError{}, OutOfError: []allot.PreviewError{}}
+	hb, ha := held(before), held(after)
+	for _, sku := range keys(mergeKeys(hb, ha)) {
+		switch {
+		case ha[sku] && !hb[sku]:
+			u.Gained = append(u.Gained, sku)
+		case hb[sku] && !ha[sku]:
+			u.Lost = append(u.Lost, sku)
+		}
+	}
+	eb, ea := errs(before), errs(after)
+	for e := range ea {
+		if !eb[e] {
+			u.IntoError = append(u.IntoError, e)
+		}
+	}
+	for e := range eb {
+		if !ea[e] {
+			u.OutOfError = append(u.OutOfError, e)
+		}
+	}
+	byKey := func(a, b allot.PreviewError) int {
+		return strings.Compare(a.SkuID+"|"+a.Source+"|"+a.Error, b.SkuID+"|"+b.Source+"|"+b.Error)
+	}
+	slices.SortFunc(u.IntoError, byKey)
+	slices.SortFunc(u.OutOfError, byKey)
+	return u
+}
+
+func mergeKeys[V any](a, b map[string]V) map[string]bool {
+	m := make(map[string]bool, len(a)+len(b))
+	for k := range a {
+		m[k] = true
+	}
+	for k := range b {
+		m[k] = true
+	}
+	return m
+}
+
+// validPreviewChange checks that a change names what its operation needs;
+// the objects themselves are checked by the request's own code.
+func validPreviewChange(c allot.PreviewChange) error {
+	need := func(ok bool, what string) error {
+		if !ok {
+			return allot.Errorf(allot.EINVALID, "%s is required.", what)
+		}
+		return nil
+	}
+	switch c.Op {
+	case allot.PreviewAssignLicense:
+		if (c.UserID == "") == (c.GroupID == "") {
+			return allot.Errorf(allot.EINVALID, "Name either userId or groupId.")
+		}
+		return need(len(c.AddLicenses)+len(c.RemoveLicenses) > 0, "A license to add or remove")
+	case allot.PreviewAddMember, allot.PreviewRemoveMember:
+		if err := need(c.GroupID != "", "groupId"); err != nil {
+			return err
+		}
+		return need(c.MemberID != "", "memberId")
+	case allot.PreviewSetSeats:
+		return need(c.SkuID != "", "skuId")
+	case allot.PreviewUpdateUser:
+		return need(c.UserID != "", "userId")
+	}
+	return allot.Errorf(allot.EINVALID, "Unknown operation '%s': use assignLicense, addMember, removeMember, setSeats or updateUser.", c.Op)
+}
+
+// changeError names the change a refusal comes from. It keeps the code
+// the request itself would answer with: 400, or 404 for an object that is
+// not there (as for another tenant's objects).
+func changeError(i int, c allot.PreviewChange, err error) error {
+	switch code := allot.ErrorCode(err); code {
+	case allot.EINVALID, allot.ECONFLICT, allot.ENOTFOUND:
+		return allot.Errorf(code, "Change %d (%s): %s", i+1, c.Op, allot.ErrorMessage(err))
+	}
+	return err
+}

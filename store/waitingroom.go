@@ -1,0 +1,139 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"slices"
+	"strings"
+
+	"github.com/allot-dev/allot"
+)
+
+// MaxWaitingPage bounds a page of the waiting room, as Graph bounds $top.
+const MaxWaitingPage = 999
+
+// WaitingRoom lists the users in CountViolation for skuID in the order
+// processing gives them seats (SPEC §2.3.4): by when they started waiting,
+// then user id. The order is the engine's own: each user's time is
+// waitingSince over its states and the page is sorted with waiterLess, the
+// functions freeFor and wakeWhere hand out seats by.
+func (s *DB) WaitingRoom(ctx context.Context, skuID string, skip, top int) (*allot.WaitingRoom, error) {
+	a, err := actorOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if skip < 0 || top < 1 || top > MaxWaitingPage {
+		return nil, allot.Errorf(allot.EINVALID, "The page size must be between 1 and %d and the skip not negative.", MaxWaitingPage)
+	}
+	skuID = strings.ToLower(skuID)
+	sub, err := s.subscription(ctx, s.db, a.TenantID, skuID)
+	if err != nil {
+		return nil, err
+	}
+	room := &allot.WaitingRoom{SkuID: skuID, Available: sub.Available(), Users: []allot.WaitingUser{}}
+	// One read transaction, so the count, the page and its details agree.
+	err = s.readTx(ctx, func(tx *sql.Tx) error { return s.waitingPage(ctx, tx, a.TenantID, room, skip, top) })
+	if err != nil {
+		return nil, err
+	}
+	return room, nil
+}
+
+func (s *DB) waitingPage(ctx context.Context, tx *sql.Tx, tenantID string, room *allot.WaitingRoom, skip, top int) error {
+	skuID := room.SkuID
+	if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(DISTINCT user_id) FROM license_states WHERE tenant_id = ? AND sku_id = ? AND error = 'CountViolation'`),
+		tenantID, skuID).Scan(&room.Total); err != nil {
+		return err
+	}
+	// The page is cut in SQL by the same key (earliest waiting time, then
+	// user id) so that a deep page does not read the whole room.
+	rows, err := tx.QueryContext(ctx, s.q(`SELECT user_id FROM license_states WHERE tenant_id = ? AND sku_id = ? AND error = 'CountViolation'
+		GROUP BY user_id ORDER BY MIN(waiting_since), user_id LIMIT ? OFFSET ?`), tenantID, skuID, top, skip)
+	if err != nil {
+		return err
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(ids) == 0 {
+		return err
+	}
+
+	states := map[string][]allot.LicenseState{}
+	err = s.each(ctx, tx, `SELECT user_id, source, error, waiting_since FROM license_states WHERE tenant_id = ? AND sku_id = ? AND user_id IN (%s)`,
+		ids, []any{tenantID, skuID}, func(r *sql.Rows) error {
+			var uid, waiting string
+			st := allot.LicenseState{SkuID: skuID}
+			if err := r.Scan(&uid, &st.Source, &st.Error, &waiting); err != nil {
+				return err
+			}
+			st.WaitingSince = parseTime(waiting)
+			states[uid] = append(states[uid], st)
+			return nil
+		})
+	if err != nil {
+		return err
+	}
+	users := map[string]*allot.WaitingUser{}
+	err = s.each(ctx, tx, `SELECT id, upn, display_name FROM users WHERE tenant_id = ? AND id IN (%s)`, ids, []any{tenantID}, func(r *sql.Rows) error {
+		var u allot.WaitingUser
+		if err := r.Scan(&u.UserID, &u.UserPrincipalName, &u.DisplayName); err != nil {
+			return err
+		}
+		users[u.UserID] = &u
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	groupIDs := map[string]bool{}
+	for _, sts := range states {
+		for _, st := range sts {
+			if st.Error == allot.ErrCount && st.Source != "" {
+				groupIDs[st.Source] = true
+			}
+		}
+	}
+	names := map[string]string{}
+	err = s.each(ctx, tx, `SELECT id, display_name FROM dir_groups WHERE tenant_id = ? AND id IN (%s)`, keys(groupIDs), []any{tenantID}, func(r *sql.Rows) error {
+		var id, name string
+		err := r.Scan(&id, &name)
+		names[id] = name
+		return err
+	})
+	if err != nil {
+		return err
+	}
+
+	page := make([]waiter, 0, len(ids))
+	for _, id := range ids {
+		page = append(page, waiter{since: waitingSince(skuID, states[id]), uid: id})
+	}
+	slices.SortFunc(page, waiterLess)
+	for i, w := range page {
+		u := users[w.uid]
+		if u == nil {
+			u = &allot.WaitingUser{UserID: w.uid} // deleted since the page was cut: keep its place
+		}
+		u.Position, u.WaitingSince, u.Groups = skip+i+1, w.since, []allot.GroupRef{}
+		for _, st := range states[w.uid] {
+			switch {
+			case st.Error != allot.ErrCount:
+			case st.Source == "":
+				u.Direct = true
+			default:
+				u.Groups = append(u.Groups, allot.GroupRef{ID: st.Source, DisplayName: names[st.Source]})
+			}
+		}
+		slices.SortFunc(u.Groups, func(a, b allot.GroupRef) int { return strings.Compare(a.ID, b.ID) })
+		room.Users = append(room.Users, *u)
+	}
+	return nil
+}
