@@ -12,6 +12,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"text/tabwriter"
 	"time"
 )
 
@@ -129,11 +130,13 @@ func cliHelp(args []string, stdout io.Writer) error {
 	name := strings.Join(args, " ")
 	if cliGroups()[name] {
 		fmt.Fprintf(stdout, "Usage: allot %s SUBCOMMAND [flags]\n\nSubcommands:\n", name)
+		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 		for _, c := range cliCommands {
 			if p, _, _ := strings.Cut(c.name, " "); p == name && c.name != name {
-				fmt.Fprintf(stdout, "  allot %-16s %s\n", c.name, c.summary)
+				fmt.Fprintf(tw, "  allot %s\t%s\n", c.name, c.summary)
 			}
 		}
+		tw.Flush()
 		fmt.Fprintf(stdout, "\nRun `allot help %s SUBCOMMAND` for its flags and examples.\n", name)
 		return nil
 	}
@@ -171,15 +174,6 @@ func cliHelp(args []string, stdout io.Writer) error {
 		fmt.Fprintln(stdout, "\nThe server and token default to $ALLOT_SERVER and $ALLOT_TOKEN.")
 	}
 	return nil
-}
-
-// cliUsage is the part of the top-level usage that lists the API commands.
-func cliUsage() string {
-	var b strings.Builder
-	for _, c := range cliCommands {
-		fmt.Fprintf(&b, "  allot %-16s %s\n", c.name, c.summary)
-	}
-	return b.String()
 }
 
 // completionWords is what the shells complete: the top-level commands, the
