@@ -384,7 +384,7 @@ func TestEntraSequence(t *testing.T) {
 	}
 
 	// Attribute updates: the work email, the usage location, the name.
-	u = w.scim("PATCH", "/Users/"+ids["carol"], `{`+patchOp+`,"Operations":[
+	w.scim("PATCH", "/Users/"+ids["carol"], `{`+patchOp+`,"Operations":[
 		{"op":"Replace","path":"emails[type eq \"work\"].value","value":"carol.new@contoso.example"},
 		{"op":"Replace","path":"addresses[type eq \"work\"].country","value":"NL"},
 		{"op":"Replace","path":"name.familyName","value":"Fabrikam"},

@@ -57,10 +57,8 @@ func TestReadGauges(t *testing.T) {
 	e.sub(skuE1, 2)
 	e.sub(skuPhone, 10)
 	g := e.group("Sales")
-	var users []*allot.User
 	for _, upn := range []string{"a@x", "b@x", "c@x", "d@x"} {
 		u := e.user(upn, "US")
-		users = append(users, u)
 		e.must(e.db.AddMember(e.ctx, g.ID, u.ID))
 	}
 	nowhere := e.user("nowhere@x", "")

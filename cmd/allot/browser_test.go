@@ -245,19 +245,6 @@ func (b *browser) wantText(sel string, want ...string) {
 	}
 }
 
-// waitText reloads nothing: it waits for sel's text to contain want (a
-// script or the server's progress changes it), up to d.
-func (b *browser) waitText(sel, want string, d time.Duration) {
-	b.t.Helper()
-	deadline := time.Now().Add(d)
-	for !strings.Contains(b.text(sel), want) {
-		if time.Now().After(deadline) {
-			b.fatal("%s says %q; waited for %q", sel, b.text(sel), want)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 // waitFor waits until cond holds, up to stepTimeout.
 func (b *browser) waitFor(what string, cond func() bool) {
 	b.t.Helper()
