@@ -11,7 +11,7 @@ import (
 )
 
 var (
-	propSeeds = flag.Int("prop.seeds", 8, "random histories in TestRandomOperations")
+	propSeeds = flag.Int("prop.seeds", defaultSeeds(), "random histories in TestRandomOperations (fewer by default under -race)")
 	propOps   = flag.Int("prop.ops", 400, "operations per history")
 	propEvery = flag.Int("prop.every", 20, "operations between two drains and checks")
 	// Off by default so that the histories, and their regression seeds, stay as they were.
@@ -285,4 +285,11 @@ func (h *history) step() {
 		_, err := h.db.ProcessBatch(h.ctx, 1+h.r.IntN(3))
 		h.must(err)
 	}
+}
+
+func defaultSeeds() int {
+	if raceEnabled {
+		return 2
+	}
+	return 8
 }
