@@ -543,28 +543,15 @@ func (s *DB) ClaimEvents(ctx context.Context, limit int) ([]alerts.Event, error)
 func (s *DB) ClaimDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]alerts.Claim, error) {
 	var out []alerts.Claim
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, s.q(`SELECT id FROM alert_deliveries WHERE status = 'pending' AND next_at <= ? ORDER BY next_at, id LIMIT ?`+s.skipLocked()), fmtTime(now), limit)
-		if err != nil {
-			return err
-		}
-		var ids []string
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
-			ids = append(ids, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil || len(ids) == 0 {
+		ids, err := s.queryIDs(ctx, tx, `SELECT id FROM alert_deliveries WHERE status = 'pending' AND next_at <= ? ORDER BY next_at, id LIMIT ?`+s.skipLocked(), fmtTime(now), limit)
+		if err != nil || len(ids) == 0 {
 			return err
 		}
 		frag, args := s.in(ids)
 		if _, err := tx.ExecContext(ctx, s.q(`UPDATE alert_deliveries SET attempts = attempts + 1, next_at = ? WHERE id `+frag), append([]any{fmtTime(now.Add(lease))}, args...)...); err != nil {
 			return err
 		}
-		rows, err = tx.QueryContext(ctx, s.q(`SELECT `+deliveryCols+`, e.tenant_id, e.occurred_at, e.data, COALESCE(w.url, ''), COALESCE(w.secret, ''), COALESCE(w.enabled, 0)
+		rows, err := tx.QueryContext(ctx, s.q(`SELECT `+deliveryCols+`, e.tenant_id, e.occurred_at, e.data, COALESCE(w.url, ''), COALESCE(w.secret, ''), COALESCE(w.enabled, 0)
 			FROM alert_deliveries d JOIN alert_events e ON e.id = d.event_id
 			LEFT JOIN alert_webhooks w ON w.tenant_id = d.tenant_id AND w.id = d.webhook_id WHERE d.id `+frag+` ORDER BY d.next_at, d.id`), args...)
 		if err != nil {

@@ -94,7 +94,7 @@ func (s *DB) SCIMFindExternalID(ctx context.Context, kind, externalID string) ([
 	if err != nil {
 		return nil, err
 	}
-	return s.queryIDs(ctx, `SELECT e.id FROM scim_external_ids e JOIN `+table+` o ON o.tenant_id = e.tenant_id AND o.id = e.id
+	return s.queryIDs(ctx, s.db, `SELECT e.id FROM scim_external_ids e JOIN `+table+` o ON o.tenant_id = e.tenant_id AND o.id = e.id
 		WHERE e.tenant_id = ? AND e.kind = ? AND e.external_id = ? ORDER BY e.id`, a.TenantID, kind, externalID)
 }
 
@@ -138,13 +138,13 @@ func (s *DB) SCIMGroupsWithMember(ctx context.Context, memberID string) ([]strin
 	if err != nil {
 		return nil, err
 	}
-	return s.queryIDs(ctx, `SELECT group_id FROM memberships WHERE tenant_id = ? AND member_id = ? ORDER BY group_id`, a.TenantID, strings.ToLower(memberID))
+	return s.queryIDs(ctx, s.db, `SELECT group_id FROM memberships WHERE tenant_id = ? AND member_id = ? ORDER BY group_id`, a.TenantID, strings.ToLower(memberID))
 }
 
 // queryIDs returns the one column of a query's rows; never nil, as the
 // SCIM responses list them.
-func (s *DB) queryIDs(ctx context.Context, query string, args ...any) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
+func (s *DB) queryIDs(ctx context.Context, q queryer, query string, args ...any) ([]string, error) {
+	rows, err := q.QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return nil, err
 	}

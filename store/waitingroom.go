@@ -47,22 +47,9 @@ func (s *DB) waitingPage(ctx context.Context, tx *sql.Tx, tenantID string, room 
 	}
 	// The page is cut in SQL by the same key (earliest waiting time, then
 	// user id) so that a deep page does not read the whole room.
-	rows, err := tx.QueryContext(ctx, s.q(`SELECT user_id FROM license_states WHERE tenant_id = ? AND sku_id = ? AND error = 'CountViolation'
-		GROUP BY user_id ORDER BY MIN(waiting_since), user_id LIMIT ? OFFSET ?`), tenantID, skuID, top, skip)
-	if err != nil {
-		return err
-	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil || len(ids) == 0 {
+	ids, err := s.queryIDs(ctx, tx, `SELECT user_id FROM license_states WHERE tenant_id = ? AND sku_id = ? AND error = 'CountViolation'
+		GROUP BY user_id ORDER BY MIN(waiting_since), user_id LIMIT ? OFFSET ?`, tenantID, skuID, top, skip)
+	if err != nil || len(ids) == 0 {
 		return err
 	}
 
