@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"math/bits"
 	"net/url"
 	"slices"
 	"sort"
@@ -144,7 +145,7 @@ func openSQL(dsn string) (*sql.DB, dialect, error) {
 		return db, dialectPostgres, nil
 	}
 	path, memory := sqliteDSN(dsn)
-	db, err := sql.Open("sqlite", path)
+	db, err := sql.Open(cachingSQLite, path)
 	if err != nil {
 		return nil, 0, fmt.Errorf("open %s: %w", dsn, err)
 	}
@@ -390,13 +391,49 @@ func toJSON(v any) string {
 	return string(b)
 }
 
+// strList reads a JSON array of strings. Processing reads one or two per
+// state and per user, so the shapes Allot writes are split directly
+// instead of through encoding/json.
 func strList(s string) []string {
+	if out, ok := splitPlainList(s); ok {
+		return out
+	}
 	var out []string
 	_ = json.Unmarshal([]byte(s), &out)
 	if out == nil {
 		out = []string{}
 	}
 	return out
+}
+
+// splitPlainList reads ["a","b"] without spaces or escapes, where every
+// quote delimits a string; ok is false for any other text.
+func splitPlainList(s string) (out []string, ok bool) {
+	if len(s) < 2 || s[0] != '[' || s[len(s)-1] != ']' {
+		return nil, false
+	}
+	for i := range len(s) {
+		if c := s[i]; c <= ' ' || c >= 0x80 || c == '\\' {
+			return nil, false // escapes, spacing, UTF-8: encoding/json decides
+		}
+	}
+	out = []string{}
+	body := s[1 : len(s)-1]
+	for body != "" {
+		end := strings.IndexByte(body[min(1, len(body)):], '"')
+		if body[0] != '"' || end < 0 {
+			return nil, false
+		}
+		out = append(out, body[1:1+end])
+		body = body[2+end:]
+		if body != "" {
+			if body[0] != ',' || len(body) == 1 {
+				return nil, false
+			}
+			body = body[1:]
+		}
+	}
+	return out, true
 }
 
 func b2i(b bool) int {
@@ -413,7 +450,16 @@ func (s *DB) in(ids []string) (string, []any) {
 	if s.dialect == dialectPostgres {
 		return "= ANY(CAST(? AS TEXT[]))", []any{ids}
 	}
-	return "IN (" + placeholders(len(ids)) + ")", anys(ids)
+	// Padded with the last id to a power of two, so that lists of many
+	// lengths share a few statement texts, which stay compiled
+	// (store/sqlitecache.go); a repeated value does not change IN.
+	args := anys(ids)
+	if n := len(ids); n > 0 && n <= 512 {
+		for len(args) < 1<<bits.Len(uint(n-1)) {
+			args = append(args, ids[n-1])
+		}
+	}
+	return "IN (" + placeholders(len(args)) + ")", args
 }
 
 // placeholders returns "?, ?, …" for n values.
