@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -52,6 +53,7 @@ type benchReport struct {
 	RatioToPhysical   float64 `json:"ratioToPhysicalLimit"`
 	PeakRSSMiB        float64 `json:"peakRssMiB"`
 	GoMaxProcs        int     `json:"gomaxprocs"`
+	GOGC              int     `json:"gogc"`
 	ProcessingUsersPS float64 `json:"assignUsersPerSecond"`
 }
 
@@ -69,6 +71,7 @@ func cmdBench(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return exitError(2)
 	}
+	tuneGC()
 	if *users < 100 || *groups < 2 || *runs < 1 {
 		return fmt.Errorf("--users must be at least 100, --groups at least 2 and --runs at least 1")
 	}
@@ -102,7 +105,8 @@ func benchOnce(ctx context.Context, dbArg string, users, groups, batch, samples 
 	} else {
 		defer cleanup()
 	}
-	r := &benchReport{Database: kind, Users: users, Groups: groups, BatchSize: batch, GoMaxProcs: runtime.GOMAXPROCS(0)}
+	r := &benchReport{Database: kind, Users: users, Groups: groups, BatchSize: batch, GoMaxProcs: runtime.GOMAXPROCS(0), GOGC: debug.SetGCPercent(-1)}
+	debug.SetGCPercent(r.GOGC) // read back: SetGCPercent is the only getter
 	if err := runBench(ctx, dsn, r, samples, cpuProfile, stdout); err != nil {
 		return nil, err
 	}
@@ -451,7 +455,7 @@ func peakRSS() float64 {
 }
 
 func printBench(w io.Writer, r *benchReport, runs int) {
-	fmt.Fprintf(w, "\nAllot bench on %s: %d users, %d groups, %d memberships, batches of %d, GOMAXPROCS %d; median of %d run(s)\n\n", r.Database, r.Users, r.Groups, r.Memberships, r.BatchSize, r.GoMaxProcs, runs)
+	fmt.Fprintf(w, "\nAllot bench on %s: %d users, %d groups, %d memberships, batches of %d, GOMAXPROCS %d, GOGC %d; median of %d run(s)\n\n", r.Database, r.Users, r.Groups, r.Memberships, r.BatchSize, r.GoMaxProcs, r.GOGC, runs)
 	rows := [][2]string{
 		{"assign E1 to the all-users group → ProcessingComplete", fmt.Sprintf("%.2f s (%.0f users/s)", r.AssignSeconds, r.ProcessingUsersPS)},
 		{"physical limit: bulk-insert the same state rows", fmt.Sprintf("%.2f s (%d rows)", r.PhysicalSeconds, r.StateRows)},

@@ -43,6 +43,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 	if err := fs.Parse(args); err != nil {
 		return exitError(2)
 	}
+	tuneGC()
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	tlsConfig, err := loadTLS(*tlsCert, *tlsKey, log)
 	if err != nil {
