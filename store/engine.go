@@ -865,14 +865,44 @@ func (s *DB) insertUnnest(ctx context.Context, tx *sql.Tx, prefix string, rows [
 		default:
 			a := make([]string, len(rows))
 			for i, r := range rows {
-				a[i] = fmt.Sprint(r[c])
+				if v, ok := r[c].(string); ok {
+					a[i] = v
+				} else {
+					a[i] = fmt.Sprint(r[c])
+				}
 			}
-			args[c], casts[c] = a, "CAST(? AS TEXT[])"
+			args[c], casts[c] = pgTextArray(a), "CAST(? AS TEXT[])"
 		}
 	}
 	query := strings.Replace(prefix, "VALUES ", "SELECT * FROM unnest("+strings.Join(casts, ", ")+")", 1)
 	_, err := tx.ExecContext(ctx, s.q(query), args...)
 	return err
+}
+
+// pgTextArray writes a text[] literal, every element quoted. The server
+// parses it faster than pgx encodes a []string in binary through
+// reflection (9% of the client's time processing a large group).
+func pgTextArray(xs []string) string {
+	n := 2
+	for _, x := range xs {
+		n += len(x) + 3
+	}
+	b := make([]byte, 0, n)
+	b = append(b, '{')
+	for i, x := range xs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		for j := range len(x) {
+			if x[j] == '"' || x[j] == '\\' {
+				b = append(b, '\\')
+			}
+			b = append(b, x[j])
+		}
+		b = append(b, '"')
+	}
+	return string(append(b, '}'))
 }
 
 func toInt64(v any) int64 {

@@ -1,11 +1,13 @@
 package store
 
 import (
+	"context"
 	"encoding/json"
 	"slices"
 	"testing"
 
 	"github.com/allot-dev/allot"
+	"github.com/allot-dev/allot/internal/testdb"
 )
 
 // The hand-written JSON of processing must read and write exactly what
@@ -48,4 +50,33 @@ func FuzzJSONLists(f *testing.F) {
 			t.Fatalf("statesJSON = %s, encoding/json writes %s", got, b)
 		}
 	})
+}
+
+// Every text survives pgTextArray and PostgreSQL's parse of it, in order.
+func TestPGTextArray(t *testing.T) {
+	if !testdb.Postgres() {
+		t.Skip("PostgreSQL only; CI runs it with " + testdb.Env)
+	}
+	db, err := Open(context.Background(), Config{DSN: testdb.DSN(t, false)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	want := []string{"", "a", `"`, `\`, `\"`, "{", "}", "{}", ",", " lead", "trail ", "NULL", "null", "é日本", "a,b", `x"y\z`, "\t\n"}
+	rows, err := db.db.Query(`SELECT x FROM unnest(CAST($1 AS TEXT[])) AS x`, pgTextArray(want))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var x string
+		if err := rows.Scan(&x); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, x)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("got %q, want %q", got, want)
+	}
 }

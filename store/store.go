@@ -485,7 +485,7 @@ func b2i(b bool) int {
 // parsed and planned once whatever the number of ids.
 func (s *DB) in(ids []string) (string, []any) {
 	if s.dialect == dialectPostgres {
-		return "= ANY(CAST(? AS TEXT[]))", []any{ids}
+		return "= ANY(CAST(? AS TEXT[]))", []any{pgTextArray(ids)}
 	}
 	// Padded with the last id to a power of two, so that lists of many
 	// lengths share a few statement texts, which stay compiled
