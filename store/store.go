@@ -457,7 +457,7 @@ func splitPlainList(s string) (out []string, ok bool) {
 	out = []string{}
 	body := s[1 : len(s)-1]
 	for body != "" {
-		end := strings.IndexByte(body[min(1, len(body)):], '"')
+		end := strings.IndexByte(body[1:], '"')
 		if body[0] != '"' || end < 0 {
 			return nil, false
 		}
