@@ -80,3 +80,32 @@ func TestPGTextArray(t *testing.T) {
 		t.Fatalf("got %q, want %q", got, want)
 	}
 }
+
+// Migration 0008 (PostgreSQL only) makes the id columns compare by bytes,
+// the order Go compares them in; SQLite records the version without change.
+func TestIDsCompareAsBytes(t *testing.T) {
+	db, err := Open(context.Background(), Config{DSN: testdb.DSN(t, false)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if v, err := db.SchemaVersion(context.Background()); err != nil || v < 8 {
+		t.Fatalf("schema version %d, %v", v, err)
+	}
+	// "B" < "a" in bytes, and after it in most linguistic collations.
+	if _, err := db.db.Exec(db.q(`INSERT INTO mailboxes (tenant_id, user_id) VALUES ('t', 'a'), ('t', 'B')`)); err != nil {
+		t.Fatal(err)
+	}
+	var first string
+	if err := db.db.QueryRow(`SELECT user_id FROM mailboxes WHERE tenant_id = 't' ORDER BY user_id LIMIT 1`).Scan(&first); err != nil || first != "B" {
+		t.Fatalf("first in order %q, %v; want B", first, err)
+	}
+	if !testdb.Postgres() {
+		return
+	}
+	var n int
+	if err := db.db.QueryRow(`SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = current_schema()
+		AND table_name = 'license_states' AND column_name IN ('tenant_id', 'user_id', 'sku_id', 'source') AND collation_name = 'C'`).Scan(&n); err != nil || n != 4 {
+		t.Fatalf("%d of 4 license_states key columns in collation C, %v", n, err)
+	}
+}
