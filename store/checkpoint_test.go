@@ -12,9 +12,9 @@ import (
 	"github.com/allot-dev/allot/store"
 )
 
-// SQLite's own checkpoints are off (store/store.go): the background
-// checkpoint must copy the write-ahead log back, so that the log is reused
-// from its start instead of growing with everything ever written.
+// SQLite's own checkpoint waits for 64 MiB of log (store/store.go): below
+// that the background checkpoint must copy the write-ahead log back, so
+// that the log is reused from its start instead of growing.
 func TestWALCheckpointed(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "allot.db")
 	db, err := store.Open(context.Background(), store.Config{DSN: path, Catalog: testCatalog()})

@@ -114,7 +114,9 @@ func (c *cachingConn) Prepare(query string) (driver.Stmt, error) { return c.inne
 func (c *cachingConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
 	return c.inner.PrepareContext(ctx, query)
 }
-func (c *cachingConn) Begin() (driver.Tx, error) { return c.inner.Begin() } //nolint:staticcheck // required by driver.Conn
+
+//lint:ignore SA1019 driver.Conn requires Begin; database/sql calls BeginTx.
+func (c *cachingConn) Begin() (driver.Tx, error) { return c.inner.Begin() }
 func (c *cachingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
 	return c.inner.BeginTx(ctx, opts)
 }
