@@ -19,8 +19,8 @@ const cachingSQLite = "allot-sqlite"
 func init() { sql.Register(cachingSQLite, cachingDriver{}) }
 
 // maxCachedStmts bounds a connection's cache; texts beyond it run uncached.
-// Processing uses a few dozen texts (store/engine.go pads IN lists to a
-// few fixed lengths so their texts repeat).
+// Processing uses a few dozen texts (DB.in in store/store.go pads IN
+// lists to a few fixed lengths so their texts repeat).
 const maxCachedStmts = 512
 
 type cachingDriver struct{}
