@@ -5,8 +5,8 @@ import (
 	"time"
 )
 
-// Account is a local sign-in of the admin center (SPEC §4.3): a person of
-// one tenant with one role of SPEC §3. Its password is kept only as a slow
+// Account is a local sign-in of the admin center: a person of
+// one tenant with one role of docs/RULES.md §3. Its password is kept only as a slow
 // hash, and its sessions only as hashes of their secrets.
 type Account struct {
 	ID          string

@@ -9,10 +9,10 @@ import (
 	"time"
 )
 
-// Role is a tenant role of SPEC §3.
+// Role is a tenant role of docs/RULES.md §3.
 type Role string
 
-// The roles of SPEC §3, spelled as Microsoft Entra spells them without spaces.
+// The roles of docs/RULES.md §3, spelled as Microsoft Entra spells them without spaces.
 const (
 	RoleGlobalAdministrator  Role = "GlobalAdministrator"
 	RoleLicenseAdministrator Role = "LicenseAdministrator"
@@ -31,7 +31,7 @@ var Roles = []Role{
 // Permission is one kind of action guarded by the role table.
 type Permission string
 
-// Permissions of SPEC §3. Reading is split from licensing reads only so that
+// Permissions of docs/RULES.md §3. Reading is split from licensing reads only so that
 // the table below stays a literal transcription of the spec.
 const (
 	PermRead           Permission = "read"            // read users, groups, licensing
@@ -52,7 +52,7 @@ var rolePerms = map[Role][]Permission{
 	RoleGlobalReader:         {PermRead},
 }
 
-// Valid reports whether r is one of the roles of SPEC §3.
+// Valid reports whether r is one of the roles of docs/RULES.md §3.
 func (r Role) Valid() bool { _, ok := rolePerms[r]; return ok }
 
 // Can reports whether the role grants p.
@@ -73,7 +73,7 @@ type Tenant struct {
 	CreatedAt            time.Time
 }
 
-// ServicePlan is one service plan of the catalog with its rules (SPEC §1).
+// ServicePlan is one service plan of the catalog with its rules (docs/RULES.md §1).
 type ServicePlan struct {
 	ID                string
 	Name              string
@@ -202,13 +202,13 @@ type Assignment struct {
 	CreatedAt     time.Time
 }
 
-// License state values (SPEC §1).
+// License state values (docs/RULES.md §1).
 const (
 	StateActive = "Active"
 	StateError  = "Error"
 )
 
-// License error codes (SPEC §1), in Graph's spelling.
+// License error codes (docs/RULES.md §1), in Graph's spelling.
 const (
 	ErrNone                 = "None"
 	ErrCount                = "CountViolation"

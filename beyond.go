@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// BeyondService serves three features of SPEC §6 that the reference system
+// BeyondService serves three features that the reference system
 // lacks: the waiting room, the cost report and the direct-assignment
 // policy (docs/WAITING-ROOM-COST-POLICY.md). The store implements it; it
 // stays out of Service so that Service's fakes need not.
@@ -28,7 +28,7 @@ type BeyondService interface {
 	SetPolicy(ctx context.Context, blockedDirect []string) (*Policy, error)
 }
 
-// WaitingRoom is a page of a SKU's waiting room (SPEC §2.3.4).
+// WaitingRoom is a page of a SKU's waiting room (docs/RULES.md §2.3.4).
 type WaitingRoom struct {
 	SkuID     string
 	Total     int // users waiting, all pages

@@ -200,7 +200,7 @@ type Processor interface {
 	ProcessBatch(ctx context.Context, n int) (int, error)
 }
 
-// Checker verifies the invariants of SPEC §2.3.8 across every tenant.
+// Checker verifies the invariants of docs/RULES.md §2.3.8 across every tenant.
 type Checker interface {
 	Check(ctx context.Context) ([]Violation, error)
 }

@@ -14,7 +14,7 @@ import (
 	"github.com/allot-dev/allot/odata"
 )
 
-// The Allot extensions (SPEC §4.2) are plain JSON: no @odata.context, and
+// The Allot extensions (api/openapi.json) are plain JSON: no @odata.context, and
 // collections as {"value":[...]} so that Graph-minded scripts read them alike.
 
 type tenantBody struct {

@@ -72,6 +72,27 @@ func TestHealthz(t *testing.T) {
 	}
 }
 
+// A script that asks for JSON gets JSON from the probes; anything else keeps
+// the plain text that load balancers match.
+func TestHealthJSON(t *testing.T) {
+	c := newClient(t, &fake{})
+	for _, tc := range []struct{ path, accept, want string }{
+		{"/healthz", "application/json", `{"status":"ok"}`},
+		{"/readyz", "text/html, application/json;q=0.9", `{"status":"ready"}`},
+		{"/readyz", "application/problem+json", `{"status":"ready"}`},
+		{"/healthz", "application/json;q=0, text/plain", "ok"},
+		{"/healthz", "*/*", "ok"},
+	} {
+		res := c.do("GET", tc.path, "", nil, "Accept", tc.accept)
+		if res.Code != 200 || strings.TrimSpace(res.Body.String()) != tc.want {
+			t.Errorf("%s with Accept %q: %d %q, want %q", tc.path, tc.accept, res.Code, res.Body.String(), tc.want)
+		}
+		if ct := res.Header().Get("Content-Type"); strings.HasPrefix(tc.want, "{") != strings.HasPrefix(ct, "application/json") {
+			t.Errorf("%s with Accept %q: Content-Type %q", tc.path, tc.accept, ct)
+		}
+	}
+}
+
 func TestAuthentication(t *testing.T) {
 	c := newClient(t, &fake{})
 	t.Run("NoToken", func(t *testing.T) {

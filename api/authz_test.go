@@ -33,7 +33,7 @@ const (
 	wOperator
 )
 
-// The permission sets of SPEC §3, transcribed from the spec's table rather
+// The permission sets of docs/RULES.md §3, transcribed from the spec's table rather
 // than from the code, so that the matrix checks the code against the spec.
 const (
 	everyRole  = wGA | wLicense | wUser | wBilling | wGroup | wReader // "read everything in its tenant"
@@ -68,7 +68,7 @@ type azIDs struct {
 }
 
 // azRow is one line of the matrix: a request on a route, who may make it
-// (SPEC §3), and whether it names objects of the caller's tenant, which a
+// (docs/RULES.md §3), and whether it names objects of the caller's tenant, which a
 // caller of another tenant must get 404 for.
 type azRow struct {
 	pattern string
@@ -311,7 +311,7 @@ var demoCatalogJSON = sync.OnceValue(func() string {
 })
 
 // TestAuthorizationMatrix walks every route of the API (the test fails when
-// a route has no row) × every role of SPEC §3, the operator, no token and a
+// a route has no row) × every role of docs/RULES.md §3, the operator, no token and a
 // revoked token × the caller's own tenant and another tenant, against the
 // real store:
 //
@@ -343,7 +343,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	}
 	for _, p := range api.RoutePatterns() {
 		if !covered[p] {
-			t.Errorf("route %q has no row in the authorization matrix: add one (who may call it per SPEC §3)", p)
+			t.Errorf("route %q has no row in the authorization matrix: add one (who may call it per docs/RULES.md §3)", p)
 		}
 	}
 	if t.Failed() {

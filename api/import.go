@@ -122,7 +122,7 @@ func (s *server) importCSV(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// importAllowed applies SPEC §3 to the files given: users need the right
+// importAllowed applies docs/RULES.md §3 to the files given: users need the right
 // to manage users, groups and memberships the right to manage groups.
 func importAllowed(r *http.Request, files map[csvio.Kind]upload) error {
 	if _, ok := files[csvio.Users]; ok {

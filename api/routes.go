@@ -1,5 +1,5 @@
 // Package api serves Allot's HTTP API: the Microsoft Graph v1.0 subset of
-// SPEC §4.1 under /v1.0 and the Allot extensions of SPEC §4.2 under
+// docs/COMPATIBILITY.md under /v1.0 and the Allot extensions (api/openapi.json) under
 // /allot/v1. It speaks to the domain only through allot.Service.
 package api
 
@@ -180,7 +180,7 @@ func (s *server) routeTable() []route {
 		{"GET /metrics", scrapers, s.serveMetrics},
 		{"GET /allot/v1/openapi.json", public, s.openAPI},
 
-		// Graph v1.0 subset (SPEC §4.1).
+		// Graph v1.0 subset (docs/COMPATIBILITY.md).
 		{"GET /v1.0/subscribedSkus", readers, s.listSkus},
 		{"GET /v1.0/subscribedSkus/{id}", readers, s.getSku},
 
@@ -209,7 +209,7 @@ func (s *server) routeTable() []route {
 		{"POST /v1.0/groups/{id}/assignLicense", licensers, s.assignGroupLicense},
 		{"GET /v1.0/groups/{id}/membersWithLicenseErrors", readers, s.membersWithLicenseErrors},
 
-		// Allot extensions (SPEC §4.2).
+		// Allot extensions (api/openapi.json).
 		{"POST /allot/v1/tenants", operatorOnly, s.createTenant},
 		{"GET /allot/v1/tenant", readers, s.getTenant},
 		{"PATCH /allot/v1/tenant", tenantAdmins, s.updateTenant},

@@ -286,7 +286,7 @@ type userUpdateBody struct {
 func (userUpdateBody) graphType() string { return "microsoft.graph.user" }
 
 // updateUser needs the body to know the permission: a License Administrator
-// may change only usageLocation (SPEC §3).
+// may change only usageLocation (docs/RULES.md §3).
 func (s *server) updateUser(w http.ResponseWriter, r *http.Request) error {
 	if can(r, allot.PermEditLocation) != nil && can(r, allot.PermManageUsers) != nil {
 		return errDenied

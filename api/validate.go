@@ -147,7 +147,7 @@ func noQuery(r *http.Request) error {
 	return err
 }
 
-// maxBatch checks the SPEC's limit of 20 ids in one batch request.
+// maxBatch checks the limit of 20 ids in one batch request.
 func maxBatch(prop string, n int, min int) error {
 	if n < min || n > allot.MaxBatch {
 		return badRequest("Property '%s' must list from %d to %d ids; %d were given.", prop, min, allot.MaxBatch, n)

@@ -10,7 +10,7 @@ import (
 	"github.com/allot-dev/allot/odata"
 )
 
-// beyond returns the service of the SPEC §6 features (waiting room, cost,
+// beyond returns the service of the features beyond the reference (waiting room, cost,
 // policy), which the store implements outside allot.Service.
 func (s *server) beyond() (allot.BeyondService, error) {
 	b, ok := s.svc.(allot.BeyondService)

@@ -1,6 +1,6 @@
 // Package catalog reads and writes Allot's catalog file: the products (SKUs)
 // and service plans a server offers, with the rules the licensing evaluation
-// applies (SPEC §2.2): availableIn, provisionsMailbox, conflictsWith and
+// applies (docs/RULES.md §2.2): availableIn, provisionsMailbox, conflictsWith and
 // dependsOn. It also ships a small demo catalog modelled on real Microsoft 365
 // products, and imports Microsoft's published CSV of products and service
 // plans. The format is documented in docs/CATALOG.md.

@@ -54,7 +54,7 @@ func all(mods ...func(*rules.Input)) func(*rules.Input) {
 	}
 }
 
-// Check 1 of SPEC §2.2.
+// Check 1 of docs/RULES.md §2.2.
 func TestCheckLocation(t *testing.T) {
 	runScenarios(t, []scenario{
 		{name: "direct/no location", units: units(direct("sku-n1", 1)), mod: location(""),
@@ -106,7 +106,7 @@ func TestCheckLocation(t *testing.T) {
 	})
 }
 
-// Check 2 of SPEC §2.2.
+// Check 2 of docs/RULES.md §2.2.
 func TestCheckUniqueness(t *testing.T) {
 	runScenarios(t, []scenario{
 		{name: "direct/mailbox plan and an address taken", units: units(direct("sku-e1", 1)), mod: taken("user@contoso.test"),
@@ -145,7 +145,7 @@ func TestCheckUniqueness(t *testing.T) {
 	})
 }
 
-// Check 3 of SPEC §2.2.
+// Check 3 of docs/RULES.md §2.2.
 func TestCheckConflict(t *testing.T) {
 	runScenarios(t, []scenario{
 		{name: "direct/declaring side accepted first", units: units(direct("sku-e1", 1), direct("sku-e3", 2)),
@@ -178,7 +178,7 @@ func TestCheckConflict(t *testing.T) {
 	})
 }
 
-// Check 4 of SPEC §2.2.
+// Check 4 of docs/RULES.md §2.2.
 func TestCheckDependency(t *testing.T) {
 	runScenarios(t, []scenario{
 		{name: "direct/no plan of the group enabled", units: units(direct("sku-addon", 1)),
@@ -222,7 +222,7 @@ func TestCheckDependency(t *testing.T) {
 	})
 }
 
-// Check 5 of SPEC §2.2.
+// Check 5 of docs/RULES.md §2.2.
 func TestCheckCount(t *testing.T) {
 	runScenarios(t, []scenario{
 		{name: "direct/no free seat", units: units(direct("sku-n1", 1)), mod: free("sku-n1", 0),
@@ -277,7 +277,7 @@ func TestCheckCount(t *testing.T) {
 	})
 }
 
-// SPEC §2.2: the checks run in the order location, uniqueness, conflict,
+// docs/RULES.md §2.2: the checks run in the order location, uniqueness, conflict,
 // dependency, count, and a unit reports the first it fails.
 func TestCheckOrder(t *testing.T) {
 	// sku-all enables p-us (US only), p-exo2 (mailbox, conflicts with p-exo1

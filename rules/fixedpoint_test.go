@@ -97,7 +97,7 @@ func (g gen) catalog() *allot.Catalog {
 }
 
 // skusConflict reports whether two SKUs have conflicting plans: a group's
-// SKUs never do (SPEC §2.3.2 refuses such an assignment).
+// SKUs never do (docs/RULES.md §2.3.2 refuses such an assignment).
 func skusConflict(c *allot.Catalog, a, b string) bool {
 	for _, p := range c.SKUs[a].Plans {
 		for _, q := range c.SKUs[b].Plans {
@@ -230,7 +230,7 @@ func (g gen) input() rules.Input {
 }
 
 // ---------------------------------------------------------------------------
-// An independent model of SPEC §2.2, written from the text. It says, per
+// An independent model of docs/RULES.md §2.2, written from the text. It says, per
 // unit in base order, whether it is accepted and otherwise which check it
 // fails first against the final accepted set and which SKUs may carry it.
 
@@ -241,7 +241,6 @@ type mUnit struct {
 	accepted bool
 	code     string   // first failing check, when refused
 	cands    []string // SKUs that may carry the error
-	waiting  time.Time
 }
 
 func model(in rules.Input) []mUnit {
@@ -442,15 +441,22 @@ func model(in rules.Input) []mUnit {
 			continue
 		}
 		us[i].code, us[i].cands = check(i, 5)
-		if us[i].code == allot.ErrCount {
-			b := beforeOf[[2]string{us[i].src, us[i].cands[0]}]
-			us[i].waiting = in.Now
-			if b.Error == allot.ErrCount && !b.WaitingSince.IsZero() {
-				us[i].waiting = b.WaitingSince
-			}
-		}
 	}
 	return us
+}
+
+// waitingSince is when the model says the user started waiting for sku:
+// the place in line belongs to the user and the SKU, so it is the earliest
+// waitingSince of the user's CountViolation states for the SKU before,
+// from any unit, or now if it did not wait for it.
+func waitingSince(in rules.Input, sku string) time.Time {
+	since := in.Now
+	for _, b := range in.Before {
+		if b.SkuID == sku && b.Error == allot.ErrCount && !b.WaitingSince.IsZero() && b.WaitingSince.Before(since) {
+			since = b.WaitingSince
+		}
+	}
+	return since
 }
 
 // compareWithModel checks out against the model, state by state.
@@ -491,8 +497,8 @@ func compareWithModel(t *testing.T, in rules.Input, out rules.Output) {
 			t.Errorf("unit %q: model says %s on one of %v; got%s", u.src, u.code, u.cands, fmtStates(states))
 			continue
 		}
-		if u.code == allot.ErrCount && !carrier.WaitingSince.Equal(u.waiting) {
-			t.Errorf("unit %q: WaitingSince %v, want %v", u.src, carrier.WaitingSince, u.waiting)
+		if want := waitingSince(in, carrier.SkuID); u.code == allot.ErrCount && !carrier.WaitingSince.Equal(want) {
+			t.Errorf("unit %q: WaitingSince %v, want %v", u.src, carrier.WaitingSince, want)
 		}
 	}
 	if k != len(out.States) {
@@ -500,7 +506,7 @@ func compareWithModel(t *testing.T, in rules.Input, out rules.Output) {
 	}
 }
 
-// checkInvariants asserts SPEC §2.3.8 at the level of one user.
+// checkInvariants asserts docs/RULES.md §2.3.8 at the level of one user.
 func checkInvariants(t *testing.T, in rules.Input, out rules.Output) {
 	t.Helper()
 	c := in.Catalog
@@ -640,7 +646,7 @@ func describe(in rules.Input) string {
 	return b.String()
 }
 
-// SPEC §2.2 "This makes the evaluation a fixed point", on the table
+// docs/RULES.md §2.2 "This makes the evaluation a fixed point", on the table
 // scenarios' inputs and ~2000 generated users; plus the model and the
 // invariants of §2.3.8 at the level of one user.
 func TestFixedPoint(t *testing.T) {

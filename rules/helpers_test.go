@@ -248,7 +248,7 @@ func checkDelta(t *testing.T, out rules.Output, want map[string]int) {
 	}
 }
 
-// checkStructure asserts what SPEC §2.2 step 3 says of every output,
+// checkStructure asserts what docs/RULES.md §2.2 step 3 says of every output,
 // whatever the scenario:
 //   - one state per (unit, SKU); Active iff error None;
 //   - every state has a detail and a lastUpdatedDateTime;

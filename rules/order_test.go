@@ -21,7 +21,7 @@ func unitKey(u rules.Unit) string {
 	return fmt.Sprintf("%s@%d%v", src, int(u.Created.Sub(t0).Hours()), skus)
 }
 
-// SPEC §2.2 base order: direct before group; then creation time; then group
+// docs/RULES.md §2.2 base order: direct before group; then creation time; then group
 // id; then skuId. SortUnits also sorts the SKUs of each unit by id.
 func TestSortUnits(t *testing.T) {
 	sorted := []rules.Unit{
@@ -114,7 +114,7 @@ func TestBaseOrder(t *testing.T) {
 	})
 }
 
-// SPEC §2.2 evaluation step 1.
+// docs/RULES.md §2.2 evaluation step 1.
 func TestIncumbents(t *testing.T) {
 	runScenarios(t, []scenario{
 		{name: "incumbent keeps its license against a new unit earlier in base order",
@@ -200,7 +200,7 @@ func TestIncumbents(t *testing.T) {
 	})
 }
 
-// SPEC §2.1 all or nothing per group, and §2.2 step 3.
+// docs/RULES.md §2.1 all or nothing per group, and §2.2 step 3.
 func TestAllOrNothing(t *testing.T) {
 	runScenarios(t, []scenario{
 		{name: "one SKU lacks a seat: it carries the error, the other Other, no seat taken",

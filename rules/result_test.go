@@ -11,7 +11,7 @@ import (
 	"github.com/allot-dev/allot/rules"
 )
 
-// SPEC §2.2 step 3: a refused unit reports the first check it fails against
+// docs/RULES.md §2.2 step 3: a refused unit reports the first check it fails against
 // the FINAL accepted set, which may differ from the first failure seen while
 // sweeping.
 func TestErrorAgainstFinalAcceptedSet(t *testing.T) {
@@ -50,7 +50,7 @@ func TestErrorAgainstFinalAcceptedSet(t *testing.T) {
 	})
 }
 
-// SPEC §2.2 step 3, check 5: the SKU a unit already waits for keeps its
+// docs/RULES.md §2.2 step 3, check 5: the SKU a unit already waits for keeps its
 // place; else the first lacking SKU by id. X = sku-w2 sorts after Y = sku-w1.
 func TestStickyWaitingSKU(t *testing.T) {
 	const X, Y = "sku-w2", "sku-w1"
@@ -117,7 +117,7 @@ func TestStickyWaitingSKU(t *testing.T) {
 	})
 }
 
-// SPEC §2.2 step 3, seats.
+// docs/RULES.md §2.2 step 3, seats.
 func TestSeatDelta(t *testing.T) {
 	runScenarios(t, []scenario{
 		{name: "new SKU held: +1", units: units(direct("sku-n1", 1)),
@@ -176,7 +176,7 @@ func settle(t *testing.T, in rules.Input, h int) []allot.LicenseState {
 	return out.States
 }
 
-// SPEC §2.2 step 3 lastUpdatedDateTime, and Output.Changed.
+// docs/RULES.md §2.2 step 3 lastUpdatedDateTime, and Output.Changed.
 func TestLastUpdatedAndChanged(t *testing.T) {
 	lastUpdated := func(t *testing.T, out rules.Output, want map[string]time.Time) {
 		t.Helper()
@@ -369,7 +369,7 @@ func TestMailbox(t *testing.T) {
 	})
 }
 
-// SPEC §2.2: "one pure function". Evaluate must not change its input.
+// docs/RULES.md §2.2: "one pure function". Evaluate must not change its input.
 func TestEvaluateDoesNotChangeInput(t *testing.T) {
 	us := units(group("g2", 1, "sku-n3", "sku-n1"), direct("sku-n2", 1), group("g1", 1, "sku-e1"))
 	bf := before(active("g1", "sku-e1"), failed("g2", "sku-n3", eCount), failed("g2", "sku-n1", allot.ErrOther))

@@ -1,4 +1,4 @@
-// Package rules is the licensing rules of SPEC §2.2 as one pure function:
+// Package rules is the licensing rules of docs/RULES.md §2.2 as one pure function:
 // state in, decisions out. It does no I/O and reads no clock; the caller
 // passes the time to stamp on changed states.
 package rules
@@ -60,11 +60,15 @@ type evaluator struct {
 	// Enabled plans of the accepted set: plan -> SKUs enabling it.
 	enabled map[string]map[string]bool
 	gives   map[string]int // SKU -> accepted units giving it
+	// waitingSince is, per SKU, when the user started waiting for it: the
+	// earliest WaitingSince of its CountViolation states before, whatever
+	// their units. The place in line belongs to the user and the SKU.
+	waitingSince map[string]time.Time
 }
 
 type stateKey struct{ sku, source string }
 
-// SortUnits puts units in the base order of SPEC §2.2: direct before group,
+// SortUnits puts units in the base order of docs/RULES.md §2.2: direct before group,
 // then creation time, then group id, then first skuId. SKUs inside a unit
 // are sorted by id.
 func SortUnits(units []Unit) {
@@ -94,16 +98,17 @@ func firstSku(u Unit) string {
 	return u.SKUs[0].SkuID
 }
 
-// Evaluate applies SPEC §2.2 to one user.
+// Evaluate applies docs/RULES.md §2.2 to one user.
 func Evaluate(in Input) Output {
 	e := &evaluator{
-		in:         in,
-		units:      slices.Clone(in.Units),
-		heldBefore: make(map[string]bool),
-		before:     make(map[stateKey]allot.LicenseState, len(in.Before)),
-		free:       make(map[string]int, len(in.Free)),
-		enabled:    make(map[string]map[string]bool),
-		gives:      make(map[string]int),
+		in:           in,
+		units:        slices.Clone(in.Units),
+		heldBefore:   make(map[string]bool),
+		before:       make(map[stateKey]allot.LicenseState, len(in.Before)),
+		free:         make(map[string]int, len(in.Free)),
+		enabled:      make(map[string]map[string]bool),
+		gives:        make(map[string]int),
+		waitingSince: make(map[string]time.Time),
 	}
 	SortUnits(e.units)
 	e.accepted = make([]bool, len(e.units))
@@ -111,6 +116,11 @@ func Evaluate(in Input) Output {
 		e.before[stateKey{s.SkuID, s.Source}] = s
 		if s.State == allot.StateActive {
 			e.heldBefore[s.SkuID] = true
+		}
+		if s.Error == allot.ErrCount && !s.WaitingSince.IsZero() {
+			if w, ok := e.waitingSince[s.SkuID]; !ok || s.WaitingSince.Before(w) {
+				e.waitingSince[s.SkuID] = s.WaitingSince
+			}
 		}
 	}
 	for k, v := range in.Free {
@@ -206,7 +216,7 @@ func (e *evaluator) recount() {
 	}
 }
 
-// firstFailure runs checks 1..upto of SPEC §2.2 against the accepted set.
+// firstFailure runs checks 1..upto of docs/RULES.md §2.2 against the accepted set.
 func (e *evaluator) firstFailure(u Unit, upto int) *Failure {
 	for check := 1; check <= upto; check++ {
 		var f *Failure
@@ -411,9 +421,12 @@ func (e *evaluator) stamp(s *allot.LicenseState) {
 		s.LastUpdated = b.LastUpdated
 	}
 	if s.Error == allot.ErrCount {
+		// Still waiting for the SKU through any unit is no break: every
+		// CountViolation state of the SKU keeps the user's place
+		// (docs/RULES.md, the waiting room).
 		s.WaitingSince = e.in.Now
-		if ok && b.Error == allot.ErrCount && !b.WaitingSince.IsZero() {
-			s.WaitingSince = b.WaitingSince
+		if w, ok := e.waitingSince[s.SkuID]; ok {
+			s.WaitingSince = w
 		}
 	}
 }

@@ -422,7 +422,7 @@ func (x *groups) apply(r *http.Request, id string, c groupChange) error {
 }
 
 // Delete deletes a group. Allot refuses to delete a group that still has
-// licenses (SPEC §2.3.6): that is a 400 "mutability" error naming the
+// licenses (docs/RULES.md §2.3.6): that is a 400 "mutability" error naming the
 // reason, and the identity provider retries once an admin has removed the
 // group's licenses.
 func (x *groups) Delete(r *http.Request, id string) error {

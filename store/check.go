@@ -9,7 +9,7 @@ import (
 	"github.com/allot-dev/allot"
 )
 
-// Check verifies the invariants of SPEC §2.3.8 in every tenant. They hold
+// Check verifies the invariants of docs/RULES.md §2.3.8 in every tenant. They hold
 // whenever the queue is empty, so a non-empty queue is reported too.
 func (s *DB) Check(ctx context.Context) ([]allot.Violation, error) {
 	var out []allot.Violation
@@ -155,7 +155,11 @@ func planViolations(cat *allot.Catalog, b *batch, uid string) []string {
 			continue
 		}
 		for _, p := range cat.EnabledPlans(st.SkuID, st.DisabledPlans) {
-			enabled[p] = append(enabled[p], st.SkuID)
+			// A SKU held through two units is one SKU: plans that conflict
+			// inside one SKU are allowed (docs/RULES.md, check 3).
+			if !slices.Contains(enabled[p], st.SkuID) {
+				enabled[p] = append(enabled[p], st.SkuID)
+			}
 			if sp := cat.Plans[p]; sp != nil && sp.ProvisionsMailbox {
 				mailbox = true
 			}

@@ -303,7 +303,7 @@ func (s *DB) loadBatch(ctx context.Context, tx *sql.Tx, tenantID string, userIDs
 	return b, rows.Err()
 }
 
-// units builds the user's units of SPEC §2.1 from the loaded assignments.
+// units builds the user's units of docs/RULES.md §2.1 from the loaded assignments.
 func (b *batch) units(uid string) []rules.Unit {
 	var out []rules.Unit
 	for _, a := range b.direct[uid] {
@@ -356,7 +356,7 @@ func (b *batch) input(uid string, cat *allot.Catalog, now time.Time) rules.Input
 // freeFor is the seats of sku that uid may take: the free seats less one
 // for each user that started waiting for the SKU before uid (all of them,
 // if uid does not wait for it). A seat that comes free so goes to the
-// waiting room first, in its order (SPEC §2.3.4), whoever is evaluated first.
+// waiting room first, in its order (docs/RULES.md §2.3.4), whoever is evaluated first.
 func (b *batch) freeFor(uid, sku string) int {
 	free := b.enabled[sku] - b.consumed[sku]
 	if free <= 0 || b.priority[uid] {
@@ -668,7 +668,7 @@ func (s *DB) enqueueAddressListers(ctx context.Context, tx *sql.Tx, tenantID str
 
 // wake queues, for each of skus with free seats, the users waiting for it
 // in the order they started waiting, then user id, as many as there are
-// seats (SPEC §2.3.4).
+// seats (docs/RULES.md §2.3.4).
 func (s *DB) wake(ctx context.Context, tx *sql.Tx, tenantID string, skus []string) error {
 	if len(skus) == 0 {
 		return nil

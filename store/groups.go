@@ -153,7 +153,7 @@ func (s *DB) listGroups(ctx context.Context, tenantID string, opt allot.ListOpti
 }
 
 // CreateGroup adds a group. A group owns the addresses it lists, so their
-// user listers are queued (SPEC §2.3.3).
+// user listers are queued (docs/RULES.md §2.3.3).
 func (s *DB) CreateGroup(ctx context.Context, in allot.GroupCreate) (*allot.Group, error) {
 	a, err := actorOf(ctx)
 	if err != nil {
@@ -275,7 +275,7 @@ func (s *DB) UpdateGroup(ctx context.Context, id string, in allot.GroupUpdate) (
 	return s.Group(ctx, gid)
 }
 
-// DeleteGroup deletes a group that has no licenses assigned (SPEC §2.3.6).
+// DeleteGroup deletes a group that has no licenses assigned (docs/RULES.md §2.3.6).
 func (s *DB) DeleteGroup(ctx context.Context, id string) error {
 	a, err := actorOf(ctx)
 	if err != nil {
@@ -330,7 +330,7 @@ func (s *DB) DeleteGroup(ctx context.Context, id string) error {
 }
 
 // AddMember adds a user or a group to a group. A user joining a licensed
-// group is queued (SPEC §2.3.3); nested groups are kept but not expanded.
+// group is queued (docs/RULES.md §2.3.3); nested groups are kept but not expanded.
 func (s *DB) AddMember(ctx context.Context, groupID, memberID string) error {
 	a, err := actorOf(ctx)
 	if err != nil {
@@ -591,7 +591,7 @@ func (s *DB) Members(ctx context.Context, groupID string, transitive bool, opt a
 }
 
 // AssignGroupLicense stores a group's license change and queues its
-// members; the evaluation happens in the worker (SPEC §2.3.2).
+// members; the evaluation happens in the worker (docs/RULES.md §2.3.2).
 func (s *DB) AssignGroupLicense(ctx context.Context, groupID string, add []allot.AssignedLicense, remove []string) (*allot.Group, error) {
 	a, err := actorOf(ctx)
 	if err != nil {

@@ -43,18 +43,27 @@ func validateLicenses(cat *allot.Catalog, add []allot.AssignedLicense, remove []
 
 // conflictWithin refuses a set of SKUs whose enabled plans conflict.
 func conflictWithin(cat *allot.Catalog, lics []allot.AssignedLicense) error {
+	if p, q, ok := conflictingPlans(cat, lics); ok {
+		return allot.Errorf(allot.EINVALID, "License assignment failed because service plans %s,%s are mutually exclusive.", p, q)
+	}
+	return nil
+}
+
+// conflictingPlans returns the first two conflicting plans that two of the
+// SKUs enable.
+func conflictingPlans(cat *allot.Catalog, lics []allot.AssignedLicense) (p, q string, ok bool) {
 	for i, a := range lics {
 		for _, b := range lics[i+1:] {
 			for _, p := range cat.EnabledPlans(a.SkuID, a.DisabledPlans) {
 				for _, q := range cat.EnabledPlans(b.SkuID, b.DisabledPlans) {
 					if cat.Conflicts(p, q) {
-						return allot.Errorf(allot.EINVALID, "License assignment failed because service plans %s,%s are mutually exclusive.", p, q)
+						return p, q, true
 					}
 				}
 			}
 		}
 	}
-	return nil
+	return "", "", false
 }
 
 // checkSubscribed refuses SKUs the tenant holds no subscription to.

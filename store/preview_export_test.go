@@ -1,9 +1,35 @@
 package store
 
+import "context"
+
 // SetPreviewMaxUsers lowers the preview's limit for a test and returns the
 // function that restores it.
 func SetPreviewMaxUsers(n int) func() {
 	old := previewMaxUsers
 	previewMaxUsers = n
 	return func() { previewMaxUsers = old }
+}
+
+// WaitingStates lists, in one query, every CountViolation state of the
+// actor's tenant as (user, SKU, waitingSince): the property test observes
+// the waiting room after every operation, and ListUsers is too slow for it.
+func (s *DB) WaitingStates(ctx context.Context) ([][3]string, error) {
+	a, err := actorOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT user_id, sku_id, waiting_since FROM license_states WHERE tenant_id = ? AND error = 'CountViolation'`), a.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out [][3]string
+	for rows.Next() {
+		var r [3]string
+		if err := rows.Scan(&r[0], &r[1], &r[2]); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
 }

@@ -1,9 +1,11 @@
 package store_test
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/allot-dev/allot"
@@ -20,7 +22,7 @@ var (
 
 // TestRandomOperations applies random operations of every kind through the
 // service, drains the queue with small batches, and checks every invariant
-// of SPEC §2.3.8 (allot check), including that evaluating any user again
+// of docs/RULES.md §2.3.8 (allot check), including that evaluating any user again
 // changes nothing.
 func TestRandomOperations(t *testing.T) {
 	seeds := []int{}
@@ -34,7 +36,14 @@ func TestRandomOperations(t *testing.T) {
 	}
 	for _, seed := range seeds {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
-			runHistory(t, uint64(seed), *propOps, false)
+			runHistory(t, uint64(seed), *propOps, false, true)
+		})
+	}
+	// The regression seeds also run as they were found, without the
+	// operations added since, so that their histories stay the same.
+	for _, seed := range regressionSeeds {
+		t.Run(fmt.Sprint("seed", seed, "-as-found"), func(t *testing.T) {
+			runHistory(t, uint64(seed), *propOps, false, false)
 		})
 	}
 }
@@ -47,7 +56,7 @@ func TestRandomOperations(t *testing.T) {
 func TestRandomOperationsNested(t *testing.T) {
 	for seed := range *propSeeds {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
-			runHistory(t, uint64(seed), *propOps, true)
+			runHistory(t, uint64(seed), *propOps, true, true)
 		})
 	}
 }
@@ -65,11 +74,21 @@ type history struct {
 	skus   []string
 	log    []string
 	nested bool // also nest groups and assign with includeNestedGroups
+	// x draws the operations added after the first histories were found
+	// (catalog replacement, direct assignments sent again); nil leaves
+	// them out, so a regression seed can replay its history as found.
+	x *rand.Rand
+	// waiting is, per "user sku", the waitingSince seen at the last
+	// observation of a user in CountViolation for that SKU.
+	waiting map[string]string
 }
 
-func runHistory(t *testing.T, seed uint64, ops int, nested bool) {
+func runHistory(t *testing.T, seed uint64, ops int, nested, extended bool) {
 	loc := []string{"", "US", "DE"}[seed%3]
 	h := &history{env: newEnv(t, loc), r: rand.New(rand.NewPCG(seed, 7)), nested: nested}
+	if extended {
+		h.x = rand.New(rand.NewPCG(seed, 11))
+	}
 	h.skus = []string{skuE1, skuE3, skuKiosk, skuAudio, skuPhone, skuExoP1}
 	for _, sku := range h.skus {
 		h.sub(sku, h.r.IntN(8))
@@ -98,8 +117,12 @@ func runHistory(t *testing.T, seed uint64, ops int, nested bool) {
 	}()
 	for i := range ops {
 		h.step()
+		if h.x != nil && h.x.IntN(10) == 0 {
+			h.extraStep()
+		}
+		h.observe()
 		if i%*propEvery == *propEvery-1 || i == ops-1 {
-			h.drain(1 + h.r.IntN(5))
+			h.drainObserving(1 + h.r.IntN(5))
 			h.check()
 			if *propPreview { // store/preview_test.go: preview, apply, compare
 				h.previewStep(fmt.Sprint("after operation ", i))
@@ -212,7 +235,7 @@ func (h *history) step() {
 		u, sku := h.pick(h.users), h.pick(h.skus)
 		d := h.disabled(sku)
 		op = fmt.Sprintf("assign user %s %s disabled %v", u, sku, d)
-		_, err = h.db.AssignUserLicense(h.ctx, u, []allot.AssignedLicense{{SkuID: sku, DisabledPlans: d}}, []string{})
+		err = h.assignDirect(u, sku, d)
 	case k < 69:
 		u, sku := h.pick(h.users), h.pick(h.skus)
 		op = "unassign user " + u + " " + sku
@@ -284,6 +307,183 @@ func (h *history) step() {
 	if h.r.IntN(6) == 0 {
 		_, err := h.db.ProcessBatch(h.ctx, 1+h.r.IntN(3))
 		h.must(err)
+	}
+}
+
+// assignDirect assigns a SKU directly; a success must leave the SKU Active
+// (docs/RULES.md, direct assignment: a 200 never leaves a license in error).
+func (h *history) assignDirect(uid, sku string, disabled []string) error {
+	u, err := h.db.AssignUserLicense(h.ctx, uid, []allot.AssignedLicense{{SkuID: sku, DisabledPlans: disabled}}, []string{})
+	if err != nil {
+		return err
+	}
+	for _, st := range u.States {
+		if st.Source == "" && st.SkuID == sku && st.State != allot.StateActive {
+			h.t.Fatalf("direct assignment of %s to %s succeeded but left it %s/%s", sku, uid, st.State, st.Error)
+		}
+	}
+	return nil
+}
+
+// extraStep is one of the operations added after the first histories:
+// a direct assignment sent again unchanged, or a catalog replacement.
+func (h *history) extraStep() {
+	var op string
+	var err error
+	switch h.x.IntN(3) {
+	case 0:
+		uid := h.pick(h.users)
+		op = "send a direct assignment of " + uid + " again"
+		u, uerr := h.db.User(h.ctx, uid)
+		if uerr != nil {
+			break
+		}
+		var direct []allot.LicenseState
+		for _, st := range u.States {
+			if st.Source == "" {
+				direct = append(direct, st)
+			}
+		}
+		if len(direct) == 0 {
+			break
+		}
+		st := direct[h.x.IntN(len(direct))]
+		op += fmt.Sprintf(" (%s, %s)", st.SkuID, st.Error)
+		err = h.assignDirect(uid, st.SkuID, st.DisabledPlans)
+		if err == nil && st.State != allot.StateActive {
+			// Allowed only if processing had not yet caught up with a fix.
+			op += " -> Active now"
+		}
+	default:
+		op, err = h.replaceCatalog()
+	}
+	if err != nil {
+		op += " -> " + allot.ErrorCode(err)
+	}
+	h.log = append(h.log, op)
+	if code := allot.ErrorCode(err); err != nil && code != allot.EINVALID && code != allot.ENOTFOUND {
+		h.t.Fatalf("%s: %v", op, err)
+	}
+}
+
+// replaceCatalog changes one rule or one SKU's plans at random: a conflict,
+// an availability list, a dependency, a mailbox flag, a plan added to or
+// removed from a SKU. The store either refuses it or processing restores
+// every invariant.
+func (h *history) replaceCatalog() (string, error) {
+	cur := h.db.Catalog()
+	plans := map[string]*allot.ServicePlan{}
+	var planIDs []string
+	for id, p := range cur.Plans {
+		cp := *p
+		cp.AvailableIn, cp.ConflictsWith = slices.Clone(p.AvailableIn), slices.Clone(p.ConflictsWith)
+		cp.DependsOn = nil
+		for _, g := range p.DependsOn {
+			cp.DependsOn = append(cp.DependsOn, slices.Clone(g))
+		}
+		plans[id] = &cp
+		planIDs = append(planIDs, id)
+	}
+	skus := map[string]*allot.SKU{}
+	for id, s := range cur.SKUs {
+		cp := *s
+		cp.Plans = slices.Clone(s.Plans)
+		skus[id] = &cp
+	}
+	slices.Sort(planIDs)
+	p, q := plans[h.pick(planIDs)], h.pick(planIDs)
+	var op string
+	switch h.x.IntN(6) {
+	case 0:
+		if q == p.ID || cur.Conflicts(p.ID, q) {
+			return "catalog: nothing", nil
+		}
+		p.ConflictsWith = append(p.ConflictsWith, q)
+		op = fmt.Sprintf("catalog: %s conflicts with %s", p.Name, q)
+	case 1:
+		for _, other := range plans { // the relation is symmetric: drop it both ways
+			other.ConflictsWith = slices.DeleteFunc(other.ConflictsWith, func(x string) bool { return x == p.ID })
+		}
+		p.ConflictsWith = nil
+		op = fmt.Sprintf("catalog: %s conflicts with nothing", p.Name)
+	case 2:
+		p.AvailableIn = nil
+		for _, c := range []string{"US", "GB", "DE", "FR"} {
+			if h.x.IntN(2) == 0 {
+				p.AvailableIn = append(p.AvailableIn, c)
+			}
+		}
+		op = fmt.Sprintf("catalog: %s available in %v", p.Name, p.AvailableIn)
+	case 3:
+		p.DependsOn = nil
+		if q != p.ID && h.x.IntN(3) > 0 {
+			p.DependsOn = [][]string{{q}}
+		}
+		op = fmt.Sprintf("catalog: %s depends on %v", p.Name, p.DependsOn)
+	case 4:
+		p.ProvisionsMailbox = !p.ProvisionsMailbox
+		op = fmt.Sprintf("catalog: %s provisions a mailbox: %v", p.Name, p.ProvisionsMailbox)
+	default:
+		sku := skus[h.pick(h.skus)]
+		if i := slices.Index(sku.Plans, q); i >= 0 {
+			if len(sku.Plans) == 1 {
+				return "catalog: nothing", nil
+			}
+			sku.Plans = slices.Delete(sku.Plans, i, i+1)
+			op = fmt.Sprintf("catalog: %s loses %s", sku.PartNumber, q)
+		} else {
+			sku.Plans = append(sku.Plans, q)
+			op = fmt.Sprintf("catalog: %s gains %s", sku.PartNumber, q)
+		}
+	}
+	var ps []*allot.ServicePlan
+	for _, id := range planIDs {
+		ps = append(ps, plans[id])
+	}
+	var ss []*allot.SKU
+	for _, s := range skus {
+		ss = append(ss, s)
+	}
+	return op, h.db.ReplaceCatalog(h.ctx, allot.NewCatalog(ps, ss))
+}
+
+// observe reads every user's states and checks that the place in line
+// belongs to the user and the SKU: a user seen in CountViolation for a SKU
+// at two observations in a row keeps its waitingSince, whatever its units
+// did meanwhile, and all its waiting states for the SKU agree on it
+// (docs/RULES.md, the waiting room).
+func (h *history) observe() {
+	h.t.Helper()
+	rows, err := h.db.WaitingStates(h.ctx)
+	h.must(err)
+	seen := map[string]string{}
+	for _, r := range rows {
+		k, since := r[0]+" "+r[1], r[2]
+		if s, ok := seen[k]; ok && s != since {
+			h.t.Fatalf("%s waits for %s since %s through one unit and since %s through another", r[0], r[1], s, since)
+		}
+		seen[k] = since
+		if s, ok := h.waiting[k]; ok && s != since {
+			h.t.Fatalf("%s kept waiting for %s, but its place moved from %s to %s", r[0], r[1], s, since)
+		}
+	}
+	h.waiting = seen
+}
+
+// drainObserving drains the queue, observing the waiting room after each
+// batch.
+func (h *history) drainObserving(batch int) {
+	h.t.Helper()
+	for i := 0; ; i++ {
+		n, err := h.db.ProcessBatch(context.Background(), batch)
+		h.must(err)
+		h.observe()
+		if n == 0 {
+			return
+		}
+		if i > 100000 {
+			h.t.Fatal("queue does not drain")
+		}
 	}
 }
 

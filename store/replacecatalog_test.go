@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/allot-dev/allot"
@@ -183,5 +184,79 @@ func TestReplaceCatalogKeepsDisabledPlansToTheSKU(t *testing.T) {
 	// found because the group's members were evaluated again.
 	if st := e.states(b.ID)[skuE1+" "+g.ID]; st.Error != allot.ErrDependency {
 		t.Errorf("b: %+v", st)
+	}
+}
+
+// A catalog under which the SKUs of one group's assignment would conflict is
+// refused, naming the group and the plans, and changes nothing: a group unit
+// is all or nothing, so processing could not keep the plans apart. Every
+// other kind of rule change is restored by processing: allot check is clean
+// after each.
+func TestReplaceCatalogRefusesConflictWithinAGroup(t *testing.T) {
+	e := newEnv(t, "US")
+	e.sub(skuE3, 5)
+	e.sub(skuKiosk, 5)
+	e.sub(skuAudio, 5)
+	e.sub(skuE1, 5)
+	g, h := e.group("Frontline"), e.group("Office")
+	rvAssign(e, g.ID, append(lic(skuE3), lic(skuKiosk)...))
+	rvAssign(e, h.ID, append(lic(skuE3, pExo2), lic(skuKiosk)...)) // pExo2 disabled
+	for i, grp := range []*allot.Group{g, h, g} {
+		u := e.user(string(rune('a'+i))+"@x", "", string(rune('a'+i))+"@x")
+		e.must(e.db.AddMember(e.ctx, grp.ID, u.ID))
+		rvDirect(e, u.ID, lic(skuE1))
+	}
+	e.drain(10)
+	e.check()
+	before := e.db.Catalog()
+
+	refused := map[string]*allot.Catalog{
+		"a new conflict rule": withCatalog(func(p map[string]*allot.ServicePlan, _ map[string]*allot.SKU) {
+			p[pExo2].ConflictsWith = []string{pKiosk}
+		}),
+		"a plan added to a SKU": withCatalog(func(_ map[string]*allot.ServicePlan, s map[string]*allot.SKU) {
+			s[skuE3].Plans = append(s[skuE3].Plans, pExo1) // pExo1 conflicts with pKiosk
+		}),
+	}
+	for name, c := range refused {
+		err := e.db.ReplaceCatalog(e.ctx, c)
+		if allot.ErrorCode(err) != allot.EINVALID {
+			t.Fatalf("%s: %v, want a refusal", name, err)
+		}
+		msg := allot.ErrorMessage(err)
+		for _, want := range []string{`"Frontline"`, g.ID, "EXCHANGE_S_"} {
+			if !strings.Contains(msg, want) {
+				t.Errorf("%s: message %q does not name %s", name, msg, want)
+			}
+		}
+		if e.db.Catalog() != before || e.queued() != 0 {
+			t.Fatalf("%s: the refused catalog changed something", name)
+		}
+	}
+
+	// The same rule is fine once the group no longer holds both SKUs; the
+	// other group disables the conflicting plan.
+	rvAssign(e, g.ID, []allot.AssignedLicense{}, skuKiosk)
+	e.drain(10)
+	restored := []*allot.Catalog{
+		refused["a new conflict rule"],
+		withCatalog(func(p map[string]*allot.ServicePlan, _ map[string]*allot.SKU) {
+			p[pSP].AvailableIn = []string{"DE"}
+		}),
+		withCatalog(func(p map[string]*allot.ServicePlan, _ map[string]*allot.SKU) {
+			p[pTeams].DependsOn = [][]string{{pCalling}}
+		}),
+		withCatalog(func(p map[string]*allot.ServicePlan, _ map[string]*allot.SKU) {
+			p[pSP].ProvisionsMailbox = true
+		}),
+		withCatalog(func(_ map[string]*allot.ServicePlan, s map[string]*allot.SKU) {
+			s[skuE1].Plans = []string{pExo1, pAudio}
+		}),
+	}
+	for i, c := range restored {
+		e.must(e.db.ReplaceCatalog(e.ctx, c))
+		e.drain(3)
+		e.check()
+		t.Logf("catalog change %d restored every invariant", i)
 	}
 }

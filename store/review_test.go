@@ -1,6 +1,6 @@
 package store_test
 
-// Review tests: each pins a sentence of SPEC §1, §2.1 or §2.3. Tests whose
+// Review tests: each pins a sentence of docs/RULES.md §1, §2.1 or §2.3. Tests whose
 // name ends in "Bug" fail on the store as reviewed and show a departure from
 // the spec; the others pin behaviour that is correct today.
 

@@ -604,7 +604,7 @@ func (s *DB) loadCatalog(ctx context.Context, given *allot.Catalog) error {
 	return s.setCatalog(ctx, given, stored)
 }
 
-// ReplaceCatalog installs a new catalog (SPEC §2.3.3) in one transaction:
+// ReplaceCatalog installs a new catalog (docs/RULES.md §2.3.3) in one transaction:
 // it refuses to drop a SKU that a subscription or an assignment uses, drops
 // plans a SKU loses from the disabledPlans of its assignments (a plan a SKU
 // gains is enabled, since assignments list what is off), and queues the
@@ -648,6 +648,9 @@ func (s *DB) setCatalog(ctx context.Context, c *allot.Catalog, stored string) er
 			return err
 		}
 		if err := s.refuseDroppedSKUsInUse(ctx, tx, old, c); err != nil {
+			return err
+		}
+		if err := s.refuseConflictingGroups(ctx, tx, c); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM settings WHERE key IN ('catalog', 'catalog_version')`); err != nil {
@@ -716,6 +719,50 @@ func (s *DB) storedCatalog(ctx context.Context, tx *sql.Tx) (*allot.Catalog, err
 // refuseDroppedSKUsInUse refuses a catalog without a SKU that a tenant
 // subscribes to or that is assigned: their seats and licenses would name
 // a product the server no longer knows.
+// refuseConflictingGroups refuses a catalog under which the SKUs of one
+// group's assignment would conflict with each other, as assignLicense
+// refuses such a request: a group unit is granted as a whole, so no
+// evaluation could keep both SKUs' plans apart (docs/RULES.md, catalog
+// changes). Other rule changes (availability, dependencies, mailbox plans, a
+// SKU's plans) are restored by re-evaluating the holders.
+func (s *DB) refuseConflictingGroups(ctx context.Context, tx *sql.Tx, c *allot.Catalog) error {
+	rows, err := tx.QueryContext(ctx, `SELECT a.tenant_id, a.target_id, g.display_name, a.sku_id, a.disabled_plans FROM assignments a
+		JOIN dir_groups g ON g.tenant_id = a.tenant_id AND g.id = a.target_id
+		WHERE a.target_kind = 'group' ORDER BY a.tenant_id, a.target_id, a.sku_id`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var tenant, group, name string
+	var lics []allot.AssignedLicense
+	check := func() error {
+		if len(lics) < 2 {
+			return nil
+		}
+		if p, q, ok := conflictingPlans(c, lics); ok {
+			return allot.Errorf(allot.EINVALID, "The catalog would make the licenses assigned to group %q (%s) conflict: service plans %s and %s would be mutually exclusive. Change the group's licenses first.", name, group, planName(c, p), planName(c, q))
+		}
+		return nil
+	}
+	for rows.Next() {
+		var t, g, n, sku, disabled string
+		if err := rows.Scan(&t, &g, &n, &sku, &disabled); err != nil {
+			return err
+		}
+		if t != tenant || g != group {
+			if err := check(); err != nil {
+				return err
+			}
+			tenant, group, name, lics = t, g, n, nil
+		}
+		lics = append(lics, allot.AssignedLicense{SkuID: sku, DisabledPlans: strList(disabled)})
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return check()
+}
+
 func (s *DB) refuseDroppedSKUsInUse(ctx context.Context, tx *sql.Tx, old, c *allot.Catalog) error {
 	var dropped []string
 	if old != nil {
@@ -864,4 +911,12 @@ func (s *DB) enqueueSKUHolders(ctx context.Context, tx *sql.Tx, skus []string) e
 		}
 	}
 	return nil
+}
+
+// planName is a plan's name with its id, for messages.
+func planName(c *allot.Catalog, id string) string {
+	if p := c.Plans[id]; p != nil && p.Name != "" {
+		return p.Name + " (" + id + ")"
+	}
+	return id
 }

@@ -101,7 +101,7 @@ func (s *DB) AddSubscription(ctx context.Context, skuID string, seats int) (*all
 
 // SetSeats sets the seats of a subscription. More seats queue the users in
 // error on the SKU, waiting users first in their order; fewer seats take no
-// license away (the subscription is then over-allocated, SPEC §2.3.4).
+// license away (the subscription is then over-allocated, docs/RULES.md §2.3.4).
 func (s *DB) SetSeats(ctx context.Context, skuID string, seats int) (*allot.Subscription, error) {
 	a, err := actorOf(ctx)
 	if err != nil {
@@ -142,7 +142,7 @@ func (s *DB) setSeats(ctx context.Context, tx *sql.Tx, tenantID, skuID string, f
 		return err
 	}
 	// Users whose unit with this SKU is in error: the waiting ones first,
-	// in the order they started waiting, then the rest (SPEC §2.3.3–4).
+	// in the order they started waiting, then the rest (docs/RULES.md §2.3.3–4).
 	rows, err := tx.QueryContext(ctx, s.q(`SELECT user_id FROM license_states WHERE tenant_id = ? AND sku_id = ? AND state = 'Error'
 		ORDER BY CASE WHEN error = 'CountViolation' THEN 0 ELSE 1 END, waiting_since, user_id`), tenantID, skuID)
 	if err != nil {
@@ -162,7 +162,7 @@ func (s *DB) setSeats(ctx context.Context, tx *sql.Tx, tenantID, skuID string, f
 }
 
 // Purchase adds seats; the named users (at most 20) are evaluated at once,
-// in order, so the new seats go to them before anyone else (SPEC §4.2).
+// in order, so the new seats go to them before anyone else (docs/RULES.md §2.3.4).
 func (s *DB) Purchase(ctx context.Context, skuID string, add int, userIDs []string) (*allot.Subscription, error) {
 	a, err := actorOf(ctx)
 	if err != nil {

@@ -52,7 +52,7 @@ func (s *DB) User(ctx context.Context, idOrUPN string) (*allot.User, error) {
 
 // fillLicensing loads states for users and derives assignedLicenses: each
 // held SKU once, with the plans disabled in every active source (the union
-// of enabled plans, SPEC §2.1).
+// of enabled plans, docs/RULES.md §2.1).
 func (s *DB) fillLicensing(ctx context.Context, q queryer, tenantID string, users []*allot.User) error {
 	byID := make(map[string]*allot.User, len(users))
 	ids := make([]string, 0, len(users))
@@ -249,7 +249,7 @@ func (s *DB) setAddresses(ctx context.Context, tx *sql.Tx, tenantID, owner, kind
 
 // UpdateUser changes a user. A new usage location or new addresses queue
 // the user; if the user owns its addresses (it has a mailbox), the
-// addresses it drops or adds queue their other listers too (SPEC §2.3.3).
+// addresses it drops or adds queue their other listers too (docs/RULES.md §2.3.3).
 func (s *DB) UpdateUser(ctx context.Context, id string, in allot.UserUpdate) (*allot.User, error) {
 	a, err := actorOf(ctx)
 	if err != nil {
@@ -352,7 +352,7 @@ func userAuditJSON(u *allot.User) string {
 }
 
 // DeleteUser deletes a user; its seats are freed at once and its addresses
-// released (SPEC §2.3.6).
+// released (docs/RULES.md §2.3.6).
 func (s *DB) DeleteUser(ctx context.Context, id string) error {
 	a, err := actorOf(ctx)
 	if err != nil {
@@ -420,7 +420,7 @@ func (s *DB) DeleteUser(ctx context.Context, id string) error {
 
 // AssignUserLicense changes a user's direct licenses synchronously: the
 // user is evaluated as if the change were made, and if an added or changed
-// direct unit would not be Active nothing changes (SPEC §2.3.1).
+// direct unit would not be Active nothing changes (docs/RULES.md §2.3.1).
 func (s *DB) AssignUserLicense(ctx context.Context, id string, add []allot.AssignedLicense, remove []string) (*allot.User, error) {
 	a, err := actorOf(ctx)
 	if err != nil {
@@ -459,8 +459,15 @@ func (s *DB) AssignUserLicense(ctx context.Context, id string, add []allot.Assig
 		}
 		b.direct[u.ID] = after
 		o := b.evaluate(u.ID, cat, s.now())
+		// Every SKU named in addLicenses, new, changed or sent again
+		// unchanged, must be Active afterwards: a 200 never leaves one in
+		// error (docs/RULES.md, direct assignment).
+		added := map[string]bool{}
+		for _, l := range add {
+			added[l.SkuID] = true
+		}
 		for _, st := range o.out.States {
-			if st.Source == "" && changed[st.SkuID] && st.State != allot.StateActive {
+			if st.Source == "" && added[st.SkuID] && st.State != allot.StateActive {
 				if st.Error == allot.ErrProhibitedInLocation {
 					// Graph's exact words; the state's detail says more.
 					return allot.Errorf(allot.EINVALID, "License assignment cannot be done for user with invalid usage location.")
@@ -471,8 +478,10 @@ func (s *DB) AssignUserLicense(ctx context.Context, id string, add []allot.Assig
 		if err := s.writeAssignments(ctx, tx, a.TenantID, u.ID, allot.MemberUser, before, after); err != nil {
 			return err
 		}
-		if err := s.audit(ctx, tx, a.TenantID, "Change user license", "User", u.ID, assignmentsJSON(before), assignmentsJSON(after), "success"); err != nil {
-			return err
+		if len(changed) > 0 || len(remove) > 0 {
+			if err := s.audit(ctx, tx, a.TenantID, "Change user license", "User", u.ID, assignmentsJSON(before), assignmentsJSON(after), "success"); err != nil {
+				return err
+			}
 		}
 		if err := s.write(ctx, tx, b, []outcome{o}); err != nil {
 			return err

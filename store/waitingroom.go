@@ -13,7 +13,7 @@ import (
 const MaxWaitingPage = 999
 
 // WaitingRoom lists the users in CountViolation for skuID in the order
-// processing gives them seats (SPEC §2.3.4): by when they started waiting,
+// processing gives them seats (docs/RULES.md §2.3.4): by when they started waiting,
 // then user id. The order is the engine's own: each user's time is
 // waitingSince over its states and the page is sorted with waiterLess, the
 // functions freeFor and wakeWhere hand out seats by.

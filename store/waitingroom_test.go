@@ -119,3 +119,51 @@ func TestWaitingRoom(t *testing.T) {
 		}
 	})
 }
+
+// TestPlaceInLineSurvivesAnotherUnitsError: the place in line belongs to the
+// user and the SKU. u0 waits for s0 through g1, then also through g2; when
+// g1's unit fails on location instead, u0 still waits through g2 without a
+// break, so the first seat bought is u0's, not that of u1 who came later.
+func TestPlaceInLineSurvivesAnotherUnitsError(t *testing.T) {
+	e := newEnv(t, "")
+	s0, s1 := skuExoP1, skuPhone // pExo1 is available everywhere, pCalling in US and GB only
+	e.sub(s0, 0)
+	e.sub(s1, 10)
+	u0, u1 := e.user("u0@x", "US"), e.user("u1@x", "US")
+	g1, g2 := e.group("g1"), e.group("g2")
+	_, err := e.db.AssignGroupLicense(e.ctx, g1.ID, append(lic(s0), lic(s1)...), []string{})
+	e.must(err)
+	_, err = e.db.AssignGroupLicense(e.ctx, g2.ID, lic(s0), []string{})
+	e.must(err)
+	e.drain(5)
+	e.must(e.db.AddMember(e.ctx, g1.ID, u0.ID))
+	e.drain(5)
+	e.must(e.db.AddMember(e.ctx, g1.ID, u1.ID))
+	e.drain(5)
+	e.must(e.db.AddMember(e.ctx, g2.ID, u0.ID))
+	e.drain(5)
+	de := "DE"
+	_, err = e.db.UpdateUser(e.ctx, u0.ID, allot.UserUpdate{UsageLocation: &de})
+	e.must(err)
+	e.drain(5)
+	st := e.states(u0.ID)
+	if got := st[s0+" "+g1.ID].Error; got != allot.ErrOther {
+		t.Fatalf("s0/g1 of u0: %s, want Other", got)
+	}
+	if got := st[s0+" "+g2.ID].Error; got != allot.ErrCount {
+		t.Fatalf("s0/g2 of u0: %s, want CountViolation", got)
+	}
+	if ids := e.waitingIDs(s0); !slices.Equal(ids, []string{u0.ID, u1.ID}) {
+		t.Fatalf("waiting room %v, want u0 then u1", ids)
+	}
+	_, err = e.db.SetSeats(e.ctx, s0, 1)
+	e.must(err)
+	e.drain(5)
+	e.check()
+	if got := e.states(u0.ID)[s0+" "+g2.ID].State; got != allot.StateActive {
+		t.Errorf("u0's s0/g2 is %s: the seat went to a user who waited less", got)
+	}
+	if got := e.states(u1.ID)[s0+" "+g1.ID].Error; got != allot.ErrCount {
+		t.Errorf("u1's s0/g1 is %s, want CountViolation", got)
+	}
+}

@@ -1,4 +1,4 @@
-// Package web serves Allot's admin center (SPEC §4.3): server-rendered
+// Package web serves Allot's admin center: server-rendered
 // pages that do every step of the reference article "Assign or unassign
 // licenses to a group" with the same page, tab, button and panel names.
 // Templates and assets are embedded and parsed once; a small script adds
@@ -119,7 +119,7 @@ func New(cfg Config) (http.Handler, error) {
 	return h, nil
 }
 
-// Permissions of SPEC §3 as the templates see them.
+// Permissions of docs/RULES.md §3 as the templates see them.
 type perms struct {
 	Read, ManageLicenses, EditLocation, ManageUsers, ManageGroups, Purchase, ManageTenant bool
 }

@@ -358,7 +358,7 @@ func TestCSRF(t *testing.T) {
 	}
 }
 
-// TestRoles: every page and action checks SPEC §3, whatever the page showed.
+// TestRoles: every page and action checks docs/RULES.md §3, whatever the page showed.
 func TestRoles(t *testing.T) {
 	e := newEnv(t, web.Config{}, false)
 	panel := groupsTab() + "/" + e.groups["Marketing"]

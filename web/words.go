@@ -73,7 +73,7 @@ func groupType(g *allot.Group) string {
 	return "Group"
 }
 
-// groupStatus is the Groups tab's Status column (SPEC §2.3.5).
+// groupStatus is the Groups tab's Status column (docs/RULES.md §2.3.5).
 type groupStatus struct {
 	Text   string // "All licenses assigned", "In progress", "Errors & issues"
 	Detail string // progress of an In progress group

@@ -99,7 +99,7 @@ func cmdToken(ctx context.Context, args []string, stdout io.Writer) error {
 	var days *int
 	db, err := openDB(ctx, args[1:], "token create", func(fs *flagSet) {
 		tenant = fs.String("tenant", "", "tenant id")
-		role = fs.String("role", string(allot.RoleGlobalAdministrator), "role of SPEC §3")
+		role = fs.String("role", string(allot.RoleGlobalAdministrator), "role of docs/RULES.md §3")
 		name = fs.String("name", "", "a name to recognise the token by")
 		days = fs.Int("days", 0, "days until the token expires (0: never)")
 	})

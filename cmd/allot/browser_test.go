@@ -2,7 +2,7 @@ package main
 
 // Browser tests of the admin center: the real server, driven through real
 // headless Chromium (Debian's chromium) with chromedp. They sign in and click
-// through ../shared/reference/group-based-licensing.md step by step, and
+// through Microsoft's "Assign or unassign licenses to a group" article step by step, and
 // save screenshots of the key pages under artifacts/screenshots/ at the
 // repository root (ALLOT_ARTIFACTS overrides the folder).
 //
@@ -628,7 +628,7 @@ func TestBrowserResolveErrors(t *testing.T) {
 	b.wantText("#flash", "Office 365 E1 is unassigned from 1 user: ivan.")
 	// ... then on the Groups tab the group with the error and the user who
 	// was missing a license. Allot hands a freed license to the users
-	// waiting for one by itself (SPEC §2.3.4), so gina already has it;
+	// waiting for one by itself (docs/RULES.md §2.3.4), so gina already has it;
 	// Reprocess, the article's last step, confirms it.
 	f.c.waitIdle()
 	b.press("#tab-groups")
@@ -763,7 +763,7 @@ func TestBrowserResolveErrors(t *testing.T) {
 	}
 }
 
-// TestBrowserRoles: every page and action obeys SPEC §3. A Group
+// TestBrowserRoles: every page and action obeys docs/RULES.md §3. A Group
 // Administrator sees no Assign licenses button and a forged assignment is
 // refused with 403; a form without the session's CSRF token is refused; a
 // Global Reader changes nothing; a Billing Administrator cannot edit users.

@@ -370,7 +370,7 @@ var ccOps = []ccOp{
 // deletions, reprocessing — and none may ever get a 5xx or an answer its
 // operation cannot have. When processing is idle, every subscription's
 // consumedUnits equals the users holding it (counted through the API) and
-// `allot check` finds every invariant of SPEC §2.3.8 holding.
+// `allot check` finds every invariant of docs/RULES.md §2.3.8 holding.
 //
 // The clients stop after ALLOT_CONCURRENCY_OPS operations each (default
 // 200) or ALLOT_CONCURRENCY_SECONDS (default 8), whichever comes first, but

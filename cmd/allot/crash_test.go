@@ -23,7 +23,7 @@ import (
 	"github.com/allot-dev/allot/internal/testdb"
 )
 
-// Figures of TestCrashResume (SPEC §5: queued work survives kill -9).
+// Figures of TestCrashResume (queued work survives kill -9).
 const (
 	crashSkuE1   = "18181a46-0d4e-45cd-891e-60aabd171b4e" // Office 365 E1 (STANDARDPACK)
 	crashUsers   = 2000
@@ -192,7 +192,7 @@ func TestCrashResume(t *testing.T) {
 			removed = nil
 		case "seats":
 			// Only ever raised: lowering below the consumed count takes no
-			// license away (SPEC §2.3.4), which would blur the final figures.
+			// license away (docs/RULES.md §2.3.4), which would blur the final figures.
 			seats += 10 + rng.IntN(21)
 			c.must(t, 200, "PATCH", "/allot/v1/subscriptions/"+crashSkuE1, map[string]any{"seats": seats})
 		case "reprocess":

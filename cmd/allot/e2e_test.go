@@ -154,7 +154,7 @@ func unlic(sku string) map[string]any {
 	return map[string]any{"addLicenses": []any{}, "removeLicenses": []string{sku}}
 }
 
-// TestReferenceFlow walks ../shared/reference/group-based-licensing.md over
+// TestReferenceFlow walks Microsoft's "Assign or unassign licenses to a group" article over
 // HTTP against the real server: assign a product to a group, watch its
 // status, find each error kind, resolve each the way the article says, and
 // unassign the group.

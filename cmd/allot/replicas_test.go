@@ -26,7 +26,7 @@ import (
 	"github.com/allot-dev/allot/internal/testdb"
 )
 
-// Figures of TestReplicasSharePostgres (SPEC §5: replicas share one
+// Figures of TestReplicasSharePostgres (replicas share one
 // PostgreSQL database and its work queue, with no other coordinator).
 const (
 	repSkuE3      = "6fd2c87f-b296-42f0-b197-1e91e994b900" // Office 365 E3 (ENTERPRISEPACK)
