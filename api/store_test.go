@@ -471,3 +471,35 @@ func TestCatalogRoundTrip(t *testing.T) {
 	w.do("PUT", "/allot/v1/catalog", opSecret, `{"plans":[],"skus":[{"id":"nope"}]}`).expect(http.StatusBadRequest, "Request_BadRequest")
 	w.do("PUT", "/allot/v1/catalog", opSecret, ``).expect(http.StatusBadRequest, "Request_BadRequest")
 }
+
+// A catalog under which one group's SKUs would conflict is refused through
+// the API as assignLicense refuses such a group request, naming the group,
+// and changes nothing (docs/RULES.md §2.4).
+func TestCatalogRefusedWhenAGroupWouldConflict(t *testing.T) {
+	w := newWorld(t)
+	const audio, calling = "0c266dff-15dd-4b49-8397-2bb16070ed52", "0dab259f-bf13-4952-b7f8-7db8f131b28d"
+	for _, sku := range []string{audio, calling} {
+		w.do("POST", "/allot/v1/subscriptions", w.ga, map[string]any{"skuId": sku, "seats": 5}).expect(http.StatusCreated, "")
+	}
+	g := w.createGroup(w.ga, "Phones")
+	w.addMember(w.ga, g, w.createUser(w.ga, "ann@contoso.com", "US"))
+	w.do("POST", "/v1.0/groups/"+g+"/assignLicense", w.ga, `{"addLicenses":[{"skuId":"`+audio+`","disabledPlans":[]},{"skuId":"`+calling+`","disabledPlans":[]}],"removeLicenses":[]}`).
+		expect(http.StatusAccepted, "")
+	w.drain()
+	before := w.do("GET", "/allot/v1/catalog", opSecret, nil).Body.String()
+	conflicting := strings.Replace(before, `"name": "MCOMEETADV",`, `"name": "MCOMEETADV", "conflictsWith": ["MCOPSTN1"],`, 1)
+	if conflicting == before {
+		t.Fatal("the demo catalog's MCOMEETADV entry is not where the test expects it")
+	}
+	res := w.do("PUT", "/allot/v1/catalog", opSecret, conflicting)
+	m := res.expect(http.StatusBadRequest, "Request_BadRequest")
+	msg := m["error"].(map[string]any)["message"].(string)
+	for _, want := range []string{`"Phones"`, g, "MCOMEETADV", "MCOPSTN1"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("message %q does not name %s", msg, want)
+		}
+	}
+	if after := w.do("GET", "/allot/v1/catalog", opSecret, nil).Body.String(); after != before {
+		t.Error("the refused catalog was installed")
+	}
+}
