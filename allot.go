@@ -237,12 +237,13 @@ type LicenseState struct {
 // Direct reports whether the state comes from a direct assignment.
 func (s LicenseState) Direct() bool { return s.Source == "" }
 
-// NormalizeAddress returns the comparable form of a proxy address: lower
-// case, without the "smtp:" prefix, so "SMTP:Bob@x" and "smtp:bob@x" are one address.
+// NormalizeAddress returns the comparable form of a proxy address: its
+// IdentifierKey (case-folded NFKC) without the "smtp:" prefix, so
+// "SMTP:Bob@x", "smtp:bob@x" and "smtp:ｂob@x" are one address.
 func NormalizeAddress(a string) string {
-	a = strings.TrimSpace(a)
+	a = IdentifierForm(a)
 	if i := strings.IndexByte(a, ':'); i >= 0 && strings.EqualFold(a[:i], "smtp") {
 		a = a[i+1:]
 	}
-	return strings.ToLower(strings.TrimSpace(a))
+	return IdentifierKey(a)
 }

@@ -15,6 +15,7 @@ const (
 	EFORBIDDEN        = "forbidden"         // 403 Authorization_RequestDenied
 	EUNAUTHORIZED     = "unauthorized"      // 401 InvalidAuthenticationToken
 	ETOOMANY          = "too_many"          // 429 TooManyRequests
+	EUNAVAILABLE      = "unavailable"       // 503 ServiceUnavailable with Retry-After: busy, try again
 	EINTERNAL         = "internal"          // 500, message never shown
 )
 

@@ -106,7 +106,10 @@ type Status struct {
 type AuditEntry struct {
 	ID         int64
 	Time       time.Time
-	Actor      string
+	Actor      string // the token's or account's name: free text, see ActorKind
+	ActorKind  string // ActorToken, ActorAccount, ActorOperator, ActorSystem or ActorUnknown
+	ActorID    string // the token's or account's id, when ActorKind is one of them
+	ActorRole  Role   // the actor's role when it acted; empty for the operator
 	Activity   string
 	TargetType string
 	TargetID   string

@@ -128,9 +128,12 @@ type Service interface {
 // MaxWebhooks is the most webhooks a tenant may have.
 const MaxWebhooks = 20
 
-// CheckURL refuses anything but an absolute http(s) URL. Webhook URLs are
-// supplied by Global Administrators; the server makes no attempt to tell
-// internal addresses from external ones (docs/ALERTS.md, SSRF).
+// CheckURL refuses anything but an absolute http(s) URL, and a URL whose
+// host is an IP address deliveries are never sent to (cloud metadata,
+// unspecified, multicast: CheckAddr). Webhook URLs are supplied by Global
+// Administrators; host names, and the loopback and private addresses only
+// the operator may allow, are checked as each delivery connects, after
+// name resolution (docs/ALERTS.md, Security).
 func CheckURL(raw string) error {
 	if len(raw) > 2048 {
 		return allot.Errorf(allot.EINVALID, "The webhook url is longer than 2048 characters.")
@@ -142,7 +145,7 @@ func CheckURL(raw string) error {
 	if u.User != nil {
 		return allot.Errorf(allot.EINVALID, "The webhook url must not carry a user name or password; use the signature to authenticate deliveries.")
 	}
-	return nil
+	return checkLiteralHost(u.Hostname()) // guard.go
 }
 
 // CheckEvents refuses unknown event types and returns the list

@@ -3,13 +3,17 @@ package alerts
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptrace"
+	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -64,10 +68,17 @@ type DispatcherConfig struct {
 	Outbox Outbox
 	Logger *slog.Logger
 	// Client sends deliveries; nil: a client with Timeout that does not
-	// follow redirects (a 3xx is a failed attempt).
+	// follow redirects (a 3xx is a failed attempt), uses no proxy and
+	// refuses to connect to the addresses CheckAddr refuses. A Client set
+	// here is used as it is: it has none of these guards unless given them.
 	Client  *http.Client
 	Timeout time.Duration // per attempt; 0: DefaultTimeout
 	Now     func() time.Time
+	// AllowPrivateDestinations lets the default client deliver to
+	// loopback, private, link-local and carrier-grade NAT addresses (a
+	// receiver on the server's own network); metadata, unspecified and
+	// multicast addresses stay refused (CheckAddr).
+	AllowPrivateDestinations bool
 	// Backoff is the wait after failed attempt n (1-based); nil:
 	// DefaultBackoff.
 	Backoff func(attempt int) time.Duration
@@ -112,12 +123,7 @@ func NewDispatcher(cfg DispatcherConfig) *Dispatcher {
 		cfg.Timeout = DefaultTimeout
 	}
 	if cfg.Client == nil {
-		cfg.Client = &http.Client{
-			Timeout: cfg.Timeout,
-			// A redirect would send the signed event to a URL the admin
-			// did not give.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		}
+		cfg.Client = newClient(cfg.Timeout, cfg.AllowPrivateDestinations) // guard.go
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -205,14 +211,22 @@ func (d *Dispatcher) RunOnce(ctx context.Context) (int, error) {
 func (d *Dispatcher) attempt(ctx context.Context, c Claim) Result {
 	now := d.cfg.Now()
 	r := Result{At: now}
-	status, err := d.send(ctx, c, now)
+	status, tlsFailed, err := d.send(ctx, c, now)
 	r.Status = status
 	switch {
 	case err == nil && status >= 200 && status < 300:
 		r.Delivered = true
 		return r
 	case err != nil:
-		r.Error = err.Error()
+		// The error's text names addresses and ports (and shows whether
+		// something listens there): it is logged, and the delivery keeps
+		// a generic one.
+		r.Error = publicError(err, tlsFailed)
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // without the URL, which may carry a secret
+		}
+		d.cfg.Logger.Warn("alert delivery: no answer from the receiver", "delivery", c.ID, "webhook", c.WebhookID, "host", urlHost(c.URL), "error", r.Error, "detail", err)
 	default:
 		r.Error = fmt.Sprintf("the receiver answered %d %s", status, http.StatusText(status))
 	}
@@ -230,12 +244,21 @@ func (d *Dispatcher) attempt(ctx context.Context, c Claim) Result {
 	return r
 }
 
-func (d *Dispatcher) send(ctx context.Context, c Claim, now time.Time) (int, error) {
+// send makes one attempt; tlsFailed tells whether a TLS handshake failed.
+func (d *Dispatcher) send(ctx context.Context, c Claim, now time.Time) (status int, tlsFailed bool, err error) {
 	ctx, cancel := context.WithTimeout(ctx, d.cfg.Timeout)
 	defer cancel()
+	var handshakeErr atomic.Bool
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		TLSHandshakeDone: func(_ tls.ConnectionState, err error) {
+			if err != nil {
+				handshakeErr.Store(true)
+			}
+		},
+	})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.URL, bytes.NewReader(c.Body))
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "Allot-Webhook/1")
@@ -245,9 +268,18 @@ func (d *Dispatcher) send(ctx context.Context, c Claim, now time.Time) (int, err
 	req.Header.Set(HeaderSignature, Sign(c.Secret, now, c.Body))
 	resp, err := d.cfg.Client.Do(req)
 	if err != nil {
-		return 0, err
+		return 0, handshakeErr.Load(), err
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
-	return resp.StatusCode, nil
+	return resp.StatusCode, false, nil
+}
+
+// urlHost is raw's host and port, for logs: not its path or query, which
+// may carry a secret.
+func urlHost(raw string) string {
+	if u, err := url.Parse(raw); err == nil {
+		return u.Host
+	}
+	return ""
 }

@@ -236,6 +236,9 @@ func (s *server) replaceCatalog(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := jsonContentType(r, body); err != nil {
+		return err
+	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return badRequest("Empty Payload, JSON content expected.")
 	}
@@ -583,6 +586,9 @@ func (s *server) audit(w http.ResponseWriter, r *http.Request) error {
 			"id":         e.ID,
 			"time":       e.Time.UTC().Format(time.RFC3339Nano),
 			"actor":      e.Actor,
+			"actorKind":  e.ActorKind,
+			"actorId":    nullable(e.ActorID),
+			"actorRole":  nullable(string(e.ActorRole)),
 			"activity":   e.Activity,
 			"targetType": e.TargetType,
 			"targetId":   e.TargetID,

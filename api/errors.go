@@ -28,11 +28,12 @@ func errTooLarge(limit int64) error {
 }
 
 var (
-	errNoToken      = &statusError{http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token is empty."}
-	errBadToken     = &statusError{http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token validation failure."}
-	errDenied       = &statusError{http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation."}
-	errMethod       = &statusError{http.StatusMethodNotAllowed, "Request_BadRequest", "Specified HTTP method is not allowed for the request target."}
-	internalMessage = "An internal server error occurred."
+	errNoToken          = &statusError{http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token is empty."}
+	errBadToken         = &statusError{http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token validation failure."}
+	errDenied           = &statusError{http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation."}
+	errMethod           = &statusError{http.StatusMethodNotAllowed, "Request_BadRequest", "Specified HTTP method is not allowed for the request target."}
+	errUnsupportedMedia = &statusError{http.StatusUnsupportedMediaType, "UnsupportedMediaType", "The request body must be JSON: send it with Content-Type: application/json."}
+	internalMessage     = "An internal server error occurred."
 )
 
 func badRequest(format string, args ...any) error {
@@ -77,6 +78,8 @@ func errorResponse(err error) (status int, code, message string) {
 		return http.StatusUnauthorized, "InvalidAuthenticationToken", allot.ErrorMessage(err)
 	case allot.ETOOMANY:
 		return http.StatusTooManyRequests, "TooManyRequests", allot.ErrorMessage(err)
+	case allot.EUNAVAILABLE:
+		return http.StatusServiceUnavailable, "ServiceUnavailable", allot.ErrorMessage(err)
 	}
 	return http.StatusInternalServerError, "InternalServerError", internalMessage
 }
@@ -117,6 +120,9 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			retry = strconv.Itoa(limited.seconds())
 		}
 		w.Header().Set("Retry-After", retry)
+	}
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "1")
 	}
 	if strings.HasPrefix(r.URL.Path, "/scim/") {
 		// SCIM clients read SCIM's error schema (RFC 7644 §3.12), also when

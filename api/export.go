@@ -252,9 +252,9 @@ func (s *server) exportAudit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	e := s.startExport(w, r, "audit", "id", "time", "actor", "activity", "targetType", "targetId", "result", "before", "after")
+	e := s.startExport(w, r, "audit", "id", "time", "actor", "actorKind", "actorId", "actorRole", "activity", "targetType", "targetId", "result", "before", "after")
 	exportPages(e, page, func(a allot.AuditEntry) {
-		e.row(strconv.FormatInt(a.ID, 10), a.Time.UTC().Format(time.RFC3339Nano), a.Actor, a.Activity, a.TargetType, a.TargetID,
+		e.row(strconv.FormatInt(a.ID, 10), a.Time.UTC().Format(time.RFC3339Nano), a.Actor, a.ActorKind, a.ActorID, string(a.ActorRole), a.Activity, a.TargetType, a.TargetID,
 			a.Result, a.Before, a.After)
 	}, func(after string) (*allot.Page[allot.AuditEntry], error) {
 		f.After = after

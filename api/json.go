@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"reflect"
 	"strings"
@@ -31,7 +32,26 @@ func decodeJSON(r *http.Request, dst any) (present map[string]bool, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := jsonContentType(r, body); err != nil {
+		return nil, err
+	}
 	return decodeJSONBytes(body, dst)
+}
+
+// jsonContentType refuses a body sent with a media type other than JSON
+// (415, as Graph answers): a form post or a text body is a client bug, not
+// something to read as JSON by luck. A body without any Content-Type is
+// read as JSON, as older scripts send it.
+func jsonContentType(r *http.Request, body []byte) error {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" || len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err == nil && (mt == "application/json" || strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")) {
+		return nil
+	}
+	return errUnsupportedMedia
 }
 
 // readBody reads the whole (size-limited) body; a body over the limit is a

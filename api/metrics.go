@@ -129,6 +129,10 @@ func (m *Metrics) observeRequest(route string, status int, d time.Duration) {
 }
 
 // serveMetrics is GET /metrics in Prometheus's text format.
+// Handler serves the metrics without authentication, for a listener that
+// only the monitoring network reaches.
+func (m *Metrics) Handler() http.Handler { return m.handler }
+
 func (s *server) serveMetrics(w http.ResponseWriter, r *http.Request) error {
 	s.metrics.handler.ServeHTTP(w, r)
 	return nil
@@ -298,6 +302,9 @@ func (a *aggregate) emit(ch chan<- prometheus.Metric, maxTenants int, now time.T
 	}
 }
 
-// scrapers may read GET /metrics: the operator when an operator token is
-// configured (Prometheus sends it as a bearer token), anyone otherwise.
-var scrapers = access{operator: true, openUnlessOperator: true}
+// scrapers may read GET /metrics on the API's address: the operator only
+// (Prometheus sends the operator token as a bearer token). Metrics name
+// tenants and their seats, so a server without an operator token serves
+// them only on a listener of their own (Metrics.Handler, allot serve
+// --metrics-addr), never openly on the public address.
+var scrapers = access{operator: true}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -227,9 +228,10 @@ func TestMetricsEndToEnd(t *testing.T) {
 	}
 }
 
-// TestMetricsAccess: with an operator token only the operator may scrape
-// (tenant tokens are refused, a missing token is 401); without one the
-// endpoint is open, as Prometheus exporters usually are.
+// TestMetricsAccess: only the operator may scrape the API's /metrics
+// (tenant tokens are refused, a missing token is 401); without an operator
+// token nobody may there, and the metrics are served only by
+// Metrics.Handler on a listener of their own.
 func TestMetricsAccess(t *testing.T) {
 	c := newClient(t, tenantFake())
 	c.do("GET", "/metrics", "", nil).expect(http.StatusUnauthorized, "InvalidAuthenticationToken")
@@ -237,9 +239,14 @@ func TestMetricsAccess(t *testing.T) {
 	if r := c.do("GET", "/metrics", opSecret, nil); r.Code != http.StatusOK || !strings.Contains(r.Body.String(), "allot_http_requests_total") {
 		t.Fatalf("operator: %d %s", r.Code, r.Body.String())
 	}
-	open := newClient(t, tenantFake(), func(c *api.Config) { c.OperatorToken = "" })
-	if r := open.do("GET", "/metrics", "", nil); r.Code != http.StatusOK {
-		t.Fatalf("no operator token configured: %d %s", r.Code, r.Body.String())
+	m := api.NewMetrics(api.MetricsConfig{})
+	closed := newClient(t, tenantFake(), func(c *api.Config) { c.OperatorToken = ""; c.Metrics = m })
+	closed.do("GET", "/metrics", "", nil).expect(http.StatusUnauthorized, "InvalidAuthenticationToken")
+	closed.do("GET", "/metrics", "Bearer-less guess", nil).expect(http.StatusUnauthorized, "InvalidAuthenticationToken")
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "allot_") {
+		t.Fatalf("the metrics listener's handler: %d %s", rec.Code, rec.Body.String())
 	}
 	// The description of the API is public either way.
 	c.do("GET", "/allot/v1/openapi.json", "", nil).expect(http.StatusOK, "")

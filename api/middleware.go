@@ -192,9 +192,12 @@ func (s *server) limitBody(next http.Handler) http.Handler {
 // store, so the timing depends on the digest, never on the secret's bytes.
 //
 // Failed attempts are rate limited per client address and per token prefix
-// (see limiter): once a bucket is empty, every attempt from that client or
-// with that prefix, right or wrong, gets 429 until it refills, so that the
-// answers tell a guesser nothing.
+// (see limiter): once a bucket is empty, every wrong token from that client
+// or with that prefix gets 429 until it refills. A valid token is checked
+// first and always served: a client behind the same address (or a proxy
+// that every client shares) must not be locked out by someone else's
+// failures, and a guesser learns nothing from 429 that 401 would not tell,
+// since tokens carry 128 bits or more of randomness.
 func (s *server) authenticate(r *http.Request) (allot.Actor, error) {
 	h := r.Header.Get("Authorization")
 	scheme, secret, _ := strings.Cut(h, " ")
@@ -205,13 +208,11 @@ func (s *server) authenticate(r *http.Request) (allot.Actor, error) {
 	info := infoFrom(r.Context())
 	keys := [2]string{"ip:" + info.client, tokenPrefixKey(secret)}
 	now := s.now()
-	if s.authFail != nil {
+	a, err := s.resolve(r.Context(), secret)
+	if err == errBadToken && s.authFail != nil {
 		if wait := s.authFail.wait(keys[:], now); wait > 0 {
 			return allot.Actor{}, &rateLimitError{retryAfter: wait}
 		}
-	}
-	a, err := s.resolve(r.Context(), secret)
-	if err == errBadToken && s.authFail != nil {
 		if s.authFail.fail(keys[:], now) {
 			// The client's address only: a token prefix is part of a secret.
 			s.log.WarnContext(r.Context(), "failed authentications: rate limit reached",
@@ -248,10 +249,6 @@ type access struct {
 	operator bool
 	tenant   bool
 	perm     allot.Permission // required of a tenant actor; "" = checked by the handler
-
-	// openUnlessOperator: the operator when an operator token is
-	// configured, else no authentication (GET /metrics).
-	openUnlessOperator bool
 }
 
 func (s *server) guard(acc access, h handlerFunc) http.Handler {

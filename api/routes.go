@@ -7,9 +7,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -50,7 +53,8 @@ type Config struct {
 	// sets to the client's address (e.g. "X-Forwarded-For", of which the
 	// last address is used). Empty: the address of the TCP peer. Set it only
 	// behind a proxy that overwrites or appends to the header, since
-	// clients can send anything in it.
+	// clients can send anything in it. Setting it also trusts the proxy's
+	// X-Forwarded-Proto and X-Forwarded-Host for links when BaseURL is empty.
 	ClientIPHeader string
 
 	// Metrics records requests and serves GET /metrics (api/metrics.go).
@@ -278,7 +282,7 @@ func (s *server) serveSCIM(w http.ResponseWriter, r *http.Request) error {
 
 func (s *server) routes() {
 	for _, rt := range s.routeTable() {
-		if rt.access.public || (rt.access.openUnlessOperator && !s.operator) {
+		if rt.access.public {
 			s.mux.Handle(rt.pattern, s.open(rt.handler))
 		} else {
 			s.mux.Handle(rt.pattern, s.guard(rt.access, rt.handler))
@@ -327,19 +331,92 @@ func (w *interceptWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
-// base is the absolute root that links and @odata.context are built on.
+// base is the absolute root that links and @odata.context are built on:
+// Config.BaseURL when set (what a deployment should do). Otherwise the
+// request's own scheme and Host, and X-Forwarded-Proto/-Host only behind a
+// trusted proxy (Config.ClientIPHeader set): a header any client can send
+// must not decide where another client's next page points. A Host that is
+// not a plain host[:port] falls back to the address the request came in on.
 func (s *server) base(r *http.Request) *url.URL {
 	if s.baseURL != nil {
 		u := *s.baseURL
 		return &u
 	}
-	scheme := "http"
+	scheme, host := "http", r.Host
 	if r.TLS != nil {
 		scheme = "https"
-	} else if p := strings.ToLower(r.Header.Get("X-Forwarded-Proto")); p == "https" || p == "http" {
-		scheme = p
 	}
-	return &url.URL{Scheme: scheme, Host: r.Host}
+	if s.ipHeader != "" {
+		if p := strings.ToLower(strings.TrimSpace(lastValue(r.Header.Get("X-Forwarded-Proto")))); p == "https" || p == "http" {
+			scheme = p
+		}
+		if h := strings.TrimSpace(lastValue(r.Header.Get("X-Forwarded-Host"))); validHost(h) {
+			host = h
+		}
+	}
+	if !validHost(host) {
+		host = "localhost"
+		if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+			host = a.String()
+		}
+	}
+	return &url.URL{Scheme: scheme, Host: host}
+}
+
+// lastValue is the last of a comma-separated header's values: the one the
+// nearest (trusted) proxy wrote.
+func lastValue(v string) string {
+	if i := strings.LastIndexByte(v, ','); i >= 0 {
+		return v[i+1:]
+	}
+	return v
+}
+
+// validHost accepts a DNS name, an IPv4 address or a bracketed IPv6
+// address, with an optional port: nothing that could carry a path, user
+// information or another URL.
+func validHost(h string) bool {
+	if h == "" || len(h) > 255 {
+		return false
+	}
+	name, port := h, ""
+	if strings.HasPrefix(h, "[") {
+		end := strings.IndexByte(h, ']')
+		if end < 0 {
+			return false
+		}
+		if _, err := netip.ParseAddr(h[1:end]); err != nil {
+			return false
+		}
+		name, port = "", strings.TrimPrefix(h[end+1:], ":")
+		if port == "" && len(h) > end+1 {
+			return false
+		}
+	} else if i := strings.LastIndexByte(h, ':'); i >= 0 {
+		name, port = h[:i], h[i+1:]
+		if port == "" {
+			return false
+		}
+	}
+	if port != "" {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || strconv.Itoa(n) != port {
+			return false
+		}
+	}
+	for _, label := range strings.Split(name, ".") {
+		if name == "" {
+			break
+		}
+		if label == "" || len(label) > 63 {
+			return false
+		}
+		for _, c := range label {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // metadata returns Graph's @odata.context for fragment, e.g. "users" or

@@ -153,6 +153,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, scimerr.ScimErrorResourceNotFound(r.URL.Path))
 		return
 	}
+	// The library parses the filter while routing, before GetAll.
+	var bad scimerr.ScimError
+	if errors.As(checkFilters(r), &bad) {
+		writeError(w, bad)
+		return
+	}
 	base := h.base(r)
 	srv, err := scimlib.NewServer(&scimlib.ServerArgs{ServiceProviderConfig: &h.config, ResourceTypes: h.types},
 		scimlib.WithBaseURL(base), scimlib.WithLogger(libLogger{h.log}))

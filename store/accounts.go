@@ -3,8 +3,10 @@ package store
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"database/sql"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"strings"
 	"sync"
@@ -123,7 +125,15 @@ var (
 	// username is unknown, so that a wrong username takes as long as a
 	// wrong password.
 	dummyHashes sync.Map // int -> []byte
+
+	// comparePassword is bcrypt's, a variable so that a test can count the
+	// comparisons and see that an unknown username costs one too.
+	comparePassword = bcrypt.CompareHashAndPassword
 )
+
+// failureMemory is how long failed sign-ins are remembered after the last
+// one: long enough to outlast the longest lock many times over.
+const failureMemory = 24 * time.Hour
 
 func (s *DB) passwordCost() int {
 	if s.pwCost == 0 {
@@ -142,7 +152,8 @@ func (s *DB) dummyHash() []byte {
 	return h
 }
 
-// lockFor is how long an account stays locked after n failures in a row.
+// lockFor is how long a username stays locked for a client after n
+// failures in a row from it.
 func lockFor(n int) time.Duration {
 	if n < allot.MaxFailedSignIns {
 		return 0
@@ -151,43 +162,54 @@ func lockFor(n int) time.Duration {
 	return min(d, 15*time.Minute)
 }
 
+// clientKey bounds what a caller passes as its address: it is a key of
+// the database, not something to store at any length.
+func clientKey(client string) string {
+	if len(client) > 64 {
+		sum := sha256.Sum256([]byte(client))
+		return "h:" + hex.EncodeToString(sum[:16])
+	}
+	return client
+}
+
 // SignIn checks the password (outside any transaction: bcrypt is slow on
-// purpose) and starts a session, or counts the failure.
-func (s *DB) SignIn(ctx context.Context, username, password string) (string, allot.Actor, error) {
+// purpose) and starts a session, or counts the failure against the
+// username and the client. Every path that can end in "incorrect" does one
+// bcrypt comparison and, on failure, one write, whether the account exists,
+// is disabled or has another password: neither the answer nor the work
+// tells them apart.
+func (s *DB) SignIn(ctx context.Context, username, password, client string) (string, allot.Actor, error) {
 	key := strings.ToLower(strings.TrimSpace(username))
-	if key == "" || len(key) > 256 || strings.ContainsRune(key, 0) {
-		bcrypt.CompareHashAndPassword(s.dummyHash(), []byte(password))
+	if validUsername(key) != nil {
+		// No account can have this name: there is nothing to count.
+		comparePassword(s.dummyHash(), []byte(password))
 		return "", allot.Actor{}, errBadSignIn
 	}
-	var id, tenant, role, name, hash, locked string
-	var disabled int
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT id, tenant_id, role, username, password_hash, disabled, locked_until FROM accounts WHERE username_key = ?`), key).
-		Scan(&id, &tenant, &role, &name, &hash, &disabled, &locked)
-	if errors.Is(err, sql.ErrNoRows) {
-		bcrypt.CompareHashAndPassword(s.dummyHash(), []byte(password))
-		return "", allot.Actor{}, errBadSignIn
-	} else if err != nil {
+	client = clientKey(client)
+	now := s.now()
+	// The lock is read before the account, and is kept for a username
+	// nobody has just as for one somebody has.
+	var locked string
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT locked_until FROM sign_in_failures WHERE username_key = ? AND client = ?`), key, client).Scan(&locked)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return "", allot.Actor{}, err
 	}
-	now := s.now()
 	if locked != "" && now.Before(parseTime(locked)) {
 		return "", allot.Actor{}, errLocked
 	}
-	if len(password) > allot.MaxPasswordLength || bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil || disabled == 1 {
-		err := s.tx(ctx, func(tx *sql.Tx) error {
-			var n int
-			if err := tx.QueryRowContext(ctx, s.q(`SELECT failed_attempts FROM accounts WHERE id = ?`), id).Scan(&n); err != nil {
-				return err
-			}
-			n++
-			until := ""
-			if d := lockFor(n); d > 0 {
-				until = fmtTime(now.Add(d))
-			}
-			_, err := tx.ExecContext(ctx, s.q(`UPDATE accounts SET failed_attempts = ?, locked_until = ? WHERE id = ?`), n, until, id)
-			return err
-		})
-		if err != nil {
+	var id, tenant, role, name, hash string
+	var disabled int
+	err = s.db.QueryRowContext(ctx, s.q(`SELECT id, tenant_id, role, username, password_hash, disabled FROM accounts WHERE username_key = ?`), key).
+		Scan(&id, &tenant, &role, &name, &hash, &disabled)
+	known := err == nil
+	if errors.Is(err, sql.ErrNoRows) {
+		hash = string(s.dummyHash())
+	} else if err != nil {
+		return "", allot.Actor{}, err
+	}
+	match := comparePassword([]byte(hash), []byte(password)) == nil
+	if !match || !known || disabled == 1 || len(password) > allot.MaxPasswordLength {
+		if err := s.countFailure(ctx, key, client, now); err != nil {
 			return "", allot.Actor{}, err
 		}
 		return "", allot.Actor{}, errBadSignIn
@@ -198,7 +220,8 @@ func (s *DB) SignIn(ctx context.Context, username, password string) (string, all
 	}
 	secret := "ses_" + base64.RawURLEncoding.EncodeToString(raw)
 	err = s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE accounts SET failed_attempts = 0, locked_until = '' WHERE id = ?`), id); err != nil {
+		// Only this client's count: another client's may be an attacker's.
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM sign_in_failures WHERE username_key = ? AND client = ?`), key, client); err != nil {
 			return err
 		}
 		// Sessions that ended are of no use to anyone: drop them here
@@ -214,6 +237,35 @@ func (s *DB) SignIn(ctx context.Context, username, password string) (string, all
 		return "", allot.Actor{}, err
 	}
 	return secret, sessionActor(id, tenant, role, name), nil
+}
+
+// countFailure adds a failure to the username's count for the client and
+// locks the pair once the count reaches allot.MaxFailedSignIns.
+func (s *DB) countFailure(ctx context.Context, key, client string, now time.Time) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		// Forgotten here rather than in a background job, like sessions;
+		// the index on last_failed_at makes it cheap when there is nothing.
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM sign_in_failures WHERE last_failed_at < ?`), fmtTime(now.Add(-failureMemory))); err != nil {
+			return err
+		}
+		// An upsert rather than read-then-write: two failures at once from
+		// the same client must both count.
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO sign_in_failures (username_key, client, failures, locked_until, last_failed_at) VALUES (?, ?, 1, '', ?)
+			ON CONFLICT (username_key, client) DO UPDATE SET failures = sign_in_failures.failures + 1, last_failed_at = excluded.last_failed_at`),
+			key, client, fmtTime(now)); err != nil {
+			return err
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, s.q(`SELECT failures FROM sign_in_failures WHERE username_key = ? AND client = ?`), key, client).Scan(&n); err != nil {
+			return err
+		}
+		if d := lockFor(n); d > 0 {
+			if _, err := tx.ExecContext(ctx, s.q(`UPDATE sign_in_failures SET locked_until = ? WHERE username_key = ? AND client = ?`), fmtTime(now.Add(d)), key, client); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 func sessionActor(id, tenant, role, username string) allot.Actor {
@@ -252,6 +304,171 @@ func (s *DB) SignOut(ctx context.Context, secret string) error {
 		_, err := tx.ExecContext(ctx, s.q(`DELETE FROM sessions WHERE hash = ?`), hashSecret(secret))
 		return err
 	})
+}
+
+// managedTenant is the tenant whose accounts the caller may change.
+func managedTenant(ctx context.Context, tenantID string) (string, error) {
+	a, _ := allot.ActorFromContext(ctx)
+	if a.Operator {
+		if tenantID == "" {
+			return "", allot.Errorf(allot.EINVALID, "A tenant is required.")
+		}
+		return tenantID, nil
+	}
+	if a.TenantID == "" || !a.Role.Can(allot.PermManageTenant) {
+		return "", allot.Errorf(allot.EFORBIDDEN, "Insufficient privileges to complete the operation.")
+	}
+	if tenantID == "" {
+		tenantID = a.TenantID
+	}
+	if tenantID != a.TenantID {
+		return "", notFound(tenantID)
+	}
+	return tenantID, nil
+}
+
+// managedAccount finds an account of the tenant by username. An account of
+// another tenant is not found, as if it did not exist.
+func (s *DB) managedAccount(ctx context.Context, tx *sql.Tx, tenantID, username string) (*allot.Account, error) {
+	username = strings.TrimSpace(username)
+	acc, err := scanAccount(tx.QueryRowContext(ctx, s.q(`SELECT `+accountCols+` FROM accounts WHERE username_key = ?`), strings.ToLower(username)))
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && acc.TenantID != tenantID) {
+		return nil, notFound(username)
+	} else if err != nil {
+		return nil, err
+	}
+	return acc, nil
+}
+
+func (s *DB) endSessions(ctx context.Context, tx *sql.Tx, accountID string) (int, error) {
+	res, err := tx.ExecContext(ctx, s.q(`DELETE FROM sessions WHERE account_id = ?`), accountID)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+// SetAccountDisabled disables or enables an account; disabling ends its
+// sessions too, so that enabling it again does not bring them back.
+func (s *DB) SetAccountDisabled(ctx context.Context, tenantID, username string, disabled bool) (*allot.Account, error) {
+	tenantID, err := managedTenant(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	var acc *allot.Account
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if acc, err = s.managedAccount(ctx, tx, tenantID, username); err != nil {
+			return err
+		}
+		if a, _ := allot.ActorFromContext(ctx); disabled && a.TokenID == "account:"+acc.ID {
+			// The tenant could be left with nobody to enable it again.
+			return allot.Errorf(allot.EINVALID, "You can't disable the account you are signed in with.")
+		}
+		if acc.Disabled == disabled {
+			return nil
+		}
+		flag, activity := 0, "Enable account"
+		if disabled {
+			flag, activity = 1, "Disable account"
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE accounts SET disabled = ? WHERE id = ?`), flag, acc.ID); err != nil {
+			return err
+		}
+		ended := 0
+		if disabled {
+			if ended, err = s.endSessions(ctx, tx, acc.ID); err != nil {
+				return err
+			}
+		}
+		acc.Disabled = disabled
+		return s.audit(ctx, tx, tenantID, activity, "Account", acc.ID, toJSON(map[string]any{"username": acc.Username, "disabled": !disabled}),
+			toJSON(map[string]any{"username": acc.Username, "disabled": disabled, "sessionsEnded": ended}), "success")
+	})
+	if err != nil {
+		return nil, err
+	}
+	return acc, nil
+}
+
+// ResetPassword sets a new random password and ends the account's sessions.
+// The account's failed sign-ins are forgotten: whoever was locked out
+// for a client gets in with the new password from it.
+func (s *DB) ResetPassword(ctx context.Context, tenantID, username string) (*allot.Account, string, error) {
+	tenantID, err := managedTenant(ctx, tenantID)
+	if err != nil {
+		return nil, "", err
+	}
+	password := newPassword()
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), s.passwordCost())
+	if err != nil {
+		return nil, "", err
+	}
+	var acc *allot.Account
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if acc, err = s.managedAccount(ctx, tx, tenantID, username); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE accounts SET password_hash = ? WHERE id = ?`), string(hash), acc.ID); err != nil {
+			return err
+		}
+		ended, err := s.endSessions(ctx, tx, acc.ID)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM sign_in_failures WHERE username_key = ?`), strings.ToLower(acc.Username)); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, tenantID, "Reset password", "Account", acc.ID, "",
+			toJSON(map[string]any{"username": acc.Username, "sessionsEnded": ended}), "success")
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return acc, password, nil
+}
+
+// RevokeSessions ends every session of an account.
+func (s *DB) RevokeSessions(ctx context.Context, tenantID, username string) (int, error) {
+	tenantID, err := managedTenant(ctx, tenantID)
+	if err != nil {
+		return 0, err
+	}
+	ended := 0
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		acc, err := s.managedAccount(ctx, tx, tenantID, username)
+		if err != nil {
+			return err
+		}
+		if ended, err = s.endSessions(ctx, tx, acc.ID); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, tenantID, "Revoke sessions", "Account", acc.ID, "",
+			toJSON(map[string]any{"username": acc.Username, "sessionsEnded": ended}), "success")
+	})
+	return ended, err
+}
+
+// newPassword is 20 characters from an alphabet without look-alikes (about
+// 113 bits), drawn without modulo bias.
+func newPassword() string {
+	const alphabet = "abcdefghijkmnpqrstuvwxyzACDEFGHJKLMNPQRTUVWXY345679"
+	const limit = 256 - 256%len(alphabet)
+	out := make([]byte, 0, 20)
+	b := make([]byte, 32)
+	for len(out) < cap(out) {
+		if _, err := rand.Read(b); err != nil {
+			panic(err)
+		}
+		for _, c := range b {
+			if int(c) < limit && len(out) < cap(out) {
+				out = append(out, alphabet[int(c)%len(alphabet)])
+			}
+		}
+	}
+	return string(out)
 }
 
 // validUsername allows what fits in a URL and a log line unquoted: letters,

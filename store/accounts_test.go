@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"context"
+	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -94,7 +96,7 @@ func TestAccounts(t *testing.T) {
 	})
 
 	t.Run("SignInAndOut", func(t *testing.T) {
-		secret, a, err := db.SignIn(ctx, "LENA.admin", "correct horse battery")
+		secret, a, err := db.SignIn(ctx, "LENA.admin", "correct horse battery", "192.0.2.1")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -117,7 +119,7 @@ func TestAccounts(t *testing.T) {
 	})
 
 	t.Run("SessionExpires", func(t *testing.T) {
-		secret, _, err := db.SignIn(ctx, "lena.admin", "correct horse battery")
+		secret, _, err := db.SignIn(ctx, "lena.admin", "correct horse battery", "192.0.2.1")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -131,38 +133,251 @@ func TestAccounts(t *testing.T) {
 		}
 	})
 
-	t.Run("WrongPasswordsLockTheAccount", func(t *testing.T) {
-		if _, _, err := db.SignIn(ctx, "nobody", "whatever password"); allot.ErrorCode(err) != allot.EUNAUTHORIZED {
-			t.Fatalf("unknown user: %v", err)
-		}
-		for i := range allot.MaxFailedSignIns {
-			if _, _, err := db.SignIn(ctx, "lena.admin", "wrong password"); allot.ErrorCode(err) != allot.EUNAUTHORIZED {
-				t.Fatalf("attempt %d: %v", i, err)
-			}
-		}
-		// Locked: even the right password is refused until the lock ends.
-		if _, _, err := db.SignIn(ctx, "lena.admin", "correct horse battery"); allot.ErrorCode(err) != allot.ETOOMANY {
-			t.Fatalf("locked account: %v", err)
-		}
-		clock.Add(time.Minute)
-		if _, _, err := db.SignIn(ctx, "lena.admin", "correct horse battery"); err != nil {
-			t.Fatalf("after the lock: %v", err)
-		}
-		// Success resets the count: one more failure does not lock.
-		db.SignIn(ctx, "lena.admin", "wrong password")
-		if _, _, err := db.SignIn(ctx, "lena.admin", "correct horse battery"); err != nil {
-			t.Fatalf("after one failure: %v", err)
-		}
-	})
-
 	t.Run("RoleIsReadEachRequest", func(t *testing.T) {
-		secret, _, err := db.SignIn(ctx, "reader", "long enough password")
+		secret, _, err := db.SignIn(ctx, "reader", "long enough password", "192.0.2.1")
 		if err != nil {
 			t.Fatal(err)
 		}
 		a, err := db.SessionActor(ctx, secret)
 		if err != nil || a.Role != allot.RoleGlobalReader || a.Name != "reader" {
 			t.Fatalf("reader %+v %v", a, err)
+		}
+	})
+}
+
+// TestSignInLockIsPerClient: wrong passwords lock a username for the
+// client they came from only, a known username exactly like an unknown one,
+// and the owner still signs in from another address.
+func TestSignInLockIsPerClient(t *testing.T) {
+	db, clock, op, tn := accountEnv(t)
+	ctx := context.Background()
+	if _, err := db.CreateAccount(op, tn.ID, "lena", "", allot.RoleGlobalAdministrator, "correct horse battery"); err != nil {
+		t.Fatal(err)
+	}
+	const attacker, owner = "198.51.100.7", "192.0.2.1"
+	fail := func(user, client string) string {
+		t.Helper()
+		_, _, err := db.SignIn(ctx, user, "wrong password", client)
+		return allot.ErrorCode(err) + " " + allot.ErrorMessage(err)
+	}
+	for i := range allot.MaxFailedSignIns {
+		known, unknown := fail("lena", attacker), fail("nobody", attacker)
+		if known != unknown || allot.ErrorCode(errorOf(known)) != allot.EUNAUTHORIZED {
+			t.Fatalf("attempt %d: known %q, unknown %q", i, known, unknown)
+		}
+	}
+	known, unknown := fail("LENA", attacker), fail("NOBODY", attacker)
+	if known != unknown || !strings.HasPrefix(known, allot.ETOOMANY) {
+		t.Fatalf("after %d failures: known %q, unknown %q", allot.MaxFailedSignIns, known, unknown)
+	}
+	// The right password from the locked client is refused too: the lock
+	// is not a hint that it was right.
+	if _, _, err := db.SignIn(ctx, "lena", "correct horse battery", attacker); allot.ErrorCode(err) != allot.ETOOMANY {
+		t.Fatalf("right password from the locked client: %v", err)
+	}
+	// The owner, elsewhere, is not locked out.
+	if _, _, err := db.SignIn(ctx, "lena", "correct horse battery", owner); err != nil {
+		t.Fatalf("owner from another address: %v", err)
+	}
+	// Each further failure after a lock doubles it: 1, 2, 4 minutes.
+	for _, lock := range []time.Duration{time.Minute, 2 * time.Minute, 4 * time.Minute} {
+		clock.Add(lock - time.Second)
+		if got := fail("lena", attacker); !strings.HasPrefix(got, allot.ETOOMANY) {
+			t.Fatalf("%v lock, a second before its end: %q", lock, got)
+		}
+		clock.Add(time.Second)
+		if got := fail("lena", attacker); !strings.HasPrefix(got, allot.EUNAUTHORIZED) {
+			t.Fatalf("%v lock, at its end: %q", lock, got)
+		}
+	}
+	// A success from a client forgets that client's failures only (the
+	// attacker's 8-minute lock has just begun).
+	for range allot.MaxFailedSignIns - 1 {
+		fail("lena", owner)
+	}
+	if _, _, err := db.SignIn(ctx, "lena", "correct horse battery", owner); err != nil {
+		t.Fatal(err)
+	}
+	for range allot.MaxFailedSignIns - 1 {
+		fail("lena", owner)
+	}
+	if got := fail("lena", owner); !strings.HasPrefix(got, allot.EUNAUTHORIZED) {
+		t.Fatalf("the count was not reset by the success: %q", got)
+	}
+	if got := fail("lena", attacker); !strings.HasPrefix(got, allot.ETOOMANY) {
+		t.Fatalf("the attacker's count was reset by the owner's success: %q", got)
+	}
+	// A day without failures forgets them.
+	clock.Add(failureMemory + time.Minute)
+	fail("someone-else", owner) // the clean-up runs on a failure
+	if got := fail("lena", attacker); !strings.HasPrefix(got, allot.EUNAUTHORIZED) {
+		t.Fatalf("a day later: %q", got)
+	}
+}
+
+const failureMemory = 24 * time.Hour
+
+func errorOf(s string) error {
+	code, msg, _ := strings.Cut(s, " ")
+	return allot.Errorf(code, "%s", msg)
+}
+
+// TestManageAccounts: disable, enable, reset a password and revoke
+// sessions, by the operator and by a tenant's Global Administrator; each is
+// audited; other roles and other tenants are refused.
+func TestManageAccounts(t *testing.T) {
+	db, _, op, tn := accountEnv(t)
+	ctx := context.Background()
+	const pw = "correct horse battery"
+	for _, u := range []string{"lena", "boss"} {
+		role := allot.RoleLicenseAdministrator
+		if u == "boss" {
+			role = allot.RoleGlobalAdministrator
+		}
+		if _, err := db.CreateAccount(op, tn.ID, u, "", role, pw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	signIn := func(user, password string) (string, error) {
+		t.Helper()
+		s, _, err := db.SignIn(ctx, user, password, "192.0.2.1")
+		return s, err
+	}
+	secret, err := signIn("lena", pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bossSecret, err := signIn("boss", pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	boss, err := db.SessionActor(ctx, bossSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ga := allot.NewContextWithActor(ctx, boss)
+
+	t.Run("Disable", func(t *testing.T) {
+		acc, err := db.SetAccountDisabled(ga, "", "LENA", true)
+		if err != nil || !acc.Disabled || acc.Username != "lena" {
+			t.Fatalf("disable: %+v %v", acc, err)
+		}
+		if _, err := db.SessionActor(ctx, secret); allot.ErrorCode(err) != allot.EUNAUTHORIZED {
+			t.Fatalf("the session outlived the disable: %v", err)
+		}
+		if _, err := signIn("lena", pw); allot.ErrorCode(err) != allot.EUNAUTHORIZED {
+			t.Fatalf("disabled account signed in: %v", err)
+		}
+		if acc, err := db.SetAccountDisabled(op, tn.ID, "lena", false); err != nil || acc.Disabled {
+			t.Fatalf("enable: %+v %v", acc, err)
+		}
+		if secret, err = signIn("lena", pw); err != nil {
+			t.Fatalf("enabled account: %v", err)
+		}
+		if _, err := db.SetAccountDisabled(ga, "", "boss", true); allot.ErrorCode(err) != allot.EINVALID {
+			t.Fatalf("disabled itself: %v", err)
+		}
+	})
+
+	t.Run("ResetPassword", func(t *testing.T) {
+		acc, newPW, err := db.ResetPassword(op, tn.ID, "lena")
+		if err != nil || acc.Username != "lena" || len(newPW) < allot.MinPasswordLength {
+			t.Fatalf("reset: %+v %q %v", acc, newPW, err)
+		}
+		if _, err := db.SessionActor(ctx, secret); allot.ErrorCode(err) != allot.EUNAUTHORIZED {
+			t.Fatalf("the session outlived the reset: %v", err)
+		}
+		if _, err := signIn("lena", pw); allot.ErrorCode(err) != allot.EUNAUTHORIZED {
+			t.Fatalf("old password: %v", err)
+		}
+		// A reset also lifts a lock, here on the client just used.
+		for range allot.MaxFailedSignIns {
+			signIn("lena", "wrong password")
+		}
+		if _, err := signIn("lena", newPW); allot.ErrorCode(err) != allot.ETOOMANY {
+			t.Fatalf("locked: %v", err)
+		}
+		_, again, err := db.ResetPassword(ga, "", "lena")
+		if err != nil || again == newPW {
+			t.Fatalf("second reset: %q %v", again, err)
+		}
+		if secret, err = signIn("lena", again); err != nil {
+			t.Fatalf("new password: %v", err)
+		}
+	})
+
+	t.Run("RevokeSessions", func(t *testing.T) {
+		if _, err := signIn("lena", "wrong password"); err == nil {
+			t.Fatal("wrong password accepted")
+		}
+		n, err := db.RevokeSessions(ga, "", "lena")
+		if err != nil || n != 1 {
+			t.Fatalf("revoke: %d %v", n, err)
+		}
+		if _, err := db.SessionActor(ctx, secret); allot.ErrorCode(err) != allot.EUNAUTHORIZED {
+			t.Fatalf("the session outlived the revoke: %v", err)
+		}
+		if n, err := db.RevokeSessions(op, tn.ID, "lena"); err != nil || n != 0 {
+			t.Fatalf("revoke again: %d %v", n, err)
+		}
+	})
+
+	t.Run("Refused", func(t *testing.T) {
+		lic := allot.NewContextWithActor(ctx, allot.Actor{TenantID: tn.ID, Role: allot.RoleLicenseAdministrator, Name: "lena"})
+		if _, err := db.SetAccountDisabled(lic, "", "boss", true); allot.ErrorCode(err) != allot.EFORBIDDEN {
+			t.Errorf("license admin disabled: %v", err)
+		}
+		if _, _, err := db.ResetPassword(lic, "", "boss"); allot.ErrorCode(err) != allot.EFORBIDDEN {
+			t.Errorf("license admin reset: %v", err)
+		}
+		if _, err := db.RevokeSessions(lic, "", "boss"); allot.ErrorCode(err) != allot.EFORBIDDEN {
+			t.Errorf("license admin revoked: %v", err)
+		}
+		other, err := db.CreateTenant(op, allot.Tenant{DisplayName: "Fabrikam"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.CreateAccount(op, other.ID, "outsider", "", allot.RoleGlobalReader, pw); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.SetAccountDisabled(ga, "", "outsider", true); allot.ErrorCode(err) != allot.ENOTFOUND {
+			t.Errorf("another tenant's account: %v", err)
+		}
+		if _, err := db.SetAccountDisabled(ga, other.ID, "outsider", true); allot.ErrorCode(err) != allot.ENOTFOUND {
+			t.Errorf("another tenant: %v", err)
+		}
+		if _, err := db.RevokeSessions(op, tn.ID, "outsider"); allot.ErrorCode(err) != allot.ENOTFOUND {
+			t.Errorf("operator, wrong tenant: %v", err)
+		}
+		if _, _, err := db.ResetPassword(op, "", "outsider"); allot.ErrorCode(err) != allot.EINVALID {
+			t.Errorf("operator without a tenant: %v", err)
+		}
+		if _, err := db.RevokeSessions(ga, "", "nobody"); allot.ErrorCode(err) != allot.ENOTFOUND {
+			t.Errorf("unknown account: %v", err)
+		}
+	})
+
+	t.Run("Audited", func(t *testing.T) {
+		page, err := db.Audit(ga, allot.AuditFilter{Top: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, e := range page.Items {
+			if e.TargetType == "Account" && e.Activity != "Add role assignment" {
+				got = append(got, e.Actor+": "+e.Activity)
+			}
+		}
+		sort.Strings(got)
+		want := []string{"boss: Disable account", "boss: Reset password", "boss: Revoke sessions",
+			"operator: Enable account", "operator: Reset password", "operator: Revoke sessions"}
+		if strings.Join(got, "|") != strings.Join(want, "|") {
+			t.Fatalf("audit\n got %q\nwant %q", got, want)
+		}
+		for _, e := range page.Items {
+			if strings.Contains(e.After, "password\"") || strings.Contains(e.Before, "password\"") {
+				t.Fatalf("a password in the audit log: %+v", e)
+			}
 		}
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/allot-dev/allot"
@@ -22,6 +23,7 @@ func (s *DB) ImportDirectory(ctx context.Context, users []allot.UserCreate, grou
 	now := fmtTime(s.now())
 	kinds := map[string]string{}
 	var userRows, groupRows, addrRows [][]any
+	var upnClaims, nickClaims, addrClaims []nameClaim
 	upns := map[string]bool{}
 	for i := range users {
 		u := &users[i]
@@ -35,7 +37,8 @@ func (s *DB) ImportDirectory(ctx context.Context, users []allot.UserCreate, grou
 		if err := validUPN(u.UserPrincipalName); err != nil {
 			return allot.Errorf(allot.EINVALID, "users[%d]: %s", i, allot.ErrorMessage(err))
 		}
-		key := strings.ToLower(strings.TrimSpace(u.UserPrincipalName))
+		upn := allot.IdentifierForm(u.UserPrincipalName)
+		key := allot.IdentifierKey(upn)
 		if upns[key] {
 			return allot.Errorf(allot.EINVALID, "users[%d]: userPrincipalName '%s' appears twice.", i, u.UserPrincipalName)
 		}
@@ -52,9 +55,12 @@ func (s *DB) ImportDirectory(ctx context.Context, users []allot.UserCreate, grou
 			return allot.Errorf(allot.EINVALID, "users[%d]: displayName is required.", i)
 		}
 		kinds[u.ID] = allot.MemberUser
-		userRows = append(userRows, []any{a.TenantID, u.ID, strings.TrimSpace(u.UserPrincipalName), key, u.DisplayName, u.Mail, loc, toJSON(proxy), b2i(u.AccountEnabled), now})
+		userRows = append(userRows, []any{a.TenantID, u.ID, upn, key, allot.IdentifierSkeleton(upn), u.DisplayName, u.Mail, loc, toJSON(proxy), b2i(u.AccountEnabled), now})
+		where := fmt.Sprintf("users[%d]", i)
+		upnClaims = append(upnClaims, nameClaim{name: upn, owner: u.ID, where: where})
 		for _, ad := range normalizeAll(proxy) {
-			addrRows = append(addrRows, []any{a.TenantID, ad, u.ID, allot.MemberUser})
+			addrRows = append(addrRows, addressRow(a.TenantID, ad, u.ID, allot.MemberUser))
+			addrClaims = append(addrClaims, nameClaim{name: ad, owner: u.ID, where: where})
 		}
 	}
 	for i := range groups {
@@ -70,7 +76,7 @@ func (s *DB) ImportDirectory(ctx context.Context, users []allot.UserCreate, grou
 			return allot.Errorf(allot.EINVALID, "groups[%d]: displayName is required.", i)
 		}
 		proxy := cleanAddresses(g.ProxyAddresses)
-		if err := errors.Join(validText("displayName", g.DisplayName, 256), validText("description", g.Description, 1024), validText("mailNickname", g.MailNickname, 64), validAddresses(proxy)); err != nil {
+		if err := errors.Join(validText("displayName", g.DisplayName, 256), validText("description", g.Description, 1024), validNickname(g.MailNickname), validAddresses(proxy)); err != nil {
 			return allot.Errorf(allot.EINVALID, "groups[%d]: %s", i, allot.ErrorMessage(err))
 		}
 		types := g.GroupTypes
@@ -78,9 +84,13 @@ func (s *DB) ImportDirectory(ctx context.Context, users []allot.UserCreate, grou
 			types = []string{}
 		}
 		kinds[g.ID] = allot.MemberGroup
-		groupRows = append(groupRows, []any{a.TenantID, g.ID, g.DisplayName, g.Description, g.MailNickname, toJSON(types), b2i(g.MailEnabled), b2i(g.SecurityEnabled), toJSON(proxy), now})
+		nick := allot.IdentifierForm(g.MailNickname)
+		groupRows = append(groupRows, []any{a.TenantID, g.ID, g.DisplayName, g.Description, nick, nicknameSkeleton(nick), toJSON(types), b2i(g.MailEnabled), b2i(g.SecurityEnabled), toJSON(proxy), now})
+		where := fmt.Sprintf("groups[%d]", i)
+		nickClaims = append(nickClaims, nameClaim{name: nick, owner: g.ID, where: where})
 		for _, ad := range normalizeAll(proxy) {
-			addrRows = append(addrRows, []any{a.TenantID, ad, g.ID, allot.MemberGroup})
+			addrRows = append(addrRows, addressRow(a.TenantID, ad, g.ID, allot.MemberGroup))
+			addrClaims = append(addrClaims, nameClaim{name: ad, owner: g.ID, where: where})
 		}
 	}
 	err = s.tx(ctx, func(tx *sql.Tx) error {
@@ -102,6 +112,24 @@ func (s *DB) ImportDirectory(ctx context.Context, users []allot.UserCreate, grou
 		}
 		if clash != "" {
 			return allot.Errorf(allot.ECONFLICT, "'%s' already exists.", clash)
+		}
+		// Names that look like others', stored or imported (lookalike.go).
+		var refused error
+		fail := func(c nameClaim, err error) {
+			if refused == nil {
+				refused = allot.Errorf(allot.ErrorCode(err), "%s: %s", c.where, allot.ErrorMessage(err))
+			}
+		}
+		for _, n := range []struct {
+			cols   nameColumns
+			claims []nameClaim
+		}{{upnNames, upnClaims}, {nicknameNames, nickClaims}, {addressNames, addrClaims}} {
+			if err := s.checkClaims(ctx, tx, a.TenantID, n.cols, n.claims, fail); err != nil {
+				return err
+			}
+		}
+		if refused != nil {
+			return refused
 		}
 		// Members that are not imported must exist already.
 		var outside []string
@@ -160,9 +188,9 @@ func (s *DB) ImportDirectory(ctx context.Context, users []allot.UserCreate, grou
 			prefix string
 			rows   [][]any
 		}{
-			{`INSERT INTO users (tenant_id, id, upn, upn_key, display_name, mail, usage_location, proxy_addresses, account_enabled, created_at) VALUES `, userRows},
-			{`INSERT INTO dir_groups (tenant_id, id, display_name, description, mail_nickname, group_types, mail_enabled, security_enabled, proxy_addresses, created_at) VALUES `, groupRows},
-			{`INSERT INTO addresses (tenant_id, address, owner_id, owner_kind) VALUES `, addrRows},
+			{`INSERT INTO users (tenant_id, id, upn, upn_key, upn_skeleton, display_name, mail, usage_location, proxy_addresses, account_enabled, created_at) VALUES `, userRows},
+			{`INSERT INTO dir_groups (tenant_id, id, display_name, description, mail_nickname, mail_nickname_skeleton, group_types, mail_enabled, security_enabled, proxy_addresses, created_at) VALUES `, groupRows},
+			{addressCols, addrRows},
 			{`INSERT INTO memberships (tenant_id, group_id, member_id, member_kind, added_at) VALUES `, memberRows},
 		} {
 			if err := s.insertRows(ctx, tx, ins.prefix, ins.rows); err != nil {

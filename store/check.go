@@ -194,8 +194,14 @@ func planViolations(cat *allot.Catalog, b *batch, uid string) []string {
 }
 
 // readTx runs fn in a transaction that is always rolled back.
+// On SQLite it is a deferred transaction (a snapshot of the write-ahead
+// log), so a long read never holds the write lock that writers queue for.
 func (s *DB) readTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	var opts *sql.TxOptions
+	if s.dialect == dialectSQLite {
+		opts = &sql.TxOptions{ReadOnly: true}
+	}
+	tx, err := s.db.BeginTx(ctx, opts)
 	if err != nil {
 		return err
 	}

@@ -530,7 +530,6 @@ func (b *batch) evaluate(uid string, cat *allot.Catalog, now time.Time) outcome 
 // lines, and the work they cause (address sharers, the waiting room).
 func (s *DB) write(ctx context.Context, tx *sql.Tx, b *batch, outs []outcome) error {
 	now := fmtTime(s.now())
-	actor := actorName(ctx)
 	var changed, mailOn, mailOff []string
 	delta := map[string]int{}
 	var stateRows, auditRows [][]any
@@ -558,7 +557,7 @@ func (s *DB) write(ctx context.Context, tx *sql.Tx, b *batch, outs []outcome) er
 				result = "failure"
 			}
 		}
-		auditRows = append(auditRows, []any{b.tenantID, now, actor, "Change user license", "User", o.uid, statesJSON(o.before), statesJSON(o.out.States), result})
+		auditRows = append(auditRows, auditRow(ctx, b.tenantID, now, "Change user license", "User", o.uid, statesJSON(o.before), statesJSON(o.out.States), result))
 	}
 	for _, part := range chunks(changed, 500) {
 		frag, fargs := s.in(part)
@@ -569,7 +568,7 @@ func (s *DB) write(ctx context.Context, tx *sql.Tx, b *batch, outs []outcome) er
 	if err := s.insertRows(ctx, tx, `INSERT INTO license_states (tenant_id, user_id, sku_id, source, state, error, disabled_plans, detail, updated_at, waiting_since) VALUES `, stateRows); err != nil {
 		return err
 	}
-	if err := s.insertRows(ctx, tx, `INSERT INTO audit (tenant_id, at, actor, activity, target_type, target_id, before_json, after_json, result) VALUES `, auditRows); err != nil {
+	if err := s.insertRows(ctx, tx, auditCols, auditRows); err != nil {
 		return err
 	}
 	var freed []string

@@ -159,7 +159,7 @@ func (s *DB) CreateGroup(ctx context.Context, in allot.GroupCreate) (*allot.Grou
 	if err != nil {
 		return nil, err
 	}
-	g := allot.Group{ID: strings.ToLower(in.ID), DisplayName: in.DisplayName, Description: in.Description, MailNickname: in.MailNickname,
+	g := allot.Group{ID: strings.ToLower(in.ID), DisplayName: in.DisplayName, Description: in.Description, MailNickname: allot.IdentifierForm(in.MailNickname),
 		GroupTypes: in.GroupTypes, MailEnabled: in.MailEnabled, SecurityEnabled: in.SecurityEnabled, ProxyAddresses: cleanAddresses(in.ProxyAddresses), CreatedAt: s.now()}
 	custom := g.ID != ""
 	if !custom {
@@ -171,7 +171,7 @@ func (s *DB) CreateGroup(ctx context.Context, in allot.GroupCreate) (*allot.Grou
 	if strings.TrimSpace(g.DisplayName) == "" {
 		return nil, allot.Errorf(allot.EINVALID, "displayName is required.")
 	}
-	if err := errors.Join(validText("displayName", g.DisplayName, 256), validText("description", g.Description, 1024), validText("mailNickname", g.MailNickname, 64)); err != nil {
+	if err := errors.Join(validText("displayName", g.DisplayName, 256), validText("description", g.Description, 1024), validNickname(in.MailNickname)); err != nil {
 		return nil, err
 	}
 	for _, t := range g.GroupTypes {
@@ -188,8 +188,14 @@ func (s *DB) CreateGroup(ctx context.Context, in allot.GroupCreate) (*allot.Grou
 				return err
 			}
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO dir_groups (tenant_id, id, display_name, description, mail_nickname, group_types, mail_enabled, security_enabled, proxy_addresses, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`), a.TenantID, g.ID, g.DisplayName, g.Description, g.MailNickname, toJSON(g.GroupTypes),
+		if err := s.checkClaim(ctx, tx, a.TenantID, nicknameNames, g.MailNickname, g.ID); err != nil {
+			return err
+		}
+		if err := s.checkAddresses(ctx, tx, a.TenantID, g.ID, g.ProxyAddresses); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO dir_groups (tenant_id, id, display_name, description, mail_nickname, mail_nickname_skeleton, group_types, mail_enabled, security_enabled, proxy_addresses, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`), a.TenantID, g.ID, g.DisplayName, g.Description, g.MailNickname, nicknameSkeleton(g.MailNickname), toJSON(g.GroupTypes),
 			b2i(g.MailEnabled), b2i(g.SecurityEnabled), toJSON(g.ProxyAddresses), fmtTime(g.CreatedAt)); err != nil {
 			return err
 		}
@@ -218,7 +224,7 @@ func (s *DB) UpdateGroup(ctx context.Context, id string, in allot.GroupUpdate) (
 	if in.DisplayName != nil && strings.TrimSpace(*in.DisplayName) == "" {
 		return nil, allot.Errorf(allot.EINVALID, "displayName cannot be empty.")
 	}
-	if err := errors.Join(validText("displayName", deref(in.DisplayName), 256), validText("description", deref(in.Description), 1024), validText("mailNickname", deref(in.MailNickname), 64)); err != nil {
+	if err := errors.Join(validText("displayName", deref(in.DisplayName), 256), validText("description", deref(in.Description), 1024), validNickname(deref(in.MailNickname))); err != nil {
 		return nil, err
 	}
 	var proxy []string
@@ -243,7 +249,10 @@ func (s *DB) UpdateGroup(ctx context.Context, id string, in allot.GroupUpdate) (
 			g.Description = *in.Description
 		}
 		if in.MailNickname != nil {
-			g.MailNickname = *in.MailNickname
+			g.MailNickname = allot.IdentifierForm(*in.MailNickname)
+			if err := s.checkClaim(ctx, tx, a.TenantID, nicknameNames, g.MailNickname, g.ID); err != nil {
+				return err
+			}
 		}
 		if in.MailEnabled != nil {
 			g.MailEnabled = *in.MailEnabled
@@ -253,6 +262,9 @@ func (s *DB) UpdateGroup(ctx context.Context, id string, in allot.GroupUpdate) (
 		}
 		if in.ProxyAddresses != nil {
 			if !slices.Equal(normalizeAll(proxy), normalizeAll(g.ProxyAddresses)) {
+				if err := s.checkAddresses(ctx, tx, a.TenantID, g.ID, proxy); err != nil {
+					return err
+				}
 				if err := s.enqueueAddressListers(ctx, tx, a.TenantID, append(slices.Clone(g.ProxyAddresses), proxy...), ""); err != nil {
 					return err
 				}
@@ -262,8 +274,8 @@ func (s *DB) UpdateGroup(ctx context.Context, id string, in allot.GroupUpdate) (
 			}
 			g.ProxyAddresses = proxy
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE dir_groups SET display_name = ?, description = ?, mail_nickname = ?, mail_enabled = ?, security_enabled = ?, proxy_addresses = ?
-			WHERE tenant_id = ? AND id = ?`), g.DisplayName, g.Description, g.MailNickname, b2i(g.MailEnabled), b2i(g.SecurityEnabled), toJSON(g.ProxyAddresses), a.TenantID, g.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE dir_groups SET display_name = ?, description = ?, mail_nickname = ?, mail_nickname_skeleton = ?, mail_enabled = ?, security_enabled = ?, proxy_addresses = ?
+			WHERE tenant_id = ? AND id = ?`), g.DisplayName, g.Description, g.MailNickname, nicknameSkeleton(g.MailNickname), b2i(g.MailEnabled), b2i(g.SecurityEnabled), toJSON(g.ProxyAddresses), a.TenantID, g.ID); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, a.TenantID, "Update group", "Group", g.ID, before, toJSON(g), "success")
@@ -699,4 +711,18 @@ func (s *DB) ReprocessGroup(ctx context.Context, groupID string) error {
 		s.notify()
 	}
 	return err
+}
+
+// validNickname checks a mailNickname as given (empty is allowed): no
+// invisible character, at most 64 bytes once normalised.
+func validNickname(nick string) error {
+	if err := allot.CheckIdentifier("mailNickname", nick); err != nil {
+		return err
+	}
+	return validText("mailNickname", allot.IdentifierForm(nick), 64)
+}
+
+// nicknameSkeleton is the skeleton stored beside a mailNickname.
+func nicknameSkeleton(nick string) string {
+	return skeletonOf(nicknameNames, nick)
 }

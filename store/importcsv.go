@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"slices"
 	"sort"
 	"strings"
@@ -19,7 +20,8 @@ var errRollback = errors.New("import rolled back")
 // ImportCSV applies parsed users, groups and memberships files
 // (docs/IMPORT-EXPORT.md) to the caller's tenant in one transaction, all or
 // nothing. Users are matched by userPrincipalName and groups by
-// mailNickname, case-insensitively; what matches and differs is updated,
+// mailNickname, by their keys (allot.IdentifierKey: case, NFC or NFD and
+// full-width spellings aside); what matches and differs is updated,
 // what does not match is created, and nothing absent from the files is
 // touched, except members of the files' groups with PruneMemberships.
 // Every change validates, audits and queues licensing work as the single
@@ -45,7 +47,7 @@ func (s *DB) ImportCSV(ctx context.Context, in *csvio.Import, dryRun bool) (*csv
 	var changed bool
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		rep = &csvio.Report{DryRun: dryRun, Changes: []csvio.Change{}}
-		p := &importer{s: s, ctx: ctx, tx: tx, tenant: a.TenantID, in: in, rep: rep, now: fmtTime(s.now()), actor: actorName(ctx)}
+		p := &importer{s: s, ctx: ctx, tx: tx, tenant: a.TenantID, in: in, rep: rep, now: fmtTime(s.now())}
 		if err := p.plan(); err != nil {
 			return err
 		}
@@ -90,14 +92,13 @@ type importer struct {
 	in     *csvio.Import
 	rep    *csvio.Report
 	now    string
-	actor  string
 
-	users       map[string]*allot.User // existing, by lower-case userPrincipalName
+	users       map[string]*allot.User // existing, by the key of their userPrincipalName (allot.IdentifierKey)
 	userAfter   map[string]*allot.User // as the import leaves them, by the same key
 	newUsers    []*allot.User
 	userUpdates []userChange
 
-	groups       map[string][]*allot.Group // existing, by lower-case mailNickname
+	groups       map[string][]*allot.Group // existing, by the key of their mailNickname
 	groupByID    map[string]*allot.Group
 	groupAfter   map[string]*allot.Group // groups.csv's groups as the import leaves them
 	newGroupIDs  map[string]bool
@@ -131,13 +132,17 @@ func (p *importer) plan() error {
 	if err := p.loadUsers(); err != nil {
 		return err
 	}
-	p.planUsers()
+	if err := p.planUsers(); err != nil {
+		return err
+	}
 	if p.in.GroupsFile != "" || p.in.MembershipsFile != "" {
 		if err := p.loadGroups(); err != nil {
 			return err
 		}
 	}
-	p.planGroups()
+	if err := p.planGroups(); err != nil {
+		return err
+	}
 	return p.planMemberships()
 }
 
@@ -145,28 +150,37 @@ func (p *importer) plan() error {
 func (p *importer) loadUsers() error {
 	p.users, p.userAfter = map[string]*allot.User{}, map[string]*allot.User{}
 	var names []string
+	// The lower-case spelling as given also finds a non-ASCII name stored
+	// before keys were normalised, as findUser does.
 	for _, r := range p.in.Users {
-		names = append(names, strings.ToLower(strings.TrimSpace(r.UserPrincipalName)))
+		names = append(names, allot.IdentifierKey(r.UserPrincipalName), strings.ToLower(strings.TrimSpace(r.UserPrincipalName)))
 	}
 	for _, m := range p.in.Memberships {
 		if m.User != "" {
-			names = append(names, strings.ToLower(strings.TrimSpace(m.User)))
+			names = append(names, allot.IdentifierKey(m.User), strings.ToLower(strings.TrimSpace(m.User)))
 		}
 	}
 	return p.s.each(p.ctx, p.tx, `SELECT `+userCols+` FROM users u WHERE u.tenant_id = ? AND u.upn_key IN (%s)`, dedupe(names), []any{p.tenant},
 		func(r *sql.Rows) error {
 			u, err := scanUser(r)
 			if err == nil {
-				p.users[strings.ToLower(u.UserPrincipalName)] = u
+				p.users[allot.IdentifierKey(u.UserPrincipalName)] = u
 			}
 			return err
 		})
 }
 
-func (p *importer) planUsers() {
+func (p *importer) planUsers() error {
 	file := p.in.UsersFile
+	var upns, addrClaims []nameClaim
 	for _, r := range p.in.Users {
-		key := strings.ToLower(strings.TrimSpace(r.UserPrincipalName))
+		key := allot.IdentifierKey(r.UserPrincipalName)
+		if prev := p.userAfter[key]; prev != nil {
+			// Two spellings of one name (NFC and NFD, full-width) that the
+			// parser's case-insensitive comparison let through.
+			p.fail(file, r.Line, "userPrincipalName %q is the same name as %q on an earlier line", r.UserPrincipalName, prev.UserPrincipalName)
+			continue
+		}
 		before := p.users[key]
 		var after allot.User
 		if before != nil {
@@ -175,7 +189,7 @@ func (p *importer) planUsers() {
 		} else {
 			after = allot.User{ID: p.s.newID(), AccountEnabled: true, ProxyAddresses: []string{}}
 		}
-		after.UserPrincipalName, after.DisplayName = strings.TrimSpace(r.UserPrincipalName), r.DisplayName
+		after.UserPrincipalName, after.DisplayName = allot.IdentifierForm(r.UserPrincipalName), r.DisplayName
 		if r.Mail != nil {
 			after.Mail = *r.Mail
 		}
@@ -195,12 +209,19 @@ func (p *importer) planUsers() {
 		}
 		// The checks of CreateUser and UpdateUser, should the parser have let
 		// something through.
-		if msg := invalid(after.DisplayName, validUPN(after.UserPrincipalName), validText("displayName", after.DisplayName, 256),
+		if msg := invalid(after.DisplayName, validUPN(r.UserPrincipalName), validText("displayName", after.DisplayName, 256),
 			validText("mail", after.Mail, 256), validAddresses(after.ProxyAddresses)); msg != "" {
 			p.fail(file, r.Line, "%s", msg)
 			continue
 		}
 		p.userAfter[key] = &after
+		where := fmt.Sprintf("line %d", r.Line)
+		upns = append(upns, nameClaim{name: after.UserPrincipalName, owner: after.ID, where: where, line: r.Line})
+		if before == nil || !slices.Equal(normalizeAll(before.ProxyAddresses), normalizeAll(after.ProxyAddresses)) {
+			for _, ad := range normalizeAll(after.ProxyAddresses) {
+				addrClaims = append(addrClaims, nameClaim{name: ad, owner: after.ID, where: where, line: r.Line})
+			}
+		}
 		change := csvio.Change{File: file, Line: r.Line, Object: "user", Key: after.UserPrincipalName}
 		if before == nil {
 			p.newUsers = append(p.newUsers, &after)
@@ -227,6 +248,19 @@ func (p *importer) planUsers() {
 		p.userUpdates = append(p.userUpdates, userChange{before: before, after: &after,
 			requeue: addrs || before.UsageLocation != after.UsageLocation, addresses: addrs})
 	}
+	return p.checkNames(file, []nameColumns{upnNames, addressNames}, upns, addrClaims)
+}
+
+// checkNames refuses, each at its line, the names of a file that look like
+// another object's (lookalike.go); claims[i] are names of kind cols[i].
+func (p *importer) checkNames(file string, cols []nameColumns, claims ...[]nameClaim) error {
+	fail := func(c nameClaim, err error) { p.fail(file, c.line, "%s", allot.ErrorMessage(err)) }
+	for i, c := range cols {
+		if err := p.s.checkClaims(p.ctx, p.tx, p.tenant, c, claims[i], fail); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // loadGroups reads the tenant's groups: there is no index on
@@ -245,18 +279,23 @@ func (p *importer) loadGroups() error {
 		}
 		p.groupByID[g.ID] = g
 		if g.MailNickname != "" {
-			key := strings.ToLower(g.MailNickname)
+			key := allot.IdentifierKey(g.MailNickname)
 			p.groups[key] = append(p.groups[key], g)
 		}
 	}
 	return rows.Err()
 }
 
-func (p *importer) planGroups() {
+func (p *importer) planGroups() error {
 	p.groupAfter, p.newGroupIDs = map[string]*allot.Group{}, map[string]bool{}
 	file := p.in.GroupsFile
+	var nicks, addrClaims []nameClaim
 	for _, r := range p.in.Groups {
-		key := strings.ToLower(r.MailNickname)
+		key := allot.IdentifierKey(r.MailNickname)
+		if prev := p.groupAfter[key]; prev != nil {
+			p.fail(file, r.Line, "mailNickname %q is the same name as %q on an earlier line", r.MailNickname, prev.MailNickname)
+			continue
+		}
 		matches := p.groups[key]
 		if len(matches) > 1 {
 			p.fail(file, r.Line, "mailNickname %q matches %d groups of the tenant; give them distinct mailNicknames first", r.MailNickname, len(matches))
@@ -279,7 +318,7 @@ func (p *importer) planGroups() {
 			p.fail(file, r.Line, "groupTypes of an existing group cannot be changed (group %q has %q)", r.MailNickname, strings.Join(before.GroupTypes, ";"))
 			continue
 		}
-		after.MailNickname, after.DisplayName = r.MailNickname, r.DisplayName
+		after.MailNickname, after.DisplayName = allot.IdentifierForm(r.MailNickname), r.DisplayName
 		if r.Description != nil {
 			after.Description = *r.Description
 		}
@@ -293,11 +332,18 @@ func (p *importer) planGroups() {
 			after.ProxyAddresses = cleanAddresses(*r.ProxyAddresses)
 		}
 		if msg := invalid(after.DisplayName, validText("displayName", after.DisplayName, 256), validText("description", after.Description, 1024),
-			validText("mailNickname", after.MailNickname, 64), validAddresses(after.ProxyAddresses)); msg != "" {
+			validNickname(r.MailNickname), validAddresses(after.ProxyAddresses)); msg != "" {
 			p.fail(file, r.Line, "%s", msg)
 			continue
 		}
 		p.groupAfter[key] = &after
+		where := fmt.Sprintf("line %d", r.Line)
+		nicks = append(nicks, nameClaim{name: after.MailNickname, owner: after.ID, where: where, line: r.Line})
+		if before == nil || !slices.Equal(normalizeAll(before.ProxyAddresses), normalizeAll(after.ProxyAddresses)) {
+			for _, ad := range normalizeAll(after.ProxyAddresses) {
+				addrClaims = append(addrClaims, nameClaim{name: ad, owner: after.ID, where: where, line: r.Line})
+			}
+		}
 		change := csvio.Change{File: file, Line: r.Line, Object: "group", Key: after.MailNickname}
 		if before == nil {
 			p.newGroups = append(p.newGroups, &after)
@@ -324,6 +370,7 @@ func (p *importer) planGroups() {
 		p.groupUpdates = append(p.groupUpdates, groupChange{before: before, after: &after,
 			addresses: !slices.Equal(normalizeAll(before.ProxyAddresses), normalizeAll(after.ProxyAddresses))})
 	}
+	return p.checkNames(file, []nameColumns{nicknameNames, addressNames}, nicks, addrClaims)
 }
 
 // invalid is the message for a row that fails the checks of the single
@@ -359,7 +406,7 @@ func normTypes(t []string) []string {
 // group resolves a mailNickname named in memberships.csv: a group of
 // groups.csv, else an existing group.
 func (p *importer) group(nick string, line int) *allot.Group {
-	key := strings.ToLower(nick)
+	key := allot.IdentifierKey(nick)
 	if g := p.groupAfter[key]; g != nil {
 		return g
 	}
@@ -379,7 +426,7 @@ func (p *importer) group(nick string, line int) *allot.Group {
 }
 
 func (p *importer) user(upn string, line int) *allot.User {
-	key := strings.ToLower(strings.TrimSpace(upn))
+	key := allot.IdentifierKey(upn)
 	if u := p.userAfter[key]; u != nil {
 		return u
 	}
@@ -521,7 +568,7 @@ func (p *importer) planMemberships() error {
 }
 
 func (p *importer) addAudit(activity, targetType, targetID, before, after string) {
-	p.audit = append(p.audit, []any{p.tenant, p.now, p.actor, activity, targetType, targetID, before, after, "success"})
+	p.audit = append(p.audit, auditRow(p.ctx, p.tenant, p.now, activity, targetType, targetID, before, after, "success"))
 }
 
 func (p *importer) apply() error {
@@ -532,31 +579,31 @@ func (p *importer) apply() error {
 	}
 	p.addAudit("Import directory", "Tenant", p.tenant, "", toJSON(map[string]any{"format": "csv",
 		"users": p.rep.Users, "groups": p.rep.Groups, "memberships": p.rep.Memberships}))
-	return p.s.insertRows(p.ctx, p.tx, `INSERT INTO audit (tenant_id, at, actor, activity, target_type, target_id, before_json, after_json, result) VALUES `, p.audit)
+	return p.s.insertRows(p.ctx, p.tx, auditCols, p.audit)
 }
 
 func (p *importer) applyUsers() error {
 	s, ctx, tx := p.s, p.ctx, p.tx
 	var rows, addrs [][]any
 	for _, u := range p.newUsers {
-		rows = append(rows, []any{p.tenant, u.ID, u.UserPrincipalName, strings.ToLower(u.UserPrincipalName), u.DisplayName, u.Mail,
-			u.UsageLocation, toJSON(u.ProxyAddresses), b2i(u.AccountEnabled), p.now})
+		rows = append(rows, []any{p.tenant, u.ID, u.UserPrincipalName, allot.IdentifierKey(u.UserPrincipalName), allot.IdentifierSkeleton(u.UserPrincipalName),
+			u.DisplayName, u.Mail, u.UsageLocation, toJSON(u.ProxyAddresses), b2i(u.AccountEnabled), p.now})
 		for _, ad := range normalizeAll(u.ProxyAddresses) {
-			addrs = append(addrs, []any{p.tenant, ad, u.ID, allot.MemberUser})
+			addrs = append(addrs, addressRow(p.tenant, ad, u.ID, allot.MemberUser))
 		}
 		p.addAudit("Add user", "User", u.ID, "", toJSON(map[string]any{"userPrincipalName": u.UserPrincipalName, "usageLocation": u.UsageLocation, "proxyAddresses": u.ProxyAddresses}))
 	}
-	if err := s.insertRows(ctx, tx, `INSERT INTO users (tenant_id, id, upn, upn_key, display_name, mail, usage_location, proxy_addresses, account_enabled, created_at) VALUES `, rows); err != nil {
+	if err := s.insertRows(ctx, tx, `INSERT INTO users (tenant_id, id, upn, upn_key, upn_skeleton, display_name, mail, usage_location, proxy_addresses, account_enabled, created_at) VALUES `, rows); err != nil {
 		return err
 	}
-	if err := s.insertRows(ctx, tx, `INSERT INTO addresses (tenant_id, address, owner_id, owner_kind) VALUES `, addrs); err != nil {
+	if err := s.insertRows(ctx, tx, addressCols, addrs); err != nil {
 		return err
 	}
 	var requeue, moved []string
 	for _, c := range p.userUpdates {
 		u := c.after
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE users SET upn = ?, upn_key = ?, display_name = ?, mail = ?, usage_location = ?, proxy_addresses = ?, account_enabled = ?
-			WHERE tenant_id = ? AND id = ?`), u.UserPrincipalName, strings.ToLower(u.UserPrincipalName), u.DisplayName, u.Mail, u.UsageLocation,
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE users SET upn = ?, upn_key = ?, upn_skeleton = ?, display_name = ?, mail = ?, usage_location = ?, proxy_addresses = ?, account_enabled = ?
+			WHERE tenant_id = ? AND id = ?`), u.UserPrincipalName, allot.IdentifierKey(u.UserPrincipalName), allot.IdentifierSkeleton(u.UserPrincipalName), u.DisplayName, u.Mail, u.UsageLocation,
 			toJSON(u.ProxyAddresses), b2i(u.AccountEnabled), p.tenant, u.ID); err != nil {
 			return err
 		}
@@ -599,18 +646,18 @@ func (p *importer) applyGroups() error {
 	var rows, addrs [][]any
 	var owned []string
 	for _, g := range p.newGroups {
-		rows = append(rows, []any{p.tenant, g.ID, g.DisplayName, g.Description, g.MailNickname, toJSON(g.GroupTypes), b2i(g.MailEnabled),
+		rows = append(rows, []any{p.tenant, g.ID, g.DisplayName, g.Description, g.MailNickname, nicknameSkeleton(g.MailNickname), toJSON(g.GroupTypes), b2i(g.MailEnabled),
 			b2i(g.SecurityEnabled), toJSON(g.ProxyAddresses), p.now})
 		for _, ad := range normalizeAll(g.ProxyAddresses) {
-			addrs = append(addrs, []any{p.tenant, ad, g.ID, allot.MemberGroup})
+			addrs = append(addrs, addressRow(p.tenant, ad, g.ID, allot.MemberGroup))
 		}
 		owned = append(owned, g.ProxyAddresses...)
 		p.addAudit("Add group", "Group", g.ID, "", toJSON(map[string]any{"displayName": g.DisplayName, "proxyAddresses": g.ProxyAddresses}))
 	}
-	if err := s.insertRows(ctx, tx, `INSERT INTO dir_groups (tenant_id, id, display_name, description, mail_nickname, group_types, mail_enabled, security_enabled, proxy_addresses, created_at) VALUES `, rows); err != nil {
+	if err := s.insertRows(ctx, tx, `INSERT INTO dir_groups (tenant_id, id, display_name, description, mail_nickname, mail_nickname_skeleton, group_types, mail_enabled, security_enabled, proxy_addresses, created_at) VALUES `, rows); err != nil {
 		return err
 	}
-	if err := s.insertRows(ctx, tx, `INSERT INTO addresses (tenant_id, address, owner_id, owner_kind) VALUES `, addrs); err != nil {
+	if err := s.insertRows(ctx, tx, addressCols, addrs); err != nil {
 		return err
 	}
 	// A group owns the addresses it lists: their user listers are queued.
@@ -627,8 +674,8 @@ func (p *importer) applyGroups() error {
 				return err
 			}
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE dir_groups SET display_name = ?, description = ?, mail_nickname = ?, mail_enabled = ?, security_enabled = ?, proxy_addresses = ?
-			WHERE tenant_id = ? AND id = ?`), g.DisplayName, g.Description, g.MailNickname, b2i(g.MailEnabled), b2i(g.SecurityEnabled), toJSON(g.ProxyAddresses), p.tenant, g.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE dir_groups SET display_name = ?, description = ?, mail_nickname = ?, mail_nickname_skeleton = ?, mail_enabled = ?, security_enabled = ?, proxy_addresses = ?
+			WHERE tenant_id = ? AND id = ?`), g.DisplayName, g.Description, g.MailNickname, nicknameSkeleton(g.MailNickname), b2i(g.MailEnabled), b2i(g.SecurityEnabled), toJSON(g.ProxyAddresses), p.tenant, g.ID); err != nil {
 			return err
 		}
 		p.addAudit("Update group", "Group", g.ID, toJSON(c.before), toJSON(g))

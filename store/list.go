@@ -17,6 +17,10 @@ type listSpec struct {
 	license string
 	// computed holds boolean properties backed by a subquery.
 	computed map[string]string
+	// keys maps a name property to its normalised key column
+	// (allot.IdentifierKey), which eq compares, so that any spelling of a
+	// name finds it.
+	keys map[string]string
 }
 
 var userList = listSpec{
@@ -27,6 +31,7 @@ var userList = listSpec{
 	},
 	bools:   map[string]bool{"accountEnabled": true},
 	license: `EXISTS (SELECT 1 FROM license_states x WHERE x.tenant_id = u.tenant_id AND x.user_id = u.id AND x.state = 'Active' %s)`,
+	keys:    map[string]string{"userPrincipalName": "u.upn_key"},
 }
 
 var groupList = listSpec{
@@ -117,6 +122,9 @@ func (spec listSpec) compare(c *allot.Compare) (string, []any, error) {
 		}
 		if c.Op == "startswith" {
 			cond, args = "lower("+col+") LIKE ? ESCAPE '\\'", []any{likeEscape(strings.ToLower(v)) + "%"}
+		} else if key, ok := spec.keys[c.Property]; ok {
+			// lower() also finds a name stored before keys were normalised.
+			cond, args = "("+key+" = ? OR lower("+col+") = ?)", []any{allot.IdentifierKey(v), strings.ToLower(v)}
 		} else {
 			cond, args = "lower("+col+") = ?", []any{strings.ToLower(v)}
 		}

@@ -33,3 +33,20 @@ func (s *DB) WaitingStates(ctx context.Context) ([][3]string, error) {
 	}
 	return out, rows.Err()
 }
+
+// SetBatchHook makes every processing batch call hook inside its
+// transaction, holding the write lock.
+func (s *DB) SetBatchHook(hook func()) { s.batchHook = hook }
+
+// WritersWaiting is the number of writers waiting for their turn: in this
+// process's queue on SQLite, for the tenant's lock on PostgreSQL (whose
+// server other tests share: only this tenant's lock counts).
+func (s *DB) WritersWaiting(ctx context.Context, tenantID string) (int, error) {
+	if s.gate != nil {
+		return s.gate.waiting(), nil
+	}
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted
+		AND objid::text::bigint = (hashtext($1)::bigint & 4294967295)`, "tenant:"+tenantID).Scan(&n)
+	return n, err
+}

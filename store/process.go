@@ -46,6 +46,9 @@ func (s *DB) ProcessBatch(ctx context.Context, n int) (int, error) {
 		if err != nil {
 			return err
 		}
+		if s.batchHook != nil && tenantID != "" {
+			s.batchHook()
+		}
 		if tenantID == "" {
 			did, err = s.wakeAll(ctx, tx)
 			return err
@@ -73,33 +76,67 @@ func (s *DB) ProcessBatch(ctx context.Context, n int) (int, error) {
 // claimTenant picks the tenant whose work to do and takes its lock, held
 // until the transaction ends: if this replica dies, its connection drops,
 // the transaction rolls back and the lock passes to another replica, which
-// redoes the uncommitted batch. Tenants locked by other replicas are
-// skipped in favour of the next oldest, so replicas share the work of
-// different tenants; when all are taken it waits for the oldest.
+// redoes the uncommitted batch. Tenants take turns, one batch each, in
+// order of id after the tenant served last (round-robin), so that a
+// one-user change of one tenant waits for at most one batch of another
+// tenant's long walk, not for the whole walk. Tenants locked by other
+// replicas are skipped, so replicas share the work of different tenants;
+// when all are taken it waits for the first.
 func (s *DB) claimTenant(ctx context.Context, tx *sql.Tx) (string, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT tenant_id FROM work GROUP BY tenant_id ORDER BY MIN(id) LIMIT 16`)
+	s.tenantMu.Lock()
+	last := s.lastTenant
+	s.tenantMu.Unlock()
+	tenants, err := s.tenantsWithWork(ctx, tx, `WHERE tenant_id > ?`, last)
 	if err != nil {
 		return "", err
 	}
-	var tenants []string
+	if len(tenants) < claimCandidates && last != "" {
+		more, err := s.tenantsWithWork(ctx, tx, `WHERE tenant_id <= ?`, last)
+		if err != nil {
+			return "", err
+		}
+		tenants = append(tenants, more...)
+	}
+	if len(tenants) == 0 {
+		return "", nil
+	}
+	claim := func(t string) (string, error) {
+		s.tenantMu.Lock()
+		s.lastTenant = t
+		s.tenantMu.Unlock()
+		return t, nil
+	}
+	for _, t := range tenants {
+		if ok, err := s.tryLockTenant(ctx, tx, t); err != nil {
+			return "", err
+		} else if ok {
+			return claim(t)
+		}
+	}
+	if err := s.lockTenant(ctx, tx, tenants[0]); err != nil {
+		return "", err
+	}
+	return claim(tenants[0])
+}
+
+// claimCandidates is how many tenants with work claimTenant considers.
+const claimCandidates = 16
+
+func (s *DB) tenantsWithWork(ctx context.Context, tx *sql.Tx, where, last string) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, s.q(`SELECT DISTINCT tenant_id FROM work `+where+` ORDER BY tenant_id LIMIT ?`), last, claimCandidates)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
 	for rows.Next() {
 		var t string
 		if err := rows.Scan(&t); err != nil {
-			rows.Close()
-			return "", err
+			return nil, err
 		}
-		tenants = append(tenants, t)
+		out = append(out, t)
 	}
-	rows.Close()
-	if len(tenants) == 0 {
-		return "", rows.Err()
-	}
-	for _, t := range tenants {
-		if ok, err := s.tryLockTenant(ctx, tx, t); err != nil || ok {
-			return t, err
-		}
-	}
-	return tenants[0], s.lockTenant(ctx, tx, tenants[0])
+	return out, rows.Err()
 }
 
 // skipLocked claims rows on PostgreSQL; SQLite's single writer needs none.
@@ -264,7 +301,7 @@ func (s *DB) wakeAll(ctx context.Context, tx *sql.Tx) (int, error) {
 }
 
 func (s *DB) audit(ctx context.Context, tx *sql.Tx, tenantID, activity, targetType, targetID, before, after, result string) error {
-	_, err := tx.ExecContext(ctx, s.q(`INSERT INTO audit (tenant_id, at, actor, activity, target_type, target_id, before_json, after_json, result) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		tenantID, fmtTime(s.now()), actorName(ctx), activity, targetType, targetID, before, after, result)
+	_, err := tx.ExecContext(ctx, s.q(auditCols+`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		auditRow(ctx, tenantID, fmtTime(s.now()), activity, targetType, targetID, before, after, result)...)
 	return err
 }

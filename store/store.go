@@ -71,6 +71,16 @@ type DB struct {
 	// closes checkpointDone; both nil on PostgreSQL and in memory.
 	stopCheckpoints, checkpointDone chan struct{}
 	stopOnce                        sync.Once
+	// gate orders this process's writers on SQLite (writegate.go); nil on
+	// PostgreSQL, whose row and advisory locks queue waiters themselves.
+	gate *writeGate
+	// lastTenant is the tenant whose work the last batch did: the next
+	// batch serves the next tenant with work, round-robin (process.go).
+	tenantMu   sync.Mutex
+	lastTenant string
+	// batchHook, when a test sets it, runs inside each processing batch's
+	// transaction, so a test can pause a walk mid-batch.
+	batchHook func()
 }
 
 type dialect int
@@ -99,6 +109,9 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		return nil, err
 	}
 	s := &DB{db: sdb, dialect: dia, newID: cfg.NewID, now: func() time.Time { return cfg.Now().UTC() }, log: cfg.Logger, notify: cfg.OnEnqueue, pwCost: cfg.PasswordCost}
+	if dia == dialectSQLite {
+		s.gate = newWriteGate()
+	}
 	if err := retryBusy(ctx, func() error { return s.migrate(ctx) }); err != nil {
 		sdb.Close()
 		return nil, err
@@ -363,9 +376,13 @@ func (s *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 		// the lock and is always rolled back, is the only one.
 		return normalize(fn(tx))
 	}
+	if err := s.gate.enter(ctx); err != nil {
+		return err
+	}
+	defer s.gate.leave()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+		return normalize(fmt.Errorf("begin: %w", err))
 	}
 	if a, ok := allot.ActorFromContext(ctx); ok && a.TenantID != "" {
 		if err := s.lockTenant(ctx, tx, a.TenantID); err != nil {
@@ -411,6 +428,10 @@ func normalize(err error) error {
 		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
 			return allot.Errorf(allot.ECONFLICT, "Another object with the same value already exists.")
 		}
+	}
+	if errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY {
+		// Another process holds the file's write lock past busy_timeout.
+		return errBusy
 	}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && pe.Code == "23505" {

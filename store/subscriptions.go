@@ -252,7 +252,7 @@ func (s *DB) Audit(ctx context.Context, f allot.AuditFilter) (*allot.Page[allot.
 	if err != nil {
 		return nil, err
 	}
-	q := `SELECT id, at, actor, activity, target_type, target_id, before_json, after_json, result FROM audit WHERE tenant_id = ?`
+	q := `SELECT id, at, actor, actor_kind, actor_id, actor_role, activity, target_type, target_id, before_json, after_json, result FROM audit WHERE tenant_id = ?`
 	args := []any{a.TenantID}
 	if f.TargetID != "" {
 		q += ` AND target_id = ?`
@@ -283,11 +283,16 @@ func (s *DB) Audit(ctx context.Context, f allot.AuditFilter) (*allot.Page[allot.
 	page := &allot.Page[allot.AuditEntry]{Items: []allot.AuditEntry{}}
 	for rows.Next() {
 		var e allot.AuditEntry
-		var at string
-		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Activity, &e.TargetType, &e.TargetID, &e.Before, &e.After, &e.Result); err != nil {
+		var at, role string
+		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.ActorKind, &e.ActorID, &role, &e.Activity, &e.TargetType, &e.TargetID, &e.Before, &e.After, &e.Result); err != nil {
 			return nil, err
 		}
-		e.Time = parseTime(at)
+		e.Time, e.ActorRole = parseTime(at), allot.Role(role)
+		if e.ActorKind == "" {
+			// Written before migration 10: only the name is known, and a
+			// name proves nothing.
+			e.ActorKind = allot.ActorUnknown
+		}
 		page.Items = append(page.Items, e)
 	}
 	if len(page.Items) > top {

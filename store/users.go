@@ -27,14 +27,48 @@ func notFound(id string) error {
 	return allot.Errorf(allot.ENOTFOUND, "Resource '%s' does not exist or one of its queried reference-property objects are not present.", id)
 }
 
-// findUser resolves an id or a userPrincipalName within the tenant.
-func (s *DB) findUser(ctx context.Context, q rowQueryer, tenantID, idOrUPN string) (*allot.User, error) {
+// findUser resolves an id or a userPrincipalName within the tenant. A
+// name is found by its key whatever its spelling (NFD or NFC, full-width,
+// case).
+func (s *DB) findUser(ctx context.Context, q interface {
+	queryer
+	rowQueryer
+}, tenantID, idOrUPN string) (*allot.User, error) {
 	u, err := scanUser(q.QueryRowContext(ctx, s.q(`SELECT `+userCols+` FROM users u WHERE u.tenant_id = ? AND (u.id = ? OR u.upn_key = ?)`),
-		tenantID, strings.ToLower(idOrUPN), strings.ToLower(idOrUPN)))
+		tenantID, strings.ToLower(idOrUPN), allot.IdentifierKey(idOrUPN)))
+	if errors.Is(err, sql.ErrNoRows) && strings.Contains(idOrUPN, "@") {
+		u, err = s.findUnnormalizedUser(ctx, q, tenantID, idOrUPN)
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound(idOrUPN)
 	}
 	return u, err
+}
+
+// findUnnormalizedUser finds a user by a name stored before keys were
+// normalised, whose key is the lower case of the name as it was given
+// ("jose\u0301@"). Such rows have no skeleton yet (migration 10) and are
+// few, so their keys are computed here.
+func (s *DB) findUnnormalizedUser(ctx context.Context, q queryer, tenantID, upn string) (*allot.User, error) {
+	key := allot.IdentifierKey(upn)
+	rows, err := q.QueryContext(ctx, s.q(`SELECT `+userCols+` FROM users u WHERE u.tenant_id = ? AND u.upn_skeleton = ''`), tenantID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, err
+		}
+		if allot.IdentifierKey(u.UserPrincipalName) == key {
+			return u, nil
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return nil, sql.ErrNoRows
 }
 
 // User returns a user with its licensing.
@@ -177,13 +211,13 @@ func (s *DB) CreateUser(ctx context.Context, in allot.UserCreate) (*allot.User, 
 	if err != nil {
 		return nil, err
 	}
-	u := allot.User{ID: strings.ToLower(in.ID), UserPrincipalName: strings.TrimSpace(in.UserPrincipalName), DisplayName: in.DisplayName,
+	u := allot.User{ID: strings.ToLower(in.ID), UserPrincipalName: allot.IdentifierForm(in.UserPrincipalName), DisplayName: in.DisplayName,
 		Mail: in.Mail, AccountEnabled: in.AccountEnabled, ProxyAddresses: cleanAddresses(in.ProxyAddresses), CreatedAt: s.now()}
 	custom := u.ID != ""
 	if !custom {
 		u.ID = s.newID()
 	}
-	if err := validUPN(u.UserPrincipalName); err != nil {
+	if err := validUPN(in.UserPrincipalName); err != nil {
 		return nil, err
 	}
 	if strings.TrimSpace(u.DisplayName) == "" {
@@ -202,14 +236,17 @@ func (s *DB) CreateUser(ctx context.Context, in allot.UserCreate) (*allot.User, 
 		if err := s.checkUPNFree(ctx, tx, a.TenantID, u.UserPrincipalName, ""); err != nil {
 			return err
 		}
+		if err := s.checkAddresses(ctx, tx, a.TenantID, u.ID, u.ProxyAddresses); err != nil {
+			return err
+		}
 		if custom {
 			if err := s.validNewID(ctx, tx, a.TenantID, u.ID); err != nil {
 				return err
 			}
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO users (tenant_id, id, upn, upn_key, display_name, mail, usage_location, proxy_addresses, account_enabled, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`), a.TenantID, u.ID, u.UserPrincipalName, strings.ToLower(u.UserPrincipalName), u.DisplayName, u.Mail,
-			u.UsageLocation, toJSON(u.ProxyAddresses), b2i(u.AccountEnabled), fmtTime(u.CreatedAt)); err != nil {
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO users (tenant_id, id, upn, upn_key, upn_skeleton, display_name, mail, usage_location, proxy_addresses, account_enabled, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`), a.TenantID, u.ID, u.UserPrincipalName, allot.IdentifierKey(u.UserPrincipalName), allot.IdentifierSkeleton(u.UserPrincipalName),
+			u.DisplayName, u.Mail, u.UsageLocation, toJSON(u.ProxyAddresses), b2i(u.AccountEnabled), fmtTime(u.CreatedAt)); err != nil {
 			return err
 		}
 		if err := s.setAddresses(ctx, tx, a.TenantID, u.ID, allot.MemberUser, u.ProxyAddresses); err != nil {
@@ -224,15 +261,30 @@ func (s *DB) CreateUser(ctx context.Context, in allot.UserCreate) (*allot.User, 
 	return &u, nil
 }
 
+// checkUPNFree refuses upn for user self when another user has the same
+// name, or a name that looks like it (lookalike.go).
 func (s *DB) checkUPNFree(ctx context.Context, tx *sql.Tx, tenantID, upn, self string) error {
-	var n int
-	if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM users WHERE tenant_id = ? AND upn_key = ? AND id <> ?`), tenantID, strings.ToLower(upn), self).Scan(&n); err != nil {
+	return s.checkClaim(ctx, tx, tenantID, upnNames, upn, self)
+}
+
+// checkAddresses refuses addresses for object self when one looks like an
+// address another object lists, or like another of addrs; the same address
+// may be listed by several (docs/RULES.md decides who owns it).
+func (s *DB) checkAddresses(ctx context.Context, tx *sql.Tx, tenantID, self string, addrs []string) error {
+	claims := make([]nameClaim, 0, len(addrs))
+	for _, a := range addrs {
+		claims = append(claims, nameClaim{name: a, owner: self})
+	}
+	var first error
+	err := s.checkClaims(ctx, tx, tenantID, addressNames, claims, func(_ nameClaim, err error) {
+		if first == nil {
+			first = err
+		}
+	})
+	if err != nil {
 		return err
 	}
-	if n > 0 {
-		return allot.Errorf(allot.ECONFLICT, "Another object with the same value for property userPrincipalName already exists.")
-	}
-	return nil
+	return first
 }
 
 // setAddresses replaces the addresses an object lists.
@@ -242,9 +294,17 @@ func (s *DB) setAddresses(ctx context.Context, tx *sql.Tx, tenantID, owner, kind
 	}
 	var rows [][]any
 	for _, a := range normalizeAll(addrs) {
-		rows = append(rows, []any{tenantID, a, owner, kind})
+		rows = append(rows, addressRow(tenantID, a, owner, kind))
 	}
-	return s.insertRows(ctx, tx, `INSERT INTO addresses (tenant_id, address, owner_id, owner_kind) VALUES `, rows)
+	return s.insertRows(ctx, tx, addressCols, rows)
+}
+
+// addressCols are the columns of an addresses row, in the order of addressRow.
+const addressCols = `INSERT INTO addresses (tenant_id, address, owner_id, owner_kind, skeleton) VALUES `
+
+// addressRow is one row for addressCols; normalized is the address's key.
+func addressRow(tenantID, normalized, owner, kind string) []any {
+	return []any{tenantID, normalized, owner, kind, allot.IdentifierSkeleton(normalized)}
 }
 
 // UpdateUser changes a user. A new usage location or new addresses queue
@@ -289,10 +349,11 @@ func (s *DB) UpdateUser(ctx context.Context, id string, in allot.UserUpdate) (*a
 		before := *u
 		requeue := false
 		if in.UserPrincipalName != nil {
-			if err := s.checkUPNFree(ctx, tx, a.TenantID, *in.UserPrincipalName, u.ID); err != nil {
+			upn := allot.IdentifierForm(*in.UserPrincipalName)
+			if err := s.checkUPNFree(ctx, tx, a.TenantID, upn, u.ID); err != nil {
 				return err
 			}
-			u.UserPrincipalName = strings.TrimSpace(*in.UserPrincipalName)
+			u.UserPrincipalName = upn
 		}
 		if in.DisplayName != nil {
 			u.DisplayName = *in.DisplayName
@@ -307,6 +368,9 @@ func (s *DB) UpdateUser(ctx context.Context, id string, in allot.UserUpdate) (*a
 			u.UsageLocation, requeue = loc, true
 		}
 		if in.ProxyAddresses != nil && !slices.Equal(normalizeAll(proxy), normalizeAll(u.ProxyAddresses)) {
+			if err := s.checkAddresses(ctx, tx, a.TenantID, u.ID, proxy); err != nil {
+				return err
+			}
 			// The user goes first: it is evaluated against the owners as they
 			// are, so listing an owned address does not take it from its owner.
 			if err := s.enqueueUsers(ctx, tx, a.TenantID, []string{u.ID}, ""); err != nil {
@@ -328,8 +392,8 @@ func (s *DB) UpdateUser(ctx context.Context, id string, in allot.UserUpdate) (*a
 		} else if in.ProxyAddresses != nil {
 			u.ProxyAddresses = proxy
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE users SET upn = ?, upn_key = ?, display_name = ?, mail = ?, usage_location = ?, proxy_addresses = ?, account_enabled = ?
-			WHERE tenant_id = ? AND id = ?`), u.UserPrincipalName, strings.ToLower(u.UserPrincipalName), u.DisplayName, u.Mail, u.UsageLocation,
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE users SET upn = ?, upn_key = ?, upn_skeleton = ?, display_name = ?, mail = ?, usage_location = ?, proxy_addresses = ?, account_enabled = ?
+			WHERE tenant_id = ? AND id = ?`), u.UserPrincipalName, allot.IdentifierKey(u.UserPrincipalName), allot.IdentifierSkeleton(u.UserPrincipalName), u.DisplayName, u.Mail, u.UsageLocation,
 			toJSON(u.ProxyAddresses), b2i(u.AccountEnabled), a.TenantID, u.ID); err != nil {
 			return err
 		}
@@ -535,8 +599,13 @@ func (s *DB) MemberOf(ctx context.Context, userID string, opt allot.ListOptions)
 	return s.listGroups(ctx, a.TenantID, opt, ` AND g.id IN (SELECT group_id FROM memberships WHERE tenant_id = ? AND member_id = ?)`, []any{a.TenantID, u.ID})
 }
 
+// validUPN checks a userPrincipalName as given: no invisible character,
+// and the shape local@domain once normalised (allot.IdentifierForm).
 func validUPN(upn string) error {
-	upn = strings.TrimSpace(upn)
+	if err := allot.CheckIdentifier("userPrincipalName", upn); err != nil {
+		return err
+	}
+	upn = allot.IdentifierForm(upn)
 	at := strings.IndexByte(upn, '@')
 	if upn == "" || at <= 0 || at == len(upn)-1 || strings.ContainsAny(upn, " \t\r\n\x00") || len(upn) > 113 {
 		return allot.Errorf(allot.EINVALID, "Invalid value specified for property 'userPrincipalName' of resource 'User'.")
@@ -544,10 +613,12 @@ func validUPN(upn string) error {
 	return nil
 }
 
+// cleanAddresses drops blank addresses and normalises the rest
+// (allot.IdentifierForm), keeping their case and prefix.
 func cleanAddresses(addrs []string) []string {
 	out := make([]string, 0, len(addrs))
 	for _, a := range addrs {
-		if t := strings.TrimSpace(a); t != "" {
+		if t := allot.IdentifierForm(a); t != "" {
 			out = append(out, t)
 		}
 	}
@@ -556,6 +627,9 @@ func cleanAddresses(addrs []string) []string {
 
 func validAddresses(addrs []string) error {
 	for _, a := range addrs {
+		if err := allot.CheckIdentifier("proxyAddresses", a); err != nil {
+			return err
+		}
 		n := allot.NormalizeAddress(a)
 		if at := strings.IndexByte(n, '@'); at <= 0 || at == len(n)-1 || strings.ContainsAny(n, " \t\x00") || len(n) > 256 {
 			return allot.Errorf(allot.EINVALID, "Invalid proxy address '%s'.", a)

@@ -7,11 +7,13 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"runtime/debug"
 	"strings"
@@ -276,8 +278,9 @@ func (s *server) renderSignIn(w http.ResponseWriter, r *http.Request, status int
 }
 
 func (s *server) signIn(w http.ResponseWriter, r *http.Request) {
-	ip := clientIP(r)
+	ip := s.clientIP(r)
 	if !s.limiter.allow(ip) {
+		s.log.InfoContext(r.Context(), "sign-in rate limit reached", "ip", ip)
 		s.renderSignIn(w, r, http.StatusTooManyRequests, signInData{Error: "Too many sign-in attempts from your network address. Wait a minute, then try again."})
 		return
 	}
@@ -292,13 +295,14 @@ func (s *server) signIn(w http.ResponseWriter, r *http.Request) {
 	}
 	username, password := strings.TrimSpace(r.PostForm.Get("username")), r.PostForm.Get("password")
 	next := safeNext(r.PostForm.Get("next"))
-	secret, a, err := s.acc.SignIn(r.Context(), username, password)
+	secret, a, err := s.acc.SignIn(r.Context(), username, password, ip)
 	if err != nil {
 		switch allot.ErrorCode(err) {
 		case allot.EUNAUTHORIZED:
-			s.log.InfoContext(r.Context(), "sign-in failed", "username", username, "ip", ip)
+			s.log.InfoContext(r.Context(), "sign-in failed", "user", usernameDigest(username), "ip", ip)
 			s.renderSignIn(w, r, http.StatusUnauthorized, signInData{Username: username, Next: next, Error: "The username or password is incorrect."})
 		case allot.ETOOMANY:
+			s.log.InfoContext(r.Context(), "sign-in refused: too many failures", "user", usernameDigest(username), "ip", ip)
 			s.renderSignIn(w, r, http.StatusTooManyRequests, signInData{Username: username, Next: next, Error: allot.ErrorMessage(err)})
 		default:
 			s.fail(w, r, err)
@@ -320,20 +324,126 @@ func (s *server) signOut(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// safeNext keeps a redirect target on this site: a path, never "//host".
+// defaultPage is where sign-in leads when no (usable) page was asked for.
+const defaultPage = "/billing/licenses"
+
+// safeNext is a redirect target that stays on this site: next when it is
+// one (see localPath), else the default page.
 func safeNext(next string) string {
-	if next == "" || len(next) > 2000 || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
-		return "/billing/licenses"
+	if p, ok := localPath(next); ok {
+		return p
 	}
-	return next
+	return defaultPage
 }
 
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
+// localPath reads raw as a browser reads a Location header and keeps it
+// only when it names a page of this site: an absolute path, with its
+// query, normalized (no tabs, newlines or backslashes, dot segments
+// resolved). Checking the raw text instead let "/\t/evil.example" through:
+// browsers drop ASCII tabs and newlines anywhere in a URL and read "\" as
+// "/", which turned it into "//evil.example", another site.
+//
+// An encoded slash ("/%2F%2Fevil.example") is kept: browsers do not decode
+// it, so it names a path of this site (which answers 404, or the mux's
+// redirect to the cleaned "/evil.example", a path here too).
+func localPath(raw string) (string, bool) {
+	if raw == "" || len(raw) > 2000 {
+		return "", false
 	}
-	return host
+	s := strings.Map(func(r rune) rune {
+		switch r {
+		case '\t', '\r', '\n':
+			return -1
+		case '\\':
+			return '/'
+		}
+		return r
+	}, raw)
+	// Browsers also trim leading and trailing spaces and C0 controls; a
+	// path of ours has none anywhere, so any is a reason to refuse.
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] == 0x7f {
+			return "", false
+		}
+	}
+	if !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") {
+		return "", false
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
+		return "", false
+	}
+	// Resolving removes dot segments, as the browser will; the result is
+	// checked again, since "/a/..//evil" passed the prefix check above.
+	abs := selfOrigin.ResolveReference(u)
+	if abs.Scheme != selfOrigin.Scheme || abs.Host != selfOrigin.Host || abs.User != nil {
+		return "", false
+	}
+	p := abs.EscapedPath()
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") {
+		return "", false
+	}
+	if abs.RawQuery != "" {
+		p += "?" + abs.RawQuery
+	}
+	return p, true
+}
+
+// selfOrigin stands for this site when resolving a target: any origin
+// would do, since only the path and query are kept.
+var selfOrigin = &url.URL{Scheme: "https", Host: "allot.invalid", Path: "/"}
+
+// clientIP is the client's address as the sign-in limits see it, with the
+// API's meaning (api/ratelimit.go): the TCP peer, or the last address of
+// Config.ClientIPHeader behind a trusted proxy; an IPv6 client by its /64,
+// which one subscriber usually holds whole.
+func (s *server) clientIP(r *http.Request) string {
+	addr := r.RemoteAddr
+	if s.ipHeader != "" {
+		if vs := r.Header.Values(s.ipHeader); len(vs) > 0 {
+			last := vs[len(vs)-1]
+			if i := strings.LastIndexByte(last, ','); i >= 0 {
+				last = last[i+1:]
+			}
+			if last = strings.TrimSpace(last); last != "" {
+				addr = last
+			}
+		}
+	}
+	host := addr
+	if h, _, err := net.SplitHostPort(addr); err == nil {
+		host = h
+	}
+	ip, err := netip.ParseAddr(strings.Trim(host, "[]"))
+	if err != nil {
+		// Not an address (a unix socket, a proxy's garbage): keep it short
+		// and printable, since it is logged and stored.
+		host = strings.Map(func(r rune) rune {
+			if r < 0x21 || r > 0x7e {
+				return '?'
+			}
+			return r
+		}, host)
+		if len(host) > 64 {
+			host = host[:64]
+		}
+		return host
+	}
+	ip = ip.Unmap().WithZone("")
+	if ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return p.String()
+	}
+	return ip.String()
+}
+
+// usernameDigest stands for a typed username in the log: people type
+// their password into the username field often enough that the raw text
+// must never be written. The digest still lets an operator tell whether
+// failures were for one name (printf %s name | sha256sum | cut -c1-12).
+func usernameDigest(username string) string {
+	sum := sha256.Sum256([]byte(strings.ToLower(username)))
+	return hex.EncodeToString(sum[:6])
 }
 
 // --- flash messages ---

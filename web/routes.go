@@ -50,6 +50,10 @@ func (s *server) routes() {
 	m.Handle("POST /settings/alerts", s.action(allot.PermManageTenant, s.alertsAdd))
 	m.Handle("POST /settings/alerts/{id}", s.action(allot.PermManageTenant, s.alertsAction))
 
+	// Settings › Accounts (web/accounts.go).
+	m.Handle("GET /settings/accounts", s.page(allot.PermManageTenant, s.accountsPage))
+	m.Handle("POST /settings/accounts/{username}", s.action(allot.PermManageTenant, s.accountsAction))
+
 	// Waiting room, price and cost, policy (web/beyond.go).
 	m.Handle("GET /billing/licenses/{sku}/waiting", s.page(read, s.waitingTab))
 	m.Handle("GET /billing/licenses/{sku}/price", s.page(read, s.priceTab))

@@ -123,8 +123,8 @@ func returnTo(r *http.Request, fallback string) string {
 	if r.Method == http.MethodPost {
 		v = r.PostForm.Get("return")
 	}
-	if next := safeNext(v); next == v {
-		return v
+	if p, ok := localPath(v); ok {
+		return p
 	}
 	return fallback
 }

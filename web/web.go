@@ -48,9 +48,16 @@ type Config struct {
 	// PageSize is the number of users on one page of a list; 0 means
 	// allot.MaxPageSize (999), the reference admin center's page.
 	PageSize int
-	// SignInsPerMinute limits sign-in attempts from one network address
-	// (the connection's: behind a proxy, everyone shares it); 0 means 20.
+	// SignInsPerMinute limits sign-in attempts from one network address,
+	// whatever the usernames; 0 means 20.
 	SignInsPerMinute int
+	// ClientIPHeader names a request header that a trusted reverse proxy
+	// sets to the client's address (e.g. "X-Forwarded-For", of which the
+	// last address is used), as api.Config.ClientIPHeader. Empty: the
+	// address of the TCP peer, which behind a proxy everyone shares. Set it
+	// only behind a proxy that overwrites or appends to the header, since
+	// clients can send anything in it.
+	ClientIPHeader string
 }
 
 // DefaultMaxBodyBytes bounds a form: 999 selected GUIDs fit with room to spare.
@@ -67,6 +74,7 @@ type server struct {
 	pages    map[string]*template.Template
 	static   map[string]staticFile
 	limiter  *limiter
+	ipHeader string // canonical; "" for the TCP peer
 	mux      *http.ServeMux
 }
 
@@ -85,7 +93,8 @@ func New(cfg Config) (http.Handler, error) {
 	s := &server{
 		svc: cfg.Service, acc: cfg.Accounts, log: cfg.Logger, now: cfg.Now,
 		secure: cfg.SecureCookies, maxBody: cfg.MaxBodyBytes, pageSize: cfg.PageSize,
-		mux: http.NewServeMux(),
+		ipHeader: http.CanonicalHeaderKey(strings.TrimSpace(cfg.ClientIPHeader)),
+		mux:      http.NewServeMux(),
 	}
 	if s.log == nil {
 		s.log = slog.Default()

@@ -42,7 +42,9 @@ func username(r allot.Role) string { return strings.ToLower(string(r)) }
 
 func newEnv(t testing.TB, cfg web.Config, useTLS bool) *env {
 	t.Helper()
-	db, err := store.Open(context.Background(), store.Config{DSN: testdb.DSN(t, true), PasswordCost: 4})
+	// The store shares the admin center's clock, so that a test moving it
+	// moves sessions and sign-in locks too.
+	db, err := store.Open(context.Background(), store.Config{DSN: testdb.DSN(t, true), PasswordCost: 4, Now: cfg.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +82,10 @@ func newEnv(t testing.TB, cfg web.Config, useTLS bool) *env {
 			t.Fatal(err)
 		}
 	}
-	cfg.Service, cfg.Accounts, cfg.Logger = db, db, slog.New(slog.DiscardHandler)
+	cfg.Service, cfg.Accounts = db, db
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
 	if cfg.SignInsPerMinute == 0 {
 		cfg.SignInsPerMinute = 1000
 	}
@@ -361,6 +366,7 @@ func TestCSRF(t *testing.T) {
 // TestRoles: every page and action checks docs/RULES.md §3, whatever the page showed.
 func TestRoles(t *testing.T) {
 	e := newEnv(t, web.Config{}, false)
+	e.must(e.db.CreateAccount(allot.NewContextWithActor(context.Background(), allot.Actor{Operator: true}), e.tenant, "bystander", "", allot.RoleGlobalReader, "bystander password"))
 	panel := groupsTab() + "/" + e.groups["Marketing"]
 	for _, r := range allot.Roles {
 		t.Run(string(r), func(t *testing.T) {
@@ -381,6 +387,9 @@ func TestRoles(t *testing.T) {
 			if got := b.get(groupsTab() + "/assign").status; got != can(allot.PermManageLicenses) {
 				t.Errorf("Assign licenses panel: %d", got)
 			}
+			if got := b.get("/settings/accounts").status; got != can(allot.PermManageTenant) {
+				t.Errorf("Accounts page: %d", got)
+			}
 			// Forged actions, each with a valid token.
 			forged := map[string]struct {
 				path string
@@ -393,6 +402,12 @@ func TestRoles(t *testing.T) {
 				"UnassignGroups": {groupsTab() + "/unassign", url.Values{"group": {e.groups["Sales"]}}, allot.PermManageLicenses},
 				"EditLocation":   {"/users/" + e.users["bob"] + "/edit", url.Values{"usageLocation": {"FR"}}, allot.PermEditLocation},
 				"EditProxy":      {"/users/" + e.users["bob"] + "/edit", url.Values{"proxy": {"smtp:bob@contoso.example"}}, allot.PermManageUsers},
+				// On an account nobody signs in with, so that a permitted
+				// one changes nothing the other roles need.
+				"DisableAccount": {"/settings/accounts/bystander", url.Values{"op": {"disable"}}, allot.PermManageTenant},
+				"EnableAccount":  {"/settings/accounts/bystander", url.Values{"op": {"enable"}}, allot.PermManageTenant},
+				"ResetPassword":  {"/settings/accounts/bystander", url.Values{"op": {"reset-password"}}, allot.PermManageTenant},
+				"RevokeSessions": {"/settings/accounts/bystander", url.Values{"op": {"revoke-sessions"}}, allot.PermManageTenant},
 			}
 			for name, f := range forged {
 				f.form.Set("csrf_token", token)
@@ -430,6 +445,7 @@ func TestPages(t *testing.T) {
 		"/users/" + e.users["bob"] + "/edit": {"Select location", "Licenses and apps", "Save changes", "France"},
 		"/groups":                            {"Marketing", "Sales"},
 		"/groups/" + e.groups["Marketing"]:   {"Members (3)", "Office 365 E1"},
+		"/settings/accounts":                 {"globaladministrator", "License Administrator", "Reset password"},
 	} {
 		p := b.get(path)
 		if path == "/" {

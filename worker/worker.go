@@ -16,7 +16,12 @@ import (
 type Config struct {
 	Processor allot.Processor
 	Logger    *slog.Logger
-	BatchSize int           // users per transaction; default 500
+	BatchSize int // users per transaction at most; default 500
+	// BatchTime is how long one batch should hold the database's write
+	// lock at most: a request that arrives meanwhile waits for the batch
+	// in hand, so the batch size shrinks when batches take longer and grows
+	// back, up to BatchSize, when they are quick. Default 100ms.
+	BatchTime time.Duration
 	Poll      time.Duration // how often an idle worker looks for work; default 1s
 	// Pause between two batches throttles processing, to leave the database
 	// to interactive requests during a large change.
@@ -42,6 +47,9 @@ func New(cfg Config) *Worker {
 	if cfg.Poll <= 0 {
 		cfg.Poll = time.Second
 	}
+	if cfg.BatchTime <= 0 {
+		cfg.BatchTime = 100 * time.Millisecond
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -60,11 +68,16 @@ func (w *Worker) Notify() {
 // finished or rolled back as a whole by its transaction.
 func (w *Worker) Run(ctx context.Context) error {
 	backoff := 100 * time.Millisecond
+	size := w.cfg.BatchSize
 	for {
 		start := time.Now()
-		n, err := w.cfg.Processor.ProcessBatch(context.WithoutCancel(ctx), w.cfg.BatchSize)
+		n, err := w.cfg.Processor.ProcessBatch(context.WithoutCancel(ctx), size)
+		took := time.Since(start)
 		if w.cfg.OnBatch != nil && (n > 0 || err != nil) {
-			w.cfg.OnBatch(n, time.Since(start), err)
+			w.cfg.OnBatch(n, took, err)
+		}
+		if err == nil && n > 0 {
+			size = nextSize(size, w.cfg.BatchSize, n, took, w.cfg.BatchTime)
 		}
 		switch {
 		case err != nil:
@@ -86,6 +99,23 @@ func (w *Worker) Run(ctx context.Context) error {
 			return nil
 		}
 	}
+}
+
+// minBatch keeps batches from shrinking to nothing on a slow database,
+// where per-transaction costs would then dominate.
+const minBatch = 20
+
+// nextSize is the size of the next batch after one of size that evaluated
+// n users in took: scaled down towards the time target when it took
+// longer, doubled (up to most) when a full batch took under half of it.
+func nextSize(size, most, n int, took, target time.Duration) int {
+	switch {
+	case took > target:
+		return max(min(minBatch, most), int(int64(size)*int64(target)/int64(took)))
+	case n >= size && took < target/2:
+		return min(most, size*2)
+	}
+	return size
 }
 
 func sleep(ctx context.Context, d time.Duration, wake <-chan struct{}) bool {

@@ -62,13 +62,26 @@ func randomPassword() string {
 
 // cmdAccount: allot account create --tenant ID --username U --role ROLE
 // [--name N]: an admin center sign-in; prints the generated password once.
+// disable, enable, reset-password and revoke-sessions (--tenant ID
+// --username U) act on one; reset-password prints the new password once.
 func cmdAccount(ctx context.Context, args []string, stdout io.Writer) error {
-	if len(args) == 0 || args[0] != "create" {
+	if len(args) == 0 {
 		fmt.Fprint(stdout, usage)
 		return exitError(2)
 	}
+	switch args[0] {
+	case "create":
+		return cmdAccountCreate(ctx, args[1:], stdout)
+	case "disable", "enable", "reset-password", "revoke-sessions":
+		return cmdAccountChange(ctx, args[0], args[1:], stdout)
+	}
+	fmt.Fprint(stdout, usage)
+	return exitError(2)
+}
+
+func cmdAccountCreate(ctx context.Context, args []string, stdout io.Writer) error {
 	var tenant, username, role, name *string
-	db, err := openDB(ctx, args[1:], "account create", func(fs *flagSet) {
+	db, err := openDB(ctx, args, "account create", func(fs *flagSet) {
 		tenant = fs.String("tenant", "", "tenant id")
 		username = fs.String("username", "", "sign-in name (letters, digits, . _ - @)")
 		role = fs.String("role", "", "role (see below)")
@@ -85,5 +98,44 @@ func cmdAccount(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "account %s username %s password %s\n", acc.ID, acc.Username, password)
+	return nil
+}
+
+// cmdAccountChange is the operator's way back in when the admin center
+// cannot help: a locked-out or departed Global Administrator.
+func cmdAccountChange(ctx context.Context, sub string, args []string, stdout io.Writer) error {
+	var tenant, username *string
+	db, err := openDB(ctx, args, "account "+sub, func(fs *flagSet) {
+		tenant = fs.String("tenant", "", "tenant id")
+		username = fs.String("username", "", "the account's sign-in name")
+	})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if *tenant == "" || *username == "" {
+		return usagef("account %s needs --tenant and --username", sub)
+	}
+	op := allot.NewContextWithActor(ctx, allot.Actor{Operator: true, Name: "operator"})
+	switch sub {
+	case "disable", "enable":
+		acc, err := db.SetAccountDisabled(op, *tenant, *username, sub == "disable")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "account %s username %s %sd\n", acc.ID, acc.Username, sub)
+	case "reset-password":
+		acc, password, err := db.ResetPassword(op, *tenant, *username)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "account %s username %s password %s\n", acc.ID, acc.Username, password)
+	case "revoke-sessions":
+		n, err := db.RevokeSessions(op, *tenant, *username)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "username %s sessions revoked %d\n", *username, n)
+	}
 	return nil
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/allot-dev/allot"
 	"github.com/allot-dev/allot/api"
 	"github.com/allot-dev/allot/store"
+	"github.com/allot-dev/allot/worker"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -48,6 +49,10 @@ type benchReport struct {
 	MemberP99Ms       float64 `json:"membershipChangeP99Ms"`
 	ListP50Ms         float64 `json:"list999P50Ms"`
 	ListP99Ms         float64 `json:"list999P99Ms"`
+	WalkPatchP50Ms    float64 `json:"patchDuringWalkP50Ms"`
+	WalkPatchP99Ms    float64 `json:"patchDuringWalkP99Ms"`
+	WalkPatchMaxMs    float64 `json:"patchDuringWalkMaxMs"`
+	WalkPatches       int     `json:"patchesDuringWalk"`
 	StateRows         int     `json:"stateRows"`
 	PhysicalSeconds   float64 `json:"physicalLimitSeconds"`
 	RatioToPhysical   float64 `json:"ratioToPhysicalLimit"`
@@ -146,6 +151,9 @@ func medianReport(rs []*benchReport) *benchReport {
 	out.MemberP99Ms = med(func(r *benchReport) float64 { return r.MemberP99Ms })
 	out.ListP50Ms = med(func(r *benchReport) float64 { return r.ListP50Ms })
 	out.ListP99Ms = med(func(r *benchReport) float64 { return r.ListP99Ms })
+	out.WalkPatchP50Ms = med(func(r *benchReport) float64 { return r.WalkPatchP50Ms })
+	out.WalkPatchP99Ms = med(func(r *benchReport) float64 { return r.WalkPatchP99Ms })
+	out.WalkPatchMaxMs = med(func(r *benchReport) float64 { return r.WalkPatchMaxMs })
 	out.PhysicalSeconds = med(func(r *benchReport) float64 { return r.PhysicalSeconds })
 	out.RatioToPhysical = med(func(r *benchReport) float64 { return r.RatioToPhysical })
 	out.PeakRSSMiB = med(func(r *benchReport) float64 { return r.PeakRSSMiB })
@@ -367,6 +375,56 @@ func runBench(ctx context.Context, dsn string, r *benchReport, samples int, cpuP
 	}); err != nil {
 		return err
 	}
+	return benchPatchDuringWalk(ctx, db, t.ID, r, step)
+}
+
+// benchPatchDuringWalk times user PATCHes through the API while the real
+// worker (batch sizes kept to its time target, as in allot serve) walks the
+// all-users group to unassign E3: the latency an admin sees while a big
+// group is processed (docs/RELIABILITY.md, writers take turns).
+func benchPatchDuringWalk(ctx context.Context, db *store.DB, tenantID string, r *benchReport, step func(string, ...any)) error {
+	admin := allot.NewContextWithActor(ctx, allot.Actor{TenantID: tenantID, Role: allot.RoleGlobalAdministrator, Name: "bench"})
+	secret, _, err := db.CreateToken(operator, tenantID, allot.RoleUserAdministrator, "bench-patch", 0)
+	if err != nil {
+		return err
+	}
+	h := api.New(api.Config{Service: db, BaseURL: "http://bench.invalid", Logger: slog.New(slog.DiscardHandler)})
+	if _, err := db.AssignGroupLicense(admin, benchID(2, 0), nil, []string{demoE3}); err != nil {
+		return err
+	}
+	wctx, stop := context.WithCancel(ctx)
+	w := worker.New(worker.Config{Processor: db, BatchSize: r.BatchSize, Logger: slog.New(slog.DiscardHandler)})
+	walked := make(chan error, 1)
+	start := time.Now()
+	go func() { walked <- w.Run(wctx) }()
+	defer func() { stop(); <-walked }()
+	rng := mrand.New(mrand.NewPCG(3, 4))
+	var lat []float64
+	for {
+		g, err := db.Group(admin, benchID(2, 0))
+		if err != nil {
+			return err
+		}
+		if g.ProcessingState == allot.ProcessingComplete {
+			break
+		}
+		loc := []string{"US", "GB"}[len(lat)%2]
+		req := httptest.NewRequest(http.MethodPatch, "/v1.0/users/"+benchID(1, rng.IntN(r.Users)), strings.NewReader(`{"usageLocation":"`+loc+`"}`))
+		req.Header.Set("Authorization", "Bearer "+secret)
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		t0 := time.Now()
+		h.ServeHTTP(rec, req)
+		lat = append(lat, float64(time.Since(t0).Microseconds())/1000)
+		if rec.Code != http.StatusNoContent {
+			return fmt.Errorf("PATCH during the walk: %d %s", rec.Code, rec.Body.String())
+		}
+		time.Sleep(20 * time.Millisecond) // an admin's pace, not a flood
+	}
+	r.WalkPatches = len(lat)
+	r.WalkPatchP50Ms, r.WalkPatchP99Ms, r.WalkPatchMaxMs = percentile(lat, 50), percentile(lat, 99), percentile(lat, 100)
+	step("user PATCH during a %d-member walk (%.1fs): p50 %.2fms p99 %.2fms max %.2fms (%d PATCHes)",
+		r.Users, time.Since(start).Seconds(), r.WalkPatchP50Ms, r.WalkPatchP99Ms, r.WalkPatchMaxMs, len(lat))
 	return nil
 }
 
@@ -465,6 +523,7 @@ func printBench(w io.Writer, r *benchReport, runs int) {
 		{"buy the missing E3 seats → complete", fmt.Sprintf("%.2f s", r.BuySeconds)},
 		{"membership change → state written, p50 / p99", fmt.Sprintf("%.2f / %.2f ms", r.MemberP50Ms, r.MemberP99Ms)},
 		{"list 999 users with licenseAssignmentStates, p50 / p99", fmt.Sprintf("%.2f / %.2f ms", r.ListP50Ms, r.ListP99Ms)},
+		{"user PATCH while the group is walked, p50 / p99 / max", fmt.Sprintf("%.2f / %.2f / %.2f ms (%d)", r.WalkPatchP50Ms, r.WalkPatchP99Ms, r.WalkPatchMaxMs, r.WalkPatches)},
 		{"peak RSS (of the whole process so far)", fmt.Sprintf("%.0f MiB", r.PeakRSSMiB)},
 		{"building the tenant (not part of the figures)", fmt.Sprintf("%.1f s", r.SetupSeconds)},
 	}

@@ -246,9 +246,11 @@ func defineAlertsDeliveries(fs *flag.FlagSet, e *cliEnv) func(context.Context, [
 // startAlerts runs the alert dispatcher of `allot serve` until ctx ends;
 // the channel closes when it has stopped. Every replica runs one: claims
 // are leased, so they share the deliveries without sending one twice.
-func startAlerts(ctx context.Context, db *store.DB, log *slog.Logger) <-chan struct{} {
+// allowPrivate lets deliveries reach loopback and private addresses
+// (--webhook-allow-private).
+func startAlerts(ctx context.Context, db *store.DB, log *slog.Logger, allowPrivate bool) <-chan struct{} {
 	done := make(chan struct{})
-	d := alerts.NewDispatcher(alerts.DispatcherConfig{Outbox: db, Logger: log})
+	d := alerts.NewDispatcher(alerts.DispatcherConfig{Outbox: db, Logger: log, AllowPrivateDestinations: allowPrivate})
 	go func() {
 		defer close(done)
 		d.Run(ctx)

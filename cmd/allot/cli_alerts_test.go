@@ -18,7 +18,7 @@ import (
 // raised by a real change (a subscription running out of seats), both
 // signed with the secret `alerts add` printed once.
 func TestCLIAlerts(t *testing.T) {
-	s := startServer(t)
+	s := startServer(t, "--webhook-allow-private") // the receiver is on 127.0.0.1
 	op := &client{t: t, base: s.url, token: "op-secret"}
 	admin := op.ok(201, "POST", "/allot/v1/tenants", map[string]any{"displayName": "Contoso", "defaultUsageLocation": "US"})["token"].(map[string]any)["secret"].(string)
 	c := &client{t: t, base: s.url, token: admin}

@@ -27,6 +27,8 @@ Usage:
   allot token create --tenant ID --role ROLE [--name NAME] [--days N] [--db allot.db]
   allot account create --tenant ID --username NAME --role ROLE [--name DISPLAY] [--db allot.db]
                                                   an admin center sign-in; prints its password
+  allot account disable|enable|reset-password|revoke-sessions --tenant ID --username NAME [--db allot.db]
+                                                  reset-password prints the new password
   allot catalog import --plans FILE.csv [--rules FILE] [--dry-run] (--db DB | --server URL --token OP)
                                                   install Microsoft's product list with rules
 

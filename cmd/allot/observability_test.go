@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -23,7 +25,11 @@ func TestObservability(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
-	args := []string{"serve", "--addr", "127.0.0.1:0", "--db", testdb.DSN(t, false), "--operator-token", "op-secret", "--pprof", "0", "--batch-size", "2"}
+	tokenFile := filepath.Join(t.TempDir(), "operator-token")
+	if err := os.WriteFile(tokenFile, []byte("op-secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"serve", "--addr", "127.0.0.1:0", "--db", testdb.DSN(t, false), "--operator-token-file", tokenFile, "--pprof", "0", "--metrics-addr", "0", "--batch-size", "2"}
 	go func() {
 		err := run(ctx, args, pw, io.Discard)
 		pw.CloseWithError(fmt.Errorf("server stopped: %v", err))
@@ -36,8 +42,8 @@ func TestObservability(t *testing.T) {
 		}
 	})
 	rd := bufio.NewReader(pr)
-	var base, pprofURL string
-	for base == "" || pprofURL == "" {
+	var base, pprofURL, metricsURL string
+	for base == "" || pprofURL == "" || metricsURL == "" {
 		line, err := rd.ReadString('\n')
 		if err != nil {
 			t.Fatalf("server output: %v", err)
@@ -46,6 +52,8 @@ func TestObservability(t *testing.T) {
 			switch {
 			case strings.Contains(line, "pprof") && strings.HasPrefix(w, "http://"):
 				pprofURL = w
+			case strings.Contains(line, "Metrics") && strings.HasPrefix(w, "http://"):
+				metricsURL = w
 			case strings.HasPrefix(w, "http://"):
 				base = w
 			}
@@ -94,6 +102,13 @@ func TestObservability(t *testing.T) {
 
 	if code, _ := get(base+"/metrics", ""); code != http.StatusUnauthorized {
 		t.Fatalf("/metrics without the operator token: %d", code)
+	}
+	// The metrics listener of its own: loopback, no token.
+	if u, err := url.Parse(metricsURL); err != nil || u.Hostname() != "127.0.0.1" {
+		t.Fatalf("metrics at %q, want a loopback address", metricsURL)
+	}
+	if code, body := get(metricsURL, ""); code != 200 || !strings.Contains(body, "allot_seats_consumed") {
+		t.Fatalf("the metrics listener: %d %.300s", code, body)
 	}
 	code, body := get(base+"/metrics", "op-secret")
 	if code != 200 {

@@ -13,8 +13,16 @@ var apiPaths = []string{"/v1.0/", "/allot/", "/scim/", "/healthz", "/readyz"}
 
 // withAdminCenter composes the server's one mux: the API handler on its
 // paths, the admin center at "/".
-func withAdminCenter(apiHandler http.Handler, db *store.DB, log *slog.Logger) (http.Handler, error) {
-	admin, err := web.New(web.Config{Service: db, Accounts: db, Logger: log})
+// webOptions is what the admin center takes from allot serve's flags.
+type webOptions struct {
+	db             *store.DB
+	log            *slog.Logger
+	secureCookies  bool
+	clientIPHeader string
+}
+
+func withAdminCenter(apiHandler http.Handler, o webOptions) (http.Handler, error) {
+	admin, err := web.New(web.Config{Service: o.db, Accounts: o.db, Logger: o.log, SecureCookies: o.secureCookies, ClientIPHeader: o.clientIPHeader})
 	if err != nil {
 		return nil, err
 	}
