@@ -233,7 +233,8 @@ func (s *DB) previewDrain(ctx context.Context, tx *sql.Tx, tenantID string) (int
 		n := min(batch, previewMaxUsers-evaluated+1)
 		var did int
 		if w.kind == "group" {
-			did, err = s.processGroup(ctx, tx, w, n)
+			var analyze bool // a preview is rolled back: nothing for the planner to learn
+			did, err = s.processGroup(ctx, tx, w, n, &analyze)
 		} else {
 			did, err = s.processUsers(ctx, tx, tenantID, n)
 		}

@@ -41,6 +41,7 @@ func (s *DB) ProcessBatch(ctx context.Context, n int) (int, error) {
 	n = min(n, 5000) // one statement lists a batch's ids
 	ctx = allot.NewContextWithActor(ctx, allot.Actor{Name: "Allot group-based licensing"})
 	var did int
+	var analyze bool
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		tenantID, err := s.claimTenant(ctx, tx)
 		if err != nil {
@@ -61,7 +62,7 @@ func (s *DB) ProcessBatch(ctx context.Context, n int) (int, error) {
 			return err
 		}
 		if w.kind == "group" {
-			did, err = s.processGroup(ctx, tx, w, n)
+			did, err = s.processGroup(ctx, tx, w, n, &analyze)
 		} else {
 			did, err = s.processUsers(ctx, tx, w.tenantID, n)
 		}
@@ -69,6 +70,13 @@ func (s *DB) ProcessBatch(ctx context.Context, n int) (int, error) {
 	})
 	if err == nil && did > 0 {
 		s.notify()
+	}
+	if err == nil && analyze {
+		// After the commit, not inside the batch: ANALYZE of a large table
+		// takes about a second, and requests wait for the batch in hand.
+		if aerr := s.analyzePostgres(ctx, s.db, "license_states", "mailboxes"); aerr != nil {
+			s.log.Warn("ANALYZE after the first batch of a walk failed", "err", aerr)
+		}
 	}
 	return did, err
 }
@@ -210,7 +218,9 @@ func (s *DB) evaluateUsers(ctx context.Context, tx *sql.Tx, tenantID string, use
 // of membership time then user id (with nested groups: its transitive
 // members, store/nested.go), and records the cursor and progress so
 // that a crash resumes after the last committed batch.
-func (s *DB) processGroup(ctx context.Context, tx *sql.Tx, w workItem, n int) (int, error) {
+// processGroup evaluates the walk's next n members; it sets *analyze when
+// PostgreSQL's planner should be given the tables' new shape after commit.
+func (s *DB) processGroup(ctx context.Context, tx *sql.Tx, w workItem, n int, analyze *bool) (int, error) {
 	if !w.started {
 		if err := s.groupWalkTotal(ctx, tx, &w); err != nil {
 			return 0, err
@@ -246,9 +256,7 @@ func (s *DB) processGroup(ctx context.Context, tx *sql.Tx, w workItem, n int) (i
 	// A large walk grows these tables from nothing: give PostgreSQL's planner
 	// their shape once, after the first batch has written to them.
 	if w.done == len(users) && w.total >= 2000 {
-		if err := s.analyzePostgres(ctx, tx, "license_states", "mailboxes"); err != nil {
-			return 0, err
-		}
+		*analyze = true
 	}
 	if len(users) < n {
 		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM work WHERE id = ?`), w.id); err != nil {

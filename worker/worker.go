@@ -68,7 +68,10 @@ func (w *Worker) Notify() {
 // finished or rolled back as a whole by its transaction.
 func (w *Worker) Run(ctx context.Context) error {
 	backoff := 100 * time.Millisecond
-	size := w.cfg.BatchSize
+	// Start small and double while batches are quick: the first batches of
+	// a walk (cold caches) are the slowest, and a request that arrives
+	// then should not wait for a full one.
+	size := min(w.cfg.BatchSize, startBatch)
 	for {
 		start := time.Now()
 		n, err := w.cfg.Processor.ProcessBatch(context.WithoutCancel(ctx), size)
@@ -100,6 +103,9 @@ func (w *Worker) Run(ctx context.Context) error {
 		}
 	}
 }
+
+// startBatch is the size of the first batch after the worker starts.
+const startBatch = 100
 
 // minBatch keeps batches from shrinking to nothing on a slow database,
 // where per-transaction costs would then dominate.
