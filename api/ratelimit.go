@@ -5,12 +5,11 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math"
-	"net"
 	"net/http"
-	"net/netip"
-	"strings"
 	"sync"
 	"time"
+
+	"github.com/allot-dev/allot/internal/clientip"
 )
 
 // DefaultFailedAuthPerMinute is how many failed authentications a client
@@ -135,43 +134,9 @@ func tokenPrefixKey(secret string) string {
 }
 
 // clientIP is the client's address as the rate limits see it: the TCP peer,
-// or the last address of Config.ClientIPHeader behind a trusted proxy. An
-// IPv6 client is keyed by its /64, which one subscriber usually holds whole.
-func (s *server) clientIP(r *http.Request) string {
-	addr := r.RemoteAddr
-	if s.ipHeader != "" {
-		if vs := r.Header.Values(s.ipHeader); len(vs) > 0 {
-			last := vs[len(vs)-1]
-			if i := strings.LastIndexByte(last, ','); i >= 0 {
-				last = last[i+1:]
-			}
-			if last = strings.TrimSpace(last); last != "" {
-				addr = last
-			}
-		}
-	}
-	host := addr
-	if h, _, err := net.SplitHostPort(addr); err == nil {
-		host = h
-	}
-	ip, err := netip.ParseAddr(strings.Trim(host, "[]"))
-	if err != nil {
-		// Not an address (a unix socket, a proxy's garbage): keep it short
-		// and printable, since it is logged.
-		return clip(strings.Map(func(r rune) rune {
-			if r < 0x21 || r > 0x7e {
-				return '?'
-			}
-			return r
-		}, host))
-	}
-	ip = ip.Unmap().WithZone("")
-	if ip.Is6() {
-		p, _ := ip.Prefix(64)
-		return p.String()
-	}
-	return ip.String()
-}
+// or the last address of Config.ClientIPHeader behind a trusted proxy
+// (internal/clientip, shared with the admin center).
+func (s *server) clientIP(r *http.Request) string { return clientip.Key(r, s.ipHeader) }
 
 // rateLimitError is a 429 whose Retry-After says when to try again.
 type rateLimitError struct{ retryAfter time.Duration }

@@ -11,9 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"runtime/debug"
 	"strings"
@@ -21,6 +19,7 @@ import (
 	"time"
 
 	"github.com/allot-dev/allot"
+	"github.com/allot-dev/allot/internal/clientip"
 )
 
 // Cookies. The session cookie holds the session secret (the store keeps
@@ -394,48 +393,8 @@ func localPath(raw string) (string, bool) {
 var selfOrigin = &url.URL{Scheme: "https", Host: "allot.invalid", Path: "/"}
 
 // clientIP is the client's address as the sign-in limits see it, with the
-// API's meaning (api/ratelimit.go): the TCP peer, or the last address of
-// Config.ClientIPHeader behind a trusted proxy; an IPv6 client by its /64,
-// which one subscriber usually holds whole.
-func (s *server) clientIP(r *http.Request) string {
-	addr := r.RemoteAddr
-	if s.ipHeader != "" {
-		if vs := r.Header.Values(s.ipHeader); len(vs) > 0 {
-			last := vs[len(vs)-1]
-			if i := strings.LastIndexByte(last, ','); i >= 0 {
-				last = last[i+1:]
-			}
-			if last = strings.TrimSpace(last); last != "" {
-				addr = last
-			}
-		}
-	}
-	host := addr
-	if h, _, err := net.SplitHostPort(addr); err == nil {
-		host = h
-	}
-	ip, err := netip.ParseAddr(strings.Trim(host, "[]"))
-	if err != nil {
-		// Not an address (a unix socket, a proxy's garbage): keep it short
-		// and printable, since it is logged and stored.
-		host = strings.Map(func(r rune) rune {
-			if r < 0x21 || r > 0x7e {
-				return '?'
-			}
-			return r
-		}, host)
-		if len(host) > 64 {
-			host = host[:64]
-		}
-		return host
-	}
-	ip = ip.Unmap().WithZone("")
-	if ip.Is6() {
-		p, _ := ip.Prefix(64)
-		return p.String()
-	}
-	return ip.String()
-}
+// API's meaning (internal/clientip).
+func (s *server) clientIP(r *http.Request) string { return clientip.Key(r, s.ipHeader) }
 
 // usernameDigest stands for a typed username in the log: people type
 // their password into the username field often enough that the raw text
