@@ -138,7 +138,8 @@ func retryBusy(ctx context.Context, fn func() error) error {
 	for i := 0; ; i++ {
 		err := fn()
 		var se *sqlite.Error
-		if err == nil || i == 100 || !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY {
+		busy := errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY || errors.Is(err, errBusy)
+		if err == nil || i == 100 || !busy {
 			return err
 		}
 		select {
