@@ -39,7 +39,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 	secureCookiesEnv, _ := strconv.ParseBool(env("ALLOT_SECURE_COOKIES", "false"))
 	secureCookies := fs.Bool("secure-cookies", secureCookiesEnv, "mark admin center cookies Secure on plain HTTP too, behind a TLS-terminating proxy (env ALLOT_SECURE_COOKIES=1)")
 	metricsAddr := fs.String("metrics-addr", env("ALLOT_METRICS_ADDR", ""), "also serve /metrics without a token on this separate address (a bare port or :port is loopback only); on the main address /metrics needs the operator token")
-	batch := fs.Int("batch-size", 500, "users evaluated per processing transaction")
+	batch := fs.Int("batch-size", 500, "users evaluated per processing transaction at most (batches start smaller and are kept near 100 ms)")
 	pause := fs.Duration("batch-pause", 0, "pause between processing batches (throttling)")
 	pprofAddr := fs.String("pprof", env("ALLOT_PPROF", ""), "serve net/http/pprof on this separate address (a bare port or :port is loopback only); empty: off")
 	metricsTenants := fs.Int("metrics-tenants", api.DefaultMaxTenants, "tenants with their own label in /metrics (the largest by seats); the rest are summed as \"other\"")
