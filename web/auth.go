@@ -346,7 +346,7 @@ func safeNext(next string) string {
 // it, so it names a path of this site (which answers 404, or the mux's
 // redirect to the cleaned "/evil.example", a path here too).
 func localPath(raw string) (string, bool) {
-	if raw == "" || len(raw) > 2000 {
+	if raw == "" || len(raw) > maxTarget {
 		return "", false
 	}
 	s := strings.Map(func(r rune) rune {
@@ -385,8 +385,16 @@ func localPath(raw string) (string, bool) {
 	if abs.RawQuery != "" {
 		p += "?" + abs.RawQuery
 	}
+	// Escaping can make the result longer than what came in; the bound
+	// holds for what goes out too, so a target read twice reads the same.
+	if len(p) > maxTarget {
+		return "", false
+	}
 	return p, true
 }
+
+// maxTarget bounds a redirect target: longer is not a page of ours.
+const maxTarget = 2000
 
 // selfOrigin stands for this site when resolving a target: any origin
 // would do, since only the path and query are kept.
