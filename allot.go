@@ -208,15 +208,19 @@ const (
 	StateError  = "Error"
 )
 
-// License error codes (docs/RULES.md §1), in Graph's spelling.
+// LicenseError is why a license state is in error (docs/RULES.md §1), in
+// Graph's spelling: the value of licenseAssignmentState.error.
+type LicenseError string
+
+// License error codes.
 const (
-	ErrNone                 = "None"
-	ErrCount                = "CountViolation"
-	ErrMutuallyExclusive    = "MutuallyExclusiveViolation"
-	ErrDependency           = "DependencyViolation"
-	ErrProhibitedInLocation = "ProhibitedInUsageLocationViolation"
-	ErrUniqueness           = "UniquenessViolation"
-	ErrOther                = "Other"
+	NoLicenseError                     LicenseError = "None"
+	CountViolation                     LicenseError = "CountViolation"
+	MutuallyExclusiveViolation         LicenseError = "MutuallyExclusiveViolation"
+	DependencyViolation                LicenseError = "DependencyViolation"
+	ProhibitedInUsageLocationViolation LicenseError = "ProhibitedInUsageLocationViolation"
+	UniquenessViolation                LicenseError = "UniquenessViolation"
+	OtherViolation                     LicenseError = "Other"
 )
 
 // LicenseState is the state of one (user, SKU, source). Source is empty for
@@ -225,7 +229,7 @@ type LicenseState struct {
 	SkuID         string
 	Source        string
 	State         string
-	Error         string
+	Error         LicenseError
 	DisabledPlans []string
 	Detail        string
 	LastUpdated   time.Time

@@ -83,7 +83,8 @@ type PreviewUser struct {
 // PreviewError is one unit in error: its SKU, the group it comes from
 // ("" when direct) and the error code.
 type PreviewError struct {
-	SkuID, Source, Error string
+	SkuID, Source string
+	Error         LicenseError
 }
 
 // PreviewTotals counts over every changed user, listed or not.

@@ -130,7 +130,7 @@ func (s *server) exportUsers(w http.ResponseWriter, r *http.Request) error {
 				source, nick, gname = "group", g.MailNickname, g.DisplayName
 			}
 			e.row(append(base[:5:5], partNumber(cat, st.SkuID), st.SkuID, source, nick, gname, st.Source,
-				st.State, st.Error, st.Detail, csvTime(st.LastUpdated))...)
+				st.State, string(st.Error), st.Detail, csvTime(st.LastUpdated))...)
 		}
 	}, func(after string) (*allot.Page[allot.User], error) {
 		opt.After = after
@@ -208,7 +208,7 @@ func (s *server) exportMemberErrors(w http.ResponseWriter, r *http.Request) erro
 				continue
 			}
 			e.row(u.UserPrincipalName, u.DisplayName, u.UsageLocation, u.ID, partNumber(cat, st.SkuID), st.SkuID,
-				st.State, st.Error, st.Detail, csvTime(st.LastUpdated))
+				st.State, string(st.Error), st.Detail, csvTime(st.LastUpdated))
 		}
 	}, func(after string) (*allot.Page[allot.DirectoryObject], error) {
 		opt.After = after

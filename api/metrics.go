@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/allot-dev/allot"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -21,7 +22,7 @@ import (
 type GaugeSink interface {
 	QueueDepth(tenantID, kind string, items int, oldestEnqueued time.Time)
 	Seats(tenantID, skuID, skuPartNumber string, enabled, consumed int)
-	UsersInError(tenantID, code string, users int)
+	UsersInError(tenantID string, code allot.LicenseError, users int)
 }
 
 // MetricsConfig configures NewMetrics.
@@ -213,10 +214,10 @@ func (a *aggregate) Seats(tenant, sku, part string, enabled, consumed int) {
 	a.size[tenant] += enabled
 }
 
-func (a *aggregate) UsersInError(tenant, code string, users int) {
+func (a *aggregate) UsersInError(tenant string, code allot.LicenseError, users int) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.errors[[2]string{tenant, code}] = users
+	a.errors[[2]string{tenant, string(code)}] = users
 	a.size[tenant] += 0
 }
 

@@ -207,7 +207,7 @@ func TestMetricsEndToEnd(t *testing.T) {
 	if v, ok := value(fams, "allot_seats_available", labels...); !ok || v != 0 {
 		t.Errorf("seats available %v %v", v, ok)
 	}
-	if len(inError) != 2 || inError[allot.ErrCount] != 1 || inError[allot.ErrProhibitedInLocation] != 1 {
+	if len(inError) != 2 || inError[string(allot.CountViolation)] != 1 || inError[string(allot.ProhibitedInUsageLocationViolation)] != 1 {
 		t.Fatalf("the scenario's users in error: %v", inError)
 	}
 	for code, n := range inError {
@@ -273,9 +273,9 @@ func (f *fakeGauges) read(_ context.Context, s api.GaugeSink) error {
 	s.Seats("big", skuE1, "STANDARDPACK", 1000, 900)
 	s.Seats("small", skuE1, "STANDARDPACK", 10, 12) // over-allocated
 	s.Seats("tiny", skuE1, "STANDARDPACK", 5, 1)
-	s.UsersInError("small", allot.ErrCount, 2)
-	s.UsersInError("tiny", allot.ErrCount, 1)
-	s.UsersInError("big", allot.ErrDependency, 7)
+	s.UsersInError("small", allot.CountViolation, 2)
+	s.UsersInError("tiny", allot.CountViolation, 1)
+	s.UsersInError("big", allot.DependencyViolation, 7)
 	return nil
 }
 
@@ -314,10 +314,10 @@ func TestMetricsTenantLabelsBounded(t *testing.T) {
 	if v, _ := value(fams, "allot_queue_items", "tenant", "big", "kind", "group"); v != 0 {
 		t.Errorf("an empty kind reports %v, want a 0 series", v)
 	}
-	if v, _ := value(fams, "allot_users_in_error", "tenant", "other", "code", allot.ErrCount); v != 3 {
+	if v, _ := value(fams, "allot_users_in_error", "tenant", "other", "code", string(allot.CountViolation)); v != 3 {
 		t.Errorf("other's users in error %v, want 3", v)
 	}
-	if v, _ := value(fams, "allot_users_in_error", "tenant", "big", "code", allot.ErrDependency); v != 7 {
+	if v, _ := value(fams, "allot_users_in_error", "tenant", "big", "code", string(allot.DependencyViolation)); v != 7 {
 		t.Errorf("big's users in error %v, want 7", v)
 	}
 

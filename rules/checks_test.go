@@ -8,11 +8,11 @@ import (
 )
 
 const (
-	eLoc   = allot.ErrProhibitedInLocation
-	eUniq  = allot.ErrUniqueness
-	eConf  = allot.ErrMutuallyExclusive
-	eDep   = allot.ErrDependency
-	eCount = allot.ErrCount
+	eLoc   = allot.ProhibitedInUsageLocationViolation
+	eUniq  = allot.UniquenessViolation
+	eConf  = allot.MutuallyExclusiveViolation
+	eDep   = allot.DependencyViolation
+	eCount = allot.CountViolation
 )
 
 func units(us ...rules.Unit) []rules.Unit { return us }

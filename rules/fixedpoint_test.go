@@ -147,16 +147,16 @@ func (g gen) input() rules.Input {
 	// States before: none, wholly Active, refused (one SKU carries a code,
 	// the rest Other; a CountViolation waits since a random hour), or partly
 	// Active; plus states of units the user no longer has.
-	codes := []string{allot.ErrCount, allot.ErrCount, allot.ErrMutuallyExclusive, allot.ErrDependency,
-		allot.ErrProhibitedInLocation, allot.ErrUniqueness}
+	codes := []allot.LicenseError{allot.CountViolation, allot.CountViolation, allot.MutuallyExclusiveViolation, allot.DependencyViolation,
+		allot.ProhibitedInUsageLocationViolation, allot.UniquenessViolation}
 	var bf []allot.LicenseState
-	st := func(src, sku, state, code string) allot.LicenseState {
+	st := func(src, sku, state string, code allot.LicenseError) allot.LicenseState {
 		s := allot.LicenseState{SkuID: sku, Source: src, State: state, Error: code, Detail: "before",
 			LastUpdated: base.Add(-time.Duration(1+g.n(48)) * time.Hour)}
 		if g.p(0.5) {
 			s.DisabledPlans = []string{}
 		}
-		if code == allot.ErrCount {
+		if code == allot.CountViolation {
 			s.WaitingSince = base.Add(-time.Duration(100+g.n(48)) * time.Hour)
 		}
 		return s
@@ -166,31 +166,31 @@ func (g gen) input() rules.Input {
 		case k < 7:
 		case k < 14:
 			for _, l := range u.SKUs {
-				bf = append(bf, st(u.Source, l.SkuID, allot.StateActive, allot.ErrNone))
+				bf = append(bf, st(u.Source, l.SkuID, allot.StateActive, allot.NoLicenseError))
 			}
 		case k < 18:
 			carrier := g.n(len(u.SKUs))
-			code := g.pick(codes)
+			code := codes[g.n(len(codes))]
 			for i, l := range u.SKUs {
 				if i == carrier {
 					bf = append(bf, st(u.Source, l.SkuID, allot.StateError, code))
 				} else {
-					bf = append(bf, st(u.Source, l.SkuID, allot.StateError, allot.ErrOther))
+					bf = append(bf, st(u.Source, l.SkuID, allot.StateError, allot.OtherViolation))
 				}
 			}
 		default:
-			bf = append(bf, st(u.Source, u.SKUs[0].SkuID, allot.StateActive, allot.ErrNone))
+			bf = append(bf, st(u.Source, u.SKUs[0].SkuID, allot.StateActive, allot.NoLicenseError))
 		}
 	}
 	if g.p(0.25) {
 		for range 1 + g.n(2) {
-			bf = append(bf, st("g-gone", g.pick(skuIDs), allot.StateActive, allot.ErrNone))
+			bf = append(bf, st("g-gone", g.pick(skuIDs), allot.StateActive, allot.NoLicenseError))
 		}
 	}
 	if g.p(0.1) {
 		s := g.pick(skuIDs)
 		if !slices.ContainsFunc(us, func(u rules.Unit) bool { return u.Source == "" && u.SKUs[0].SkuID == s }) {
-			bf = append(bf, st("", s, allot.StateActive, allot.ErrNone))
+			bf = append(bf, st("", s, allot.StateActive, allot.NoLicenseError))
 		}
 	}
 	// Before states of one (source, SKU) are unique.
@@ -239,8 +239,8 @@ type mUnit struct {
 	created  time.Time
 	skus     []allot.AssignedLicense // by id
 	accepted bool
-	code     string   // first failing check, when refused
-	cands    []string // SKUs that may carry the error
+	code     allot.LicenseError // first failing check, when refused
+	cands    []string           // SKUs that may carry the error
 }
 
 func model(in rules.Input) []mUnit {
@@ -291,7 +291,7 @@ func model(in rules.Input) []mUnit {
 	}
 	acc := make([]bool, len(us))
 
-	check := func(i, upto int) (string, []string) {
+	check := func(i, upto int) (allot.LicenseError, []string) {
 		u := us[i]
 		var cands []string
 		// 1. location
@@ -304,7 +304,7 @@ func model(in rules.Input) []mUnit {
 			}
 		}
 		if len(cands) > 0 {
-			return allot.ErrProhibitedInLocation, cands
+			return allot.ProhibitedInUsageLocationViolation, cands
 		}
 		// 2. uniqueness
 		for _, l := range u.skus {
@@ -313,7 +313,7 @@ func model(in rules.Input) []mUnit {
 			}
 		}
 		if len(cands) > 0 {
-			return allot.ErrUniqueness, cands
+			return allot.UniquenessViolation, cands
 		}
 		// 3. conflict with a plan enabled by a unit of S of a different SKU
 		for _, l := range u.skus {
@@ -338,7 +338,7 @@ func model(in rules.Input) []mUnit {
 			}
 		}
 		if len(cands) > 0 {
-			return allot.ErrMutuallyExclusive, cands
+			return allot.MutuallyExclusiveViolation, cands
 		}
 		if upto == 3 {
 			return "", nil
@@ -364,7 +364,7 @@ func model(in rules.Input) []mUnit {
 			}
 		}
 		if len(cands) > 0 {
-			return allot.ErrDependency, cands
+			return allot.DependencyViolation, cands
 		}
 		if upto == 4 {
 			return "", nil
@@ -391,11 +391,11 @@ func model(in rules.Input) []mUnit {
 			return "", nil
 		}
 		for _, s := range lacking {
-			if beforeOf[[2]string{u.src, s}].Error == allot.ErrCount {
-				return allot.ErrCount, []string{s}
+			if beforeOf[[2]string{u.src, s}].Error == allot.CountViolation {
+				return allot.CountViolation, []string{s}
 			}
 		}
-		return allot.ErrCount, lacking[:1]
+		return allot.CountViolation, lacking[:1]
 	}
 
 	// 1. Incumbents.
@@ -415,7 +415,7 @@ func model(in rules.Input) []mUnit {
 		for i := range us {
 			if acc[i] && inc[i] {
 				acc[i] = false // check 4 looks at S ∪ {unit}: same thing
-				if code, _ := check(i, 4); code == allot.ErrDependency {
+				if code, _ := check(i, 4); code == allot.DependencyViolation {
 					dropped = true
 				} else {
 					acc[i] = true
@@ -452,7 +452,7 @@ func model(in rules.Input) []mUnit {
 func waitingSince(in rules.Input, sku string) time.Time {
 	since := in.Now
 	for _, b := range in.Before {
-		if b.SkuID == sku && b.Error == allot.ErrCount && !b.WaitingSince.IsZero() && b.WaitingSince.Before(since) {
+		if b.SkuID == sku && b.Error == allot.CountViolation && !b.WaitingSince.IsZero() && b.WaitingSince.Before(since) {
 			since = b.WaitingSince
 		}
 	}
@@ -489,7 +489,7 @@ func compareWithModel(t *testing.T, in rules.Input, out rules.Output) {
 		}
 		var carrier *allot.LicenseState
 		for i, s := range states {
-			if s.Error != allot.ErrOther {
+			if s.Error != allot.OtherViolation {
 				carrier = &states[i]
 			}
 		}
@@ -497,7 +497,7 @@ func compareWithModel(t *testing.T, in rules.Input, out rules.Output) {
 			t.Errorf("unit %q: model says %s on one of %v; got%s", u.src, u.code, u.cands, fmtStates(states))
 			continue
 		}
-		if want := waitingSince(in, carrier.SkuID); u.code == allot.ErrCount && !carrier.WaitingSince.Equal(want) {
+		if want := waitingSince(in, carrier.SkuID); u.code == allot.CountViolation && !carrier.WaitingSince.Equal(want) {
 			t.Errorf("unit %q: WaitingSince %v, want %v", u.src, carrier.WaitingSince, want)
 		}
 	}
@@ -547,7 +547,7 @@ func checkInvariants(t *testing.T, in rules.Input, out rules.Output) {
 		}
 	}
 	for _, s := range out.States {
-		if s.Error == allot.ErrCount && in.Free[s.SkuID]-out.SeatDelta[s.SkuID] > 0 {
+		if s.Error == allot.CountViolation && in.Free[s.SkuID]-out.SeatDelta[s.SkuID] > 0 {
 			t.Errorf("CountViolation on %s with %d free seats after the delta", s.SkuID, in.Free[s.SkuID]-out.SeatDelta[s.SkuID])
 		}
 	}
@@ -655,7 +655,7 @@ func TestFixedPoint(t *testing.T) {
 			input(units(direct("sku-e1", 1), direct("sku-e3", 2), group("g1", 0, "sku-mailaddon")), nil),
 			input(units(direct("sku-addon", 1), group("g1", 0, "sku-base"), group("g2", 3, "sku-a", "sku-n1")), nil),
 			input(units(group("g1", 1, "sku-w1", "sku-w2"), direct("sku-late", 2), group("g2", 2, "sku-rival")),
-				before(failed("g1", "sku-w2", eCount), failed("g1", "sku-w1", allot.ErrOther), active("", "sku-late"), active("g2", "sku-rival"))),
+				before(failed("g1", "sku-w2", eCount), failed("g1", "sku-w1", allot.OtherViolation), active("", "sku-late"), active("g2", "sku-rival"))),
 		}
 		ins[0].Free["sku-e3"] = 0
 		ins[2].Free["sku-w1"], ins[2].Free["sku-w2"] = 0, 0
@@ -696,8 +696,8 @@ func TestFixedPoint(t *testing.T) {
 		}
 		// The generator must reach every outcome often enough for the
 		// properties above to mean something.
-		for _, k := range []string{allot.ErrNone, allot.ErrOther, allot.ErrCount, allot.ErrMutuallyExclusive,
-			allot.ErrDependency, allot.ErrProhibitedInLocation, allot.ErrUniqueness,
+		for _, k := range []string{string(allot.NoLicenseError), string(allot.OtherViolation), string(allot.CountViolation), string(allot.MutuallyExclusiveViolation),
+			string(allot.DependencyViolation), string(allot.ProhibitedInUsageLocationViolation), string(allot.UniquenessViolation),
 			"incumbent kept", "incumbent lost", "seat +1", "seat -1", "sticky count", "mailbox"} {
 			if seen[k] < 20 {
 				t.Errorf("generated cases reach %q only %d times", k, seen[k])
@@ -713,7 +713,7 @@ func tally(seen map[string]int, in rules.Input, out rules.Output) {
 		bf[[2]string{s.Source, s.SkuID}] = s
 	}
 	for _, s := range out.States {
-		seen[s.Error]++
+		seen[string(s.Error)]++
 		b, ok := bf[[2]string{s.Source, s.SkuID}]
 		switch {
 		case ok && b.State == allot.StateActive && s.State == allot.StateActive:
@@ -721,7 +721,7 @@ func tally(seen map[string]int, in rules.Input, out rules.Output) {
 		case ok && b.State == allot.StateActive:
 			seen["incumbent lost"]++
 		}
-		if ok && b.Error == allot.ErrCount && s.Error == allot.ErrCount {
+		if ok && b.Error == allot.CountViolation && s.Error == allot.CountViolation {
 			seen["sticky count"]++
 		}
 	}

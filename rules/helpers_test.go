@@ -117,16 +117,16 @@ func groupL(id string, h int, lics ...allot.AssignedLicense) rules.Unit {
 
 // active is a hand-written Active state from before.
 func active(src, sku string) allot.LicenseState {
-	return allot.LicenseState{SkuID: sku, Source: src, State: allot.StateActive, Error: allot.ErrNone,
+	return allot.LicenseState{SkuID: sku, Source: src, State: allot.StateActive, Error: allot.NoLicenseError,
 		DisabledPlans: []string{}, Detail: "before", LastUpdated: at(1)}
 }
 
 // failed is a hand-written Error state from before; CountViolation states
 // started waiting at hour 2.
-func failed(src, sku, code string) allot.LicenseState {
+func failed(src, sku string, code allot.LicenseError) allot.LicenseState {
 	s := allot.LicenseState{SkuID: sku, Source: src, State: allot.StateError, Error: code,
 		DisabledPlans: []string{}, Detail: "before", LastUpdated: at(1)}
-	if code == allot.ErrCount {
+	if code == allot.CountViolation {
 		s.WaitingSince = at(2)
 	}
 	return s
@@ -155,12 +155,15 @@ func input(units []rules.Unit, before []allot.LicenseState) rules.Input {
 }
 
 // ws is one expected state: source ("" = direct), SKU, and error code
-// (allot.ErrNone means Active).
-type ws struct{ src, sku, err string }
+// (allot.NoLicenseError means Active).
+type ws struct {
+	src, sku string
+	err      allot.LicenseError
+}
 
-func ok(src, sku string) ws        { return ws{src, sku, allot.ErrNone} }
-func bad(src, sku, code string) ws { return ws{src, sku, code} }
-func other(src, sku string) ws     { return ws{src, sku, allot.ErrOther} }
+func ok(src, sku string) ws                           { return ws{src, sku, allot.NoLicenseError} }
+func bad(src, sku string, code allot.LicenseError) ws { return ws{src, sku, code} }
+func other(src, sku string) ws                        { return ws{src, sku, allot.OtherViolation} }
 func seats(kv ...any) map[string]int { // seats("sku-x", 1, "sku-y", -1)
 	m := map[string]int{}
 	for i := 0; i < len(kv); i += 2 {
@@ -216,7 +219,7 @@ func fmtStates(states []allot.LicenseState) string {
 		if src == "" {
 			src = "direct"
 		}
-		b.WriteString(src + " " + s.SkuID + " " + s.State + "/" + s.Error + ": " + s.Detail)
+		b.WriteString(src + " " + s.SkuID + " " + s.State + "/" + string(s.Error) + ": " + s.Detail)
 	}
 	return b.String()
 }
@@ -271,8 +274,8 @@ func checkStructure(t *testing.T, in rules.Input, out rules.Output) {
 	held := map[string]bool{}
 	for _, s := range out.States {
 		switch {
-		case s.Error == allot.ErrNone && s.State != allot.StateActive,
-			s.Error != allot.ErrNone && s.State != allot.StateError:
+		case s.Error == allot.NoLicenseError && s.State != allot.StateActive,
+			s.Error != allot.NoLicenseError && s.State != allot.StateError:
 			t.Errorf("%s/%s: state %s with error %s", s.Source, s.SkuID, s.State, s.Error)
 		}
 		if s.State == allot.StateActive {
@@ -284,11 +287,11 @@ func checkStructure(t *testing.T, in rules.Input, out rules.Output) {
 		if s.LastUpdated.IsZero() {
 			t.Errorf("%s/%s: zero LastUpdated", s.Source, s.SkuID)
 		}
-		if (s.Error == allot.ErrCount) == s.WaitingSince.IsZero() {
+		if (s.Error == allot.CountViolation) == s.WaitingSince.IsZero() {
 			t.Errorf("%s/%s: error %s with WaitingSince %v", s.Source, s.SkuID, s.Error, s.WaitingSince)
 		}
 		if s.Source == "" {
-			if s.Error == allot.ErrOther {
+			if s.Error == allot.OtherViolation {
 				t.Errorf("direct %s: Other on a direct unit", s.SkuID)
 			}
 			continue
@@ -300,8 +303,8 @@ func checkStructure(t *testing.T, in rules.Input, out rules.Output) {
 		others := 0
 		for _, s := range states {
 			switch s.Error {
-			case allot.ErrNone:
-			case allot.ErrOther:
+			case allot.NoLicenseError:
+			case allot.OtherViolation:
 				others++
 			default:
 				carriers = append(carriers, s)
@@ -315,7 +318,7 @@ func checkStructure(t *testing.T, in rules.Input, out rules.Output) {
 			continue
 		}
 		for _, s := range states {
-			if s.Error == allot.ErrOther && !strings.Contains(s.Detail, carriers[0].SkuID) {
+			if s.Error == allot.OtherViolation && !strings.Contains(s.Detail, carriers[0].SkuID) {
 				t.Errorf("group %s: Other detail of %s does not name the failing SKU %s: %q", src, s.SkuID, carriers[0].SkuID, s.Detail)
 			}
 		}

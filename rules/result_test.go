@@ -54,7 +54,7 @@ func TestErrorAgainstFinalAcceptedSet(t *testing.T) {
 // place; else the first lacking SKU by id. X = sku-w2 sorts after Y = sku-w1.
 func TestStickyWaitingSKU(t *testing.T) {
 	const X, Y = "sku-w2", "sku-w1"
-	waitingOnX := before(failed("g1", X, eCount), failed("g1", Y, allot.ErrOther))
+	waitingOnX := before(failed("g1", X, eCount), failed("g1", Y, allot.OtherViolation))
 	wsIs := func(src, sku string, want time.Time) func(*testing.T, rules.Input, rules.Output) {
 		return func(t *testing.T, _ rules.Input, out rules.Output) {
 			if s := stateOf(t, out, src, sku); !s.WaitingSince.Equal(want) {
@@ -89,7 +89,7 @@ func TestStickyWaitingSKU(t *testing.T) {
 			want: []ws{bad("", X, eCount)}, changed: true, extra: wsIs("", X, at(2))},
 		{name: "waiting on X, now refused for a conflict: no longer waiting",
 			units:  units(direct("sku-e1", 1), group("g1", 1, X, Y, "sku-e3")),
-			before: before(active("", "sku-e1"), failed("g1", X, eCount), failed("g1", Y, allot.ErrOther), failed("g1", "sku-e3", allot.ErrOther)),
+			before: before(active("", "sku-e1"), failed("g1", X, eCount), failed("g1", Y, allot.OtherViolation), failed("g1", "sku-e3", allot.OtherViolation)),
 			mod:    free(X, 0, Y, 0),
 			want:   []ws{ok("", "sku-e1"), bad("g1", "sku-e3", eConf), other("g1", Y), other("g1", X)}, mailbox: true, changed: true},
 	})
@@ -372,7 +372,7 @@ func TestMailbox(t *testing.T) {
 // docs/RULES.md §2.2: "one pure function". Evaluate must not change its input.
 func TestEvaluateDoesNotChangeInput(t *testing.T) {
 	us := units(group("g2", 1, "sku-n3", "sku-n1"), direct("sku-n2", 1), group("g1", 1, "sku-e1"))
-	bf := before(active("g1", "sku-e1"), failed("g2", "sku-n3", eCount), failed("g2", "sku-n1", allot.ErrOther))
+	bf := before(active("g1", "sku-e1"), failed("g2", "sku-n3", eCount), failed("g2", "sku-n1", allot.OtherViolation))
 	in := input(us, bf)
 	in.Free["sku-n3"] = 0
 	keepUnits := unitsCopy(in.Units)

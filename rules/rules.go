@@ -45,7 +45,7 @@ type Output struct {
 // Failure is why a unit is refused: the check's error code, the SKU it fails
 // on, and a message in the reference's words.
 type Failure struct {
-	Code    string
+	Code    allot.LicenseError
 	SkuID   string
 	Message string
 }
@@ -117,7 +117,7 @@ func Evaluate(in Input) Output {
 		if s.State == allot.StateActive {
 			e.heldBefore[s.SkuID] = true
 		}
-		if s.Error == allot.ErrCount && !s.WaitingSince.IsZero() {
+		if s.Error == allot.CountViolation && !s.WaitingSince.IsZero() {
 			if w, ok := e.waitingSince[s.SkuID]; !ok || s.WaitingSince.Before(w) {
 				e.waitingSince[s.SkuID] = s.WaitingSince
 			}
@@ -243,11 +243,11 @@ func (e *evaluator) locationFailure(u Unit) *Failure {
 	msg := "License assignment cannot be done for user with invalid usage location."
 	for _, l := range u.SKUs {
 		if e.in.Location == "" {
-			return &Failure{allot.ErrProhibitedInLocation, l.SkuID, msg + " The user has no usage location and the tenant has no default."}
+			return &Failure{allot.ProhibitedInUsageLocationViolation, l.SkuID, msg + " The user has no usage location and the tenant has no default."}
 		}
 		for _, p := range e.in.Catalog.EnabledPlans(l.SkuID, l.DisabledPlans) {
 			if sp := e.in.Catalog.Plans[p]; sp != nil && len(sp.AvailableIn) > 0 && !slices.Contains(sp.AvailableIn, e.in.Location) {
-				return &Failure{allot.ErrProhibitedInLocation, l.SkuID, fmt.Sprintf("%s Service plan %s (%s) is not available in %s.", msg, sp.Name, p, e.in.Location)}
+				return &Failure{allot.ProhibitedInUsageLocationViolation, l.SkuID, fmt.Sprintf("%s Service plan %s (%s) is not available in %s.", msg, sp.Name, p, e.in.Location)}
 			}
 		}
 	}
@@ -261,7 +261,7 @@ func (e *evaluator) uniquenessFailure(u Unit) *Failure {
 		}
 		for _, a := range e.in.ProxyAddresses {
 			if n := allot.NormalizeAddress(a); e.in.Taken[n] {
-				return &Failure{allot.ErrUniqueness, l.SkuID, fmt.Sprintf("License assignment failed because proxy address %s is already being used by another object.", n)}
+				return &Failure{allot.UniquenessViolation, l.SkuID, fmt.Sprintf("License assignment failed because proxy address %s is already being used by another object.", n)}
 			}
 		}
 	}
@@ -292,7 +292,7 @@ func (e *evaluator) conflictFailure(u Unit) *Failure {
 					}
 					for _, q := range e.in.Catalog.EnabledPlans(m.SkuID, m.DisabledPlans) {
 						if e.in.Catalog.Conflicts(p, q) {
-							return &Failure{allot.ErrMutuallyExclusive, l.SkuID, fmt.Sprintf("License assignment failed because service plans %s,%s are mutually exclusive.", p, q)}
+							return &Failure{allot.MutuallyExclusiveViolation, l.SkuID, fmt.Sprintf("License assignment failed because service plans %s,%s are mutually exclusive.", p, q)}
 						}
 					}
 				}
@@ -321,7 +321,7 @@ func (e *evaluator) dependencyFailure(u Unit) *Failure {
 			}
 			for _, group := range sp.DependsOn {
 				if !slices.ContainsFunc(group, func(q string) bool { return len(e.enabled[q]) > 0 || own(q) }) {
-					return &Failure{allot.ErrDependency, l.SkuID, fmt.Sprintf("License assignment failed because service plan %s depends on the service plan(s) %s.", p, strings.Join(group, ","))}
+					return &Failure{allot.DependencyViolation, l.SkuID, fmt.Sprintf("License assignment failed because service plan %s depends on the service plan(s) %s.", p, strings.Join(group, ","))}
 				}
 			}
 		}
@@ -346,12 +346,12 @@ func (e *evaluator) countFailure(u Unit) *Failure {
 	}
 	sku := lack[0]
 	for _, l := range lack {
-		if s, ok := e.before[stateKey{l, u.Source}]; ok && s.Error == allot.ErrCount {
+		if s, ok := e.before[stateKey{l, u.Source}]; ok && s.Error == allot.CountViolation {
 			sku = l // the SKU it was already waiting for keeps its place
 			break
 		}
 	}
-	return &Failure{allot.ErrCount, sku, fmt.Sprintf("Subscription with SKU %s does not have any available licenses.", sku)}
+	return &Failure{allot.CountViolation, sku, fmt.Sprintf("Subscription with SKU %s does not have any available licenses.", sku)}
 }
 
 func (e *evaluator) result() Output {
@@ -364,14 +364,14 @@ func (e *evaluator) result() Output {
 			if f == nil {
 				// Unreachable by construction: the last sweep tried this unit
 				// against the same set. Refuse rather than grant without a check.
-				f = &Failure{allot.ErrOther, firstSku(u), "License assignment failed for an unknown reason."}
+				f = &Failure{allot.OtherViolation, firstSku(u), "License assignment failed for an unknown reason."}
 			}
 		}
 		for _, l := range u.SKUs {
 			s := allot.LicenseState{SkuID: l.SkuID, Source: u.Source, DisabledPlans: sortedCopy(l.DisabledPlans)}
 			switch {
 			case f == nil:
-				s.State, s.Error = allot.StateActive, allot.ErrNone
+				s.State, s.Error = allot.StateActive, allot.NoLicenseError
 				held[l.SkuID] = true
 				if u.Source == "" {
 					s.Detail = "Assigned directly."
@@ -384,7 +384,7 @@ func (e *evaluator) result() Output {
 			case l.SkuID == f.SkuID:
 				s.State, s.Error, s.Detail = allot.StateError, f.Code, f.Message
 			default:
-				s.State, s.Error = allot.StateError, allot.ErrOther
+				s.State, s.Error = allot.StateError, allot.OtherViolation
 				s.Detail = fmt.Sprintf("Not assigned because SKU %s of the same group failed with %s: %s", f.SkuID, f.Code, f.Message)
 			}
 			e.stamp(&s)
@@ -420,7 +420,7 @@ func (e *evaluator) stamp(s *allot.LicenseState) {
 	if ok && sameState(b, *s) {
 		s.LastUpdated = b.LastUpdated
 	}
-	if s.Error == allot.ErrCount {
+	if s.Error == allot.CountViolation {
 		// Still waiting for the SKU through any unit is no break: every
 		// CountViolation state of the SKU keeps the user's place
 		// (docs/RULES.md, the waiting room).

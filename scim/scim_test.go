@@ -166,15 +166,15 @@ func (w *world) license(userID, g string) (string, string) {
 	}
 	for _, s := range u.States {
 		if s.SkuID == e3 && s.Source == g {
-			return s.State, s.Error
+			return s.State, string(s.Error)
 		}
 	}
 	return "", ""
 }
 
-func (w *world) wantLicense(userID, g, state, code string) {
+func (w *world) wantLicense(userID, g, state string, code allot.LicenseError) {
 	w.t.Helper()
-	if st, e := w.license(userID, g); st != state || e != code {
+	if st, e := w.license(userID, g); st != state || e != string(code) {
 		w.t.Fatalf("user %s: E3 from %s is %q/%q, want %q/%q", userID, g, st, e, state, code)
 	}
 }
@@ -341,14 +341,14 @@ func TestEntraSequence(t *testing.T) {
 	w.assign(gid, 3)
 	w.drain()
 	for _, n := range []string{"alice", "bob", "carol"} {
-		w.wantLicense(ids[n], gid, allot.StateActive, allot.ErrNone)
+		w.wantLicense(ids[n], gid, allot.StateActive, allot.NoLicenseError)
 	}
 	w.wantConsumed(3)
 
 	// A fourth member waits for a seat.
 	w.scim("PATCH", "/Groups/"+gid, `{`+patchOp+`,"Operations":[{"op":"Add","path":"members","value":[{"value":"`+ids["dave"]+`"}]}]}`, 204)
 	w.drain()
-	w.wantLicense(ids["dave"], gid, allot.StateError, allot.ErrCount)
+	w.wantLicense(ids["dave"], gid, allot.StateError, allot.CountViolation)
 
 	// Deactivation (Entra's PATCH without a path, and its old string
 	// boolean): the account is disabled, and like a disabled account in
@@ -364,14 +364,14 @@ func TestEntraSequence(t *testing.T) {
 		}
 	}
 	w.drain()
-	w.wantLicense(ids["alice"], gid, allot.StateActive, allot.ErrNone)
+	w.wantLicense(ids["alice"], gid, allot.StateActive, allot.NoLicenseError)
 	w.wantConsumed(3)
 
 	// Removing a member frees its seat, which the waiting member gets.
 	w.scim("PATCH", "/Groups/"+gid, `{`+patchOp+`,"Operations":[{"op":"Remove","path":"members[value eq \"`+ids["bob"]+`\"]"}]}`, 204)
 	w.drain()
 	w.wantLicense(ids["bob"], gid, "", "")
-	w.wantLicense(ids["dave"], gid, allot.StateActive, allot.ErrNone)
+	w.wantLicense(ids["dave"], gid, allot.StateActive, allot.NoLicenseError)
 	w.wantConsumed(3)
 
 	// Entra's other removal form, a value list; and a rename.
@@ -394,7 +394,7 @@ func TestEntraSequence(t *testing.T) {
 		t.Fatalf("after PATCH: %+v", au)
 	}
 	w.drain()
-	w.wantLicense(ids["carol"], gid, allot.StateActive, allot.ErrNone)
+	w.wantLicense(ids["carol"], gid, allot.StateActive, allot.NoLicenseError)
 
 	// Entra deletes a user: its seat is freed at once.
 	w.scim("DELETE", "/Users/"+ids["alice"], "", 204)
@@ -479,8 +479,8 @@ func TestOktaSequence(t *testing.T) {
 
 	w.assign(gid, 5)
 	w.drain()
-	w.wantLicense(ids[0], gid, allot.StateActive, allot.ErrNone)
-	w.wantLicense(ids[1], gid, allot.StateActive, allot.ErrNone)
+	w.wantLicense(ids[0], gid, allot.StateActive, allot.NoLicenseError)
+	w.wantLicense(ids[1], gid, allot.StateActive, allot.NoLicenseError)
 	w.wantConsumed(2)
 
 	// Deactivation when the app is unassigned in Okta.
@@ -503,7 +503,7 @@ func TestOktaSequence(t *testing.T) {
 	}
 	w.drain()
 	w.wantLicense(ids[0], gid, "", "")
-	w.wantLicense(ids[1], gid, allot.StateActive, allot.ErrNone)
+	w.wantLicense(ids[1], gid, allot.StateActive, allot.NoLicenseError)
 	w.wantConsumed(1)
 
 	// Deprovisioning: the user is deleted, its seat freed.

@@ -366,7 +366,7 @@ func (b *batch) freeFor(uid, sku string) int {
 	// seats as they are: holding them back for this SKU's own waiting room
 	// could leave two waiting users each holding the seat the other needs.
 	states := b.states[uid]
-	if waitingSince(sku, states).IsZero() && slices.ContainsFunc(states, func(st allot.LicenseState) bool { return st.Error == allot.ErrCount }) {
+	if waitingSince(sku, states).IsZero() && slices.ContainsFunc(states, func(st allot.LicenseState) bool { return st.Error == allot.CountViolation }) {
 		return free
 	}
 	// When every waiting user fits, order does not matter: a waiting user
@@ -469,7 +469,7 @@ func (b *batch) waitList(sku string, free int) *waitList {
 func waitingSince(sku string, states []allot.LicenseState) time.Time {
 	var since time.Time
 	for _, st := range states {
-		if st.SkuID == sku && st.Error == allot.ErrCount && (since.IsZero() || st.WaitingSince.Before(since)) {
+		if st.SkuID == sku && st.Error == allot.CountViolation && (since.IsZero() || st.WaitingSince.Before(since)) {
 			since = st.WaitingSince
 		}
 	}
@@ -778,7 +778,7 @@ func statesJSON(states []allot.LicenseState) string {
 		b = append(b, `,"state":`...)
 		b = appendJSONString(b, s.State)
 		b = append(b, `,"error":`...)
-		b = appendJSONString(b, s.Error)
+		b = appendJSONString(b, string(s.Error))
 		b = append(b, '}')
 	}
 	return string(append(b, ']'))

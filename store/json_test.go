@@ -34,7 +34,7 @@ func FuzzJSONLists(f *testing.F) {
 		if got := listJSON(list); got != string(b) {
 			t.Fatalf("listJSON(%q) = %s, encoding/json writes %s", list, got, b)
 		}
-		states := []allot.LicenseState{{SkuID: s, State: allot.StateActive, Error: allot.ErrNone}, {SkuID: "x", Source: s, State: s, Error: s}}
+		states := []allot.LicenseState{{SkuID: s, State: allot.StateActive, Error: allot.NoLicenseError}, {SkuID: "x", Source: s, State: s, Error: allot.LicenseError(s)}}
 		type st struct {
 			SkuID  string `json:"skuId"`
 			Source string `json:"assignedByGroup,omitempty"`
@@ -43,7 +43,7 @@ func FuzzJSONLists(f *testing.F) {
 		}
 		var ref []st
 		for _, x := range states {
-			ref = append(ref, st{x.SkuID, x.Source, x.State, x.Error})
+			ref = append(ref, st{x.SkuID, x.Source, x.State, string(x.Error)})
 		}
 		b, _ = json.Marshal(ref)
 		if got := statesJSON(states); got != string(b) {

@@ -18,14 +18,14 @@ type GaugeSink interface {
 	Seats(tenantID, skuID, skuPartNumber string, enabled, consumed int)
 	// UsersInError is called once per tenant and error code that has users
 	// with at least one license state in error for that code.
-	UsersInError(tenantID, code string, users int)
+	UsersInError(tenantID string, code allot.LicenseError, users int)
 }
 
 // errorCodes are the codes of a state in error: every one but None. They
 // are listed rather than written as "error <> 'None'" so that the query
 // seeks the index once per code instead of scanning the SKU's states.
-var errorCodes = []any{allot.ErrCount, allot.ErrMutuallyExclusive, allot.ErrDependency,
-	allot.ErrProhibitedInLocation, allot.ErrUniqueness, allot.ErrOther}
+var errorCodes = []any{allot.CountViolation, allot.MutuallyExclusiveViolation, allot.DependencyViolation,
+	allot.ProhibitedInUsageLocationViolation, allot.UniquenessViolation, allot.OtherViolation}
 
 // The scrape's queries; metrics_plan_test.go checks SQLite's plan of each.
 var (
@@ -103,7 +103,8 @@ func (s *DB) ReadGauges(ctx context.Context, sink GaugeSink) error {
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var tenant, code string
+		var tenant string
+		var code allot.LicenseError
 		var n int
 		if err := rows.Scan(&tenant, &code, &n); err != nil {
 			return err

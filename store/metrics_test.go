@@ -29,7 +29,9 @@ func (g *gauges) Seats(tenant, sku, part string, enabled, consumed int) {
 	g.parts[sku] = part
 }
 
-func (g *gauges) UsersInError(tenant, code string, users int) { g.errors[tenant+" "+code] += users }
+func (g *gauges) UsersInError(tenant string, code allot.LicenseError, users int) {
+	g.errors[tenant+" "+string(code)] += users
+}
 
 func readGauges(t *testing.T, db *store.DB) *gauges {
 	t.Helper()
@@ -117,7 +119,7 @@ func TestReadGauges(t *testing.T) {
 			codes := map[string]bool{}
 			for _, s := range full.States {
 				if s.State == allot.StateError {
-					codes[s.Error] = true
+					codes[string(s.Error)] = true
 				}
 			}
 			for code := range codes {
@@ -143,7 +145,7 @@ func TestReadGauges(t *testing.T) {
 	if got.parts[skuE1] != "STANDARDPACK" {
 		t.Fatalf("part numbers %v", got.parts)
 	}
-	if got.errors[tenantA+" "+allot.ErrCount] != 2 || got.errors[tenantA+" "+allot.ErrProhibitedInLocation] != 1 {
+	if got.errors[tenantA+" "+string(allot.CountViolation)] != 2 || got.errors[tenantA+" "+string(allot.ProhibitedInUsageLocationViolation)] != 1 {
 		t.Fatalf("users in error %v", got.errors)
 	}
 	keys := make([]string, 0, len(got.errors))

@@ -213,7 +213,7 @@ func TestNestedGroups(t *testing.T) {
 		e.must(err)
 		e.drain(5)
 		e.check()
-		if st := e.states(u.ID)[skuE3+" "+gs[0].ID]; st.Error != allot.ErrCount {
+		if st := e.states(u.ID)[skuE3+" "+gs[0].ID]; st.Error != allot.CountViolation {
 			t.Fatalf("state %+v, want CountViolation", st)
 		}
 		page, err := e.db.Members(e.ctx, gs[0].ID, false, allot.ListOptions{ErrorsOnly: true})

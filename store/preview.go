@@ -343,7 +343,7 @@ func PreviewDiff(before, after []allot.LicenseState) *allot.PreviewUser {
 		}
 	}
 	byKey := func(a, b allot.PreviewError) int {
-		return strings.Compare(a.SkuID+"|"+a.Source+"|"+a.Error, b.SkuID+"|"+b.Source+"|"+b.Error)
+		return strings.Compare(a.SkuID+"|"+a.Source+"|"+string(a.Error), b.SkuID+"|"+b.Source+"|"+string(b.Error))
 	}
 	slices.SortFunc(u.IntoError, byKey)
 	slices.SortFunc(u.OutOfError, byKey)

@@ -254,7 +254,7 @@ func TestPreviewGroupAssignment(t *testing.T) {
 		t.Fatalf("totals %+v, evaluated %d, queued %d", p.Totals, p.UsersEvaluated, p.QueuedBefore)
 	}
 	last := p.Users[2] // users are listed by userPrincipalName; u2 joined last
-	if last.UserPrincipalName != "u2@x" || len(last.IntoError) != 1 || last.IntoError[0] != (allot.PreviewError{SkuID: skuE1, Source: g.ID, Error: allot.ErrCount}) {
+	if last.UserPrincipalName != "u2@x" || len(last.IntoError) != 1 || last.IntoError[0] != (allot.PreviewError{SkuID: skuE1, Source: g.ID, Error: allot.CountViolation}) {
 		t.Fatalf("last user %+v", last)
 	}
 	for _, id := range ids {
@@ -271,7 +271,7 @@ func TestPreviewGroupAssignment(t *testing.T) {
 	_, err = e.db.AssignGroupLicense(e.ctx, g.ID, lic(skuE1), []string{})
 	e.must(err)
 	e.drain(10)
-	if st := e.states(ids[2])[skuE1+" "+g.ID]; st.Error != allot.ErrCount {
+	if st := e.states(ids[2])[skuE1+" "+g.ID]; st.Error != allot.CountViolation {
 		t.Fatalf("u2 %+v", st)
 	}
 }

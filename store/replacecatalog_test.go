@@ -182,7 +182,7 @@ func TestReplaceCatalogKeepsDisabledPlansToTheSKU(t *testing.T) {
 	}
 	// b has Audio Conferencing on but MCOSTANDARD off: a dependency error,
 	// found because the group's members were evaluated again.
-	if st := e.states(b.ID)[skuE1+" "+g.ID]; st.Error != allot.ErrDependency {
+	if st := e.states(b.ID)[skuE1+" "+g.ID]; st.Error != allot.DependencyViolation {
 		t.Errorf("b: %+v", st)
 	}
 }

@@ -25,7 +25,7 @@ func rvState(e *env, uid, sku, source string) allot.LicenseState {
 	return e.states(uid)[sku+" "+source]
 }
 
-func rvWant(e *env, uid, sku, source, state, errCode string) {
+func rvWant(e *env, uid, sku, source, state string, errCode allot.LicenseError) {
 	e.t.Helper()
 	s, ok := e.states(uid)[sku+" "+source]
 	if !ok {
@@ -155,7 +155,7 @@ func TestReviewTriggerJoinAndLeave(t *testing.T) {
 	e.must(e.db.AddMember(e.ctx, g.ID, u.ID))
 	e.drain(10)
 	e.check()
-	rvWant(e, u.ID, skuE1, g.ID, allot.StateActive, allot.ErrNone)
+	rvWant(e, u.ID, skuE1, g.ID, allot.StateActive, allot.NoLicenseError)
 	rvWantConsumed(e, skuE1, 1)
 	e.must(e.db.RemoveMember(e.ctx, g.ID, u.ID))
 	e.drain(10)
@@ -181,18 +181,18 @@ func TestReviewTriggerGroupAssignmentChange(t *testing.T) {
 	e.must(e.db.AddMember(e.ctx, g.ID, u.ID))
 	rvAssign(e, g.ID, lic(skuE1))
 	e.drain(10)
-	rvWant(e, u.ID, skuE1, g.ID, allot.StateActive, allot.ErrNone)
+	rvWant(e, u.ID, skuE1, g.ID, allot.StateActive, allot.NoLicenseError)
 	// Disabling SharePoint while Office Online (depends on it) stays on.
 	rvAssign(e, g.ID, lic(skuE1, pSP))
 	e.drain(10)
 	e.check()
-	rvWant(e, u.ID, skuE1, g.ID, allot.StateError, allot.ErrDependency)
+	rvWant(e, u.ID, skuE1, g.ID, allot.StateError, allot.DependencyViolation)
 	rvWantConsumed(e, skuE1, 0)
 	// Disabling both makes it whole again, with the plans disabled.
 	rvAssign(e, g.ID, lic(skuE1, pSP, pWAC))
 	e.drain(10)
 	e.check()
-	rvWant(e, u.ID, skuE1, g.ID, allot.StateActive, allot.ErrNone)
+	rvWant(e, u.ID, skuE1, g.ID, allot.StateActive, allot.NoLicenseError)
 	if s := rvState(e, u.ID, skuE1, g.ID); !slices.Equal(s.DisabledPlans, []string{pSP, pWAC}) {
 		t.Fatalf("disabled plans %v", s.DisabledPlans)
 	}
@@ -200,15 +200,15 @@ func TestReviewTriggerGroupAssignmentChange(t *testing.T) {
 	rvAssign(e, g.ID, lic(skuAudio))
 	e.drain(10)
 	e.check()
-	rvWant(e, u.ID, skuAudio, g.ID, allot.StateActive, allot.ErrNone)
+	rvWant(e, u.ID, skuAudio, g.ID, allot.StateActive, allot.NoLicenseError)
 	rvWantConsumed(e, skuAudio, 1)
 	// Removing the SKU Audio depends on (Teams, from E1) breaks the unit:
 	// all or nothing per group, so Audio's error is a dependency.
 	rvAssign(e, g.ID, lic(skuE1, pSP, pWAC, pTeams))
 	e.drain(10)
 	e.check()
-	rvWant(e, u.ID, skuAudio, g.ID, allot.StateError, allot.ErrDependency)
-	rvWant(e, u.ID, skuE1, g.ID, allot.StateError, allot.ErrOther)
+	rvWant(e, u.ID, skuAudio, g.ID, allot.StateError, allot.DependencyViolation)
+	rvWant(e, u.ID, skuE1, g.ID, allot.StateError, allot.OtherViolation)
 	rvWantConsumed(e, skuE1, 0)
 	rvWantConsumed(e, skuAudio, 0)
 }
@@ -221,19 +221,19 @@ func TestReviewTriggerUsageLocation(t *testing.T) {
 	e.must(e.db.AddMember(e.ctx, g.ID, u.ID))
 	rvAssign(e, g.ID, lic(skuPhone))
 	e.drain(10)
-	rvWant(e, u.ID, skuPhone, g.ID, allot.StateError, allot.ErrProhibitedInLocation)
+	rvWant(e, u.ID, skuPhone, g.ID, allot.StateError, allot.ProhibitedInUsageLocationViolation)
 	us, de := "US", "DE"
 	_, err := e.db.UpdateUser(e.ctx, u.ID, allot.UserUpdate{UsageLocation: &us})
 	e.must(err)
 	e.drain(10)
 	e.check()
-	rvWant(e, u.ID, skuPhone, g.ID, allot.StateActive, allot.ErrNone)
+	rvWant(e, u.ID, skuPhone, g.ID, allot.StateActive, allot.NoLicenseError)
 	rvWantConsumed(e, skuPhone, 1)
 	_, err = e.db.UpdateUser(e.ctx, u.ID, allot.UserUpdate{UsageLocation: &de})
 	e.must(err)
 	e.drain(10)
 	e.check()
-	rvWant(e, u.ID, skuPhone, g.ID, allot.StateError, allot.ErrProhibitedInLocation)
+	rvWant(e, u.ID, skuPhone, g.ID, allot.StateError, allot.ProhibitedInUsageLocationViolation)
 	rvWantConsumed(e, skuPhone, 0)
 }
 
@@ -246,19 +246,19 @@ func TestReviewTriggerProxyAddresses(t *testing.T) {
 	u := e.user("u@x", "", "SMTP:Shared@X")
 	e.must(e.db.AddMember(e.ctx, g.ID, u.ID))
 	e.drain(10)
-	rvWant(e, u.ID, skuE1, g.ID, allot.StateError, allot.ErrUniqueness)
+	rvWant(e, u.ID, skuE1, g.ID, allot.StateError, allot.UniquenessViolation)
 	own := []string{"own@x"}
 	_, err := e.db.UpdateUser(e.ctx, u.ID, allot.UserUpdate{ProxyAddresses: &own})
 	e.must(err)
 	e.drain(10)
 	e.check()
-	rvWant(e, u.ID, skuE1, g.ID, allot.StateActive, allot.ErrNone)
+	rvWant(e, u.ID, skuE1, g.ID, allot.StateActive, allot.NoLicenseError)
 	back := []string{"own@x", "smtp:shared@x"}
 	_, err = e.db.UpdateUser(e.ctx, u.ID, allot.UserUpdate{ProxyAddresses: &back})
 	e.must(err)
 	e.drain(10)
 	e.check()
-	rvWant(e, u.ID, skuE1, g.ID, allot.StateError, allot.ErrUniqueness)
+	rvWant(e, u.ID, skuE1, g.ID, allot.StateError, allot.UniquenessViolation)
 	rvWantConsumed(e, skuE1, 0)
 }
 
@@ -274,20 +274,20 @@ func TestReviewTriggerTenantDefaultLocation(t *testing.T) {
 	}
 	rvAssign(e, g.ID, lic(skuPhone))
 	e.drain(10)
-	rvWant(e, u.ID, skuPhone, g.ID, allot.StateError, allot.ErrProhibitedInLocation)
+	rvWant(e, u.ID, skuPhone, g.ID, allot.StateError, allot.ProhibitedInUsageLocationViolation)
 	us := "US"
 	_, err := e.db.UpdateTenant(e.ctx, &us, nil)
 	e.must(err)
 	e.drain(10)
 	e.check()
-	rvWant(e, u.ID, skuPhone, g.ID, allot.StateActive, allot.ErrNone)
-	rvWant(e, own.ID, skuPhone, g.ID, allot.StateError, allot.ErrProhibitedInLocation)
+	rvWant(e, u.ID, skuPhone, g.ID, allot.StateActive, allot.NoLicenseError)
+	rvWant(e, own.ID, skuPhone, g.ID, allot.StateError, allot.ProhibitedInUsageLocationViolation)
 	de := "DE"
 	_, err = e.db.UpdateTenant(e.ctx, &de, nil)
 	e.must(err)
 	e.drain(10)
 	e.check()
-	rvWant(e, u.ID, skuPhone, g.ID, allot.StateError, allot.ErrProhibitedInLocation)
+	rvWant(e, u.ID, skuPhone, g.ID, allot.StateError, allot.ProhibitedInUsageLocationViolation)
 	rvWantConsumed(e, skuPhone, 0)
 }
 
@@ -305,16 +305,16 @@ func TestReviewTriggerCatalogChange(t *testing.T) {
 	e.must(e.db.AddMember(e.ctx, g.ID, u.ID))
 	rvAssign(e, g.ID, lic(skuPhone))
 	e.drain(10)
-	rvWant(e, u.ID, skuPhone, g.ID, allot.StateError, allot.ErrProhibitedInLocation)
+	rvWant(e, u.ID, skuPhone, g.ID, allot.StateError, allot.ProhibitedInUsageLocationViolation)
 	e.must(e.db.ReplaceCatalog(e.ctx, catalogWithCallingIn("US", "GB", "DE")))
 	e.drain(10)
 	e.check()
-	rvWant(e, u.ID, skuPhone, g.ID, allot.StateActive, allot.ErrNone)
+	rvWant(e, u.ID, skuPhone, g.ID, allot.StateActive, allot.NoLicenseError)
 	rvWantConsumed(e, skuPhone, 1)
 	e.must(e.db.ReplaceCatalog(e.ctx, catalogWithCallingIn("US")))
 	e.drain(10)
 	e.check()
-	rvWant(e, u.ID, skuPhone, g.ID, allot.StateError, allot.ErrProhibitedInLocation)
+	rvWant(e, u.ID, skuPhone, g.ID, allot.StateError, allot.ProhibitedInUsageLocationViolation)
 	rvWantConsumed(e, skuPhone, 0)
 }
 
@@ -332,11 +332,11 @@ func TestReviewTriggerAddressFreedAndTakenByUser(t *testing.T) {
 	e.must(e.db.AddMember(e.ctx, g.ID, b.ID))
 	rvAssign(e, g.ID, lic(skuE3))
 	e.drain(10)
-	rvWant(e, b.ID, skuE3, g.ID, allot.StateError, allot.ErrUniqueness)
+	rvWant(e, b.ID, skuE3, g.ID, allot.StateError, allot.UniquenessViolation)
 	rvDirect(e, a.ID, nil, skuE1)
 	e.drain(10)
 	e.check()
-	rvWant(e, b.ID, skuE3, g.ID, allot.StateActive, allot.ErrNone)
+	rvWant(e, b.ID, skuE3, g.ID, allot.StateActive, allot.NoLicenseError)
 	if _, err := e.db.AssignUserLicense(e.ctx, a.ID, lic(skuE1), nil); allot.ErrorCode(err) != allot.EINVALID {
 		t.Fatalf("a takes the address back: %v", err)
 	}
@@ -346,7 +346,7 @@ func TestReviewTriggerAddressFreedAndTakenByUser(t *testing.T) {
 	rvDirect(e, a.ID, lic(skuE1))
 	e.drain(10)
 	e.check()
-	rvWant(e, a.ID, skuE1, "", allot.StateActive, allot.ErrNone)
+	rvWant(e, a.ID, skuE1, "", allot.StateActive, allot.NoLicenseError)
 }
 
 func TestReviewTriggerGroupAddresses(t *testing.T) {
@@ -357,12 +357,12 @@ func TestReviewTriggerGroupAddresses(t *testing.T) {
 	e.must(e.db.AddMember(e.ctx, g.ID, b.ID))
 	rvAssign(e, g.ID, lic(skuE3))
 	e.drain(10)
-	rvWant(e, b.ID, skuE3, g.ID, allot.StateActive, allot.ErrNone)
+	rvWant(e, b.ID, skuE3, g.ID, allot.StateActive, allot.NoLicenseError)
 	// Created: the group owns the address.
 	mg := rvGroupWithAddr(e, "Mail", "B@X")
 	e.drain(10)
 	e.check()
-	rvWant(e, b.ID, skuE3, g.ID, allot.StateError, allot.ErrUniqueness)
+	rvWant(e, b.ID, skuE3, g.ID, allot.StateError, allot.UniquenessViolation)
 	rvWantConsumed(e, skuE3, 0)
 	// Changed away: free again.
 	other := []string{"other@x"}
@@ -370,19 +370,19 @@ func TestReviewTriggerGroupAddresses(t *testing.T) {
 	e.must(err)
 	e.drain(10)
 	e.check()
-	rvWant(e, b.ID, skuE3, g.ID, allot.StateActive, allot.ErrNone)
+	rvWant(e, b.ID, skuE3, g.ID, allot.StateActive, allot.NoLicenseError)
 	// Changed back: taken.
 	again := []string{"smtp:b@x"}
 	_, err = e.db.UpdateGroup(e.ctx, mg.ID, allot.GroupUpdate{ProxyAddresses: &again})
 	e.must(err)
 	e.drain(10)
 	e.check()
-	rvWant(e, b.ID, skuE3, g.ID, allot.StateError, allot.ErrUniqueness)
+	rvWant(e, b.ID, skuE3, g.ID, allot.StateError, allot.UniquenessViolation)
 	// Deleted: free.
 	e.must(e.db.DeleteGroup(e.ctx, mg.ID))
 	e.drain(10)
 	e.check()
-	rvWant(e, b.ID, skuE3, g.ID, allot.StateActive, allot.ErrNone)
+	rvWant(e, b.ID, skuE3, g.ID, allot.StateActive, allot.NoLicenseError)
 }
 
 func TestReviewTriggerReprocess(t *testing.T) {
@@ -450,7 +450,7 @@ func rvWaiting(t *testing.T, how string) (e *env, h, w1, w2 *allot.User, hg, g *
 	e.drain(1)
 	e.check()
 	s1, s2 := rvState(e, w1.ID, skuE1, g.ID), rvState(e, w2.ID, skuE1, g.ID)
-	if s1.Error != allot.ErrCount || s2.Error != allot.ErrCount || !s1.WaitingSince.Before(s2.WaitingSince) {
+	if s1.Error != allot.CountViolation || s2.Error != allot.CountViolation || !s1.WaitingSince.Before(s2.WaitingSince) {
 		t.Fatalf("setup: w1 %+v w2 %+v", s1, s2)
 	}
 	if w1.ID < w2.ID {
@@ -486,8 +486,8 @@ func TestReviewWaitingRoomOrderForEachWaySeatsFree(t *testing.T) {
 			c.free(e, h, hg)
 			e.drain(10)
 			e.check()
-			rvWant(e, w1.ID, skuE1, g.ID, allot.StateActive, allot.ErrNone)
-			rvWant(e, w2.ID, skuE1, g.ID, allot.StateError, allot.ErrCount)
+			rvWant(e, w1.ID, skuE1, g.ID, allot.StateActive, allot.NoLicenseError)
+			rvWant(e, w2.ID, skuE1, g.ID, allot.StateError, allot.CountViolation)
 			want := 1 // the holder's seat went to w1
 			if strings.HasPrefix(c.name, "seats") {
 				want = 2 // the holder keeps its seat, w1 takes the new one
@@ -516,7 +516,7 @@ func TestReviewWaitingRoomUntilSeatsRunOut(t *testing.T) {
 	e.must(err)
 	e.drain(10)
 	e.check()
-	for i, want := range []string{allot.ErrCount, allot.ErrCount, allot.ErrNone, allot.ErrNone} {
+	for i, want := range []allot.LicenseError{allot.CountViolation, allot.CountViolation, allot.NoLicenseError, allot.NoLicenseError} {
 		if s := rvState(e, us[i].ID, skuE1, g.ID); s.Error != want {
 			t.Fatalf("u%d: %s, want %s", i, s.Error, want)
 		}
@@ -526,8 +526,8 @@ func TestReviewWaitingRoomUntilSeatsRunOut(t *testing.T) {
 	e.must(err)
 	e.drain(10)
 	e.check()
-	rvWant(e, us[0].ID, skuE1, g.ID, allot.StateActive, allot.ErrNone)
-	rvWant(e, us[1].ID, skuE1, g.ID, allot.StateError, allot.ErrCount)
+	rvWant(e, us[0].ID, skuE1, g.ID, allot.StateActive, allot.NoLicenseError)
+	rvWant(e, us[1].ID, skuE1, g.ID, allot.StateError, allot.CountViolation)
 }
 
 func TestReviewLoweringSeatsTakesNothingAway(t *testing.T) {
@@ -551,7 +551,7 @@ func TestReviewLoweringSeatsTakesNothingAway(t *testing.T) {
 		t.Fatalf("after lowering: %+v", sub)
 	}
 	for _, h := range hs {
-		rvWant(e, h.ID, skuE1, g.ID, allot.StateActive, allot.ErrNone)
+		rvWant(e, h.ID, skuE1, g.ID, allot.StateActive, allot.NoLicenseError)
 	}
 	// A new holder is refused, directly and through a group.
 	w := e.user("w@x", "")
@@ -560,21 +560,21 @@ func TestReviewLoweringSeatsTakesNothingAway(t *testing.T) {
 	}
 	e.must(e.db.AddMember(e.ctx, g.ID, w.ID))
 	e.drain(10)
-	rvWant(e, w.ID, skuE1, g.ID, allot.StateError, allot.ErrCount)
+	rvWant(e, w.ID, skuE1, g.ID, allot.StateError, allot.CountViolation)
 	// Holders leave: still no seat until back under.
 	e.must(e.db.RemoveMember(e.ctx, g.ID, hs[0].ID))
 	e.drain(10)
 	e.check()
-	rvWant(e, w.ID, skuE1, g.ID, allot.StateError, allot.ErrCount)
+	rvWant(e, w.ID, skuE1, g.ID, allot.StateError, allot.CountViolation)
 	e.must(e.db.DeleteUser(e.ctx, hs[1].ID))
 	e.drain(10)
 	e.check()
-	rvWant(e, w.ID, skuE1, g.ID, allot.StateError, allot.ErrCount)
+	rvWant(e, w.ID, skuE1, g.ID, allot.StateError, allot.CountViolation)
 	rvWantConsumed(e, skuE1, 1)
 	e.must(e.db.RemoveMember(e.ctx, g.ID, hs[2].ID))
 	e.drain(10)
 	e.check()
-	rvWant(e, w.ID, skuE1, g.ID, allot.StateActive, allot.ErrNone)
+	rvWant(e, w.ID, skuE1, g.ID, allot.StateActive, allot.NoLicenseError)
 	rvWantConsumed(e, skuE1, 1)
 }
 
@@ -634,7 +634,7 @@ func TestReviewFreedSeatGoesToWaitingUserFirstBug(t *testing.T) {
 	w := e.user("w@x", "")
 	e.must(e.db.AddMember(e.ctx, g.ID, w.ID))
 	e.drain(10)
-	rvWant(e, w.ID, skuE1, g.ID, allot.StateError, allot.ErrCount)
+	rvWant(e, w.ID, skuE1, g.ID, allot.StateError, allot.CountViolation)
 	// A new group is licensed (queued, not yet processed) ...
 	g2 := e.group("G2")
 	n := e.user("n@x", "")
@@ -716,15 +716,15 @@ func TestReviewHasMembersWithLicenseErrorsCountsOnlyThisGroup(t *testing.T) {
 	rvAssign(e, g2.ID, lic(skuKiosk))
 	rvDirect(e, v.ID, lic(skuPhone))
 	e.drain(10)
-	rvWant(e, u.ID, skuE1, g1.ID, allot.StateActive, allot.ErrNone)
-	rvWant(e, u.ID, skuKiosk, g2.ID, allot.StateError, allot.ErrMutuallyExclusive)
+	rvWant(e, u.ID, skuE1, g1.ID, allot.StateActive, allot.NoLicenseError)
+	rvWant(e, u.ID, skuKiosk, g2.ID, allot.StateError, allot.MutuallyExclusiveViolation)
 	// v's direct Phone license goes into error: not g1's error.
 	de := "DE"
 	_, err := e.db.UpdateUser(e.ctx, v.ID, allot.UserUpdate{UsageLocation: &de})
 	e.must(err)
 	e.drain(10)
 	e.check()
-	rvWant(e, v.ID, skuPhone, "", allot.StateError, allot.ErrProhibitedInLocation)
+	rvWant(e, v.ID, skuPhone, "", allot.StateError, allot.ProhibitedInUsageLocationViolation)
 	a, _ := e.db.Group(e.ctx, g1.ID)
 	b, _ := e.db.Group(e.ctx, g2.ID)
 	if a.HasMembersWithLicenseErrors || !b.HasMembersWithLicenseErrors {
@@ -801,7 +801,7 @@ func TestReviewDeleteUserFreesSeatsAndAddresses(t *testing.T) {
 	e.must(e.db.AddMember(e.ctx, g3.ID, b.ID))
 	rvAssign(e, g3.ID, lic(skuE3))
 	e.drain(10)
-	rvWant(e, b.ID, skuE3, g3.ID, allot.StateError, allot.ErrUniqueness)
+	rvWant(e, b.ID, skuE3, g3.ID, allot.StateError, allot.UniquenessViolation)
 	rvWantConsumed(e, skuE1, 1)
 	rvWantConsumed(e, skuAudio, 1)
 	e.must(e.db.DeleteUser(e.ctx, a.ID))
@@ -810,7 +810,7 @@ func TestReviewDeleteUserFreesSeatsAndAddresses(t *testing.T) {
 	rvWantConsumed(e, skuAudio, 0)
 	e.drain(10)
 	e.check()
-	rvWant(e, b.ID, skuE3, g3.ID, allot.StateActive, allot.ErrNone)
+	rvWant(e, b.ID, skuE3, g3.ID, allot.StateActive, allot.NoLicenseError)
 	if _, err := e.db.User(e.ctx, a.ID); allot.ErrorCode(err) != allot.ENOTFOUND {
 		t.Fatalf("deleted user: %v", err)
 	}
@@ -973,7 +973,7 @@ func TestReviewDirectAndGroupShareOneSeat(t *testing.T) {
 	}
 	rvDirect(e, u.ID, nil, skuE1)
 	rvWantConsumed(e, skuE1, 1)
-	rvWant(e, u.ID, skuE1, g.ID, allot.StateActive, allot.ErrNone)
+	rvWant(e, u.ID, skuE1, g.ID, allot.StateActive, allot.NoLicenseError)
 	e.drain(10)
 	e.check()
 }
@@ -1353,15 +1353,15 @@ func TestReviewAddressChangeDoesNotStealFromOwnerBug(t *testing.T) {
 	e.must(e.db.AddMember(e.ctx, g.ID, b.ID))
 	e.must(e.db.AddMember(e.ctx, g.ID, a.ID))
 	e.drain(10)
-	rvWant(e, a.ID, skuE1, g.ID, allot.StateActive, allot.ErrNone)
-	rvWant(e, b.ID, skuE1, g.ID, allot.StateActive, allot.ErrNone)
+	rvWant(e, a.ID, skuE1, g.ID, allot.StateActive, allot.NoLicenseError)
+	rvWant(e, b.ID, skuE1, g.ID, allot.StateActive, allot.NoLicenseError)
 	p := []string{"a@x", "B@x"}
 	_, err := e.db.UpdateUser(e.ctx, a.ID, allot.UserUpdate{ProxyAddresses: &p})
 	e.must(err)
 	e.drain(10)
 	e.check()
 	sa, sb := rvState(e, a.ID, skuE1, g.ID), rvState(e, b.ID, skuE1, g.ID)
-	if sb.State != allot.StateActive || sa.Error != allot.ErrUniqueness {
+	if sb.State != allot.StateActive || sa.Error != allot.UniquenessViolation {
 		t.Fatalf("owner b: %s/%s; a (who added b's address): %s/%s", sb.State, sb.Error, sa.State, sa.Error)
 	}
 }
@@ -1482,7 +1482,7 @@ func TestReviewCatalogDroppingSKUInUseIsRefused(t *testing.T) {
 	}
 	e.drain(10)
 	e.check()
-	rvWant(e, u.ID, skuE1, g.ID, allot.StateActive, allot.ErrNone)
+	rvWant(e, u.ID, skuE1, g.ID, allot.StateActive, allot.NoLicenseError)
 	rvAssign(e, g.ID, nil, skuE1)
 	e.drain(10)
 	e.check()

@@ -29,7 +29,7 @@ func TestGroupAssignment(t *testing.T) {
 		t.Fatalf("group %+v", gr)
 	}
 	// Members are processed in membership order: the third waits.
-	if s := e.states(users[2].ID)[skuE1+" "+g.ID]; s.Error != allot.ErrCount {
+	if s := e.states(users[2].ID)[skuE1+" "+g.ID]; s.Error != allot.CountViolation {
 		t.Fatalf("third user %+v", s)
 	}
 	sub, _ := e.db.Subscription(e.ctx, skuE1)

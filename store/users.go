@@ -532,7 +532,7 @@ func (s *DB) AssignUserLicense(ctx context.Context, id string, add []allot.Assig
 		}
 		for _, st := range o.out.States {
 			if st.Source == "" && added[st.SkuID] && st.State != allot.StateActive {
-				if st.Error == allot.ErrProhibitedInLocation {
+				if st.Error == allot.ProhibitedInUsageLocationViolation {
 					// Graph's exact words; the state's detail says more.
 					return allot.Errorf(allot.EINVALID, "License assignment cannot be done for user with invalid usage location.")
 				}

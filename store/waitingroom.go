@@ -83,7 +83,7 @@ func (s *DB) waitingPage(ctx context.Context, tx *sql.Tx, tenantID string, room 
 	groupIDs := map[string]bool{}
 	for _, sts := range states {
 		for _, st := range sts {
-			if st.Error == allot.ErrCount && st.Source != "" {
+			if st.Error == allot.CountViolation && st.Source != "" {
 				groupIDs[st.Source] = true
 			}
 		}
@@ -112,7 +112,7 @@ func (s *DB) waitingPage(ctx context.Context, tx *sql.Tx, tenantID string, room 
 		u.Position, u.WaitingSince, u.Groups = skip+i+1, w.since, []allot.GroupRef{}
 		for _, st := range states[w.uid] {
 			switch {
-			case st.Error != allot.ErrCount:
+			case st.Error != allot.CountViolation:
 			case st.Source == "":
 				u.Direct = true
 			default:

@@ -147,10 +147,10 @@ func TestPlaceInLineSurvivesAnotherUnitsError(t *testing.T) {
 	e.must(err)
 	e.drain(5)
 	st := e.states(u0.ID)
-	if got := st[s0+" "+g1.ID].Error; got != allot.ErrOther {
+	if got := st[s0+" "+g1.ID].Error; got != allot.OtherViolation {
 		t.Fatalf("s0/g1 of u0: %s, want Other", got)
 	}
-	if got := st[s0+" "+g2.ID].Error; got != allot.ErrCount {
+	if got := st[s0+" "+g2.ID].Error; got != allot.CountViolation {
 		t.Fatalf("s0/g2 of u0: %s, want CountViolation", got)
 	}
 	if ids := e.waitingIDs(s0); !slices.Equal(ids, []string{u0.ID, u1.ID}) {
@@ -163,7 +163,7 @@ func TestPlaceInLineSurvivesAnotherUnitsError(t *testing.T) {
 	if got := e.states(u0.ID)[s0+" "+g2.ID].State; got != allot.StateActive {
 		t.Errorf("u0's s0/g2 is %s: the seat went to a user who waited less", got)
 	}
-	if got := e.states(u1.ID)[s0+" "+g1.ID].Error; got != allot.ErrCount {
+	if got := e.states(u1.ID)[s0+" "+g1.ID].Error; got != allot.CountViolation {
 		t.Errorf("u1's s0/g1 is %s, want CountViolation", got)
 	}
 }

@@ -109,7 +109,7 @@ func stateErrors(cat *allot.Catalog, u *allot.User, source string, noLocation, n
 		if nameProduct {
 			w += " (" + skuName(cat, st.SkuID) + ")"
 		}
-		if st.Error == allot.ErrOther {
+		if st.Error == allot.OtherViolation {
 			other = append(other, w)
 		} else {
 			real = append(real, w)

@@ -26,33 +26,33 @@ func countryName(code string) string {
 	if n, ok := countryNames[code]; ok {
 		return n + " (" + code + ")"
 	}
-	return code
+	return string(code)
 }
 
 // errorWords names a license error the way the reference article's
 // sections do. noLocation tells a missing location apart from a plan
 // that is not offered in the user's country.
-func errorWords(code string, noLocation bool) string {
+func errorWords(code allot.LicenseError, noLocation bool) string {
 	switch code {
-	case allot.ErrCount:
+	case allot.CountViolation:
 		return "Not enough licenses"
-	case allot.ErrMutuallyExclusive:
+	case allot.MutuallyExclusiveViolation:
 		return "Conflicting service plans"
-	case allot.ErrDependency:
+	case allot.DependencyViolation:
 		return "Missing dependent service plans"
-	case allot.ErrUniqueness:
+	case allot.UniquenessViolation:
 		return "Proxy address violation"
-	case allot.ErrProhibitedInLocation:
+	case allot.ProhibitedInUsageLocationViolation:
 		if noLocation {
 			return "User usage location not specified"
 		}
 		return "Not available in the user's location"
-	case allot.ErrOther:
+	case allot.OtherViolation:
 		return "Other"
-	case allot.ErrNone, "":
+	case allot.NoLicenseError, "":
 		return ""
 	}
-	return code
+	return string(code)
 }
 
 // groupType is the group's kind as the admin center lists it.

@@ -352,7 +352,7 @@ func (e *cliEnv) assignUsers(ctx context.Context, r *resolver, sku *allot.SKU, d
 			for _, s := range states {
 				if strings.EqualFold(s.SkuID, sku.ID) && s.AssignedByGroup == nil {
 					state, code, detail = s.State, s.Error, r.readable(ctx, s.Detail)
-					if code == allot.ErrNone {
+					if code == string(allot.NoLicenseError) {
 						code = ""
 					}
 				}
@@ -437,17 +437,17 @@ func defineGroupStatus(fs *flag.FlagSet, e *cliEnv) func(context.Context, []stri
 }
 
 // plainErrors says what each license error code means for the admin.
-var plainErrors = map[string]string{
-	allot.ErrCount:                "no seats left for the product",
-	allot.ErrMutuallyExclusive:    "conflicts with another license the user has",
-	allot.ErrDependency:           "a service plan it needs is missing or disabled",
-	allot.ErrProhibitedInLocation: "not available in the user's usage location",
-	allot.ErrUniqueness:           "an address of the user is used by another object",
-	allot.ErrOther:                "failed for another reason",
+var plainErrors = map[allot.LicenseError]string{
+	allot.CountViolation:                     "no seats left for the product",
+	allot.MutuallyExclusiveViolation:         "conflicts with another license the user has",
+	allot.DependencyViolation:                "a service plan it needs is missing or disabled",
+	allot.ProhibitedInUsageLocationViolation: "not available in the user's usage location",
+	allot.UniquenessViolation:                "an address of the user is used by another object",
+	allot.OtherViolation:                     "failed for another reason",
 }
 
 func plainError(code string) string {
-	if s, ok := plainErrors[code]; ok {
+	if s, ok := plainErrors[allot.LicenseError(code)]; ok {
 		return s
 	}
 	return code
