@@ -92,8 +92,12 @@ type PreviewTotals struct {
 	Users, Gained, Lost, IntoError, OutOfError int
 }
 
-// Previewer computes previews; the store implements it. It stays out of
-// Service so that the service's fakes need not implement it.
-type Previewer interface {
+// PreviewService computes what-if previews (docs/PREVIEW.md).
+type PreviewService interface {
+	// Preview reports what applying changes, then processing every queued
+	// item of the tenant, would do, and changes nothing. Each change needs
+	// the permission of the same request made for real. EINVALID naming
+	// the change the real request would refuse, or for more than
+	// PreviewMaxUsers users to evaluate.
 	Preview(ctx context.Context, changes []PreviewChange) (*Preview, error)
 }

@@ -145,54 +145,201 @@ type Violation struct {
 	Detail   string
 }
 
-// Service is the whole of Allot's behaviour that the API and CLI use. The
-// store implements it; the tenant comes from the Actor in the context.
-type Service interface {
-	// Tenants and tokens.
+// Services are the domain's operations, one interface per resource, as
+// the API, the admin center and SCIM are given them (store.DB.Services
+// fills every field with the store). Every method acts on the tenant of the
+// Actor in ctx and returns *Error values, so that callers map codes, not
+// messages. Besides the codes each method names, any may return
+// EUNAUTHORIZED (no actor in ctx), EFORBIDDEN (the actor's role lacks the
+// permission the method names), EUNAVAILABLE (the database is busy: try
+// again) and EINTERNAL.
+type Services struct {
+	Tenants       TenantService
+	Tokens        TokenService
+	Subscriptions SubscriptionService
+	Users         UserService
+	Groups        GroupService
+	Licenses      LicenseService
+	Audit         AuditService
+	WaitingRoom   WaitingRoomService
+	Cost          CostService
+	Policy        PolicyService
+	Preview       PreviewService
+	Accounts      AccountService
+}
+
+// Missing names the fields of s that are nil, so that a server refuses to
+// start without a service rather than answer 404 or panic on first use.
+func (s Services) Missing() []string {
+	var out []string
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{
+		{"Tenants", s.Tenants != nil}, {"Tokens", s.Tokens != nil},
+		{"Subscriptions", s.Subscriptions != nil}, {"Users", s.Users != nil},
+		{"Groups", s.Groups != nil}, {"Licenses", s.Licenses != nil},
+		{"Audit", s.Audit != nil}, {"WaitingRoom", s.WaitingRoom != nil},
+		{"Cost", s.Cost != nil}, {"Policy", s.Policy != nil},
+		{"Preview", s.Preview != nil}, {"Accounts", s.Accounts != nil},
+	} {
+		if !f.set {
+			out = append(out, f.name)
+		}
+	}
+	return out
+}
+
+// TenantService reads and changes the caller's tenant.
+type TenantService interface {
+	// CreateTenant creates a tenant; only the operator may (EFORBIDDEN
+	// otherwise). EINVALID for a bad display name or default location.
 	CreateTenant(ctx context.Context, t Tenant) (*Tenant, error)
+	// Tenant returns the caller's tenant (PermRead).
 	Tenant(ctx context.Context) (*Tenant, error)
+	// UpdateTenant changes the tenant's display name or default usage
+	// location (nil: unchanged; PermManageTenant). A new default location
+	// queues every user without one of its own. EINVALID for a bad value.
 	UpdateTenant(ctx context.Context, defaultUsageLocation *string, displayName *string) (*Tenant, error)
+}
+
+// TokenService manages API tokens and resolves them.
+type TokenService interface {
+	// CreateToken creates a token for one tenant and role and returns its
+	// secret, shown only here. The operator may name any tenant; a tenant
+	// actor only its own (PermManageTenant). EINVALID for a bad role, name
+	// or lifetime; ENOTFOUND for an unknown tenant.
 	CreateToken(ctx context.Context, tenantID string, role Role, name string, ttl time.Duration) (secret string, tok *Token, err error)
+	// ListTokens lists the tenant's tokens, never their secrets
+	// (PermManageTenant).
 	ListTokens(ctx context.Context) ([]Token, error)
+	// RevokeToken revokes one of the tenant's tokens (PermManageTenant);
+	// ENOTFOUND when the tenant has no such token.
 	RevokeToken(ctx context.Context, id string) error
+	// Authenticate resolves a bearer secret to its actor; EUNAUTHORIZED for
+	// an unknown, revoked or expired secret. It needs no actor in ctx.
 	Authenticate(ctx context.Context, secret string) (Actor, error)
+}
 
-	// Catalog and subscriptions.
+// SubscriptionService holds the catalog and the tenant's subscriptions
+// (docs/RULES.md §1, §2.3.4).
+type SubscriptionService interface {
+	// Catalog returns the catalog in force, shared by every tenant.
 	Catalog() *Catalog
+	// ReplaceCatalog installs a new catalog (operator only). ECONFLICT when
+	// it drops a SKU that a subscription or an assignment uses; EINVALID
+	// for a catalog that does not validate.
 	ReplaceCatalog(ctx context.Context, c *Catalog) error
+	// Subscriptions lists the tenant's subscriptions by SKU id (PermRead).
 	Subscriptions(ctx context.Context) ([]Subscription, error)
+	// Subscription returns the tenant's subscription to a SKU (PermRead);
+	// ENOTFOUND without one.
 	Subscription(ctx context.Context, skuID string) (*Subscription, error)
+	// AddSubscription subscribes the tenant to a catalog SKU (PermPurchase).
+	// ENOTFOUND for a SKU not in the catalog, ECONFLICT when subscribed
+	// already, EINVALID for a seat count out of range.
 	AddSubscription(ctx context.Context, skuID string, seats int) (*Subscription, error)
+	// SetSeats sets a subscription's seats (PermPurchase). More seats queue
+	// the SKU's waiting users in order; fewer take no license away.
+	// ENOTFOUND without a subscription, EINVALID out of range.
 	SetSeats(ctx context.Context, skuID string, seats int) (*Subscription, error)
+	// Purchase adds seats and evaluates the named users (at most MaxBatch)
+	// at once, in order, so that the seats go to them first (PermPurchase).
+	// ENOTFOUND for the subscription or a user, EINVALID for a bad count.
 	Purchase(ctx context.Context, skuID string, add int, userIDs []string) (*Subscription, error)
+}
 
-	// Users.
+// UserService reads and changes users (docs/RULES.md §2.3.3, §2.3.6).
+type UserService interface {
+	// ListUsers lists the tenant's users, filtered and paged (PermRead);
+	// EUNSUPPORTEDQUERY for a filter or order it cannot serve.
 	ListUsers(ctx context.Context, opt ListOptions) (*Page[User], error)
+	// User returns a user, by id or userPrincipalName, with its licensing
+	// (PermRead); ENOTFOUND when there is none.
 	User(ctx context.Context, idOrUPN string) (*User, error)
+	// CreateUser adds a user (PermManageUsers). EINVALID for a bad field,
+	// ECONFLICT when its id, userPrincipalName or an address is taken.
 	CreateUser(ctx context.Context, u UserCreate) (*User, error)
+	// UpdateUser changes a user (PermManageUsers, or PermEditLocation for
+	// usageLocation alone); a new location or new addresses queue the
+	// user. ENOTFOUND, EINVALID, ECONFLICT as CreateUser.
 	UpdateUser(ctx context.Context, id string, u UserUpdate) (*User, error)
+	// DeleteUser deletes a user and frees its seats at once
+	// (PermManageUsers); ENOTFOUND when there is none.
 	DeleteUser(ctx context.Context, id string) error
-	AssignUserLicense(ctx context.Context, id string, add []AssignedLicense, remove []string) (*User, error)
-	ReprocessUsers(ctx context.Context, ids []string) error
-	LicenseDetails(ctx context.Context, userID string) ([]LicenseDetail, error)
-	AssignedPlans(ctx context.Context, userID string) ([]PlanDetail, error)
+	// MemberOf lists the groups the user is a direct member of (PermRead);
+	// ENOTFOUND for an unknown user.
 	MemberOf(ctx context.Context, userID string, opt ListOptions) (*Page[Group], error)
+}
 
-	// Groups.
+// GroupService reads and changes groups and their members.
+type GroupService interface {
+	// ListGroups lists the tenant's groups, filtered and paged (PermRead);
+	// EUNSUPPORTEDQUERY for a filter or order it cannot serve.
 	ListGroups(ctx context.Context, opt ListOptions) (*Page[Group], error)
+	// Group returns a group with its licensing status (PermRead);
+	// ENOTFOUND when there is none.
 	Group(ctx context.Context, id string) (*Group, error)
+	// CreateGroup adds a group (PermManageGroups). EINVALID for a bad
+	// field, ECONFLICT when its id or an address is taken.
 	CreateGroup(ctx context.Context, g GroupCreate) (*Group, error)
+	// UpdateGroup changes a group (PermManageGroups); ENOTFOUND, EINVALID,
+	// ECONFLICT as CreateGroup.
 	UpdateGroup(ctx context.Context, id string, g GroupUpdate) (*Group, error)
+	// DeleteGroup deletes a group (PermManageGroups); EINVALID while it
+	// has licenses assigned (docs/RULES.md §2.3.6), ENOTFOUND.
 	DeleteGroup(ctx context.Context, id string) error
+	// AddMember adds a user or group to a group (PermManageGroups); a user
+	// joining a licensed group is queued. ENOTFOUND for either object,
+	// ECONFLICT when it is a member already, EINVALID for a group into
+	// itself.
 	AddMember(ctx context.Context, groupID, memberID string) error
+	// RemoveMember removes a member (PermManageGroups); ENOTFOUND when it is
+	// not one.
 	RemoveMember(ctx context.Context, groupID, memberID string) error
+	// Members lists a group's direct members, or with transitive every user
+	// and group reachable through nested groups (PermRead); ENOTFOUND.
 	Members(ctx context.Context, groupID string, transitive bool, opt ListOptions) (*Page[DirectoryObject], error)
-	AssignGroupLicense(ctx context.Context, groupID string, add []AssignedLicense, remove []string) (*Group, error)
-	AssignGroupsLicense(ctx context.Context, groupIDs []string, lic AssignedLicense) error
-	ReprocessGroup(ctx context.Context, groupID string) error
+}
 
-	// Processing and audit.
+// LicenseService assigns licenses and reports their processing
+// (docs/RULES.md §2.3.1, §2.3.2, §2.3.5).
+type LicenseService interface {
+	// AssignUserLicense changes a user's direct licenses synchronously
+	// (PermManageLicenses): every SKU in add is Active afterwards, or
+	// nothing changes and the answer is EINVALID naming the rule.
+	// ENOTFOUND for the user or an unsubscribed SKU; EFORBIDDEN for a SKU
+	// the policy keeps to groups.
+	AssignUserLicense(ctx context.Context, id string, add []AssignedLicense, remove []string) (*User, error)
+	// ReprocessUsers evaluates up to MaxBatch users now, in order
+	// (PermManageLicenses); ENOTFOUND, EINVALID for too many.
+	ReprocessUsers(ctx context.Context, ids []string) error
+	// LicenseDetails lists the SKUs a user holds with each plan's status
+	// (PermRead); ENOTFOUND.
+	LicenseDetails(ctx context.Context, userID string) ([]LicenseDetail, error)
+	// AssignedPlans lists a user's enabled plans, each once (PermRead);
+	// ENOTFOUND.
+	AssignedPlans(ctx context.Context, userID string) ([]PlanDetail, error)
+	// AssignGroupLicense stores a group's license change and queues its
+	// members, which the worker then evaluates (PermManageLicenses).
+	// ENOTFOUND for the group or an unsubscribed SKU, EINVALID for plans
+	// the SKU does not have.
+	AssignGroupLicense(ctx context.Context, groupID string, add []AssignedLicense, remove []string) (*Group, error)
+	// AssignGroupsLicense assigns one product to up to MaxBatch groups, all
+	// or none (PermManageLicenses); errors as AssignGroupLicense.
+	AssignGroupsLicense(ctx context.Context, groupIDs []string, lic AssignedLicense) error
+	// ReprocessGroup queues every member of a group (PermManageLicenses);
+	// ENOTFOUND.
+	ReprocessGroup(ctx context.Context, groupID string) error
+	// Status reports the tenant's processing queue and the groups being
+	// processed (PermRead).
 	Status(ctx context.Context) (*Status, error)
+}
+
+// AuditService reads the append-only audit log (docs/RULES.md §2.3.7).
+type AuditService interface {
+	// Audit lists entries, newest first (PermRead); EINVALID for a bad
+	// filter or page token.
 	Audit(ctx context.Context, f AuditFilter) (*Page[AuditEntry], error)
 }
 

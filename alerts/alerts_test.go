@@ -149,7 +149,7 @@ func openStore(t *testing.T, dsn string) *store.DB {
 func newWorld(t *testing.T, dsn string, events ...string) *world {
 	t.Helper()
 	w := &world{t: t, db: openStore(t, dsn), rcv: newReceiver(t), logs: &bytes.Buffer{}}
-	w.h = api.New(api.Config{Service: w.db, OperatorToken: operator, Logger: slog.New(slog.DiscardHandler), FailedAuthPerMinute: -1})
+	w.h = api.New(api.Config{Services: w.db.Services(), Alerts: w.db, OperatorToken: operator, Logger: slog.New(slog.DiscardHandler), FailedAuthPerMinute: -1})
 	out := w.call(operator, "POST", "/allot/v1/tenants", `{"displayName":"Contoso","defaultUsageLocation":"US"}`, 201)
 	w.ga = out["token"].(map[string]any)["secret"].(string)
 	ev, _ := json.Marshal(events)

@@ -9,15 +9,14 @@ import (
 	"github.com/allot-dev/allot/alerts"
 )
 
-// Alerts (docs/ALERTS.md): a tenant's webhooks and their deliveries. The
-// service is the store, when it implements alerts.Service; routes answer
-// 404 on one that does not.
+// Alerts (docs/ALERTS.md): a tenant's webhooks and their deliveries.
+// Without Config.Alerts the routes answer 404.
 
 func (s *server) alertService() (alerts.Service, error) {
-	if as, ok := s.svc.(alerts.Service); ok {
-		return as, nil
+	if s.alerts == nil {
+		return nil, &statusError{http.StatusNotFound, "Request_ResourceNotFound", "Alerts are not available on this server."}
 	}
-	return nil, &statusError{http.StatusNotFound, "Request_ResourceNotFound", "Alerts are not available on this server."}
+	return s.alerts, nil
 }
 
 func webhookView(h *alerts.Webhook) object {

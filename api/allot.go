@@ -65,11 +65,11 @@ func (s *server) createTenant(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	created, err := s.svc.CreateTenant(r.Context(), t)
+	created, err := s.svc.Tenants.CreateTenant(r.Context(), t)
 	if err != nil {
 		return err
 	}
-	secret, tok, err := s.svc.CreateToken(r.Context(), created.ID, allot.RoleGlobalAdministrator, "Initial Global Administrator", 0)
+	secret, tok, err := s.svc.Tokens.CreateToken(r.Context(), created.ID, allot.RoleGlobalAdministrator, "Initial Global Administrator", 0)
 	if err != nil {
 		return err
 	}
@@ -83,7 +83,7 @@ func (s *server) getTenant(w http.ResponseWriter, r *http.Request) error {
 	if err := noQuery(r); err != nil {
 		return err
 	}
-	t, err := s.svc.Tenant(r.Context())
+	t, err := s.svc.Tenants.Tenant(r.Context())
 	if err != nil {
 		return err
 	}
@@ -121,7 +121,7 @@ func (s *server) updateTenant(w http.ResponseWriter, r *http.Request) error {
 		}
 		name = &v
 	}
-	t, err := s.svc.UpdateTenant(r.Context(), loc, name)
+	t, err := s.svc.Tenants.UpdateTenant(r.Context(), loc, name)
 	if err != nil {
 		return err
 	}
@@ -133,7 +133,7 @@ func (s *server) listTokens(w http.ResponseWriter, r *http.Request) error {
 	if err := noQuery(r); err != nil {
 		return err
 	}
-	toks, err := s.svc.ListTokens(r.Context())
+	toks, err := s.svc.Tokens.ListTokens(r.Context())
 	if err != nil {
 		return err
 	}
@@ -189,7 +189,7 @@ func (s *server) createToken(w http.ResponseWriter, r *http.Request) error {
 		ttl = time.Duration(*b.ExpiresInDays) * 24 * time.Hour
 	}
 	a, _ := allot.ActorFromContext(r.Context())
-	secret, tok, err := s.svc.CreateToken(r.Context(), a.TenantID, role, name, ttl)
+	secret, tok, err := s.svc.Tokens.CreateToken(r.Context(), a.TenantID, role, name, ttl)
 	if err != nil {
 		return err
 	}
@@ -207,7 +207,7 @@ func (s *server) revokeToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.svc.RevokeToken(r.Context(), id); err != nil {
+	if err := s.svc.Tokens.RevokeToken(r.Context(), id); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -218,7 +218,7 @@ func (s *server) getCatalog(w http.ResponseWriter, r *http.Request) error {
 	if err := noQuery(r); err != nil {
 		return err
 	}
-	b, err := catalog.Marshal(s.svc.Catalog())
+	b, err := catalog.Marshal(s.svc.Subscriptions.Catalog())
 	if err != nil {
 		return err
 	}
@@ -251,7 +251,7 @@ func (s *server) replaceCatalog(w http.ResponseWriter, r *http.Request) error {
 		}
 		return err
 	}
-	if err := s.svc.ReplaceCatalog(r.Context(), c); err != nil {
+	if err := s.svc.Subscriptions.ReplaceCatalog(r.Context(), c); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, object{"skus": len(c.SKUs), "servicePlans": len(c.Plans)})
@@ -283,11 +283,11 @@ func (s *server) listSubscriptions(w http.ResponseWriter, r *http.Request) error
 	if err := noQuery(r); err != nil {
 		return err
 	}
-	subs, err := s.svc.Subscriptions(r.Context())
+	subs, err := s.svc.Subscriptions.Subscriptions(r.Context())
 	if err != nil {
 		return err
 	}
-	cat := s.svc.Catalog()
+	cat := s.svc.Subscriptions.Catalog()
 	items := make([]object, 0, len(subs))
 	for i := range subs {
 		items = append(items, subscriptionView(cat, &subs[i]))
@@ -333,11 +333,11 @@ func (s *server) addSubscription(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	sub, err := s.svc.AddSubscription(r.Context(), sku, n)
+	sub, err := s.svc.Subscriptions.AddSubscription(r.Context(), sku, n)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, subscriptionView(s.svc.Catalog(), sub))
+	writeJSON(w, http.StatusCreated, subscriptionView(s.svc.Subscriptions.Catalog(), sub))
 	return nil
 }
 
@@ -361,11 +361,11 @@ func (s *server) setSeats(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	sub, err := s.svc.SetSeats(r.Context(), sku, n)
+	sub, err := s.svc.Subscriptions.SetSeats(r.Context(), sku, n)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, subscriptionView(s.svc.Catalog(), sub))
+	writeJSON(w, http.StatusOK, subscriptionView(s.svc.Subscriptions.Catalog(), sub))
 	return nil
 }
 
@@ -404,11 +404,11 @@ func (s *server) purchase(w http.ResponseWriter, r *http.Request) error {
 	if len(ids) > n {
 		return badRequest("Cannot give %d purchased seats to %d users.", n, len(ids))
 	}
-	sub, err := s.svc.Purchase(r.Context(), sku, n, ids)
+	sub, err := s.svc.Subscriptions.Purchase(r.Context(), sku, n, ids)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, subscriptionView(s.svc.Catalog(), sub))
+	writeJSON(w, http.StatusOK, subscriptionView(s.svc.Subscriptions.Catalog(), sub))
 	return nil
 }
 
@@ -449,7 +449,7 @@ func (s *server) assignGroupsLicense(w http.ResponseWriter, r *http.Request) err
 		return err
 	}
 	lic := allot.AssignedLicense{SkuID: sku, DisabledPlans: disabled, IncludeNestedGroups: b.IncludeNestedGroups}
-	if err := s.svc.AssignGroupsLicense(r.Context(), ids, lic); err != nil {
+	if err := s.svc.Licenses.AssignGroupsLicense(r.Context(), ids, lic); err != nil {
 		return err
 	}
 	out := object{"groupIds": ids, "skuId": sku, "disabledPlans": disabled}
@@ -469,7 +469,7 @@ func (s *server) reprocessGroup(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.svc.ReprocessGroup(r.Context(), id); err != nil {
+	if err := s.svc.Licenses.ReprocessGroup(r.Context(), id); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusAccepted, object{"groupId": id})
@@ -495,7 +495,7 @@ func (s *server) reprocessUsers(w http.ResponseWriter, r *http.Request) error {
 	if err := maxBatch("userIds", len(ids), 1); err != nil {
 		return err
 	}
-	if err := s.svc.ReprocessUsers(r.Context(), ids); err != nil {
+	if err := s.svc.Licenses.ReprocessUsers(r.Context(), ids); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusAccepted, object{"userIds": ids})
@@ -512,11 +512,11 @@ func (s *server) licenseStates(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	u, err := s.svc.User(r.Context(), k)
+	u, err := s.svc.Users.User(r.Context(), k)
 	if err != nil {
 		return err
 	}
-	cat := s.svc.Catalog()
+	cat := s.svc.Subscriptions.Catalog()
 	states := append([]allot.LicenseState(nil), u.States...)
 	sort.SliceStable(states, func(i, j int) bool {
 		if states[i].SkuID != states[j].SkuID {
@@ -550,7 +550,7 @@ func (s *server) status(w http.ResponseWriter, r *http.Request) error {
 	if err := noQuery(r); err != nil {
 		return err
 	}
-	st, err := s.svc.Status(r.Context())
+	st, err := s.svc.Licenses.Status(r.Context())
 	if err != nil {
 		return err
 	}
@@ -576,7 +576,7 @@ func (s *server) audit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	page, err := s.svc.Audit(r.Context(), f)
+	page, err := s.svc.Audit.Audit(r.Context(), f)
 	if err != nil {
 		return err
 	}

@@ -488,9 +488,9 @@ func newAzWorld(t *testing.T) *azWorld {
 	t.Cleanup(func() { db.Close() })
 	// The limit on failed authentications is tested on its own; here it
 	// would turn the many 401 cases into 429.
-	h := api.New(api.Config{Service: db, OperatorToken: azOperator, FailedAuthPerMinute: -1,
+	h := api.New(configWith(db, api.Config{OperatorToken: azOperator, FailedAuthPerMinute: -1,
 		Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return fixedNow },
-		SCIM: scim.New(scim.Config{Service: db, Store: db, Logger: slog.New(slog.DiscardHandler)})})
+		SCIM: scim.New(scim.Config{Services: db.Services(), Store: db, Logger: slog.New(slog.DiscardHandler)})}))
 	return &azWorld{t: t, h: h}
 }
 

@@ -50,11 +50,7 @@ func (s *server) setPrice(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	b, err := s.beyond()
-	if err != nil {
-		return err
-	}
-	p, err := b.SetPrice(r.Context(), sku, allot.Price{Units: units, Currency: strings.TrimSpace(*body.Currency)})
+	p, err := s.svc.Cost.SetPrice(r.Context(), sku, allot.Price{Units: units, Currency: strings.TrimSpace(*body.Currency)})
 	if err != nil {
 		return err
 	}
@@ -71,11 +67,7 @@ func (s *server) clearPrice(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	b, err := s.beyond()
-	if err != nil {
-		return err
-	}
-	if err := b.ClearPrice(r.Context(), sku); err != nil {
+	if err := s.svc.Cost.ClearPrice(r.Context(), sku); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -112,11 +104,7 @@ func (s *server) costReport(w http.ResponseWriter, r *http.Request) error {
 			format = "csv"
 		}
 	}
-	b, err := s.beyond()
-	if err != nil {
-		return err
-	}
-	rep, err := b.CostReport(r.Context())
+	rep, err := s.svc.Cost.CostReport(r.Context())
 	if err != nil {
 		return err
 	}

@@ -80,7 +80,7 @@ func csvTime(t time.Time) string {
 
 // groupNames looks groups up once each, for the names of license sources.
 type groupNames struct {
-	svc   allot.Service
+	svc   allot.Services
 	ctx   context.Context
 	known map[string]*allot.Group
 }
@@ -89,7 +89,7 @@ func (g *groupNames) get(id string) *allot.Group {
 	if x, ok := g.known[id]; ok {
 		return x
 	}
-	x, err := g.svc.Group(g.ctx, id)
+	x, err := g.svc.Groups.Group(g.ctx, id)
 	if err != nil {
 		x = &allot.Group{ID: id} // deleted meanwhile: its id still says which
 	}
@@ -110,11 +110,11 @@ func (s *server) exportUsers(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx := r.Context()
 	opt := allot.ListOptions{Top: exportPage, WithLicensing: true}
-	page, err := s.svc.ListUsers(ctx, opt)
+	page, err := s.svc.Users.ListUsers(ctx, opt)
 	if err != nil {
 		return err
 	}
-	cat := s.svc.Catalog()
+	cat := s.svc.Subscriptions.Catalog()
 	names := &groupNames{svc: s.svc, ctx: ctx, known: map[string]*allot.Group{}}
 	e := s.startExport(w, r, "users", userExportHeader...)
 	exportPages(e, page, func(u allot.User) {
@@ -134,7 +134,7 @@ func (s *server) exportUsers(w http.ResponseWriter, r *http.Request) error {
 		}
 	}, func(after string) (*allot.Page[allot.User], error) {
 		opt.After = after
-		return s.svc.ListUsers(ctx, opt)
+		return s.svc.Users.ListUsers(ctx, opt)
 	})
 	return nil
 }
@@ -183,16 +183,16 @@ func (s *server) exportMemberErrors(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	ctx := r.Context()
-	g, err := s.svc.Group(ctx, id)
+	g, err := s.svc.Groups.Group(ctx, id)
 	if err != nil {
 		return err
 	}
 	opt := allot.ListOptions{Top: exportPage, ErrorsOnly: true, WithLicensing: true}
-	page, err := s.svc.Members(ctx, g.ID, false, opt)
+	page, err := s.svc.Groups.Members(ctx, g.ID, false, opt)
 	if err != nil {
 		return err
 	}
-	cat := s.svc.Catalog()
+	cat := s.svc.Subscriptions.Catalog()
 	name := "group-" + g.ID
 	if fileSafe(g.MailNickname) {
 		name = "group-" + g.MailNickname
@@ -212,7 +212,7 @@ func (s *server) exportMemberErrors(w http.ResponseWriter, r *http.Request) erro
 		}
 	}, func(after string) (*allot.Page[allot.DirectoryObject], error) {
 		opt.After = after
-		return s.svc.Members(ctx, g.ID, false, opt)
+		return s.svc.Groups.Members(ctx, g.ID, false, opt)
 	})
 	return nil
 }
@@ -248,7 +248,7 @@ func (s *server) exportAudit(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx := r.Context()
 	f.Top = exportPage
-	page, err := s.svc.Audit(ctx, f)
+	page, err := s.svc.Audit.Audit(ctx, f)
 	if err != nil {
 		return err
 	}
@@ -258,7 +258,7 @@ func (s *server) exportAudit(w http.ResponseWriter, r *http.Request) error {
 			a.Result, a.Before, a.After)
 	}, func(after string) (*allot.Page[allot.AuditEntry], error) {
 		f.After = after
-		return s.svc.Audit(ctx, f)
+		return s.svc.Audit.Audit(ctx, f)
 	})
 	return nil
 }

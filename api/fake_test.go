@@ -13,14 +13,45 @@ import (
 	"time"
 
 	"github.com/allot-dev/allot"
+	"github.com/allot-dev/allot/alerts"
 	"github.com/allot-dev/allot/api"
+	"github.com/allot-dev/allot/csvio"
 )
 
-// fake implements only what a test needs: any other Service method is a
+// domain is every service the API is given, as one value: a fake or the
+// store.
+type domain interface {
+	allot.TenantService
+	allot.TokenService
+	allot.SubscriptionService
+	allot.UserService
+	allot.GroupService
+	allot.LicenseService
+	allot.AuditService
+	allot.WaitingRoomService
+	allot.CostService
+	allot.PolicyService
+	allot.PreviewService
+	allot.AccountService
+}
+
+// config is the API's configuration for d, with alerts and import when d
+// offers them (the store does, fakes do not).
+func config(d domain) api.Config {
+	cfg := api.Config{Services: allot.Services{
+		Tenants: d, Tokens: d, Subscriptions: d, Users: d, Groups: d, Licenses: d,
+		Audit: d, WaitingRoom: d, Cost: d, Policy: d, Preview: d, Accounts: d,
+	}}
+	cfg.Alerts, _ = d.(alerts.Service)
+	cfg.Import, _ = d.(csvio.ImportService)
+	return cfg
+}
+
+// fake implements only what a test needs: any other method is a
 // nil-interface call, which panics, which the recovery middleware turns
 // into a 500 that the test then fails on.
 type fake struct {
-	allot.Service
+	domain
 	createUser  func(allot.UserCreate) (*allot.User, error)
 	updateUser  func(string, allot.UserUpdate) (*allot.User, error)
 	user        func(string) (*allot.User, error)
@@ -71,15 +102,13 @@ type client struct {
 	logs *bytes.Buffer
 }
 
-func newClient(t *testing.T, svc allot.Service, mutate ...func(*api.Config)) *client {
+func newClient(t *testing.T, d domain, mutate ...func(*api.Config)) *client {
 	t.Helper()
 	logs := &bytes.Buffer{}
-	cfg := api.Config{
-		Service:       svc,
-		Logger:        slog.New(slog.NewTextHandler(logs, nil)),
-		OperatorToken: opSecret,
-		Now:           func() time.Time { return fixedNow },
-	}
+	cfg := config(d)
+	cfg.Logger = slog.New(slog.NewTextHandler(logs, nil))
+	cfg.OperatorToken = opSecret
+	cfg.Now = func() time.Time { return fixedNow }
 	for _, m := range mutate {
 		m(&cfg)
 	}
@@ -161,4 +190,11 @@ func errMessage(m map[string]any) string {
 	e, _ := m["error"].(map[string]any)
 	s, _ := e["message"].(string)
 	return s
+}
+
+// configWith is cfg with d's services.
+func configWith(d domain, cfg api.Config) api.Config {
+	c := config(d)
+	cfg.Services, cfg.Alerts, cfg.Import = c.Services, c.Alerts, c.Import
+	return cfg
 }

@@ -110,9 +110,9 @@ func newFzWorld(tb testing.TB) *fzWorld {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { db.Close() })
-	w := &fzWorld{db: db, h: api.New(api.Config{Service: db, OperatorToken: fzOperator, Logger: slog.New(slog.DiscardHandler),
+	w := &fzWorld{db: db, h: api.New(configWith(db, api.Config{OperatorToken: fzOperator, Logger: slog.New(slog.DiscardHandler),
 		Now: func() time.Time { return fixedNow }, MaxBodyBytes: 64 << 10,
-		SCIM: scim.New(scim.Config{Service: db, Store: db, Logger: slog.New(slog.DiscardHandler)})})}
+		SCIM: scim.New(scim.Config{Services: db.Services(), Store: db, Logger: slog.New(slog.DiscardHandler)})}))}
 	must := func(method, target, token, body string, want int) map[string]any {
 		rec := w.send(method, target, token, []byte(body))
 		if rec.Code != want {

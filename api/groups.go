@@ -87,7 +87,7 @@ func (s *server) listGroups(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	opt.WithLicensing = groupLicensing(q.Select)
-	page, err := s.svc.ListGroups(r.Context(), opt)
+	page, err := s.svc.Groups.ListGroups(r.Context(), opt)
 	if err != nil {
 		return err
 	}
@@ -108,7 +108,7 @@ func (s *server) getGroup(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	g, err := s.svc.Group(r.Context(), id)
+	g, err := s.svc.Groups.Group(r.Context(), id)
 	if err != nil {
 		return err
 	}
@@ -172,7 +172,7 @@ func (s *server) createGroup(w http.ResponseWriter, r *http.Request) error {
 	if c.ProxyAddresses, err = proxyAddresses("Group", b.ProxyAddresses); err != nil {
 		return err
 	}
-	g, err := s.svc.CreateGroup(r.Context(), c)
+	g, err := s.svc.Groups.CreateGroup(r.Context(), c)
 	if err != nil {
 		return err
 	}
@@ -283,7 +283,7 @@ func (s *server) updateGroup(w http.ResponseWriter, r *http.Request) error {
 		}
 		u.ProxyAddresses = &v
 	}
-	if _, err := s.svc.UpdateGroup(r.Context(), id, u); err != nil {
+	if _, err := s.svc.Groups.UpdateGroup(r.Context(), id, u); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -298,7 +298,7 @@ func (s *server) deleteGroup(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.svc.DeleteGroup(r.Context(), id); err != nil {
+	if err := s.svc.Groups.DeleteGroup(r.Context(), id); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -347,7 +347,7 @@ func (s *server) members(transitive bool) handlerFunc {
 		if err != nil {
 			return err
 		}
-		page, err := s.svc.Members(r.Context(), id, transitive, opt)
+		page, err := s.svc.Groups.Members(r.Context(), id, transitive, opt)
 		if err != nil {
 			return err
 		}
@@ -424,7 +424,7 @@ func (s *server) addMember(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.svc.AddMember(r.Context(), id, member); err != nil {
+	if err := s.svc.Groups.AddMember(r.Context(), id, member); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -468,7 +468,7 @@ func (s *server) removeMember(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.svc.RemoveMember(r.Context(), id, member); err != nil {
+	if err := s.svc.Groups.RemoveMember(r.Context(), id, member); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -495,7 +495,7 @@ func (s *server) assignGroupLicense(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	withNestedFlags(add, nested)
-	g, err := s.svc.AssignGroupLicense(r.Context(), id, add, remove)
+	g, err := s.svc.Licenses.AssignGroupLicense(r.Context(), id, add, remove)
 	if err != nil {
 		return err
 	}
@@ -516,7 +516,7 @@ func (s *server) membersWithLicenseErrors(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return err
 	}
-	page, err := s.svc.Members(r.Context(), id, false, opt)
+	page, err := s.svc.Groups.Members(r.Context(), id, false, opt)
 	if err != nil {
 		return err
 	}

@@ -71,7 +71,7 @@ func TestFailedAuthRateLimit(t *testing.T) {
 	clk := &stepClock{t: fixedNow}
 	logs := &bytes.Buffer{}
 	newHandler := func(mutate ...func(*api.Config)) http.Handler {
-		cfg := api.Config{Service: tenantFake(), Logger: slog.New(slog.NewTextHandler(logs, nil)), OperatorToken: opSecret, Now: clk.now}
+		cfg := configWith(tenantFake(), api.Config{Logger: slog.New(slog.NewTextHandler(logs, nil)), OperatorToken: opSecret, Now: clk.now})
 		for _, m := range mutate {
 			m(&cfg)
 		}
@@ -232,8 +232,8 @@ func TestSecurityHeaders(t *testing.T) {
 	}
 	f.updateUser = func(string, allot.UserUpdate) (*allot.User, error) { return &allot.User{}, nil }
 	ready := errors.New("down")
-	h := api.New(api.Config{Service: f, Logger: slog.New(slog.DiscardHandler), OperatorToken: opSecret, Now: func() time.Time { return fixedNow },
-		MaxBodyBytes: 64, FailedAuthPerMinute: 1, Ready: func(context.Context) error { return ready }})
+	h := api.New(configWith(f, api.Config{Logger: slog.New(slog.DiscardHandler), OperatorToken: opSecret, Now: func() time.Time { return fixedNow },
+		MaxBodyBytes: 64, FailedAuthPerMinute: 1, Ready: func(context.Context) error { return ready }}))
 	statuses := map[int]bool{}
 	for _, tc := range []struct {
 		method, target, auth, body string
@@ -279,7 +279,7 @@ func TestReadyz(t *testing.T) {
 	var pingErr error
 	draining := make(chan struct{})
 	logs := &bytes.Buffer{}
-	h := api.New(api.Config{Service: tenantFake(), Logger: slog.New(slog.NewTextHandler(logs, nil)), Draining: draining,
+	h := api.New(configWith(tenantFake(), api.Config{Logger: slog.New(slog.NewTextHandler(logs, nil)), Draining: draining,
 		Ready: func(ctx context.Context) error {
 			if _, ok := ctx.Deadline(); !ok {
 				return errors.New("the ready check has no deadline")
@@ -287,7 +287,7 @@ func TestReadyz(t *testing.T) {
 			mu.Lock()
 			defer mu.Unlock()
 			return pingErr
-		}})
+		}}))
 	probe := func(path string, status int, text string) {
 		t.Helper()
 		for _, method := range []string{"GET", "HEAD"} {
@@ -318,7 +318,7 @@ func TestReadyz(t *testing.T) {
 	probe("/healthz", 200, "ok")
 
 	t.Run("WithoutReadyFunc", func(t *testing.T) {
-		h := api.New(api.Config{Service: tenantFake(), Logger: slog.New(slog.DiscardHandler)})
+		h := api.New(configWith(tenantFake(), api.Config{Logger: slog.New(slog.DiscardHandler)}))
 		if rec := send(h, "GET", "/readyz", "192.0.2.1:1", "", ""); rec.Code != 200 {
 			t.Fatalf("%d %s", rec.Code, rec.Body.String())
 		}
@@ -328,7 +328,7 @@ func TestReadyz(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		h := api.New(api.Config{Service: db, Logger: slog.New(slog.DiscardHandler), Ready: db.Ping})
+		h := api.New(configWith(db, api.Config{Logger: slog.New(slog.DiscardHandler), Ready: db.Ping}))
 		if rec := send(h, "GET", "/readyz", "192.0.2.1:1", "", ""); rec.Code != 200 {
 			t.Fatalf("open store: %d %s", rec.Code, rec.Body.String())
 		}
@@ -355,7 +355,7 @@ func TestSecretsNeverLogged(t *testing.T) {
 	}
 	t.Cleanup(func() { db.Close() })
 	const op = "op-very-secret-operator-token-0123456789"
-	h := api.New(api.Config{Service: db, Logger: log, OperatorToken: op, FailedAuthPerMinute: 3})
+	h := api.New(configWith(db, api.Config{Logger: log, OperatorToken: op, FailedAuthPerMinute: 3}))
 	const ip = "192.0.2.10:1"
 	secrets := []string{op}
 	call := func(method, target, secret, body string, want int) *httptest.ResponseRecorder {
@@ -392,7 +392,7 @@ func TestSecretsNeverLogged(t *testing.T) {
 	call("GET", "/v1.0/users", gaSecret, "", 200) // a valid token is served all the same
 	call("GET", "/v1.0/users", op+"z", "", 429)
 	// A store that fails: the internal error is logged with its cause.
-	h = api.New(api.Config{Service: db, Logger: log, OperatorToken: op})
+	h = api.New(configWith(db, api.Config{Logger: log, OperatorToken: op}))
 	db.Close()
 	call("GET", "/v1.0/users", gaSecret, "", 500)
 	call("GET", "/v1.0/users", op+"y", "", 401)

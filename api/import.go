@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"errors"
 	"io"
 	"mime"
@@ -12,13 +11,6 @@ import (
 	"github.com/allot-dev/allot"
 	"github.com/allot-dev/allot/csvio"
 )
-
-// Importer applies CSV imports (docs/IMPORT-EXPORT.md); the store
-// implements it. It stays out of allot.Service so that the service's fakes
-// need not implement it.
-type Importer interface {
-	ImportCSV(ctx context.Context, in *csvio.Import, dryRun bool) (*csvio.Report, error)
-}
 
 // upload is one CSV file of an import request.
 type upload struct {

@@ -227,7 +227,7 @@ func (s *server) resolve(ctx context.Context, secret string) (allot.Actor, error
 	if s.operator && subtle.ConstantTimeCompare(sum[:], s.opHash[:]) == 1 {
 		return allot.Actor{Operator: true, Name: "operator"}, nil
 	}
-	a, err := s.svc.Authenticate(ctx, secret)
+	a, err := s.svc.Tokens.Authenticate(ctx, secret)
 	if err != nil {
 		switch allot.ErrorCode(err) {
 		case allot.EUNAUTHORIZED, allot.ENOTFOUND, allot.EINVALID, allot.EFORBIDDEN:

@@ -19,11 +19,7 @@ func (s *server) getPolicy(w http.ResponseWriter, r *http.Request) error {
 	if err := noQuery(r); err != nil {
 		return err
 	}
-	b, err := s.beyond()
-	if err != nil {
-		return err
-	}
-	p, err := b.Policy(r.Context())
+	p, err := s.svc.Policy.Policy(r.Context())
 	if err != nil {
 		return err
 	}
@@ -52,11 +48,7 @@ func (s *server) setPolicy(w http.ResponseWriter, r *http.Request) error {
 	if len(ids) > maxPolicySKUs {
 		return badRequest("Property 'blockedDirectAssignmentSkuIds' may list at most %d SKUs.", maxPolicySKUs)
 	}
-	b, err := s.beyond()
-	if err != nil {
-		return err
-	}
-	p, err := b.SetPolicy(r.Context(), ids)
+	p, err := s.svc.Policy.SetPolicy(r.Context(), ids)
 	if err != nil {
 		return err
 	}

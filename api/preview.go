@@ -50,10 +50,6 @@ func (s *server) preview(w http.ResponseWriter, r *http.Request) error {
 	if err := noQuery(r); err != nil {
 		return err
 	}
-	pv, ok := s.svc.(allot.Previewer)
-	if !ok {
-		return &statusError{http.StatusNotImplemented, "NotImplemented", "Previews are not available on this server."}
-	}
 	var b previewBody
 	if _, err := decodeJSON(r, &b); err != nil {
 		return err
@@ -67,11 +63,11 @@ func (s *server) preview(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	p, err := pv.Preview(r.Context(), changes)
+	p, err := s.svc.Preview.Preview(r.Context(), changes)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, previewView(s.svc.Catalog(), p))
+	writeJSON(w, http.StatusOK, previewView(s.svc.Subscriptions.Catalog(), p))
 	return nil
 }
 

@@ -1,6 +1,7 @@
 // Package api serves Allot's HTTP API: the Microsoft Graph v1.0 subset of
 // docs/COMPATIBILITY.md under /v1.0 and the Allot extensions (api/openapi.json) under
-// /allot/v1. It speaks to the domain only through allot.Service.
+// /allot/v1. It speaks to the domain only through the services of
+// allot.Services, alerts.Service and csvio.ImportService given in Config.
 package api
 
 import (
@@ -17,12 +18,20 @@ import (
 	"time"
 
 	"github.com/allot-dev/allot"
+	"github.com/allot-dev/allot/alerts"
+	"github.com/allot-dev/allot/csvio"
 )
 
 // Config configures the handler returned by New.
 type Config struct {
-	Service allot.Service
-	Logger  *slog.Logger
+	// Services are the domain; New panics when one is missing.
+	Services allot.Services
+	// Alerts serves the webhook routes (docs/ALERTS.md). Nil: they answer 404.
+	Alerts alerts.Service
+	// Import serves POST /allot/v1/import (docs/IMPORT-EXPORT.md). Nil: it
+	// answers 501.
+	Import csvio.ImportService
+	Logger *slog.Logger
 	// OperatorToken is the bearer secret of the server operator, who creates
 	// tenants and replaces the catalog. Empty disables the operator.
 	OperatorToken string
@@ -61,10 +70,6 @@ type Config struct {
 	// Nil: a Metrics of the API's own, without database aggregates.
 	Metrics *Metrics
 
-	// Importer serves POST /allot/v1/import. Nil: Service, when it
-	// implements Importer (the store does).
-	Importer Importer
-
 	// SCIM serves SCIM 2.0 provisioning (package scim) under /scim/v2/,
 	// behind this API's authentication, rate limit, request ids, log, body
 	// limit and headers. Nil: those routes answer 404.
@@ -75,7 +80,7 @@ type Config struct {
 const DefaultMaxBodyBytes = 4 << 20
 
 type server struct {
-	svc      allot.Service
+	svc      allot.Services
 	log      *slog.Logger
 	opHash   [sha256.Size]byte // SHA-256 of the operator token, compared in constant time
 	operator bool              // an operator token is configured
@@ -88,7 +93,8 @@ type server struct {
 	authFail *limiter // nil: no limit on failed authentications
 	ipHeader string
 	metrics  *Metrics
-	importer Importer // nil: no CSV import
+	alerts   alerts.Service      // nil: no webhooks
+	importer csvio.ImportService // nil: no CSV import
 	scim     http.Handler
 }
 
@@ -96,11 +102,13 @@ type server struct {
 // goes through the one mapping in writeError.
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
-// New returns the API handler. It panics if cfg.BaseURL is set but is not an
-// absolute http(s) URL, since every link the server hands out would be wrong.
+// New returns the API handler. It panics when a service is missing, or if
+// cfg.BaseURL is set but is not an absolute http(s) URL, since every link
+// the server hands out would be wrong.
 func New(cfg Config) http.Handler {
 	s := &server{
-		svc:      cfg.Service,
+		svc:      cfg.Services,
+		alerts:   cfg.Alerts,
 		log:      cfg.Logger,
 		operator: cfg.OperatorToken != "",
 		opHash:   sha256.Sum256([]byte(cfg.OperatorToken)),
@@ -111,11 +119,11 @@ func New(cfg Config) http.Handler {
 		draining: cfg.Draining,
 		ipHeader: http.CanonicalHeaderKey(strings.TrimSpace(cfg.ClientIPHeader)),
 		metrics:  cfg.Metrics,
-		importer: cfg.Importer,
+		importer: cfg.Import,
 		scim:     cfg.SCIM,
 	}
-	if s.importer == nil {
-		s.importer, _ = cfg.Service.(Importer)
+	if missing := cfg.Services.Missing(); len(missing) > 0 {
+		panic("api: Config.Services lacks " + strings.Join(missing, ", "))
 	}
 	if s.log == nil {
 		s.log = slog.Default()

@@ -71,15 +71,15 @@ func (s *server) listSkus(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	t, err := s.svc.Tenant(r.Context())
+	t, err := s.svc.Tenants.Tenant(r.Context())
 	if err != nil {
 		return err
 	}
-	subs, err := s.svc.Subscriptions(r.Context())
+	subs, err := s.svc.Subscriptions.Subscriptions(r.Context())
 	if err != nil {
 		return err
 	}
-	cat := s.svc.Catalog()
+	cat := s.svc.Subscriptions.Catalog()
 	items := make([]any, 0, len(subs))
 	for i := range subs {
 		items = append(items, skuView(t, cat, &subs[i], q.Select))
@@ -110,18 +110,18 @@ func (s *server) getSku(w http.ResponseWriter, r *http.Request) error {
 			return invalidID(clip(raw))
 		}
 	}
-	t, err := s.svc.Tenant(r.Context())
+	t, err := s.svc.Tenants.Tenant(r.Context())
 	if err != nil {
 		return err
 	}
 	if composite && tenantID != strings.ToLower(t.ID) {
 		return allot.Errorf(allot.ENOTFOUND, "Resource '%s' does not exist or one of its queried reference-property objects are not present.", clip(raw))
 	}
-	sub, err := s.svc.Subscription(r.Context(), sku)
+	sub, err := s.svc.Subscriptions.Subscription(r.Context(), sku)
 	if err != nil {
 		return err
 	}
-	v := skuView(t, s.svc.Catalog(), sub, q.Select)
+	v := skuView(t, s.svc.Subscriptions.Catalog(), sub, q.Select)
 	v["@odata.context"] = s.metadata(r, "subscribedSkus/$entity", q.Select)
 	writeJSON(w, http.StatusOK, v)
 	return nil

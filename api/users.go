@@ -77,7 +77,7 @@ func (s *server) userView(ctx context.Context, u *allot.User, sel []string) (obj
 		full["licenseAssignmentStates"] = states
 	}
 	if selected(sel, "assignedPlans") {
-		plans, err := s.svc.AssignedPlans(ctx, u.ID)
+		plans, err := s.svc.Licenses.AssignedPlans(ctx, u.ID)
 		if err != nil {
 			return nil, err
 		}
@@ -126,7 +126,7 @@ func (s *server) userID(r *http.Request) (string, error) {
 	if err != nil || !strings.Contains(k, "@") {
 		return k, err
 	}
-	u, err := s.svc.User(r.Context(), k)
+	u, err := s.svc.Users.User(r.Context(), k)
 	if err != nil {
 		return "", err
 	}
@@ -149,7 +149,7 @@ func (s *server) listUsers(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	opt.WithLicensing = userLicensing(q.Select)
-	page, err := s.svc.ListUsers(r.Context(), opt)
+	page, err := s.svc.Users.ListUsers(r.Context(), opt)
 	if err != nil {
 		return err
 	}
@@ -177,7 +177,7 @@ func (s *server) countUsers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	page, err := s.svc.ListUsers(r.Context(), allot.ListOptions{Filter: q.Filter, Search: search, Count: true, Top: 1})
+	page, err := s.svc.Users.ListUsers(r.Context(), allot.ListOptions{Filter: q.Filter, Search: search, Count: true, Top: 1})
 	if err != nil {
 		return err
 	}
@@ -195,7 +195,7 @@ func (s *server) getUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	u, err := s.svc.User(r.Context(), k)
+	u, err := s.svc.Users.User(r.Context(), k)
 	if err != nil {
 		return err
 	}
@@ -263,7 +263,7 @@ func (s *server) createUser(w http.ResponseWriter, r *http.Request) error {
 	if c.ProxyAddresses, err = proxyAddresses("User", b.ProxyAddresses); err != nil {
 		return err
 	}
-	u, err := s.svc.CreateUser(r.Context(), c)
+	u, err := s.svc.Users.CreateUser(r.Context(), c)
 	if err != nil {
 		return err
 	}
@@ -316,7 +316,7 @@ func (s *server) updateUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.svc.UpdateUser(r.Context(), id, u); err != nil {
+	if _, err := s.svc.Users.UpdateUser(r.Context(), id, u); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -398,7 +398,7 @@ func (s *server) deleteUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.svc.DeleteUser(r.Context(), id); err != nil {
+	if err := s.svc.Users.DeleteUser(r.Context(), id); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -492,7 +492,7 @@ func (s *server) assignUserLicense(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	u, err := s.svc.AssignUserLicense(r.Context(), id, add, remove)
+	u, err := s.svc.Licenses.AssignUserLicense(r.Context(), id, add, remove)
 	if err != nil {
 		return err
 	}
@@ -508,10 +508,10 @@ func (s *server) reprocessUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.svc.ReprocessUsers(r.Context(), []string{id}); err != nil {
+	if err := s.svc.Licenses.ReprocessUsers(r.Context(), []string{id}); err != nil {
 		return err
 	}
-	u, err := s.svc.User(r.Context(), id)
+	u, err := s.svc.Users.User(r.Context(), id)
 	if err != nil {
 		return err
 	}
@@ -529,7 +529,7 @@ func (s *server) licenseDetails(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	details, err := s.svc.LicenseDetails(r.Context(), id)
+	details, err := s.svc.Licenses.LicenseDetails(r.Context(), id)
 	if err != nil {
 		return err
 	}
@@ -574,7 +574,7 @@ func (s *server) memberOf(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	page, err := s.svc.MemberOf(r.Context(), id, opt)
+	page, err := s.svc.Users.MemberOf(r.Context(), id, opt)
 	if err != nil {
 		return err
 	}

@@ -10,16 +10,6 @@ import (
 	"github.com/allot-dev/allot/odata"
 )
 
-// beyond returns the service of the features beyond the reference (waiting room, cost,
-// policy), which the store implements outside allot.Service.
-func (s *server) beyond() (allot.BeyondService, error) {
-	b, ok := s.svc.(allot.BeyondService)
-	if !ok {
-		return nil, &statusError{http.StatusNotFound, "Request_ResourceNotFound", "This server does not offer the waiting room, cost report and policy."}
-	}
-	return b, nil
-}
-
 // waitingRoom serves GET /allot/v1/subscriptions/{skuId}/waitingRoom: the
 // users in CountViolation for the SKU in the order they will get seats
 // (docs/WAITING-ROOM-COST-POLICY.md). Pages are cut by position; the
@@ -51,11 +41,7 @@ func (s *server) waitingRoom(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	b, err := s.beyond()
-	if err != nil {
-		return err
-	}
-	room, err := b.WaitingRoom(r.Context(), sku, skip, top)
+	room, err := s.svc.WaitingRoom.WaitingRoom(r.Context(), sku, skip, top)
 	if err != nil {
 		return err
 	}

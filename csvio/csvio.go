@@ -7,6 +7,7 @@ package csvio
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -602,4 +603,15 @@ func (w *Writer) Write(cells ...string) error {
 func (w *Writer) Flush() error {
 	w.cw.Flush()
 	return w.cw.Error()
+}
+
+// ImportService applies parsed imports (docs/IMPORT-EXPORT.md); the store
+// implements it.
+type ImportService interface {
+	// ImportCSV applies in to the caller's tenant, all or nothing
+	// (PermManageUsers and PermManageGroups for what it changes). Problems
+	// with the data come back in the report's Errors, with file and line,
+	// and nothing is applied; with dryRun nothing is applied either and the
+	// report says what would be. EINVALID for an empty import.
+	ImportCSV(ctx context.Context, in *Import, dryRun bool) (*Report, error)
 }

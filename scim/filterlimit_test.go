@@ -95,7 +95,8 @@ func TestFilterLimits(t *testing.T) {
 // filters run through the real handler without a database; other methods
 // are nil and panic if called.
 type backend struct {
-	allot.Service
+	allot.UserService
+	allot.GroupService
 	scim.Store
 	calls atomic.Int64
 }
@@ -153,7 +154,7 @@ func (b *backend) SCIMGroupsWithMember(context.Context, string) ([]string, error
 
 func newFake() (http.Handler, *backend) {
 	b := &backend{}
-	return scim.New(scim.Config{Service: b, Store: b, Logger: slog.New(slog.DiscardHandler)}), b
+	return scim.New(scim.Config{Services: allot.Services{Users: b, Groups: b}, Store: b, Logger: slog.New(slog.DiscardHandler)}), b
 }
 
 // getFiltered sends GET path?filter=f as a User Administrator and returns the

@@ -34,7 +34,7 @@ func (h *handler) members(r *http.Request, groupID string) ([]any, error) {
 	base := h.base(r)
 	after := ""
 	for {
-		p, err := h.svc.Members(ctx, groupID, false, allot.ListOptions{Top: allot.MaxPageSize, After: after})
+		p, err := h.svc.Groups.Members(ctx, groupID, false, allot.ListOptions{Top: allot.MaxPageSize, After: after})
 		if err != nil {
 			return nil, h.scimError(ctx, err)
 		}
@@ -78,7 +78,7 @@ func (h *handler) group(ctx context.Context, id string) (*allot.Group, string, e
 	if err := validID(id); err != nil {
 		return nil, "", err
 	}
-	g, err := h.svc.Group(ctx, id)
+	g, err := h.svc.Groups.Group(ctx, id)
 	if err != nil {
 		return nil, "", h.scimError(ctx, err)
 	}
@@ -141,14 +141,14 @@ func (x *groups) Create(r *http.Request, attrs scimlib.ResourceAttributes) (scim
 	if err := x.checkNewMembers(ctx, "", ids); err != nil {
 		return scimlib.Resource{}, err
 	}
-	g, err := x.svc.CreateGroup(ctx, allot.GroupCreate{DisplayName: name, MailNickname: mailNickname(name), SecurityEnabled: true})
+	g, err := x.svc.Groups.CreateGroup(ctx, allot.GroupCreate{DisplayName: name, MailNickname: mailNickname(name), SecurityEnabled: true})
 	if err != nil {
 		return scimlib.Resource{}, x.scimError(ctx, err)
 	}
 	undo := func(cause error) (scimlib.Resource, error) {
 		// A refused or failed request leaves nothing behind; the group has
 		// no license yet, so it can be deleted.
-		if derr := x.svc.DeleteGroup(ctx, g.ID); derr != nil {
+		if derr := x.svc.Groups.DeleteGroup(ctx, g.ID); derr != nil {
 			x.log.ErrorContext(ctx, "scim: undo group create", "group", g.ID, "error", derr)
 		}
 		return scimlib.Resource{}, x.scimError(ctx, cause)
@@ -159,7 +159,7 @@ func (x *groups) Create(r *http.Request, attrs scimlib.ResourceAttributes) (scim
 		}
 	}
 	for _, id := range ids {
-		if err := x.svc.AddMember(ctx, g.ID, id); err != nil {
+		if err := x.svc.Groups.AddMember(ctx, g.ID, id); err != nil {
 			return undo(err)
 		}
 	}
@@ -189,7 +189,7 @@ func (x *groups) Get(r *http.Request, id string) (scimlib.Resource, error) {
 // GetAll lists groups without their members unless attributes asks for
 // them: a list of large groups would otherwise carry every membership.
 func (x *groups) GetAll(r *http.Request, params scimlib.ListRequestParams) (scimlib.Page, error) {
-	items, total, exts, err := listPage(x.handler, r.Context(), allot.MemberGroup, params, x.svc.ListGroups, func(g *allot.Group) string { return g.ID })
+	items, total, exts, err := listPage(x.handler, r.Context(), allot.MemberGroup, params, x.svc.Groups.ListGroups, func(g *allot.Group) string { return g.ID })
 	if err != nil {
 		return scimlib.Page{}, err
 	}
@@ -399,7 +399,7 @@ func (x *groups) apply(r *http.Request, id string, c groupChange) error {
 		return err
 	}
 	if c.name != nil && *c.name != g.DisplayName {
-		if _, err := x.svc.UpdateGroup(ctx, g.ID, allot.GroupUpdate{DisplayName: c.name}); err != nil {
+		if _, err := x.svc.Groups.UpdateGroup(ctx, g.ID, allot.GroupUpdate{DisplayName: c.name}); err != nil {
 			return x.scimError(ctx, err)
 		}
 	}
@@ -409,12 +409,12 @@ func (x *groups) apply(r *http.Request, id string, c groupChange) error {
 		}
 	}
 	for _, id := range remove {
-		if err := x.svc.RemoveMember(ctx, g.ID, id); err != nil && allot.ErrorCode(err) != allot.ENOTFOUND {
+		if err := x.svc.Groups.RemoveMember(ctx, g.ID, id); err != nil && allot.ErrorCode(err) != allot.ENOTFOUND {
 			return x.scimError(ctx, err)
 		}
 	}
 	for _, id := range add {
-		if err := x.svc.AddMember(ctx, g.ID, id); err != nil {
+		if err := x.svc.Groups.AddMember(ctx, g.ID, id); err != nil {
 			return x.scimError(ctx, err)
 		}
 	}
@@ -430,7 +430,7 @@ func (x *groups) Delete(r *http.Request, id string) error {
 	if err := validID(id); err != nil {
 		return err
 	}
-	if err := x.svc.DeleteGroup(ctx, id); err != nil {
+	if err := x.svc.Groups.DeleteGroup(ctx, id); err != nil {
 		if allot.ErrorCode(err) == allot.EINVALID {
 			return scimerr.ScimError{Status: http.StatusBadRequest, ScimType: scimerr.ScimTypeMutability, Detail: allot.ErrorMessage(err)}
 		}

@@ -4,7 +4,7 @@
 // groups and memberships. The protocol — discovery documents, schema
 // validation of bodies, PATCH and filter parsing, list and error responses —
 // is github.com/elimity-com/scim's; this package maps SCIM resources to
-// Allot's and calls allot.Service, so that every change is audited and
+// Allot's and calls the domain's services, so that every change is audited and
 // queues license processing exactly as a Graph request would.
 //
 // The handler expects the API's middleware around it: an authenticated
@@ -34,7 +34,7 @@ import (
 // identity provider is given as "Tenant URL") is Prefix without the slash.
 const Prefix = "/scim/v2/"
 
-// Store is what SCIM needs beyond allot.Service (store.DB implements it):
+// Store is what SCIM needs besides allot.Services (store.DB implements it):
 // the externalId identity providers set, which Allot's model does not hold,
 // and membership look-ups by id that stay cheap for large groups. Methods
 // are scoped to the tenant of the actor in the context.
@@ -49,9 +49,10 @@ type Store interface {
 
 // Config configures the handler returned by New.
 type Config struct {
-	Service allot.Service
-	Store   Store
-	Logger  *slog.Logger
+	// Services are the domain: users, groups and licenses are used.
+	Services allot.Services
+	Store    Store
+	Logger   *slog.Logger
 	// BaseURL is the absolute URL clients reach the server at; resource
 	// locations are built on it. Empty: derived from each request.
 	BaseURL string
@@ -71,7 +72,7 @@ const (
 var allowStrings sync.Once
 
 type handler struct {
-	svc     allot.Service
+	svc     allot.Services
 	st      Store
 	log     *slog.Logger
 	baseURL string
@@ -86,7 +87,7 @@ func New(cfg Config) http.Handler {
 	// application opts in to its fixed behaviour; the library can accept
 	// them only through this process-wide switch.
 	allowStrings.Do(func() { schema.SetAllowStringValues(true) })
-	h := &handler{svc: cfg.Service, st: cfg.Store, log: cfg.Logger, baseURL: strings.TrimRight(cfg.BaseURL, "/")}
+	h := &handler{svc: cfg.Services, st: cfg.Store, log: cfg.Logger, baseURL: strings.TrimRight(cfg.BaseURL, "/")}
 	if h.log == nil {
 		h.log = slog.Default()
 	}

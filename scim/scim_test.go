@@ -49,8 +49,8 @@ func newWorld(t *testing.T) *world {
 	}
 	t.Cleanup(func() { db.Close() })
 	log := slog.New(slog.DiscardHandler)
-	h := api.New(api.Config{Service: db, OperatorToken: operator, Logger: log,
-		SCIM: scim.New(scim.Config{Service: db, Store: db, Logger: log})})
+	h := api.New(api.Config{Services: db.Services(), OperatorToken: operator, Logger: log,
+		SCIM: scim.New(scim.Config{Services: db.Services(), Store: db, Logger: log})})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	w := &world{t: t, db: db, srv: srv}

@@ -217,7 +217,7 @@ func (h *handler) user(ctx context.Context, id string) (*allot.User, string, err
 	if err := validID(id); err != nil {
 		return nil, "", err
 	}
-	u, err := h.svc.User(ctx, id)
+	u, err := h.svc.Users.User(ctx, id)
 	if err != nil {
 		return nil, "", h.scimError(ctx, err)
 	}
@@ -237,7 +237,7 @@ func (x *users) Create(r *http.Request, attrs scimlib.ResourceAttributes) (sciml
 	if err := validExternalID(s.externalID); err != nil {
 		return scimlib.Resource{}, err
 	}
-	u, err := x.svc.CreateUser(ctx, allot.UserCreate{UserPrincipalName: s.upn, DisplayName: s.displayName, Mail: s.mail,
+	u, err := x.svc.Users.CreateUser(ctx, allot.UserCreate{UserPrincipalName: s.upn, DisplayName: s.displayName, Mail: s.mail,
 		UsageLocation: s.location, ProxyAddresses: s.proxies, AccountEnabled: s.active})
 	if err != nil {
 		return scimlib.Resource{}, x.scimError(ctx, err)
@@ -245,7 +245,7 @@ func (x *users) Create(r *http.Request, attrs scimlib.ResourceAttributes) (sciml
 	if s.externalID != "" {
 		if err := x.st.SetSCIMExternalID(ctx, allot.MemberUser, u.ID, s.externalID); err != nil {
 			// Undo the user, so that a refused request changes nothing.
-			if derr := x.svc.DeleteUser(ctx, u.ID); derr != nil {
+			if derr := x.svc.Users.DeleteUser(ctx, u.ID); derr != nil {
 				x.log.ErrorContext(ctx, "scim: undo user create", "user", u.ID, "error", derr)
 			}
 			return scimlib.Resource{}, x.scimError(ctx, err)
@@ -268,7 +268,7 @@ func (x *users) Get(r *http.Request, id string) (scimlib.Resource, error) {
 }
 
 func (x *users) GetAll(r *http.Request, params scimlib.ListRequestParams) (scimlib.Page, error) {
-	items, total, exts, err := listPage(x.handler, r.Context(), allot.MemberUser, params, x.svc.ListUsers, func(u *allot.User) string { return u.ID })
+	items, total, exts, err := listPage(x.handler, r.Context(), allot.MemberUser, params, x.svc.Users.ListUsers, func(u *allot.User) string { return u.ID })
 	if err != nil {
 		return scimlib.Page{}, err
 	}
@@ -348,7 +348,7 @@ func (x *users) update(r *http.Request, u *allot.User, old, s userState) (scimli
 	}
 	if changed {
 		var err error
-		if u, err = x.svc.UpdateUser(ctx, u.ID, in); err != nil {
+		if u, err = x.svc.Users.UpdateUser(ctx, u.ID, in); err != nil {
 			return scimlib.Resource{}, x.scimError(ctx, err)
 		}
 	}
@@ -365,7 +365,7 @@ func (x *users) Delete(r *http.Request, id string) error {
 	if err := validID(id); err != nil {
 		return err
 	}
-	if err := x.svc.DeleteUser(ctx, id); err != nil {
+	if err := x.svc.Users.DeleteUser(ctx, id); err != nil {
 		return x.scimError(ctx, err)
 	}
 	if err := x.st.SetSCIMExternalID(ctx, allot.MemberUser, id, ""); err != nil {

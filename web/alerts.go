@@ -22,10 +22,10 @@ type alertsData struct {
 }
 
 func (s *server) alertService() (alerts.Service, error) {
-	if as, ok := s.svc.(alerts.Service); ok {
-		return as, nil
+	if s.alerts == nil {
+		return nil, &httpError{http.StatusNotFound, "Alerts are not available on this server."}
 	}
-	return nil, &httpError{http.StatusNotFound, "Alerts are not available on this server."}
+	return s.alerts, nil
 }
 
 func (s *server) alertsPage(w http.ResponseWriter, r *http.Request) error {

@@ -13,13 +13,6 @@ import (
 	"github.com/allot-dev/allot/csvio"
 )
 
-func (s *server) beyond() (allot.BeyondService, error) {
-	if b, ok := s.svc.(allot.BeyondService); ok {
-		return b, nil
-	}
-	return nil, &httpError{http.StatusNotFound, "The waiting room, cost report and policy are not available on this server."}
-}
-
 // productExtraData is a product's Waiting room or Price & cost tab.
 type productExtraData struct {
 	*productData
@@ -39,10 +32,6 @@ type groupSeats struct {
 // waitingTab lists the product's waiting room, a page of the admin
 // center's page size at a time.
 func (s *server) waitingTab(w http.ResponseWriter, r *http.Request) error {
-	b, err := s.beyond()
-	if err != nil {
-		return err
-	}
 	d, err := s.product(r)
 	if err != nil {
 		return err
@@ -55,7 +44,7 @@ func (s *server) waitingTab(w http.ResponseWriter, r *http.Request) error {
 	}
 	d.Tab = "waiting"
 	x := &productExtraData{productData: d}
-	if x.Room, err = b.WaitingRoom(r.Context(), d.Product.ID, skip, s.pageSize); err != nil {
+	if x.Room, err = s.svc.WaitingRoom.WaitingRoom(r.Context(), d.Product.ID, skip, s.pageSize); err != nil {
 		return err
 	}
 	if next := skip + len(x.Room.Users); next < x.Room.Total && len(x.Room.Users) > 0 {
@@ -72,17 +61,13 @@ func (s *server) priceTab(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *server) renderPriceTab(w http.ResponseWriter, r *http.Request, status int, form *struct{ Price, Currency string }, f *flash) error {
-	b, err := s.beyond()
-	if err != nil {
-		return err
-	}
 	d, err := s.product(r)
 	if err != nil {
 		return err
 	}
 	d.Tab = "price"
 	x := &productExtraData{productData: d}
-	rep, err := b.CostReport(r.Context())
+	rep, err := s.svc.Cost.CostReport(r.Context())
 	if err != nil {
 		return err
 	}
@@ -113,14 +98,10 @@ func (s *server) renderPriceTab(w http.ResponseWriter, r *http.Request, status i
 // pricePost sets or clears the price; a refused price is shown again with
 // the reason, and nothing changes.
 func (s *server) pricePost(w http.ResponseWriter, r *http.Request) error {
-	b, err := s.beyond()
-	if err != nil {
-		return err
-	}
 	sku := strings.ToLower(r.PathValue("sku"))
 	to := productURL(sku) + "/price"
 	if r.PostForm.Get("op") == "clear" {
-		if err := b.ClearPrice(r.Context(), sku); err != nil {
+		if err := s.svc.Cost.ClearPrice(r.Context(), sku); err != nil {
 			return err
 		}
 		return s.redirect(w, r, to, flash{Kind: "success", Text: "Price removed."})
@@ -128,7 +109,7 @@ func (s *server) pricePost(w http.ResponseWriter, r *http.Request) error {
 	form := struct{ Price, Currency string }{strings.TrimSpace(r.PostForm.Get("price")), strings.ToUpper(strings.TrimSpace(r.PostForm.Get("currency")))}
 	units, err := allot.ParsePrice(form.Price)
 	if err == nil {
-		_, err = b.SetPrice(r.Context(), sku, allot.Price{Units: units, Currency: form.Currency})
+		_, err = s.svc.Cost.SetPrice(r.Context(), sku, allot.Price{Units: units, Currency: form.Currency})
 	}
 	if allot.ErrorCode(err) == allot.EINVALID {
 		return s.renderPriceTab(w, r, http.StatusBadRequest, &form, &flash{Kind: "error", Text: allot.ErrorMessage(err)})
@@ -141,11 +122,7 @@ func (s *server) pricePost(w http.ResponseWriter, r *http.Request) error {
 
 // costPage is Billing › Cost.
 func (s *server) costPage(w http.ResponseWriter, r *http.Request) error {
-	b, err := s.beyond()
-	if err != nil {
-		return err
-	}
-	rep, err := b.CostReport(r.Context())
+	rep, err := s.svc.Cost.CostReport(r.Context())
 	if err != nil {
 		return err
 	}
@@ -155,10 +132,6 @@ func (s *server) costPage(w http.ResponseWriter, r *http.Request) error {
 
 // costCSV downloads one table of the cost report, as the API's CSV does.
 func (s *server) costCSV(w http.ResponseWriter, r *http.Request) error {
-	b, err := s.beyond()
-	if err != nil {
-		return err
-	}
 	by := r.URL.Query().Get("by")
 	if by == "" {
 		by = "product"
@@ -166,7 +139,7 @@ func (s *server) costCSV(w http.ResponseWriter, r *http.Request) error {
 	if !slices.Contains([]string{"product", "group", "currency"}, by) {
 		return badRequest("Choose a report by product, group or currency.")
 	}
-	rep, err := b.CostReport(r.Context())
+	rep, err := s.svc.Cost.CostReport(r.Context())
 	if err != nil {
 		return err
 	}
@@ -207,19 +180,15 @@ type policyRow struct {
 // policyPage is Settings › Policy: every subscribed product, and any
 // blocked one the tenant no longer subscribes to, with its checkbox.
 func (s *server) policyPage(w http.ResponseWriter, r *http.Request) error {
-	b, err := s.beyond()
+	p, err := s.svc.Policy.Policy(r.Context())
 	if err != nil {
 		return err
 	}
-	p, err := b.Policy(r.Context())
+	subs, err := s.svc.Subscriptions.Subscriptions(r.Context())
 	if err != nil {
 		return err
 	}
-	subs, err := s.svc.Subscriptions(r.Context())
-	if err != nil {
-		return err
-	}
-	cat := s.svc.Catalog()
+	cat := s.svc.Subscriptions.Catalog()
 	ids := slices.Clone(p.BlockedDirectSKUs)
 	for _, sub := range subs {
 		ids = append(ids, sub.SkuID)
@@ -240,17 +209,13 @@ func (s *server) policyPage(w http.ResponseWriter, r *http.Request) error {
 
 // policyPost replaces the blocked list with the boxes ticked.
 func (s *server) policyPost(w http.ResponseWriter, r *http.Request) error {
-	b, err := s.beyond()
-	if err != nil {
-		return err
-	}
 	blocked := r.PostForm["block"]
 	for _, id := range blocked {
 		if !isGUIDText(id) {
 			return badRequest("The form named a product that does not exist.")
 		}
 	}
-	if _, err := b.SetPolicy(r.Context(), blocked); err != nil {
+	if _, err := s.svc.Policy.SetPolicy(r.Context(), blocked); err != nil {
 		return err
 	}
 	msg := "Direct assignment is allowed for every product."

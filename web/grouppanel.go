@@ -37,13 +37,13 @@ func groupPanelURL(sku, group string) string {
 
 func (s *server) loadGroupPanel(r *http.Request, d *productData, tab, after string) (*groupPanelData, error) {
 	ctx := r.Context()
-	g, err := s.svc.Group(ctx, r.PathValue("group"))
+	g, err := s.svc.Groups.Group(ctx, r.PathValue("group"))
 	if err != nil {
 		return nil, err
 	}
-	cat := s.svc.Catalog()
+	cat := s.svc.Subscriptions.Catalog()
 	p := &groupPanelData{Group: groupRowOf(cat, g, d.Product.ID), URL: groupPanelURL(d.Product.ID, g.ID), Max: allot.MaxBatch, Product: d.Product.Name}
-	errs, err := s.svc.Members(ctx, g.ID, false, allot.ListOptions{ErrorsOnly: true, Top: 1, Count: true})
+	errs, err := s.svc.Groups.Members(ctx, g.ID, false, allot.ListOptions{ErrorsOnly: true, Top: 1, Count: true})
 	if err != nil {
 		return nil, err
 	}
@@ -61,13 +61,13 @@ func (s *server) loadGroupPanel(r *http.Request, d *productData, tab, after stri
 	} else {
 		opt.SuccessOnly = true
 	}
-	page, err := s.svc.Members(ctx, g.ID, false, opt)
+	page, err := s.svc.Groups.Members(ctx, g.ID, false, opt)
 	if err != nil {
 		return nil, err
 	}
 	if tab == "actions" {
 		p.ErrorCount = page.Count
-		ok, err := s.svc.Members(ctx, g.ID, false, allot.ListOptions{SuccessOnly: true, Top: 1, Count: true})
+		ok, err := s.svc.Groups.Members(ctx, g.ID, false, allot.ListOptions{SuccessOnly: true, Top: 1, Count: true})
 		if err != nil {
 			return nil, err
 		}
@@ -76,7 +76,7 @@ func (s *server) loadGroupPanel(r *http.Request, d *productData, tab, after stri
 		p.SuccessCount = page.Count
 	}
 	defaultLoc := ""
-	if t, err := s.svc.Tenant(ctx); err == nil {
+	if t, err := s.svc.Tenants.Tenant(ctx); err == nil {
 		defaultLoc = t.DefaultUsageLocation
 	}
 	for _, o := range page.Items {
@@ -237,7 +237,7 @@ func (s *server) usersByID(r *http.Request, ids []string) ([]*allot.User, []stri
 	var users []*allot.User
 	var names []string
 	for _, id := range ids {
-		u, err := s.svc.User(r.Context(), id)
+		u, err := s.svc.Users.User(r.Context(), id)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -250,12 +250,12 @@ func (s *server) usersByID(r *http.Request, ids []string) ([]*allot.User, []stri
 // the product, when group is empty) are now all active, and why not.
 func (s *server) outcome(r *http.Request, ids []string, group, sku string) (ok, failed []string, err error) {
 	defaultLoc := ""
-	if t, err := s.svc.Tenant(r.Context()); err == nil {
+	if t, err := s.svc.Tenants.Tenant(r.Context()); err == nil {
 		defaultLoc = t.DefaultUsageLocation
 	}
-	cat := s.svc.Catalog()
+	cat := s.svc.Subscriptions.Catalog()
 	for _, id := range ids {
-		u, err := s.svc.User(r.Context(), id)
+		u, err := s.svc.Users.User(r.Context(), id)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -291,7 +291,7 @@ func (s *server) outcome(r *http.Request, ids []string, group, sku string) (ok, 
 }
 
 func (s *server) reprocess(w http.ResponseWriter, r *http.Request, sku, gid string, ids []string, back string) error {
-	if err := s.svc.ReprocessUsers(r.Context(), ids); err != nil {
+	if err := s.svc.Licenses.ReprocessUsers(r.Context(), ids); err != nil {
 		if allot.ErrorCode(err) == allot.EINTERNAL {
 			return err
 		}
@@ -333,7 +333,7 @@ type stateRow struct {
 }
 
 func (s *server) userDetailsOf(r *http.Request, u *allot.User, defaultLoc string) userDetails {
-	cat := s.svc.Catalog()
+	cat := s.svc.Subscriptions.Catalog()
 	groupName := s.groupNames(r)
 	ud := userDetails{ID: u.ID, Name: u.DisplayName, UPN: u.UserPrincipalName, Location: u.UsageLocation, DefaultLoc: defaultLoc, Proxy: u.ProxyAddresses}
 	for _, st := range u.States {
@@ -357,7 +357,7 @@ func (s *server) errorDetails(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.svc.Group(r.Context(), r.PathValue("group")); err != nil {
+	if _, err := s.svc.Groups.Group(r.Context(), r.PathValue("group")); err != nil {
 		return err
 	}
 	users, _, err := s.usersByID(r, ids)
@@ -365,7 +365,7 @@ func (s *server) errorDetails(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defaultLoc := ""
-	if t, err := s.svc.Tenant(r.Context()); err == nil {
+	if t, err := s.svc.Tenants.Tenant(r.Context()); err == nil {
 		defaultLoc = t.DefaultUsageLocation
 	}
 	dd := &detailsData{Back: groupPanelURL(d.Product.ID, strings.ToLower(r.PathValue("group"))) + "?tab=" + tabOf(q.Get("tab"))}
@@ -425,14 +425,14 @@ func (s *server) buy(w http.ResponseWriter, r *http.Request) error {
 		return badRequest(fmt.Sprintf("Enter a number of licenses to buy between 1 and %d.", maxPurchase))
 	}
 	done := groupPanelURL(sku, gid) + "/purchased"
-	sub, err := s.svc.Purchase(r.Context(), sku, qty, ids)
+	sub, err := s.svc.Subscriptions.Purchase(r.Context(), sku, qty, ids)
 	if err != nil {
 		if allot.ErrorCode(err) == allot.EINTERNAL {
 			return err
 		}
 		return s.redirect(w, r, done, flash{Kind: "error", Text: "Nothing was bought: " + allot.ErrorMessage(err)})
 	}
-	name := skuName(s.svc.Catalog(), sku)
+	name := skuName(s.svc.Subscriptions.Catalog(), sku)
 	f := flash{Kind: "success", Text: fmt.Sprintf("You bought %s of %s; you now have %d in total, %d available.", plural(qty, "license", "licenses"), name, sub.Enabled, sub.Available())}
 	if len(ids) > 0 {
 		ok, failed, err := s.outcome(r, ids, "", sku)

@@ -36,11 +36,11 @@ func (s *server) productRowOf(cat *allot.Catalog, sub allot.Subscription) produc
 type subscriptionsData struct{ Products []productRow }
 
 func (s *server) subscriptionsTab(w http.ResponseWriter, r *http.Request) error {
-	subs, err := s.svc.Subscriptions(r.Context())
+	subs, err := s.svc.Subscriptions.Subscriptions(r.Context())
 	if err != nil {
 		return err
 	}
-	cat := s.svc.Catalog()
+	cat := s.svc.Subscriptions.Catalog()
 	d := subscriptionsData{}
 	for _, sub := range subs {
 		d.Products = append(d.Products, s.productRowOf(cat, sub))
@@ -90,11 +90,11 @@ func productURL(sku string) string { return "/billing/licenses/" + url.PathEscap
 
 // product reads the product of the URL, without its lists.
 func (s *server) product(r *http.Request) (*productData, error) {
-	sub, err := s.svc.Subscription(r.Context(), strings.ToLower(r.PathValue("sku")))
+	sub, err := s.svc.Subscriptions.Subscription(r.Context(), strings.ToLower(r.PathValue("sku")))
 	if err != nil {
 		return nil, err
 	}
-	return &productData{Product: s.productRowOf(s.svc.Catalog(), *sub), URL: productURL(sub.SkuID)}, nil
+	return &productData{Product: s.productRowOf(s.svc.Subscriptions.Catalog(), *sub), URL: productURL(sub.SkuID)}, nil
 }
 
 // loadProduct reads the product's page with one tab's list from the
@@ -106,19 +106,19 @@ func (s *server) loadProduct(r *http.Request, tab, after string) (*productData, 
 		return nil, err
 	}
 	d.Tab = tab
-	cat := s.svc.Catalog()
+	cat := s.svc.Subscriptions.Catalog()
 	skuID := d.Product.ID
 	userAfter, groupAfter := after, ""
 	if tab != "users" {
 		userAfter, groupAfter = "", after
 	}
-	users, err := s.svc.ListUsers(ctx, allot.ListOptions{Filter: &allot.AnyLicense{SkuID: skuID}, OrderByName: true, Top: s.pageSize,
+	users, err := s.svc.Users.ListUsers(ctx, allot.ListOptions{Filter: &allot.AnyLicense{SkuID: skuID}, OrderByName: true, Top: s.pageSize,
 		After: userAfter, WithLicensing: tab == "users", Count: true})
 	if err != nil {
 		return nil, err
 	}
 	d.UserCount = users.Count
-	groups, err := s.svc.ListGroups(ctx, allot.ListOptions{Filter: &allot.AnyLicense{SkuID: skuID}, OrderByName: true, Top: s.pageSize, After: groupAfter, Count: true})
+	groups, err := s.svc.Groups.ListGroups(ctx, allot.ListOptions{Filter: &allot.AnyLicense{SkuID: skuID}, OrderByName: true, Top: s.pageSize, After: groupAfter, Count: true})
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +172,7 @@ func (s *server) groupNames(r *http.Request) func(id string) string {
 			return n
 		}
 		n := "a deleted group"
-		if g, err := s.svc.Group(r.Context(), id); err == nil {
+		if g, err := s.svc.Groups.Group(r.Context(), id); err == nil {
 			n = g.DisplayName
 		}
 		cache[id] = n
@@ -243,7 +243,7 @@ type planOption struct {
 }
 
 func (s *server) plansOf(skuID string, off []string) []planOption {
-	cat := s.svc.Catalog()
+	cat := s.svc.Subscriptions.Catalog()
 	var out []planOption
 	if sku := cat.SKUs[skuID]; sku != nil {
 		for _, p := range sku.Plans {
@@ -256,7 +256,7 @@ func (s *server) plansOf(skuID string, off []string) []planOption {
 // suggestions are the groups whose name matches q (the first ten by name
 // when q is empty), minus those already selected.
 func (s *server) suggestions(r *http.Request, skuID, q string, selected []groupOption) ([]groupOption, error) {
-	page, err := s.svc.ListGroups(r.Context(), allot.ListOptions{Search: q, OrderByName: true, Top: 10})
+	page, err := s.svc.Groups.ListGroups(r.Context(), allot.ListOptions{Search: q, OrderByName: true, Top: 10})
 	if err != nil {
 		return nil, err
 	}
@@ -301,7 +301,7 @@ func (s *server) assignPanel(w http.ResponseWriter, r *http.Request) error {
 // is typed so far (an HTML fragment).
 func (s *server) assignSuggest(w http.ResponseWriter, r *http.Request) error {
 	sku := strings.ToLower(r.PathValue("sku"))
-	if _, err := s.svc.Subscription(r.Context(), sku); err != nil {
+	if _, err := s.svc.Subscriptions.Subscription(r.Context(), sku); err != nil {
 		return err
 	}
 	var selected []groupOption
@@ -342,7 +342,7 @@ func (s *server) assignPanelPost(w http.ResponseWriter, r *http.Request) error {
 		return badRequest("Too many groups were selected.")
 	}
 	for _, id := range ids {
-		g, err := s.svc.Group(r.Context(), id)
+		g, err := s.svc.Groups.Group(r.Context(), id)
 		if err != nil {
 			if allot.ErrorCode(err) == allot.ENOTFOUND {
 				continue // deleted meanwhile; it simply drops out of the selection
@@ -385,7 +385,7 @@ func (s *server) assignPanelPost(w http.ResponseWriter, r *http.Request) error {
 		off = []string{}
 	}
 	nested := a.IncludeNested // the box as shown: unticked switches nesting off
-	if err := s.svc.AssignGroupsLicense(r.Context(), gids, allot.AssignedLicense{SkuID: d.Product.ID, DisabledPlans: off, IncludeNestedGroups: &nested}); err != nil {
+	if err := s.svc.Licenses.AssignGroupsLicense(r.Context(), gids, allot.AssignedLicense{SkuID: d.Product.ID, DisabledPlans: off, IncludeNestedGroups: &nested}); err != nil {
 		if code := allot.ErrorCode(err); code == allot.EINVALID || code == allot.ECONFLICT || code == allot.ENOTFOUND {
 			a.Error = "Nothing was assigned: " + allot.ErrorMessage(err)
 			s.renderProduct(w, r, http.StatusBadRequest, d)
@@ -398,7 +398,7 @@ func (s *server) assignPanelPost(w http.ResponseWriter, r *http.Request) error {
 	if len(off) > 0 {
 		var offNames []string
 		for _, p := range off {
-			offNames = append(offNames, planName(s.svc.Catalog(), p))
+			offNames = append(offNames, planName(s.svc.Subscriptions.Catalog(), p))
 		}
 		text += " Turned off: " + names(offNames, 50) + "."
 	}
@@ -452,7 +452,7 @@ func (s *server) unassignGroups(w http.ResponseWriter, r *http.Request) error {
 	var groups []*allot.Group
 	var gnames []string
 	for _, id := range ids {
-		g, err := s.svc.Group(r.Context(), id)
+		g, err := s.svc.Groups.Group(r.Context(), id)
 		if err != nil {
 			return err
 		}
@@ -472,7 +472,7 @@ func (s *server) unassignGroups(w http.ResponseWriter, r *http.Request) error {
 	}
 	var done, failed []string
 	for _, g := range groups {
-		if _, err := s.svc.AssignGroupLicense(r.Context(), g.ID, []allot.AssignedLicense{}, []string{d.Product.ID}); err != nil {
+		if _, err := s.svc.Licenses.AssignGroupLicense(r.Context(), g.ID, []allot.AssignedLicense{}, []string{d.Product.ID}); err != nil {
 			if allot.ErrorCode(err) == allot.EINTERNAL {
 				return err
 			}
@@ -507,7 +507,7 @@ func (s *server) unassignUsers(w http.ResponseWriter, r *http.Request) error {
 	var users []*allot.User
 	var unames []string
 	for _, id := range ids {
-		u, err := s.svc.User(r.Context(), id)
+		u, err := s.svc.Users.User(r.Context(), id)
 		if err != nil {
 			return err
 		}
@@ -540,7 +540,7 @@ func (s *server) unassignUsers(w http.ResponseWriter, r *http.Request) error {
 			failed = append(failed, fmt.Sprintf("%s: the license comes from %s; unassign it from the group, or remove the user from the group.", u.DisplayName, plural(len(viaGroups), "group", "groups")+" ("+strings.Join(viaGroups, ", ")+")"))
 			continue
 		}
-		if _, err := s.svc.AssignUserLicense(r.Context(), u.ID, []allot.AssignedLicense{}, []string{d.Product.ID}); err != nil {
+		if _, err := s.svc.Licenses.AssignUserLicense(r.Context(), u.ID, []allot.AssignedLicense{}, []string{d.Product.ID}); err != nil {
 			if allot.ErrorCode(err) == allot.EINTERNAL {
 				return err
 			}

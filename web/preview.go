@@ -34,11 +34,6 @@ type previewUserRow struct {
 // assignPreview fills a.Preview, or a.Error when the preview is refused.
 // The caller has checked the role (the panel's, to manage licenses).
 func (s *server) assignPreview(r *http.Request, a *assignData, sku string, off []string) error {
-	pv, ok := s.svc.(allot.Previewer)
-	if !ok {
-		a.Error = "Previews are not available on this server."
-		return nil
-	}
 	switch {
 	case len(a.Selected) == 0:
 		a.Error = "Select at least one group from the Suggested groups list, then select Preview."
@@ -53,7 +48,7 @@ func (s *server) assignPreview(r *http.Request, a *assignData, sku string, off [
 		changes = append(changes, allot.PreviewChange{Op: allot.PreviewAssignLicense, GroupID: g.ID,
 			AddLicenses: []allot.AssignedLicense{{SkuID: sku, DisabledPlans: append([]string{}, off...), IncludeNestedGroups: &nested}}, RemoveLicenses: []string{}})
 	}
-	p, err := pv.Preview(r.Context(), changes)
+	p, err := s.svc.Preview.Preview(r.Context(), changes)
 	if err != nil {
 		if code := allot.ErrorCode(err); code == allot.EINVALID || code == allot.ECONFLICT || code == allot.ENOTFOUND {
 			a.Error = "No preview: " + allot.ErrorMessage(err)
@@ -66,7 +61,7 @@ func (s *server) assignPreview(r *http.Request, a *assignData, sku string, off [
 }
 
 func (s *server) previewRows(r *http.Request, p *allot.Preview) *previewData {
-	cat := s.svc.Catalog()
+	cat := s.svc.Subscriptions.Catalog()
 	groupName := s.groupNames(r)
 	d := &previewData{Totals: p.Totals, Evaluated: p.UsersEvaluated, QueuedBefore: p.QueuedBefore, Truncated: p.Truncated}
 	for _, x := range p.Seats {

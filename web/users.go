@@ -29,11 +29,11 @@ type userListRow struct {
 func (s *server) usersPage(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	d := usersData{Query: strings.TrimSpace(q.Get("q"))}
-	page, err := s.svc.ListUsers(r.Context(), allot.ListOptions{Search: d.Query, OrderByName: true, Top: 100, After: q.Get("after"), WithLicensing: true, Count: true})
+	page, err := s.svc.Users.ListUsers(r.Context(), allot.ListOptions{Search: d.Query, OrderByName: true, Top: 100, After: q.Get("after"), WithLicensing: true, Count: true})
 	if err != nil {
 		return err
 	}
-	cat := s.svc.Catalog()
+	cat := s.svc.Subscriptions.Catalog()
 	d.Count = page.Count
 	for _, u := range page.Items {
 		row := userListRow{ID: u.ID, Name: u.DisplayName, UPN: u.UserPrincipalName, Location: u.UsageLocation}
@@ -64,20 +64,20 @@ type userData struct {
 }
 
 func (s *server) loadUser(r *http.Request) (*allot.User, *userData, error) {
-	u, err := s.svc.User(r.Context(), r.PathValue("id"))
+	u, err := s.svc.Users.User(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return nil, nil, err
 	}
 	defaultLoc := ""
-	if t, err := s.svc.Tenant(r.Context()); err == nil {
+	if t, err := s.svc.Tenants.Tenant(r.Context()); err == nil {
 		defaultLoc = t.DefaultUsageLocation
 	}
 	d := &userData{User: s.userDetailsOf(r, u, defaultLoc), Mail: u.Mail, Enabled: u.AccountEnabled}
-	groups, err := s.svc.MemberOf(r.Context(), u.ID, allot.ListOptions{OrderByName: true, Top: 100})
+	groups, err := s.svc.Users.MemberOf(r.Context(), u.ID, allot.ListOptions{OrderByName: true, Top: 100})
 	if err != nil {
 		return nil, nil, err
 	}
-	cat := s.svc.Catalog()
+	cat := s.svc.Subscriptions.Catalog()
 	for i := range groups.Items {
 		d.Groups = append(d.Groups, groupRowOf(cat, &groups.Items[i], ""))
 	}
@@ -139,11 +139,11 @@ func (s *server) editUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	subs, err := s.svc.Subscriptions(r.Context())
+	subs, err := s.svc.Subscriptions.Subscriptions(r.Context())
 	if err != nil {
 		return err
 	}
-	cat := s.svc.Catalog()
+	cat := s.svc.Subscriptions.Catalog()
 	e := &editData{Location: u.UsageLocation, DefaultLoc: d.User.DefaultLoc, Countries: allot.Countries, Proxy: strings.Join(u.ProxyAddresses, "\n"),
 		Return: returnTo(r, "/users/"+url.PathEscape(u.ID)), Action: "/users/" + url.PathEscape(u.ID) + "/edit",
 		CanLocation: can.EditLocation, CanLicenses: can.ManageLicenses, CanProxy: can.ManageUsers}
@@ -176,7 +176,7 @@ func (s *server) editUserPost(w http.ResponseWriter, r *http.Request) error {
 	if !can.EditUser() {
 		return forbidden("edit users")
 	}
-	u, err := s.svc.User(r.Context(), r.PathValue("id"))
+	u, err := s.svc.Users.User(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -190,7 +190,7 @@ func (s *server) editUserPost(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	self := "/users/" + url.PathEscape(u.ID) + "/edit?return=" + url.QueryEscape(returnTo(r, "/users/"+url.PathEscape(u.ID)))
-	cat := s.svc.Catalog()
+	cat := s.svc.Subscriptions.Catalog()
 	var upd allot.UserUpdate
 	var saved []string
 	// Usage location.
@@ -280,7 +280,7 @@ func (s *server) editUserPost(w http.ResponseWriter, r *http.Request) error {
 		return s.redirect(w, r, self, flash{Kind: "info", Text: "Nothing was changed, so nothing was saved."})
 	}
 	if len(saved) > 0 {
-		if _, err := s.svc.UpdateUser(r.Context(), u.ID, upd); err != nil {
+		if _, err := s.svc.Users.UpdateUser(r.Context(), u.ID, upd); err != nil {
 			if allot.ErrorCode(err) == allot.EINTERNAL {
 				return err
 			}
@@ -294,7 +294,7 @@ func (s *server) editUserPost(w http.ResponseWriter, r *http.Request) error {
 		if remove == nil {
 			remove = []string{}
 		}
-		if _, err := s.svc.AssignUserLicense(r.Context(), u.ID, add, remove); err != nil {
+		if _, err := s.svc.Licenses.AssignUserLicense(r.Context(), u.ID, add, remove); err != nil {
 			if allot.ErrorCode(err) == allot.EINTERNAL {
 				return err
 			}
@@ -310,11 +310,11 @@ func (s *server) editUserPost(w http.ResponseWriter, r *http.Request) error {
 		// A new location or new addresses would be applied by background
 		// processing; reprocess the user now, so that the message can
 		// tell the outcome. (A license change already evaluated the user.)
-		if err := s.svc.ReprocessUsers(r.Context(), []string{u.ID}); err != nil {
+		if err := s.svc.Licenses.ReprocessUsers(r.Context(), []string{u.ID}); err != nil {
 			return err
 		}
 	}
-	switch after, err := s.svc.User(r.Context(), u.ID); {
+	switch after, err := s.svc.Users.User(r.Context(), u.ID); {
 	case err != nil:
 		return err
 	case len(saved) > 0 && !can.ManageLicenses:
@@ -359,11 +359,11 @@ type groupsData struct {
 func (s *server) groupsPage(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	d := groupsData{Query: strings.TrimSpace(q.Get("q"))}
-	page, err := s.svc.ListGroups(r.Context(), allot.ListOptions{Search: d.Query, OrderByName: true, Top: 100, After: q.Get("after"), Count: true})
+	page, err := s.svc.Groups.ListGroups(r.Context(), allot.ListOptions{Search: d.Query, OrderByName: true, Top: 100, After: q.Get("after"), Count: true})
 	if err != nil {
 		return err
 	}
-	cat := s.svc.Catalog()
+	cat := s.svc.Subscriptions.Catalog()
 	d.Count = page.Count
 	for i := range page.Items {
 		d.Groups = append(d.Groups, groupRowOf(cat, &page.Items[i], ""))
@@ -395,11 +395,11 @@ type memberItem struct {
 }
 
 func (s *server) groupPage(w http.ResponseWriter, r *http.Request) error {
-	g, err := s.svc.Group(r.Context(), r.PathValue("id"))
+	g, err := s.svc.Groups.Group(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	cat := s.svc.Catalog()
+	cat := s.svc.Subscriptions.Catalog()
 	d := groupData{Group: groupRowOf(cat, g, ""), Description: g.Description, Mail: g.MailNickname}
 	for _, l := range g.AssignedLicenses {
 		gl := groupLicense{ID: l.SkuID, Name: skuName(cat, l.SkuID)}
@@ -408,7 +408,7 @@ func (s *server) groupPage(w http.ResponseWriter, r *http.Request) error {
 		}
 		d.Licenses = append(d.Licenses, gl)
 	}
-	members, err := s.svc.Members(r.Context(), g.ID, false, allot.ListOptions{Top: s.pageSize, After: r.URL.Query().Get("after"), Count: true})
+	members, err := s.svc.Groups.Members(r.Context(), g.ID, false, allot.ListOptions{Top: s.pageSize, After: r.URL.Query().Get("after"), Count: true})
 	if err != nil {
 		return err
 	}

@@ -5,8 +5,8 @@
 // conveniences (suggestions while typing, the next page of users on
 // scroll) but every step works without it.
 //
-// It talks to the domain only through allot.Service and
-// allot.AccountService. Every page and action checks the signed-in
+// It talks to the domain only through the services of allot.Services
+// and alerts.Service given in Config. Every page and action checks the signed-in
 // account's role with Role.Can, whatever buttons the page showed.
 package web
 
@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/allot-dev/allot"
+	"github.com/allot-dev/allot/alerts"
 )
 
 //go:embed templates/*.html
@@ -36,10 +37,13 @@ var staticFS embed.FS
 
 // Config configures the handler returned by New.
 type Config struct {
-	Service  allot.Service
-	Accounts allot.AccountService
-	Logger   *slog.Logger
-	Now      func() time.Time
+	// Services are the domain; every one is required.
+	Services allot.Services
+	// Alerts serves Settings › Alerts (docs/ALERTS.md). Nil: those pages
+	// answer 404.
+	Alerts alerts.Service
+	Logger *slog.Logger
+	Now    func() time.Time
 	// SecureCookies marks cookies Secure even on plain HTTP, for a server
 	// behind a TLS-terminating proxy. Requests over TLS always get them.
 	SecureCookies bool
@@ -64,8 +68,9 @@ type Config struct {
 const DefaultMaxBodyBytes = 256 << 10
 
 type server struct {
-	svc      allot.Service
-	acc      allot.AccountService
+	svc      allot.Services
+	acc      allot.AccountService // svc.Accounts, named for the many sign-in calls
+	alerts   alerts.Service       // nil: no webhooks
 	log      *slog.Logger
 	now      func() time.Time
 	secure   bool
@@ -87,11 +92,11 @@ type staticFile struct {
 // New returns the admin center's handler, or an error when an embedded
 // template does not parse.
 func New(cfg Config) (http.Handler, error) {
-	if cfg.Service == nil || cfg.Accounts == nil {
-		return nil, fmt.Errorf("web: Config.Service and Config.Accounts are required")
+	if missing := cfg.Services.Missing(); len(missing) > 0 {
+		return nil, fmt.Errorf("web: Config.Services lacks %s", strings.Join(missing, ", "))
 	}
 	s := &server{
-		svc: cfg.Service, acc: cfg.Accounts, log: cfg.Logger, now: cfg.Now,
+		svc: cfg.Services, acc: cfg.Services.Accounts, alerts: cfg.Alerts, log: cfg.Logger, now: cfg.Now,
 		secure: cfg.SecureCookies, maxBody: cfg.MaxBodyBytes, pageSize: cfg.PageSize,
 		ipHeader: http.CanonicalHeaderKey(strings.TrimSpace(cfg.ClientIPHeader)),
 		mux:      http.NewServeMux(),
@@ -283,7 +288,7 @@ func (s *server) newView(w http.ResponseWriter, r *http.Request, title, nav stri
 	a, _ := allot.ActorFromContext(r.Context())
 	v := &view{Title: title, Nav: nav, Actor: a, RoleName: roleName(a.Role), Can: permsOf(a.Role),
 		CSRF: csrfFrom(r.Context()), Static: s.staticURLs(), Data: data}
-	if t, err := s.svc.Tenant(r.Context()); err == nil {
+	if t, err := s.svc.Tenants.Tenant(r.Context()); err == nil {
 		v.Tenant = t.DisplayName
 	}
 	v.Flash = s.takeFlash(w, r)

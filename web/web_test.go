@@ -82,7 +82,7 @@ func newEnv(t testing.TB, cfg web.Config, useTLS bool) *env {
 			t.Fatal(err)
 		}
 	}
-	cfg.Service, cfg.Accounts = db, db
+	cfg.Services, cfg.Alerts = db.Services(), db
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -336,7 +336,7 @@ func runBench(ctx context.Context, dsn string, r *benchReport, samples int, cpuP
 	if err != nil {
 		return err
 	}
-	h := api.New(api.Config{Service: db, BaseURL: "http://bench.invalid", Logger: slog.New(slog.DiscardHandler)})
+	h := api.New(api.Config{Services: db.Services(), BaseURL: "http://bench.invalid", Logger: slog.New(slog.DiscardHandler)})
 	lat = lat[:0]
 	next := "/v1.0/users?$top=999&$select=id,displayName,licenseAssignmentStates"
 	for next != "" && len(lat) < 200 {
@@ -388,7 +388,7 @@ func benchPatchDuringWalk(ctx context.Context, db *store.DB, tenantID string, r 
 	if err != nil {
 		return err
 	}
-	h := api.New(api.Config{Service: db, BaseURL: "http://bench.invalid", Logger: slog.New(slog.DiscardHandler)})
+	h := api.New(api.Config{Services: db.Services(), BaseURL: "http://bench.invalid", Logger: slog.New(slog.DiscardHandler)})
 	if _, err := db.AssignGroupLicense(admin, benchID(2, 0), nil, []string{demoE3}); err != nil {
 		return err
 	}

@@ -55,7 +55,7 @@ func newCLIWorld(t *testing.T, pause time.Duration) *cliWorld {
 	w = worker.New(worker.Config{Processor: db, Logger: log, BatchSize: batch, Pause: pause, Poll: 50 * time.Millisecond})
 	done := make(chan struct{})
 	go func() { w.Run(ctx); close(done) }()
-	srv := httptest.NewServer(api.New(api.Config{Service: db, Logger: log, OperatorToken: "op-secret"}))
+	srv := httptest.NewServer(api.New(api.Config{Services: db.Services(), Alerts: db, Import: db, Logger: log, OperatorToken: "op-secret"}))
 	t.Cleanup(func() {
 		cancel()
 		<-done

@@ -125,8 +125,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 	} else {
 		fmt.Fprintf(stdout, "Allot listening on %s (database %s)\n", url, *dbPath)
 	}
-	apiHandler := api.New(api.Config{Service: db, Logger: log, OperatorToken: *opToken, Ready: db.Ping, Draining: ctx.Done(),
-		SCIM: scim.New(scim.Config{Service: db, Store: db, Logger: log}), Metrics: metrics,
+	apiHandler := api.New(api.Config{Services: db.Services(), Alerts: db, Import: db,
+		Logger: log, OperatorToken: *opToken, Ready: db.Ping, Draining: ctx.Done(),
+		SCIM: scim.New(scim.Config{Services: db.Services(), Store: db, Logger: log}), Metrics: metrics,
 		BaseURL: base, ClientIPHeader: *proxyHeader})
 	h, err := withAdminCenter(apiHandler, webOptions{db: db, log: log, secureCookies: *secureCookies, clientIPHeader: *proxyHeader})
 	if err != nil {

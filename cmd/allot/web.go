@@ -22,7 +22,7 @@ type webOptions struct {
 }
 
 func withAdminCenter(apiHandler http.Handler, o webOptions) (http.Handler, error) {
-	admin, err := web.New(web.Config{Service: o.db, Accounts: o.db, Logger: o.log, SecureCookies: o.secureCookies, ClientIPHeader: o.clientIPHeader})
+	admin, err := web.New(web.Config{Services: o.db.Services(), Alerts: o.db, Logger: o.log, SecureCookies: o.secureCookies, ClientIPHeader: o.clientIPHeader})
 	if err != nil {
 		return nil, err
 	}

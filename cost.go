@@ -7,50 +7,18 @@ import (
 	"time"
 )
 
-// BeyondService serves three features that the reference system
-// lacks: the waiting room, the cost report and the direct-assignment
-// policy (docs/WAITING-ROOM-COST-POLICY.md). The store implements it; it
-// stays out of Service so that Service's fakes need not.
-type BeyondService interface {
-	// WaitingRoom lists the users in CountViolation for a subscribed SKU in
-	// the order they will get seats, skipping skip and returning at most top.
-	WaitingRoom(ctx context.Context, skuID string, skip, top int) (*WaitingRoom, error)
+// CostService prices seats and reports spend (docs/WAITING-ROOM-COST-POLICY.md).
+type CostService interface {
 	// SetPrice sets the price per seat of a subscription (PermPurchase).
+	// ENOTFOUND without a subscription, EINVALID for a bad amount or
+	// currency.
 	SetPrice(ctx context.Context, skuID string, price Price) (*Price, error)
-	// ClearPrice removes a subscription's price.
+	// ClearPrice removes a subscription's price (PermPurchase); ENOTFOUND
+	// without a subscription.
 	ClearPrice(ctx context.Context, skuID string) error
-	// CostReport reports spend per product and group, and idle seats.
+	// CostReport reports spend per product and group, and idle seats
+	// (PermRead).
 	CostReport(ctx context.Context) (*CostReport, error)
-	// Policy returns the tenant's licensing policy.
-	Policy(ctx context.Context) (*Policy, error)
-	// SetPolicy replaces the list of SKUs whose direct assignment is blocked
-	// (PermManageTenant).
-	SetPolicy(ctx context.Context, blockedDirect []string) (*Policy, error)
-}
-
-// WaitingRoom is a page of a SKU's waiting room (docs/RULES.md §2.3.4).
-type WaitingRoom struct {
-	SkuID     string
-	Total     int // users waiting, all pages
-	Available int // seats free now; non-zero only until processing catches up
-	Users     []WaitingUser
-}
-
-// WaitingUser is one place in a waiting room.
-type WaitingUser struct {
-	Position          int // 1 gets the next free seat
-	UserID            string
-	UserPrincipalName string
-	DisplayName       string
-	Direct            bool       // waits through a direct assignment
-	Groups            []GroupRef // groups whose assignment waits for the seat
-	WaitingSince      time.Time
-}
-
-// GroupRef names a group.
-type GroupRef struct {
-	ID          string
-	DisplayName string
 }
 
 // PriceScale is how many units of a Price make one of its currency: prices
@@ -175,12 +143,4 @@ type GroupProductCost struct {
 type CurrencyTotal struct {
 	Currency         string
 	Spend, IdleSpend string
-}
-
-// Policy is a tenant's licensing policy.
-type Policy struct {
-	// BlockedDirectSKUs are SKUs that may not be newly assigned to a user
-	// directly: groups are the only way. Existing direct assignments stay
-	// and may be removed.
-	BlockedDirectSKUs []string
 }
