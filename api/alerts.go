@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/allot-dev/allot"
 	"github.com/allot-dev/allot/alerts"
 )
 
@@ -62,19 +63,12 @@ func (s *server) listWebhooks(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	items := make([]object, 0, len(hooks))
-	for i := range hooks {
-		items = append(items, webhookView(&hooks[i]))
-	}
-	writeJSON(w, http.StatusOK, object{"value": items})
+	writeJSON(w, http.StatusOK, valueList(hooks, webhookView))
 	return nil
 }
 
 func (s *server) getWebhook(w http.ResponseWriter, r *http.Request) error {
-	if err := noQuery(r); err != nil {
-		return err
-	}
-	id, err := pathGUID(r, "id")
+	id, err := noQueryID(r, "id")
 	if err != nil {
 		return err
 	}
@@ -135,10 +129,7 @@ func (s *server) createWebhook(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *server) updateWebhook(w http.ResponseWriter, r *http.Request) error {
-	if err := noQuery(r); err != nil {
-		return err
-	}
-	id, err := pathGUID(r, "id")
+	id, err := noQueryID(r, "id")
 	if err != nil {
 		return err
 	}
@@ -162,10 +153,7 @@ func (s *server) updateWebhook(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *server) deleteWebhook(w http.ResponseWriter, r *http.Request) error {
-	if err := noQuery(r); err != nil {
-		return err
-	}
-	id, err := pathGUID(r, "id")
+	id, err := noQueryID(r, "id")
 	if err != nil {
 		return err
 	}
@@ -181,10 +169,7 @@ func (s *server) deleteWebhook(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *server) testWebhook(w http.ResponseWriter, r *http.Request) error {
-	if err := noQuery(r); err != nil {
-		return err
-	}
-	id, err := pathGUID(r, "id")
+	id, err := noQueryID(r, "id")
 	if err != nil {
 		return err
 	}
@@ -223,7 +208,7 @@ func (s *server) listDeliveries(w http.ResponseWriter, r *http.Request) error {
 		}
 		switch k {
 		case "webhookId":
-			id, ok := parseGUID(v[0])
+			id, ok := allot.ParseID(v[0])
 			if !ok {
 				return invalidID(v[0])
 			}
@@ -251,10 +236,6 @@ func (s *server) listDeliveries(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	items := make([]object, 0, len(ds))
-	for i := range ds {
-		items = append(items, deliveryView(&ds[i]))
-	}
-	writeJSON(w, http.StatusOK, object{"value": items})
+	writeJSON(w, http.StatusOK, valueList(ds, deliveryView))
 	return nil
 }

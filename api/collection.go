@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/allot-dev/allot"
@@ -29,15 +30,19 @@ func pick(full object, sel, def []string) object {
 	return out
 }
 
-func selected(sel []string, names ...string) bool {
-	for _, s := range sel {
-		for _, n := range names {
-			if s == n {
-				return true
-			}
-		}
+// The Allot extensions (api/openapi.json) are plain JSON: no @odata.context,
+// and collections as {"value":[...]} so that Graph-minded scripts read them
+// alike. valueList is that collection; it is [] rather than null when empty.
+func valueList[T any](xs []T, view func(*T) object) object {
+	items := make([]object, 0, len(xs))
+	for i := range xs {
+		items = append(items, view(&xs[i]))
 	}
-	return false
+	return object{"value": items}
+}
+
+func selected(sel []string, names ...string) bool {
+	return slices.ContainsFunc(names, func(n string) bool { return slices.Contains(sel, n) })
 }
 
 // parseList parses the query of a paged collection.

@@ -20,10 +20,7 @@ type priceBody struct {
 
 // setPrice serves PUT /allot/v1/subscriptions/{skuId}/price.
 func (s *server) setPrice(w http.ResponseWriter, r *http.Request) error {
-	if err := noQuery(r); err != nil {
-		return err
-	}
-	sku, err := pathGUID(r, "skuId")
+	sku, err := noQueryID(r, "skuId")
 	if err != nil {
 		return err
 	}
@@ -60,10 +57,7 @@ func (s *server) setPrice(w http.ResponseWriter, r *http.Request) error {
 
 // clearPrice serves DELETE /allot/v1/subscriptions/{skuId}/price.
 func (s *server) clearPrice(w http.ResponseWriter, r *http.Request) error {
-	if err := noQuery(r); err != nil {
-		return err
-	}
-	sku, err := pathGUID(r, "skuId")
+	sku, err := noQueryID(r, "skuId")
 	if err != nil {
 		return err
 	}

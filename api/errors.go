@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/allot-dev/allot"
+	"github.com/allot-dev/allot/scim"
 )
 
 // statusError is an error the HTTP layer raises itself, for conditions the
@@ -125,13 +125,9 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("Retry-After", "1")
 	}
 	if strings.HasPrefix(r.URL.Path, "/scim/") {
-		// SCIM clients read SCIM's error schema (RFC 7644 §3.12), also when
-		// authentication, the rate limit or the body limit refuses them.
-		b, _ := json.Marshal(map[string]any{"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:Error"},
-			"status": strconv.Itoa(status), "detail": message})
-		w.Header().Set("Content-Type", "application/scim+json")
-		w.WriteHeader(status)
-		_, _ = w.Write(b)
+		// SCIM clients read SCIM's error schema, also when authentication,
+		// the rate limit or the body limit refuses them.
+		scim.WriteError(w, status, message)
 		return
 	}
 	writeJSON(w, status, errorBody{errorDetail{

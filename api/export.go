@@ -175,10 +175,7 @@ var memberErrorHeader = []string{"userPrincipalName", "displayName", "usageLocat
 // the group's direct members in error, one row per license state the group
 // gives them (the SKU that failed, and Other for the group's other SKUs).
 func (s *server) exportMemberErrors(w http.ResponseWriter, r *http.Request) error {
-	if err := noQuery(r); err != nil {
-		return err
-	}
-	id, err := pathGUID(r, "id")
+	id, err := noQueryID(r, "id")
 	if err != nil {
 		return err
 	}

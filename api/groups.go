@@ -226,10 +226,7 @@ type groupUpdateBody struct {
 func (groupUpdateBody) graphType() string { return "microsoft.graph.group" }
 
 func (s *server) updateGroup(w http.ResponseWriter, r *http.Request) error {
-	if err := noQuery(r); err != nil {
-		return err
-	}
-	id, err := pathGUID(r, "id")
+	id, err := noQueryID(r, "id")
 	if err != nil {
 		return err
 	}
@@ -291,10 +288,7 @@ func (s *server) updateGroup(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *server) deleteGroup(w http.ResponseWriter, r *http.Request) error {
-	if err := noQuery(r); err != nil {
-		return err
-	}
-	id, err := pathGUID(r, "id")
+	id, err := noQueryID(r, "id")
 	if err != nil {
 		return err
 	}
@@ -406,10 +400,7 @@ type refBody struct {
 }
 
 func (s *server) addMember(w http.ResponseWriter, r *http.Request) error {
-	if err := noQuery(r); err != nil {
-		return err
-	}
-	id, err := pathGUID(r, "id")
+	id, err := noQueryID(r, "id")
 	if err != nil {
 		return err
 	}
@@ -449,7 +440,7 @@ func refID(ref string) (string, error) {
 	default:
 		return "", bad
 	}
-	id, ok := parseGUID(segs[len(segs)-1])
+	id, ok := allot.ParseID(segs[len(segs)-1])
 	if !ok {
 		return "", invalidID(clip(segs[len(segs)-1]))
 	}
@@ -457,10 +448,7 @@ func refID(ref string) (string, error) {
 }
 
 func (s *server) removeMember(w http.ResponseWriter, r *http.Request) error {
-	if err := noQuery(r); err != nil {
-		return err
-	}
-	id, err := pathGUID(r, "id")
+	id, err := noQueryID(r, "id")
 	if err != nil {
 		return err
 	}
@@ -479,22 +467,14 @@ func (s *server) removeMember(w http.ResponseWriter, r *http.Request) error {
 // the worker. The Location header points at the group itself rather than
 // Graph's internal /v2/{tenant}/directoryObjects/... URL, which nothing can GET.
 func (s *server) assignGroupLicense(w http.ResponseWriter, r *http.Request) error {
-	if err := noQuery(r); err != nil {
-		return err
-	}
-	id, err := pathGUID(r, "id")
+	id, err := noQueryID(r, "id")
 	if err != nil {
 		return err
 	}
-	nested, err := takeNestedFlags(r)
+	add, remove, err := parseGroupAssignLicense(r)
 	if err != nil {
 		return err
 	}
-	add, remove, err := parseAssignLicense(r)
-	if err != nil {
-		return err
-	}
-	withNestedFlags(add, nested)
 	g, err := s.svc.Licenses.AssignGroupLicense(r.Context(), id, add, remove)
 	if err != nil {
 		return err

@@ -2,17 +2,15 @@ package api
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"runtime/debug"
 	"strings"
-	"time"
 
 	"github.com/allot-dev/allot"
+	"github.com/allot-dev/allot/internal/httpx"
 )
 
 // requestInfo travels in the context from the outermost middleware inward;
@@ -34,123 +32,57 @@ func infoFrom(ctx context.Context) *requestInfo {
 	return &requestInfo{}
 }
 
-// newGUID returns a random (version 4) GUID.
-func newGUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
-
-// requestID gives every request a server-generated request-id and echoes the
-// caller's client-request-id, as Graph does, so that a caller can quote
-// either in a support request.
+// requestID gives every request the ids of internal/httpx (a request-id,
+// and the caller's client-request-id echoed, as Graph does) and the
+// requestInfo the inner layers fill in.
 func requestID(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		info := &requestInfo{id: newGUID(), clientID: r.Header.Get("client-request-id")}
-		if !printable(info.clientID) || len(info.clientID) > 128 {
-			info.clientID = ""
-		}
-		if info.clientID == "" {
-			info.clientID = info.id
-		}
-		w.Header().Set("request-id", info.id)
-		w.Header().Set("client-request-id", info.clientID)
+	return httpx.RequestIDs(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ids := httpx.IDsFrom(r.Context())
+		info := &requestInfo{id: ids.Request, clientID: ids.Client}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), infoKey{}, info)))
-	})
+	}))
 }
-
-func printable(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x21 || s[i] > 0x7e {
-			return false
-		}
-	}
-	return true
-}
-
-// statusWriter records what was sent, for the request log and so that panic
-// recovery knows whether an error envelope can still be written.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-	bytes  int64
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	n, err := w.ResponseWriter.Write(b)
-	w.bytes += int64(n)
-	return n, err
-}
-
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (s *server) logRequests(next http.Handler) http.Handler {
+	logged := httpx.LogRequests(s.log, "request", s.served, next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
-		info := infoFrom(r.Context())
-		info.client = s.clientIP(r)
-		next.ServeHTTP(sw, r)
-		// Never log headers, the query string or bodies: they may carry
-		// secrets (bearer tokens, the secret of a new token).
-		attrs := []slog.Attr{
-			slog.String("method", r.Method),
-			slog.String("path", r.URL.Path),
-			slog.String("route", info.route),
-			slog.Int("status", sw.status),
-			slog.Int64("bytes", sw.bytes),
-			slog.Duration("duration", time.Since(start)),
-			slog.String("request_id", info.id),
-			slog.String("client", info.client),
-		}
-		if info.actor != nil {
-			if info.actor.Operator {
-				attrs = append(attrs, slog.String("actor", "operator"))
-			} else {
-				attrs = append(attrs, slog.String("tenant", info.actor.TenantID), slog.String("token", info.actor.TokenID))
-			}
-		}
-		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
-		s.metrics.observeRequest(info.route, sw.status, time.Since(start))
+		infoFrom(r.Context()).client = s.clientIP(r)
+		logged.ServeHTTP(w, r)
 	})
+}
+
+// served counts a request in the metrics and returns its log line
+// (docs/OBSERVABILITY.md). Never log headers, the query string or bodies:
+// they may carry secrets (bearer tokens, the secret of a new token).
+func (s *server) served(r *http.Request, sv httpx.Served) []slog.Attr {
+	info := infoFrom(r.Context())
+	s.metrics.observeRequest(info.route, sv.Status, sv.Duration)
+	attrs := []slog.Attr{
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+		slog.String("route", info.route),
+		slog.Int("status", sv.Status),
+		slog.Int64("bytes", sv.Bytes),
+		slog.Duration("duration", sv.Duration),
+		slog.String("request_id", info.id),
+		slog.String("client", info.client),
+	}
+	if info.actor != nil {
+		if info.actor.Operator {
+			attrs = append(attrs, slog.String("actor", "operator"))
+		} else {
+			attrs = append(attrs, slog.String("tenant", info.actor.TenantID), slog.String("token", info.actor.TokenID))
+		}
+	}
+	return attrs
 }
 
 // recoverPanics turns a panic into a 500 envelope; the panic value and stack
 // go to the log only.
 func (s *server) recoverPanics(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sw, ok := w.(*statusWriter)
-		if !ok {
-			sw = &statusWriter{ResponseWriter: w}
-		}
-		defer func() {
-			v := recover()
-			if v == nil {
-				return
-			}
-			if v == http.ErrAbortHandler {
-				panic(v)
-			}
-			s.log.ErrorContext(r.Context(), "panic", slog.String("request_id", infoFrom(r.Context()).id),
-				slog.Any("panic", v), slog.String("stack", string(debug.Stack())))
-			if sw.status == 0 {
-				s.writeError(sw, r, fmt.Errorf("panic: %v", v))
-			}
-		}()
-		next.ServeHTTP(sw, r)
-	})
+	return httpx.Recover(s.log, func(w http.ResponseWriter, r *http.Request, v any) {
+		s.writeError(w, r, fmt.Errorf("panic: %v", v))
+	}, next)
 }
 
 // bulkBodyBytes lets the operator upload a catalog built from Microsoft's
@@ -164,22 +96,11 @@ func (s *server) limitBody(next http.Handler) http.Handler {
 		if (r.URL.Path == "/allot/v1/catalog" || r.URL.Path == "/allot/v1/import") && limit < bulkBodyBytes {
 			limit = bulkBodyBytes
 		}
-		if r.ContentLength > limit {
+		if !httpx.LimitBody(w, r, limit) {
 			s.writeError(w, r, errTooLarge(limit))
 			return
 		}
-		// The innermost writer lets the server close a connection whose
-		// client keeps sending after the limit.
-		base := w
-		for {
-			u, ok := base.(interface{ Unwrap() http.ResponseWriter })
-			if !ok {
-				break
-			}
-			base = u.Unwrap()
-		}
-		r.Body = http.MaxBytesReader(base, r.Body, limit)
-		if !s.decodeBody(w, base, r, limit) {
+		if !s.decodeBody(w, httpx.Innermost(w), r, limit) {
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -210,10 +131,10 @@ func (s *server) authenticate(r *http.Request) (allot.Actor, error) {
 	now := s.now()
 	a, err := s.resolve(r.Context(), secret)
 	if err == errBadToken && s.authFail != nil {
-		if wait := s.authFail.wait(keys[:], now); wait > 0 {
+		if wait := s.authFail.Wait(now, keys[:]...); wait > 0 {
 			return allot.Actor{}, &rateLimitError{retryAfter: wait}
 		}
-		if s.authFail.fail(keys[:], now) {
+		if s.authFail.Take(now, keys[:]...) {
 			// The client's address only: a token prefix is part of a secret.
 			s.log.WarnContext(r.Context(), "failed authentications: rate limit reached",
 				slog.String("client", info.client), slog.String("request_id", info.id))
@@ -286,19 +207,18 @@ func (s *server) open(h handlerFunc) http.Handler {
 // that stop a browser from sniffing, framing, caching or leaking what the
 // API answers: its responses carry tenant data and, once, token secrets.
 func securityHeaders(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Cache-Control", "no-store")
-		h.Set("Pragma", "no-cache")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
-		h.Set("Referrer-Policy", "no-referrer")
-		if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
-			h.Set("Strict-Transport-Security", "max-age=63072000")
-		}
-		next.ServeHTTP(w, r)
-	})
+	return httpx.SecurityHeaders(apiHeaders, "max-age=63072000", func(r *http.Request) bool {
+		return r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+	}, next)
+}
+
+var apiHeaders = map[string]string{
+	"X-Content-Type-Options":  "nosniff",
+	"Cache-Control":           "no-store",
+	"Pragma":                  "no-cache",
+	"X-Frame-Options":         "DENY",
+	"Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+	"Referrer-Policy":         "no-referrer",
 }
 
 // can checks a permission the route could not decide before reading the body.

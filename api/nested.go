@@ -1,9 +1,7 @@
 package api
 
 import (
-	"bytes"
 	"encoding/json"
-	"io"
 	"net/http"
 
 	"github.com/allot-dev/allot"
@@ -13,56 +11,59 @@ import (
 // assignLicense (docs/NESTED-GROUPS.md).
 const nestedField = "includeNestedGroups"
 
-// takeNestedFlags reads includeNestedGroups from each addLicenses entry of
-// a group's assignLicense body, by entry index, and leaves the request
-// with a body without it, so Graph's strict parser (which refuses the
-// field on users) reads the rest. A body it cannot make sense of is left
-// as it is, for that parser to refuse with its usual error.
-func takeNestedFlags(r *http.Request) ([]*bool, error) {
-	body, err := readBody(r)
-	if err != nil {
-		return nil, err
-	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	var top map[string]json.RawMessage
-	if json.Unmarshal(body, &top) != nil {
-		return nil, nil
-	}
-	var entries []map[string]json.RawMessage
-	if json.Unmarshal(top["addLicenses"], &entries) != nil {
-		return nil, nil
-	}
-	flags := make([]*bool, len(entries))
-	found := false
-	for i, e := range entries {
-		raw, ok := e[nestedField]
-		if !ok {
-			continue
-		}
-		var v *bool
-		if err := json.Unmarshal(raw, &v); err != nil || v == nil {
-			return nil, badRequest("Invalid value for property '%s': expected boolean.", nestedField)
-		}
-		flags[i], found = v, true
-		delete(e, nestedField)
-	}
-	if !found {
-		return nil, nil
-	}
-	top["addLicenses"], _ = json.Marshal(entries)
-	stripped, _ := json.Marshal(top)
-	r.Body = io.NopCloser(bytes.NewReader(stripped))
-	return flags, nil
+// groupAssignLicenseBody is a group's assignLicense payload: Graph's, whose
+// addLicenses entries may carry includeNestedGroups. A user's keeps Graph's
+// own type (assignLicenseBody), where the field is unknown.
+type groupAssignLicenseBody struct {
+	AddLicenses    *[]groupLicenseBody `json:"addLicenses"`
+	RemoveLicenses *[]string           `json:"removeLicenses"`
 }
 
-// withNestedFlags sets the flags read by takeNestedFlags on the parsed
-// licenses, which are in the body's order.
-func withNestedFlags(add []allot.AssignedLicense, flags []*bool) {
-	for i := range add {
-		if i < len(flags) {
-			add[i].IncludeNestedGroups = flags[i]
+type groupLicenseBody struct {
+	DisabledPlans []string `json:"disabledPlans"`
+	SkuID         *string  `json:"skuId"`
+	// Raw, so that null (which a *bool would take for absent) and a value
+	// of another type are refused with the extension's own message.
+	IncludeNestedGroups json.RawMessage `json:"includeNestedGroups"`
+}
+
+func (groupLicenseBody) graphType() string { return "microsoft.graph.assignedLicense" }
+
+// parseGroupAssignLicense reads a group's assignLicense body as
+// parseAssignLicense reads a user's, with each entry's includeNestedGroups
+// on the license it names.
+func parseGroupAssignLicense(r *http.Request) (add []allot.AssignedLicense, remove []string, err error) {
+	var b groupAssignLicenseBody
+	if _, err := decodeJSON(r, &b); err != nil {
+		return nil, nil, err
+	}
+	var entries []groupLicenseBody
+	if b.AddLicenses != nil {
+		entries = *b.AddLicenses
+	}
+	flags := make([]*bool, len(entries))
+	for i, e := range entries {
+		if e.IncludeNestedGroups == nil {
+			continue
+		}
+		if json.Unmarshal(e.IncludeNestedGroups, &flags[i]) != nil || flags[i] == nil {
+			return nil, nil, badRequest("Invalid value for property '%s': expected boolean.", nestedField)
 		}
 	}
+	if err := assignLicenseArrays(b.AddLicenses != nil, b.RemoveLicenses != nil); err != nil {
+		return nil, nil, err
+	}
+	licenses := make([]assignedLicenseBody, len(entries))
+	for i, e := range entries {
+		licenses[i] = assignedLicenseBody{DisabledPlans: e.DisabledPlans, SkuID: e.SkuID}
+	}
+	if add, remove, err = licensesFromBody(licenses, *b.RemoveLicenses); err != nil {
+		return nil, nil, err
+	}
+	for i := range add {
+		add[i].IncludeNestedGroups = flags[i]
+	}
+	return add, remove, nil
 }
 
 // nestedView adds includeNestedGroups to the assignedLicenses of a group

@@ -132,7 +132,7 @@ func previewChange(b previewChangeBody) (allot.PreviewChange, error) {
 		if v == nil || err != nil {
 			return ""
 		}
-		g, ok := parseGUID(*v)
+		g, ok := allot.ParseID(*v)
 		if !ok {
 			err = badRequest("Invalid value for property '%s': '%s' is not a GUID.", prop, clip(*v))
 		}
@@ -144,14 +144,14 @@ func previewChange(b previewChangeBody) (allot.PreviewChange, error) {
 	}
 	switch c.Op {
 	case allot.PreviewAssignLicense:
-		ab := assignLicenseBody{AddLicenses: &[]assignedLicenseBody{}, RemoveLicenses: b.RemoveLicenses}
+		add := make([]assignedLicenseBody, 0, len(*b.AddLicenses))
 		for _, l := range *b.AddLicenses {
 			if l.IncludeNestedGroups != nil && c.GroupID == "" {
 				return c, badRequest("Property 'includeNestedGroups' applies to a group's licenses only.")
 			}
-			*ab.AddLicenses = append(*ab.AddLicenses, assignedLicenseBody{DisabledPlans: l.DisabledPlans, SkuID: l.SkuID})
+			add = append(add, assignedLicenseBody{DisabledPlans: l.DisabledPlans, SkuID: l.SkuID})
 		}
-		if c.AddLicenses, c.RemoveLicenses, err = licensesFromBody(ab); err != nil {
+		if c.AddLicenses, c.RemoveLicenses, err = licensesFromBody(add, *b.RemoveLicenses); err != nil {
 			return c, err
 		}
 		if len(c.AddLicenses)+len(c.RemoveLicenses) == 0 {

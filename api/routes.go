@@ -20,6 +20,7 @@ import (
 	"github.com/allot-dev/allot"
 	"github.com/allot-dev/allot/alerts"
 	"github.com/allot-dev/allot/csvio"
+	"github.com/allot-dev/allot/internal/httpx"
 )
 
 // Config configures the handler returned by New.
@@ -90,7 +91,7 @@ type server struct {
 	mux      *http.ServeMux
 	ready    func(ctx context.Context) error
 	draining <-chan struct{}
-	authFail *limiter // nil: no limit on failed authentications
+	authFail *httpx.Limiter // failed authentications per client address and token prefix; nil: no limit
 	ipHeader string
 	metrics  *Metrics
 	alerts   alerts.Service      // nil: no webhooks
@@ -139,9 +140,9 @@ func New(cfg Config) http.Handler {
 	}
 	switch n := cfg.FailedAuthPerMinute; {
 	case n == 0:
-		s.authFail = newLimiter(DefaultFailedAuthPerMinute, time.Minute)
+		s.authFail = httpx.NewLimiter(DefaultFailedAuthPerMinute, time.Minute)
 	case n > 0:
-		s.authFail = newLimiter(n, time.Minute)
+		s.authFail = httpx.NewLimiter(n, time.Minute)
 	}
 	if cfg.BaseURL != "" {
 		u, err := url.Parse(strings.TrimRight(cfg.BaseURL, "/"))

@@ -100,13 +100,13 @@ func (s *server) getSku(w http.ResponseWriter, r *http.Request) error {
 	if !composite {
 		skuPart = raw
 	}
-	sku, ok := parseGUID(skuPart)
+	sku, ok := allot.ParseID(skuPart)
 	if !ok {
 		return invalidID(clip(raw))
 	}
 	var tenantID string
 	if composite {
-		if tenantID, ok = parseGUID(tenantPart); !ok {
+		if tenantID, ok = allot.ParseID(tenantPart); !ok {
 			return invalidID(clip(raw))
 		}
 	}

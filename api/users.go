@@ -119,6 +119,15 @@ func userKey(r *http.Request) (string, error) {
 	return guid(k)
 }
 
+// pathUser reads the user the {id} path segment names.
+func (s *server) pathUser(r *http.Request) (*allot.User, error) {
+	k, err := userKey(r)
+	if err != nil {
+		return nil, err
+	}
+	return s.svc.Users.User(r.Context(), k)
+}
+
 // userID resolves the {id} path segment to a user id; a userPrincipalName
 // costs one lookup, so the write methods need only accept ids.
 func (s *server) userID(r *http.Request) (string, error) {
@@ -191,11 +200,7 @@ func (s *server) getUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	k, err := userKey(r)
-	if err != nil {
-		return err
-	}
-	u, err := s.svc.Users.User(r.Context(), k)
+	u, err := s.pathUser(r)
 	if err != nil {
 		return err
 	}
@@ -405,8 +410,9 @@ func (s *server) deleteUser(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// assignLicenseBody is Graph's assignLicense payload, for users and groups.
-// Pointers tell a missing array (an error in Graph) from an empty one.
+// assignLicenseBody is Graph's assignLicense payload, as a user's takes it
+// (a group's is groupAssignLicenseBody). Pointers tell a missing array (an
+// error in Graph) from an empty one.
 type assignLicenseBody struct {
 	AddLicenses    *[]assignedLicenseBody `json:"addLicenses"`
 	RemoveLicenses *[]string              `json:"removeLicenses"`
@@ -430,31 +436,41 @@ func parseAssignLicense(r *http.Request) (add []allot.AssignedLicense, remove []
 	if _, err := decodeJSON(r, &b); err != nil {
 		return nil, nil, err
 	}
+	if err := assignLicenseArrays(b.AddLicenses != nil, b.RemoveLicenses != nil); err != nil {
+		return nil, nil, err
+	}
+	return licensesFromBody(*b.AddLicenses, *b.RemoveLicenses)
+}
+
+// assignLicenseArrays answers Graph's error for an assignLicense body that
+// lacks one of its two arrays, which Graph requires even when empty.
+func assignLicenseArrays(hasAdd, hasRemove bool) error {
 	var missing []string
-	if b.AddLicenses == nil {
+	if !hasAdd {
 		missing = append(missing, "addLicenses")
 	}
-	if b.RemoveLicenses == nil {
+	if !hasRemove {
 		missing = append(missing, "removeLicenses")
 	}
 	if len(missing) > 0 {
-		return nil, nil, badRequest("One or more parameters of the operation 'assignLicense' are missing from the request payload. The missing parameters are: %s.", strings.Join(missing, ","))
+		return badRequest("One or more parameters of the operation 'assignLicense' are missing from the request payload. The missing parameters are: %s.", strings.Join(missing, ","))
 	}
-	return licensesFromBody(b)
+	return nil
 }
 
-// licensesFromBody validates the arrays of an assignLicense body, which
-// a what-if preview (api/preview.go) also carries.
-func licensesFromBody(b assignLicenseBody) (add []allot.AssignedLicense, remove []string, err error) {
-	if len(*b.AddLicenses)+len(*b.RemoveLicenses) > maxLicensesPerRequest {
+// licensesFromBody validates the arrays of an assignLicense body, which a
+// group's assignLicense and a what-if preview (api/preview.go) also carry.
+// The licenses it returns are in the order of addLicenses, one an entry.
+func licensesFromBody(addLicenses []assignedLicenseBody, removeLicenses []string) (add []allot.AssignedLicense, remove []string, err error) {
+	if len(addLicenses)+len(removeLicenses) > maxLicensesPerRequest {
 		return nil, nil, badRequest("Too many licenses in one request: at most %d may be added or removed.", maxLicensesPerRequest)
 	}
 	seen := make(map[string]bool)
-	for _, l := range *b.AddLicenses {
+	for _, l := range addLicenses {
 		if l.SkuID == nil {
 			return nil, nil, required("skuId", "AssignedLicense")
 		}
-		sku, ok := parseGUID(*l.SkuID)
+		sku, ok := allot.ParseID(*l.SkuID)
 		if !ok {
 			return nil, nil, badRequest("Invalid value specified for property 'skuId' of resource 'AssignedLicense': '%s' is not a GUID.", clip(*l.SkuID))
 		}
@@ -468,7 +484,7 @@ func licensesFromBody(b assignLicenseBody) (add []allot.AssignedLicense, remove 
 		}
 		add = append(add, allot.AssignedLicense{SkuID: sku, DisabledPlans: disabled})
 	}
-	remove, err = guids("removeLicenses", *b.RemoveLicenses)
+	remove, err = guids("removeLicenses", removeLicenses)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -9,30 +9,10 @@ import (
 	"github.com/allot-dev/allot/odata"
 )
 
-// parseGUID accepts only the 36-character hyphenated form and returns it in
-// lower case, the spelling the store compares.
-func parseGUID(s string) (string, bool) {
-	if len(s) != 36 {
-		return "", false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return "", false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return "", false
-			}
-		}
-	}
-	return strings.ToLower(s), true
-}
-
+// guid reads an object id (allot.ParseID) given in a property or a path,
+// answering Graph's error for anything else.
 func guid(s string) (string, error) {
-	id, ok := parseGUID(s)
+	id, ok := allot.ParseID(s)
 	if !ok {
 		return "", invalidID(clip(s))
 	}
@@ -44,7 +24,7 @@ func guids(prop string, xs []string) ([]string, error) {
 	out := make([]string, 0, len(xs))
 	seen := make(map[string]bool, len(xs))
 	for _, x := range xs {
-		id, ok := parseGUID(x)
+		id, ok := allot.ParseID(x)
 		if !ok {
 			return nil, badRequest("Invalid value '%s' in property '%s': expected a GUID.", clip(x), prop)
 		}
@@ -59,6 +39,16 @@ func guids(prop string, xs []string) ([]string, error) {
 // pathGUID reads a GUID path segment.
 func pathGUID(r *http.Request, name string) (string, error) {
 	return guid(r.PathValue(name))
+}
+
+// noQueryID starts a handler for one object that takes no query options:
+// the query is refused before the id is read, so a request wrong in both
+// ways gets the same answer from every such endpoint.
+func noQueryID(r *http.Request, name string) (string, error) {
+	if err := noQuery(r); err != nil {
+		return "", err
+	}
+	return pathGUID(r, name)
 }
 
 // usageLocation validates an ISO 3166 alpha-2 code (or empty, meaning none)

@@ -13,13 +13,14 @@ package catalog
 
 import (
 	"bytes"
+	"cmp"
 	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"reflect"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"unicode"
@@ -176,107 +177,151 @@ func describeType(t reflect.Type) string {
 // build validates decoded plans and SKUs and makes the domain catalog. Plan
 // references may be plan names or plan GUIDs (any case).
 func build(plans []filePlan, skus []fileSKU) (*allot.Catalog, error) {
-	planAt := func(i int) string { return where("plans", i, plans[i].Name) }
-	ids := make([]string, len(plans))
-	byID := make(map[string]int, len(plans))
-	byName := make(map[string]int, len(plans))
+	b := &builder{plans: plans, ids: make([]string, len(plans)),
+		byID: make(map[string]int, len(plans)), byName: make(map[string]int, len(plans))}
+	if err := b.indexPlans(); err != nil {
+		return nil, err
+	}
+	out := make([]*allot.ServicePlan, len(plans))
 	for i := range plans {
-		p := &plans[i]
-		at := planAt(i)
-		id, err := checkGUID(at, p.ID)
+		sp, err := b.plan(i)
 		if err != nil {
 			return nil, err
 		}
-		if j, dup := byID[id]; dup {
-			return nil, invalidf("%s: id %s is already the id of %s", at, id, planAt(j))
-		}
-		byID[id], ids[i] = i, id
-		if err := checkName(at, "name", p.Name); err != nil {
-			return nil, err
-		}
-		if isGUID(p.Name) {
-			return nil, invalidf("%s: name %q is a GUID; a plan name must not look like a plan id", at, p.Name)
-		}
-		if j, dup := byName[p.Name]; dup {
-			return nil, invalidf("%s: name %q is already the name of %s", at, p.Name, planAt(j))
-		}
-		byName[p.Name] = i
-	}
-	// resolve turns a plan reference (a name or a GUID) into a plan id.
-	resolve := func(ref string) (string, bool) {
-		if id, ok := normGUID(ref); ok {
-			_, found := byID[id]
-			return id, found
-		}
-		if j, ok := byName[ref]; ok {
-			return ids[j], true
-		}
-		return "", false
-	}
-
-	out := make([]*allot.ServicePlan, len(plans))
-	for i := range plans {
-		p := &plans[i]
-		at := planAt(i)
-		sp := &allot.ServicePlan{
-			ID:                ids[i],
-			Name:              p.Name,
-			FriendlyName:      p.FriendlyName,
-			ProvisionsMailbox: p.ProvisionsMailbox,
-		}
-		if p.Service != nil {
-			sp.Service = *p.Service
-		} else {
-			sp.Service = GuessService(p.Name)
-		}
-		for k, code := range p.AvailableIn {
-			up := strings.ToUpper(code)
-			if !isCountryCode(up) {
-				return nil, invalidf("%s: availableIn[%d]: %q is not a two-letter country code (ISO 3166-1 alpha-2, e.g. \"US\")", at, k, code)
-			}
-			if contains(sp.AvailableIn, up) {
-				return nil, invalidf("%s: availableIn[%d]: country %q is listed twice", at, k, up)
-			}
-			sp.AvailableIn = append(sp.AvailableIn, up)
-		}
-		for k, ref := range p.ConflictsWith {
-			id, ok := resolve(ref)
-			switch {
-			case !ok:
-				return nil, invalidf("%s: conflictsWith[%d]: plan %q is not defined", at, k, ref)
-			case id == sp.ID:
-				return nil, invalidf("%s: conflictsWith[%d]: a plan cannot conflict with itself", at, k)
-			case contains(sp.ConflictsWith, id):
-				return nil, invalidf("%s: conflictsWith[%d]: plan %q is listed twice", at, k, ref)
-			}
-			sp.ConflictsWith = append(sp.ConflictsWith, id)
-		}
-		for g, group := range p.DependsOn {
-			if len(group) == 0 {
-				return nil, invalidf("%s: dependsOn[%d] is an empty group; a group lists the plans of which at least one must be enabled", at, g)
-			}
-			var ok []string
-			for k, ref := range group {
-				id, found := resolve(ref)
-				switch {
-				case !found:
-					return nil, invalidf("%s: dependsOn[%d][%d]: plan %q is not defined", at, g, k, ref)
-				case id == sp.ID:
-					return nil, invalidf("%s: dependsOn[%d][%d]: a plan cannot depend on itself", at, g, k)
-				case contains(ok, id):
-					return nil, invalidf("%s: dependsOn[%d][%d]: plan %q is listed twice in the group", at, g, k, ref)
-				}
-				ok = append(ok, id)
-			}
-			sp.DependsOn = append(sp.DependsOn, ok)
-		}
 		out[i] = sp
 	}
+	outSKUs, err := b.skus(skus)
+	if err != nil {
+		return nil, err
+	}
+	return allot.NewCatalog(out, outSKUs), nil
+}
 
+// builder checks a catalog file's plans and SKUs, which name plans by id
+// or by name.
+type builder struct {
+	plans  []filePlan
+	ids    []string       // the plans' ids, lower case
+	byID   map[string]int // plan id → index
+	byName map[string]int // plan name → index
+}
+
+func (b *builder) planAt(i int) string { return where("plans", i, b.plans[i].Name) }
+
+// indexPlans checks the plans' ids and names, which must be unique.
+func (b *builder) indexPlans() error {
+	for i := range b.plans {
+		p := &b.plans[i]
+		at := b.planAt(i)
+		id, err := checkGUID(at, p.ID)
+		if err != nil {
+			return err
+		}
+		if j, dup := b.byID[id]; dup {
+			return invalidf("%s: id %s is already the id of %s", at, id, b.planAt(j))
+		}
+		b.byID[id], b.ids[i] = i, id
+		if err := checkName(at, "name", p.Name); err != nil {
+			return err
+		}
+		if allot.IsID(p.Name) {
+			return invalidf("%s: name %q is a GUID; a plan name must not look like a plan id", at, p.Name)
+		}
+		if j, dup := b.byName[p.Name]; dup {
+			return invalidf("%s: name %q is already the name of %s", at, p.Name, b.planAt(j))
+		}
+		b.byName[p.Name] = i
+	}
+	return nil
+}
+
+// resolve turns a plan reference (a name or a GUID) into a plan id.
+func (b *builder) resolve(ref string) (string, bool) {
+	if id, ok := allot.ParseID(ref); ok {
+		_, found := b.byID[id]
+		return id, found
+	}
+	if j, ok := b.byName[ref]; ok {
+		return b.ids[j], true
+	}
+	return "", false
+}
+
+// plan is the i-th plan with its rules checked.
+func (b *builder) plan(i int) (*allot.ServicePlan, error) {
+	p := &b.plans[i]
+	at := b.planAt(i)
+	sp := &allot.ServicePlan{
+		ID:                b.ids[i],
+		Name:              p.Name,
+		FriendlyName:      p.FriendlyName,
+		ProvisionsMailbox: p.ProvisionsMailbox,
+	}
+	if p.Service != nil {
+		sp.Service = *p.Service
+	} else {
+		sp.Service = GuessService(p.Name)
+	}
+	for k, code := range p.AvailableIn {
+		up := strings.ToUpper(code)
+		if !isCountryCode(up) {
+			return nil, invalidf("%s: availableIn[%d]: %q is not a two-letter country code (ISO 3166-1 alpha-2, e.g. \"US\")", at, k, code)
+		}
+		if slices.Contains(sp.AvailableIn, up) {
+			return nil, invalidf("%s: availableIn[%d]: country %q is listed twice", at, k, up)
+		}
+		sp.AvailableIn = append(sp.AvailableIn, up)
+	}
+	for k, ref := range p.ConflictsWith {
+		id, ok := b.resolve(ref)
+		switch {
+		case !ok:
+			return nil, invalidf("%s: conflictsWith[%d]: plan %q is not defined", at, k, ref)
+		case id == sp.ID:
+			return nil, invalidf("%s: conflictsWith[%d]: a plan cannot conflict with itself", at, k)
+		case slices.Contains(sp.ConflictsWith, id):
+			return nil, invalidf("%s: conflictsWith[%d]: plan %q is listed twice", at, k, ref)
+		}
+		sp.ConflictsWith = append(sp.ConflictsWith, id)
+	}
+	for g, group := range p.DependsOn {
+		ids, err := b.dependsGroup(at, sp.ID, g, group)
+		if err != nil {
+			return nil, err
+		}
+		sp.DependsOn = append(sp.DependsOn, ids)
+	}
+	return sp, nil
+}
+
+// dependsGroup checks the g-th group of plan id's dependsOn: at least one
+// of them must be enabled beside it.
+func (b *builder) dependsGroup(at, id string, g int, group []string) ([]string, error) {
+	if len(group) == 0 {
+		return nil, invalidf("%s: dependsOn[%d] is an empty group; a group lists the plans of which at least one must be enabled", at, g)
+	}
+	var ids []string
+	for k, ref := range group {
+		dep, found := b.resolve(ref)
+		switch {
+		case !found:
+			return nil, invalidf("%s: dependsOn[%d][%d]: plan %q is not defined", at, g, k, ref)
+		case dep == id:
+			return nil, invalidf("%s: dependsOn[%d][%d]: a plan cannot depend on itself", at, g, k)
+		case slices.Contains(ids, dep):
+			return nil, invalidf("%s: dependsOn[%d][%d]: plan %q is listed twice in the group", at, g, k, ref)
+		}
+		ids = append(ids, dep)
+	}
+	return ids, nil
+}
+
+// skus checks the SKUs, whose ids and part numbers must be unique.
+func (b *builder) skus(skus []fileSKU) ([]*allot.SKU, error) {
 	skuAt := func(i int) string { return where("skus", i, skus[i].PartNumber) }
-	skuByID := make(map[string]int, len(skus))
-	skuByPart := make(map[string]int, len(skus))
-	outSKUs := make([]*allot.SKU, len(skus))
+	byID := make(map[string]int, len(skus))
+	byPart := make(map[string]int, len(skus))
+	out := make([]*allot.SKU, len(skus))
 	for i := range skus {
 		s := &skus[i]
 		at := skuAt(i)
@@ -284,42 +329,48 @@ func build(plans []filePlan, skus []fileSKU) (*allot.Catalog, error) {
 		if err != nil {
 			return nil, err
 		}
-		if j, dup := skuByID[id]; dup {
+		if j, dup := byID[id]; dup {
 			return nil, invalidf("%s: id %s is already the id of %s", at, id, skuAt(j))
 		}
-		skuByID[id] = i
+		byID[id] = i
 		if err := checkName(at, "partNumber", s.PartNumber); err != nil {
 			return nil, err
 		}
-		if j, dup := skuByPart[s.PartNumber]; dup {
+		if j, dup := byPart[s.PartNumber]; dup {
 			return nil, invalidf("%s: partNumber %q is already the partNumber of %s", at, s.PartNumber, skuAt(j))
 		}
-		skuByPart[s.PartNumber] = i
-		sku := &allot.SKU{ID: id, PartNumber: s.PartNumber, DisplayName: s.DisplayName}
-		switch {
-		case s.AppliesTo == "" || strings.EqualFold(s.AppliesTo, AppliesToUser):
-			sku.AppliesTo = AppliesToUser
-		case strings.EqualFold(s.AppliesTo, AppliesToCompany):
-			sku.AppliesTo = AppliesToCompany
-		default:
-			return nil, invalidf("%s: appliesTo %q must be \"User\" or \"Company\"", at, s.AppliesTo)
+		byPart[s.PartNumber] = i
+		if out[i], err = b.sku(at, id, s); err != nil {
+			return nil, err
 		}
-		if len(s.Plans) == 0 {
-			return nil, invalidf("%s: plans is missing or empty; a SKU has at least one plan", at)
-		}
-		for k, ref := range s.Plans {
-			pid, ok := resolve(ref)
-			switch {
-			case !ok:
-				return nil, invalidf("%s: plans[%d]: plan %q is not defined", at, k, ref)
-			case contains(sku.Plans, pid):
-				return nil, invalidf("%s: plans[%d]: plan %q is listed twice", at, k, ref)
-			}
-			sku.Plans = append(sku.Plans, pid)
-		}
-		outSKUs[i] = sku
 	}
-	return allot.NewCatalog(out, outSKUs), nil
+	return out, nil
+}
+
+func (b *builder) sku(at, id string, s *fileSKU) (*allot.SKU, error) {
+	sku := &allot.SKU{ID: id, PartNumber: s.PartNumber, DisplayName: s.DisplayName}
+	switch {
+	case s.AppliesTo == "" || strings.EqualFold(s.AppliesTo, AppliesToUser):
+		sku.AppliesTo = AppliesToUser
+	case strings.EqualFold(s.AppliesTo, AppliesToCompany):
+		sku.AppliesTo = AppliesToCompany
+	default:
+		return nil, invalidf("%s: appliesTo %q must be \"User\" or \"Company\"", at, s.AppliesTo)
+	}
+	if len(s.Plans) == 0 {
+		return nil, invalidf("%s: plans is missing or empty; a SKU has at least one plan", at)
+	}
+	for k, ref := range s.Plans {
+		pid, ok := b.resolve(ref)
+		switch {
+		case !ok:
+			return nil, invalidf("%s: plans[%d]: plan %q is not defined", at, k, ref)
+		case slices.Contains(sku.Plans, pid):
+			return nil, invalidf("%s: plans[%d]: plan %q is listed twice", at, k, ref)
+		}
+		sku.Plans = append(sku.Plans, pid)
+	}
+	return sku, nil
 }
 
 // where names the i-th element of list, with its name when it has one.
@@ -334,7 +385,7 @@ func checkGUID(at, s string) (string, error) {
 	if s == "" {
 		return "", invalidf("%s: id is required", at)
 	}
-	id, ok := normGUID(s)
+	id, ok := allot.ParseID(s)
 	if !ok {
 		return "", invalidf("%s: id %q is not a GUID (want 32 hex digits as 8-4-4-4-12, e.g. \"9aaf7827-d63c-4b61-89c3-182f06f82e5c\")", at, s)
 	}
@@ -355,45 +406,8 @@ func checkName(at, field, s string) error {
 	return nil
 }
 
-// normGUID returns s in lower case if it is a GUID written 8-4-4-4-12.
-func normGUID(s string) (string, bool) {
-	if !isGUID(s) {
-		return "", false
-	}
-	return strings.ToLower(s), true
-}
-
-func isGUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
-}
-
 func isCountryCode(s string) bool {
 	return len(s) == 2 && 'A' <= s[0] && s[0] <= 'Z' && 'A' <= s[1] && s[1] <= 'Z'
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
 
 // GuessService returns the workload Graph reports in assignedPlans.service
@@ -446,110 +460,22 @@ func Marshal(c *allot.Catalog) ([]byte, error) {
 	if c == nil {
 		return nil, invalidf("no catalog to write")
 	}
-	plans := make([]*allot.ServicePlan, 0, len(c.Plans))
-	names := make(map[string]string, len(c.Plans))
-	for id, p := range c.Plans {
-		if p == nil {
-			return nil, invalidf("plan %q is nil", id)
-		}
-		plans = append(plans, p)
-		names[p.ID] = p.Name
+	plans, skus, err := sortedContents(c)
+	if err != nil {
+		return nil, err
 	}
-	sort.Slice(plans, func(i, j int) bool {
-		if plans[i].Name != plans[j].Name {
-			return plans[i].Name < plans[j].Name
-		}
-		return plans[i].ID < plans[j].ID
-	})
-	skus := make([]*allot.SKU, 0, len(c.SKUs))
-	for id, s := range c.SKUs {
-		if s == nil {
-			return nil, invalidf("SKU %q is nil", id)
-		}
-		skus = append(skus, s)
+	m := marshaler{names: make(map[string]string, len(plans))}
+	for _, p := range plans {
+		m.names[p.ID] = p.Name
 	}
-	sort.Slice(skus, func(i, j int) bool {
-		if skus[i].PartNumber != skus[j].PartNumber {
-			return skus[i].PartNumber < skus[j].PartNumber
-		}
-		return skus[i].ID < skus[j].ID
-	})
-
-	var bad error
-	refs := func(owner string, ids []string) []string {
-		out := make([]string, len(ids))
-		for i, id := range ids {
-			n, ok := names[id]
-			if !ok && bad == nil {
-				bad = invalidf("%s refers to plan id %q, which is not in the catalog", owner, id)
-			}
-			out[i] = n
-		}
-		return out
-	}
-
 	var b bytes.Buffer
 	b.WriteString("{\n  \"plans\": [")
-	for i, p := range plans {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString("\n")
-		owner := fmt.Sprintf("plan %q", p.Name)
-		f := []field{
-			{"id", quote(p.ID)},
-			{"name", quote(p.Name)},
-		}
-		if p.FriendlyName != "" {
-			f = append(f, field{"friendlyName", quote(p.FriendlyName)})
-		}
-		f = append(f, field{"service", quote(p.Service)})
-		if p.ProvisionsMailbox {
-			f = append(f, field{"provisionsMailbox", "true"})
-		}
-		if len(p.AvailableIn) > 0 {
-			f = append(f, field{"availableIn", stringList(p.AvailableIn, "      ")})
-		}
-		if len(p.ConflictsWith) > 0 {
-			f = append(f, field{"conflictsWith", stringList(refs(owner, p.ConflictsWith), "      ")})
-		}
-		if len(p.DependsOn) > 0 {
-			groups := make([]string, len(p.DependsOn))
-			for g, group := range p.DependsOn {
-				groups[g] = stringList(refs(owner, group), "")
-			}
-			f = append(f, field{"dependsOn", list(groups, "      ")})
-		}
-		writeObject(&b, "    ", f)
-	}
-	if len(plans) > 0 {
-		b.WriteString("\n  ")
-	}
+	writeObjects(&b, len(plans), func(i int) []field { return m.planFields(plans[i]) })
 	b.WriteString("],\n  \"skus\": [")
-	for i, s := range skus {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString("\n")
-		f := []field{
-			{"id", quote(s.ID)},
-			{"partNumber", quote(s.PartNumber)},
-		}
-		if s.DisplayName != "" {
-			f = append(f, field{"displayName", quote(s.DisplayName)})
-		}
-		if s.AppliesTo != "" {
-			f = append(f, field{"appliesTo", quote(s.AppliesTo)})
-		}
-		f = append(f, field{"plans", stringList(refs(fmt.Sprintf("SKU %q", s.PartNumber), s.Plans), "      ")})
-		writeObject(&b, "    ", f)
-	}
-	if len(skus) > 0 {
-		b.WriteString("\n  ")
-	}
+	writeObjects(&b, len(skus), func(i int) []field { return m.skuFields(skus[i]) })
 	b.WriteString("]\n}\n")
-	if bad != nil {
-		return nil, bad
+	if m.bad != nil {
+		return nil, m.bad
 	}
 	out := b.Bytes()
 	// What Marshal writes must be a catalog Parse accepts.
@@ -557,6 +483,110 @@ func Marshal(c *allot.Catalog) ([]byte, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// sortedContents are c's plans by name and its SKUs by part number (then
+// by id), the order of a catalog file, so that a file changes only where
+// the catalog does.
+func sortedContents(c *allot.Catalog) ([]*allot.ServicePlan, []*allot.SKU, error) {
+	plans := make([]*allot.ServicePlan, 0, len(c.Plans))
+	for id, p := range c.Plans {
+		if p == nil {
+			return nil, nil, invalidf("plan %q is nil", id)
+		}
+		plans = append(plans, p)
+	}
+	slices.SortFunc(plans, func(x, y *allot.ServicePlan) int {
+		return cmp.Or(strings.Compare(x.Name, y.Name), strings.Compare(x.ID, y.ID))
+	})
+	skus := make([]*allot.SKU, 0, len(c.SKUs))
+	for id, s := range c.SKUs {
+		if s == nil {
+			return nil, nil, invalidf("SKU %q is nil", id)
+		}
+		skus = append(skus, s)
+	}
+	slices.SortFunc(skus, func(x, y *allot.SKU) int {
+		return cmp.Or(strings.Compare(x.PartNumber, y.PartNumber), strings.Compare(x.ID, y.ID))
+	})
+	return plans, skus, nil
+}
+
+// marshaler writes plan references by name; bad is the first reference
+// to a plan the catalog lacks.
+type marshaler struct {
+	names map[string]string // plan id → name
+	bad   error
+}
+
+func (m *marshaler) refs(owner string, ids []string) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		n, ok := m.names[id]
+		if !ok && m.bad == nil {
+			m.bad = invalidf("%s refers to plan id %q, which is not in the catalog", owner, id)
+		}
+		out[i] = n
+	}
+	return out
+}
+
+func (m *marshaler) planFields(p *allot.ServicePlan) []field {
+	owner := fmt.Sprintf("plan %q", p.Name)
+	f := []field{
+		{"id", quote(p.ID)},
+		{"name", quote(p.Name)},
+	}
+	if p.FriendlyName != "" {
+		f = append(f, field{"friendlyName", quote(p.FriendlyName)})
+	}
+	f = append(f, field{"service", quote(p.Service)})
+	if p.ProvisionsMailbox {
+		f = append(f, field{"provisionsMailbox", "true"})
+	}
+	if len(p.AvailableIn) > 0 {
+		f = append(f, field{"availableIn", stringList(p.AvailableIn, "      ")})
+	}
+	if len(p.ConflictsWith) > 0 {
+		f = append(f, field{"conflictsWith", stringList(m.refs(owner, p.ConflictsWith), "      ")})
+	}
+	if len(p.DependsOn) > 0 {
+		groups := make([]string, len(p.DependsOn))
+		for g, group := range p.DependsOn {
+			groups[g] = stringList(m.refs(owner, group), "")
+		}
+		f = append(f, field{"dependsOn", list(groups, "      ")})
+	}
+	return f
+}
+
+func (m *marshaler) skuFields(s *allot.SKU) []field {
+	f := []field{
+		{"id", quote(s.ID)},
+		{"partNumber", quote(s.PartNumber)},
+	}
+	if s.DisplayName != "" {
+		f = append(f, field{"displayName", quote(s.DisplayName)})
+	}
+	if s.AppliesTo != "" {
+		f = append(f, field{"appliesTo", quote(s.AppliesTo)})
+	}
+	return append(f, field{"plans", stringList(m.refs(fmt.Sprintf("SKU %q", s.PartNumber), s.Plans), "      ")})
+}
+
+// writeObjects writes the n objects of an array, one field list each,
+// between its brackets.
+func writeObjects(b *bytes.Buffer, n int, fields func(int) []field) {
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("\n")
+		writeObject(b, "    ", fields(i))
+	}
+	if n > 0 {
+		b.WriteString("\n  ")
+	}
 }
 
 type field struct{ key, value string }

@@ -3,11 +3,13 @@ package catalog
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/allot-dev/allot"
@@ -62,125 +64,14 @@ func parseMicrosoftCSV(place csvPlace, r io.Reader) (*allot.Catalog, error) {
 		_, _ = br.Discard(len(bom))
 	}
 	cr := csv.NewReader(br)
-	header, err := cr.Read()
-	if err == io.EOF {
-		return nil, invalidf("%s: the file is empty", place.file())
-	} else if err != nil {
-		return nil, csvError(place, err)
+	if err := readCSVHeader(place, cr); err != nil {
+		return nil, err
 	}
-	if len(header) != len(csvHeader) {
-		return nil, invalidf("%s: the header has %d columns, want %d: %s", place.line(1), len(header), len(csvHeader), strings.Join(csvHeader, ","))
+	plans, skus, err := tallyCSV(place, cr)
+	if err != nil {
+		return nil, err
 	}
-	for i, h := range header {
-		if !strings.EqualFold(strings.TrimSpace(h), csvHeader[i]) {
-			return nil, invalidf("%s: column %d of the header is %q, want %q (the header must be %s)", place.line(1), i+1, h, csvHeader[i], strings.Join(csvHeader, ","))
-		}
-	}
-
-	type tally struct {
-		id      string
-		first   int // order of first appearance
-		rows    int
-		names   map[string]int
-		friends map[string]int
-		order   []string // spellings in order of first appearance, for ties
-		forder  []string
-		display string
-		plans   []string // SKUs only
-	}
-	count := func(t *tally, name, friendly string) {
-		t.rows++
-		if t.names[name] == 0 {
-			t.order = append(t.order, name)
-		}
-		t.names[name]++
-		if friendly != "" {
-			if t.friends[friendly] == 0 {
-				t.forder = append(t.forder, friendly)
-			}
-			t.friends[friendly]++
-		}
-	}
-	newTally := func(id string, n int) *tally {
-		return &tally{id: id, first: n, names: map[string]int{}, friends: map[string]int{}}
-	}
-	plans := map[string]*tally{}
-	skus := map[string]*tally{}
-	for {
-		rec, err := cr.Read()
-		if err == io.EOF {
-			break
-		} else if err != nil {
-			return nil, csvError(place, err)
-		}
-		line, _ := cr.FieldPos(0)
-		for i := range rec {
-			rec[i] = fold(rec[i])
-		}
-		product, part, skuID, planName, planID, friendly := rec[0], rec[1], rec[2], rec[3], rec[4], rec[5]
-		sid, ok := normGUID(skuID)
-		if !ok {
-			return nil, invalidf("%s: the SKU id (column GUID) %q is not a GUID", place.line(line), skuID)
-		}
-		pid, ok := normGUID(planID)
-		if !ok {
-			return nil, invalidf("%s: the plan id (column Service_Plan_Id) %q is not a GUID", place.line(line), planID)
-		}
-		if part == "" {
-			return nil, invalidf("%s: the SKU part number (column String_Id) is empty", place.line(line))
-		}
-		if planName == "" {
-			return nil, invalidf("%s: the plan name (column Service_Plan_Name) is empty", place.line(line))
-		}
-		s := skus[sid]
-		if s == nil {
-			s = newTally(sid, len(skus))
-			s.display = product
-			skus[sid] = s
-		}
-		count(s, part, "")
-		if !contains(s.plans, pid) {
-			s.plans = append(s.plans, pid)
-		}
-		p := plans[pid]
-		if p == nil {
-			p = newTally(pid, len(plans))
-			plans[pid] = p
-		}
-		count(p, planName, friendly)
-	}
-
-	// name picks the most used spelling (the first on a tie), then makes it
-	// unique among names already given out; tallies with more rows choose first.
-	name := func(all map[string]*tally) (map[string]string, []*tally) {
-		ts := make([]*tally, 0, len(all))
-		for _, t := range all {
-			ts = append(ts, t)
-		}
-		sort.Slice(ts, func(i, j int) bool {
-			if ts[i].rows != ts[j].rows {
-				return ts[i].rows > ts[j].rows
-			}
-			return ts[i].first < ts[j].first
-		})
-		taken := map[string]bool{}
-		names := make(map[string]string, len(ts))
-		for _, t := range ts {
-			n := mostUsed(t.order, t.names)
-			if taken[n] {
-				n += "_" + t.id[:8]
-				if taken[n] {
-					n += t.id[8:]
-				}
-			}
-			taken[n] = true
-			names[t.id] = n
-		}
-		sort.Slice(ts, func(i, j int) bool { return ts[i].first < ts[j].first })
-		return names, ts
-	}
-
-	planNames, planOrder := name(plans)
+	planNames, planOrder := nameTallies(plans)
 	fps := make([]filePlan, len(planOrder))
 	for i, t := range planOrder {
 		service := GuessService(planNames[t.id])
@@ -191,7 +82,7 @@ func parseMicrosoftCSV(place csvPlace, r io.Reader) (*allot.Catalog, error) {
 			Service:      &service,
 		}
 	}
-	skuNames, skuOrder := name(skus)
+	skuNames, skuOrder := nameTallies(skus)
 	fss := make([]fileSKU, len(skuOrder))
 	for i, t := range skuOrder {
 		fss[i] = fileSKU{
@@ -203,6 +94,130 @@ func parseMicrosoftCSV(place csvPlace, r io.Reader) (*allot.Catalog, error) {
 		}
 	}
 	return build(fps, fss)
+}
+
+func readCSVHeader(place csvPlace, cr *csv.Reader) error {
+	header, err := cr.Read()
+	if err == io.EOF {
+		return invalidf("%s: the file is empty", place.file())
+	} else if err != nil {
+		return csvError(place, err)
+	}
+	if len(header) != len(csvHeader) {
+		return invalidf("%s: the header has %d columns, want %d: %s", place.line(1), len(header), len(csvHeader), strings.Join(csvHeader, ","))
+	}
+	for i, h := range header {
+		if !strings.EqualFold(strings.TrimSpace(h), csvHeader[i]) {
+			return invalidf("%s: column %d of the header is %q, want %q (the header must be %s)", place.line(1), i+1, h, csvHeader[i], strings.Join(csvHeader, ","))
+		}
+	}
+	return nil
+}
+
+// tally counts the rows of one plan or SKU id and the spellings they give
+// its name, from which its name is chosen.
+type tally struct {
+	id      string
+	first   int // order of first appearance
+	rows    int
+	names   map[string]int
+	friends map[string]int
+	order   []string // spellings in order of first appearance, for ties
+	forder  []string
+	display string
+	plans   []string // SKUs only
+}
+
+func newTally(id string, first int) *tally {
+	return &tally{id: id, first: first, names: map[string]int{}, friends: map[string]int{}}
+}
+
+func (t *tally) count(name, friendly string) {
+	t.rows++
+	if t.names[name] == 0 {
+		t.order = append(t.order, name)
+	}
+	t.names[name]++
+	if friendly != "" {
+		if t.friends[friendly] == 0 {
+			t.forder = append(t.forder, friendly)
+		}
+		t.friends[friendly]++
+	}
+}
+
+// tallyCSV reads the rows after the header into tallies of plans and
+// SKUs, by id.
+func tallyCSV(place csvPlace, cr *csv.Reader) (plans, skus map[string]*tally, err error) {
+	plans, skus = map[string]*tally{}, map[string]*tally{}
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			return plans, skus, nil
+		} else if err != nil {
+			return nil, nil, csvError(place, err)
+		}
+		line, _ := cr.FieldPos(0)
+		for i := range rec {
+			rec[i] = fold(rec[i])
+		}
+		product, part, skuID, planName, planID, friendly := rec[0], rec[1], rec[2], rec[3], rec[4], rec[5]
+		sid, ok := allot.ParseID(skuID)
+		if !ok {
+			return nil, nil, invalidf("%s: the SKU id (column GUID) %q is not a GUID", place.line(line), skuID)
+		}
+		pid, ok := allot.ParseID(planID)
+		if !ok {
+			return nil, nil, invalidf("%s: the plan id (column Service_Plan_Id) %q is not a GUID", place.line(line), planID)
+		}
+		if part == "" {
+			return nil, nil, invalidf("%s: the SKU part number (column String_Id) is empty", place.line(line))
+		}
+		if planName == "" {
+			return nil, nil, invalidf("%s: the plan name (column Service_Plan_Name) is empty", place.line(line))
+		}
+		s := skus[sid]
+		if s == nil {
+			s = newTally(sid, len(skus))
+			s.display = product
+			skus[sid] = s
+		}
+		s.count(part, "")
+		if !slices.Contains(s.plans, pid) {
+			s.plans = append(s.plans, pid)
+		}
+		p := plans[pid]
+		if p == nil {
+			p = newTally(pid, len(plans))
+			plans[pid] = p
+		}
+		p.count(planName, friendly)
+	}
+}
+
+// nameTallies picks each tally's most used spelling (the first on a tie),
+// then makes it unique among names already given out; tallies with more
+// rows choose first. It returns the names by id, and the tallies in the
+// order of the file.
+func nameTallies(all map[string]*tally) (map[string]string, []*tally) {
+	ts := slices.SortedFunc(maps.Values(all), func(x, y *tally) int {
+		return cmp.Or(cmp.Compare(y.rows, x.rows), cmp.Compare(x.first, y.first))
+	})
+	taken := map[string]bool{}
+	names := make(map[string]string, len(ts))
+	for _, t := range ts {
+		n := mostUsed(t.order, t.names)
+		if taken[n] {
+			n += "_" + t.id[:8]
+			if taken[n] {
+				n += t.id[8:]
+			}
+		}
+		taken[n] = true
+		names[t.id] = n
+	}
+	slices.SortFunc(ts, func(x, y *tally) int { return cmp.Compare(x.first, y.first) })
+	return names, ts
 }
 
 // mostUsed returns the spelling with the highest count, the first on a tie.

@@ -5,8 +5,8 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
-	"sort"
 	"strings"
 	"unicode/utf8"
 
@@ -259,159 +259,196 @@ func (rs *Rules) Apply(c *allot.Catalog, listName string) (*allot.Catalog, error
 	if listName == "" {
 		listName = "the catalog"
 	}
-	byName := make(map[string]string, len(c.Plans))
-	byFold := make(map[string]string, len(c.Plans))
-	for id, p := range c.Plans {
-		byName[p.Name] = id
-		byFold[strings.ToLower(p.Name)] = p.Name
+	a := newApplier(rs, c, listName)
+	for _, step := range []func() error{a.mailboxes, a.conflicts, a.depends, a.availability} {
+		if err := step(); err != nil {
+			return nil, err
+		}
 	}
-	resolve := func(w word) (string, error) {
-		if id, ok := normGUID(w.text); ok {
-			if c.Plans[id] == nil {
-				return "", rs.errorf(w, "plan id %s is not in %s", id, listName)
-			}
-			return id, nil
-		}
-		if id, ok := byName[w.text]; ok {
-			return id, nil
-		}
-		if n, ok := byFold[strings.ToLower(w.text)]; ok {
-			return "", rs.errorf(w, "plan %q is not in %s; names are case-sensitive: did you mean %q?", w.text, listName, n)
-		}
-		return "", rs.errorf(w, "plan %q is not in %s", w.text, listName)
-	}
-	resolveAll := func(ws []word) ([]string, error) {
-		ids := make([]string, len(ws))
-		for i, w := range ws {
-			id, err := resolve(w)
-			if err != nil {
-				return nil, err
-			}
-			if j := slices.Index(ids[:i], id); j >= 0 {
-				return nil, rs.errorf(w, "plan %q is listed twice in this rule (as %q at column %d)", w.text, ws[j].text, ws[j].col)
-			}
-			ids[i] = id
-		}
-		return ids, nil
-	}
+	return a.catalog(), nil
+}
 
+// applier is one Apply in progress: c's plans by name, the copies of them
+// that receive the rules, and where each rule was given, for the checks
+// between rules.
+type applier struct {
+	rs       *Rules
+	c        *allot.Catalog
+	listName string
+	byName   map[string]string // plan name → id
+	byFold   map[string]string // lower-case plan name → name, to suggest the right case
+	plans    map[string]*allot.ServicePlan
+
+	conflictAt map[[2]string]word // each pair's first conflict rule (see pair)
+}
+
+func newApplier(rs *Rules, c *allot.Catalog, listName string) *applier {
+	a := &applier{rs: rs, c: c, listName: listName,
+		byName: make(map[string]string, len(c.Plans)), byFold: make(map[string]string, len(c.Plans)),
+		plans: make(map[string]*allot.ServicePlan, len(c.Plans)), conflictAt: map[[2]string]word{}}
 	// Copies of every plan without rules; SKUs are shared, being unchanged.
-	plans := make(map[string]*allot.ServicePlan, len(c.Plans))
 	for id, p := range c.Plans {
-		plans[id] = &allot.ServicePlan{ID: p.ID, Name: p.Name, FriendlyName: p.FriendlyName, Service: p.Service}
+		a.byName[p.Name] = id
+		a.byFold[strings.ToLower(p.Name)] = p.Name
+		a.plans[id] = &allot.ServicePlan{ID: p.ID, Name: p.Name, FriendlyName: p.FriendlyName, Service: p.Service}
 	}
+	return a
+}
 
-	for _, w := range rs.mailbox {
-		id, err := resolve(w)
+// resolve is the id of the plan w names, by id or by name.
+func (a *applier) resolve(w word) (string, error) {
+	if id, ok := allot.ParseID(w.text); ok {
+		if a.c.Plans[id] == nil {
+			return "", a.rs.errorf(w, "plan id %s is not in %s", id, a.listName)
+		}
+		return id, nil
+	}
+	if id, ok := a.byName[w.text]; ok {
+		return id, nil
+	}
+	if n, ok := a.byFold[strings.ToLower(w.text)]; ok {
+		return "", a.rs.errorf(w, "plan %q is not in %s; names are case-sensitive: did you mean %q?", w.text, a.listName, n)
+	}
+	return "", a.rs.errorf(w, "plan %q is not in %s", w.text, a.listName)
+}
+
+// resolveAll resolves the plans of one rule, which may not repeat one.
+func (a *applier) resolveAll(ws []word) ([]string, error) {
+	ids := make([]string, len(ws))
+	for i, w := range ws {
+		id, err := a.resolve(w)
 		if err != nil {
 			return nil, err
 		}
-		plans[id].ProvisionsMailbox = true // repeating a mailbox plan is harmless
+		if j := slices.Index(ids[:i], id); j >= 0 {
+			return nil, a.rs.errorf(w, "plan %q is listed twice in this rule (as %q at column %d)", w.text, ws[j].text, ws[j].col)
+		}
+		ids[i] = id
 	}
+	return ids, nil
+}
 
-	// conflictAt remembers where each pair was first declared, for the
-	// contradiction check.
-	conflictAt := map[[2]string]word{}
-	pair := func(a, b string) [2]string {
-		if a > b {
-			a, b = b, a
-		}
-		return [2]string{a, b}
-	}
-	for _, ws := range rs.conflicts {
-		ids, err := resolveAll(ws)
+func (a *applier) mailboxes() error {
+	for _, w := range a.rs.mailbox {
+		id, err := a.resolve(w)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		for i, a := range ids {
-			for _, b := range ids[i+1:] {
-				k := pair(a, b)
-				if _, dup := conflictAt[k]; dup {
+		a.plans[id].ProvisionsMailbox = true // repeating a mailbox plan is harmless
+	}
+	return nil
+}
+
+// pair is the key of a conflict between two plans, in either order.
+func pair(x, y string) [2]string {
+	if x > y {
+		x, y = y, x
+	}
+	return [2]string{x, y}
+}
+
+func (a *applier) conflicts() error {
+	for _, ws := range a.rs.conflicts {
+		ids, err := a.resolveAll(ws)
+		if err != nil {
+			return err
+		}
+		for i, x := range ids {
+			for _, y := range ids[i+1:] {
+				k := pair(x, y)
+				if _, dup := a.conflictAt[k]; dup {
 					continue // Microsoft's lists overlap; a pair may come twice
 				}
-				conflictAt[k] = ws[0]
-				plans[a].ConflictsWith = append(plans[a].ConflictsWith, b)
+				a.conflictAt[k] = ws[0]
+				a.plans[x].ConflictsWith = append(a.plans[x].ConflictsWith, y)
 			}
 		}
 	}
+	return nil
+}
 
+// depends applies the dependencies, after the conflicts, which it checks
+// them against.
+func (a *applier) depends() error {
 	type groupAt struct {
 		ids  []string
 		line int
 	}
 	dependsAt := map[string][]groupAt{}
-	for _, d := range rs.depends {
-		id, err := resolve(d.plan)
+	for _, d := range a.rs.depends {
+		id, err := a.resolve(d.plan)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		group, err := resolveAll(d.group)
+		group, err := a.resolveAll(d.group)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if k := slices.Index(group, id); k >= 0 {
-			return nil, rs.errorf(d.group[k], "a plan cannot depend on itself (%q is %q)", d.group[k].text, d.plan.text)
+			return a.rs.errorf(d.group[k], "a plan cannot depend on itself (%q is %q)", d.group[k].text, d.plan.text)
 		}
 		sorted := slices.Sorted(slices.Values(group))
 		for _, g := range dependsAt[id] {
 			if slices.Equal(g.ids, sorted) {
-				return nil, rs.errorf(d.plan, "this dependency of %q is already given on line %d", d.plan.text, g.line)
+				return a.rs.errorf(d.plan, "this dependency of %q is already given on line %d", d.plan.text, g.line)
 			}
 		}
 		dependsAt[id] = append(dependsAt[id], groupAt{sorted, d.plan.line})
-		// Conflicts count only between different SKUs, and a dependency is
-		// met by another unit only through another SKU: so a plan that
-		// conflicts with every plan it could depend on is unusable.
-		contradicts := true
-		var where []string
-		for _, g := range group {
-			w, ok := conflictAt[pair(id, g)]
-			if !ok {
-				contradicts = false
-				break
-			}
-			where = append(where, fmt.Sprint(w.line))
+		if err := a.checkSatisfiable(d, id, group); err != nil {
+			return err
 		}
-		if contradicts {
-			them := "every one of them"
-			if len(group) == 1 {
-				them = "it"
-			}
-			return nil, rs.errorf(d.plan, "plan %q depends on %s but conflicts with %s (conflict rule on line %s): it could never be enabled beside a plan it needs",
-				d.plan.text, quoteWords(d.group, " or "), them, strings.Join(slices.Compact(where), ", "))
-		}
-		plans[id].DependsOn = append(plans[id].DependsOn, group)
+		a.plans[id].DependsOn = append(a.plans[id].DependsOn, group)
 	}
+	return nil
+}
 
-	availableAt := map[string]int{}
-	for _, a := range rs.available {
-		ids, err := resolveAll(a.plans)
-		if err != nil {
-			return nil, err
+// checkSatisfiable refuses a dependency of plan id on group that the
+// conflicts make impossible. Conflicts count only between different SKUs,
+// and a dependency is met by another unit only through another SKU: so a
+// plan that conflicts with every plan it could depend on is unusable.
+func (a *applier) checkSatisfiable(d dependRule, id string, group []string) error {
+	var where []string
+	for _, g := range group {
+		w, ok := a.conflictAt[pair(id, g)]
+		if !ok {
+			return nil
 		}
-		countries := make([]string, len(a.countries))
-		for i, cw := range a.countries {
+		where = append(where, fmt.Sprint(w.line))
+	}
+	them := "every one of them"
+	if len(group) == 1 {
+		them = "it"
+	}
+	return a.rs.errorf(d.plan, "plan %q depends on %s but conflicts with %s (conflict rule on line %s): it could never be enabled beside a plan it needs",
+		d.plan.text, quoteWords(d.group, " or "), them, strings.Join(slices.Compact(where), ", "))
+}
+
+func (a *applier) availability() error {
+	availableAt := map[string]int{}
+	for _, r := range a.rs.available {
+		ids, err := a.resolveAll(r.plans)
+		if err != nil {
+			return err
+		}
+		countries := make([]string, len(r.countries))
+		for i, cw := range r.countries {
 			countries[i] = strings.ToUpper(cw.text)
 		}
 		for i, id := range ids {
 			if line, dup := availableAt[id]; dup {
-				return nil, rs.errorf(a.plans[i], "the availability of plan %q is already given on line %d; list all of its countries in one rule", a.plans[i].text, line)
+				return a.rs.errorf(r.plans[i], "the availability of plan %q is already given on line %d; list all of its countries in one rule", r.plans[i].text, line)
 			}
-			availableAt[id] = a.plans[i].line
-			plans[id].AvailableIn = slices.Clone(countries)
+			availableAt[id] = r.plans[i].line
+			a.plans[id].AvailableIn = slices.Clone(countries)
 		}
 	}
+	return nil
+}
 
-	list := make([]*allot.ServicePlan, 0, len(plans))
-	for _, p := range plans {
-		list = append(list, p)
-	}
-	sort.Slice(list, func(i, j int) bool { return list[i].ID < list[j].ID })
-	skus := make([]*allot.SKU, 0, len(c.SKUs))
-	for _, s := range c.SKUs {
-		skus = append(skus, s)
-	}
-	return allot.NewCatalog(list, skus), nil
+// catalog is the catalog of the plans with their rules and c's SKUs.
+func (a *applier) catalog() *allot.Catalog {
+	list := slices.SortedFunc(maps.Values(a.plans), func(x, y *allot.ServicePlan) int { return strings.Compare(x.ID, y.ID) })
+	return allot.NewCatalog(list, slices.Collect(maps.Values(a.c.SKUs)))
 }
 
 func quoteWords(ws []word, sep string) string {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -81,7 +82,7 @@ func (w *walker) object(where string, fields []string, value func(key string) er
 		if !ok {
 			return invalidf("%s: invalid JSON: expected a field name, found %s", where, describeToken(tok))
 		}
-		if !contains(fields, key) {
+		if !slices.Contains(fields, key) {
 			for _, f := range fields {
 				if strings.EqualFold(f, key) {
 					return invalidf("%s: unknown field %q; field names are case-sensitive: did you mean %q?", where, key, f)

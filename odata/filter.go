@@ -200,10 +200,12 @@ func lex(s string) ([]token, error) {
 
 // clip shortens long source text for messages.
 func clip(s string) string {
-	const max = 40
-	if utf8.RuneCountInString(s) <= max {
-		return s
-	}
+	return shorten(s, 40)
+}
+
+// shorten cuts s after max runes (an invalid byte counting as one), and
+// says so, so that a message quoting the input stays readable.
+func shorten(s string, max int) string {
 	n := 0
 	for i := range s {
 		if n == max {
@@ -501,8 +503,8 @@ func (p *parser) value(t token, canon string, kind FieldKind) (any, error) {
 		case String:
 			return t.val, nil
 		case GUID:
-			if isGUID(t.val) {
-				return strings.ToLower(t.val), nil
+			if id, ok := allot.ParseID(t.val); ok {
+				return id, nil
 			}
 			return nil, p.invalid(t, "%s is not a valid GUID for property '%s'", p.show(t), canon)
 		}
@@ -516,7 +518,7 @@ func (p *parser) value(t token, canon string, kind FieldKind) (any, error) {
 			if kind == Bool {
 				return lw == "true", nil
 			}
-		case isGUID(t.text):
+		case allot.IsID(t.text):
 			if kind == GUID {
 				return lw, nil
 			}
@@ -541,20 +543,9 @@ func (p *parser) parseLicenses() (allot.Expr, error) {
 	seg := p.next()
 	switch {
 	case isKeyword(seg, "$count"):
-		op, err := p.operator()
-		if err != nil {
-			return nil, err
-		}
-		vt := p.next()
-		if vt.kind != tWord || !isNumber(vt.text) {
-			return nil, p.invalid(vt, "assignedLicenses/$count must be compared with 0, not %s", p.show(vt))
-		}
-		if !isZero(vt.text) {
-			return nil, p.unsupported(vt, "assignedLicenses/$count can only be compared with 0 ('%s 0'), not %s", op, p.show(vt))
-		}
-		return &allot.LicenseCount{Op: op, N: 0}, nil
+		return p.parseLicenseCount()
 	case isKeyword(seg, "any"):
-		// handled below
+		return p.parseAnyLicense()
 	case isKeyword(seg, "all"):
 		return nil, p.unsupported(seg, "the lambda operator %s is not supported on assignedLicenses; use any", p.show(seg))
 	case seg.kind == tWord && (strings.EqualFold(seg.text, "skuId") || strings.EqualFold(seg.text, "disabledPlans")):
@@ -562,6 +553,27 @@ func (p *parser) parseLicenses() (allot.Expr, error) {
 	default:
 		return nil, p.unexpected(seg, "any or $count after 'assignedLicenses/'")
 	}
+}
+
+// parseLicenseCount parses the rest of assignedLicenses/$count eq|ne 0.
+func (p *parser) parseLicenseCount() (allot.Expr, error) {
+	op, err := p.operator()
+	if err != nil {
+		return nil, err
+	}
+	vt := p.next()
+	if vt.kind != tWord || !isNumber(vt.text) {
+		return nil, p.invalid(vt, "assignedLicenses/$count must be compared with 0, not %s", p.show(vt))
+	}
+	if !isZero(vt.text) {
+		return nil, p.unsupported(vt, "assignedLicenses/$count can only be compared with 0 ('%s 0'), not %s", op, p.show(vt))
+	}
+	return &allot.LicenseCount{Op: op, N: 0}, nil
+}
+
+// parseAnyLicense parses the rest of assignedLicenses/any(x:x/skuId eq
+// {guid}), the only lambda Graph supports on licenses.
+func (p *parser) parseAnyLicense() (allot.Expr, error) {
 	open := p.next()
 	if open.kind != tLParen {
 		return nil, p.unexpected(open, "'('")
@@ -641,26 +653,6 @@ func isIdent(s string) bool {
 	return true
 }
 
-// isGUID reports whether s is a GUID in 8-4-4-4-12 hexadecimal form.
-func isGUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if i == 8 || i == 13 || i == 18 || i == 23 {
-			if c != '-' {
-				return false
-			}
-			continue
-		}
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-			return false
-		}
-	}
-	return true
-}
-
 // isNumber reports whether s looks like an OData numeric literal.
 func isNumber(s string) bool {
 	if s != "" && (s[0] == '-' || s[0] == '+') {
@@ -691,5 +683,5 @@ func isLiteral(s string) bool {
 	case "true", "false", "null":
 		return true
 	}
-	return isGUID(s) || isNumber(s)
+	return allot.IsID(s) || isNumber(s)
 }

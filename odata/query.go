@@ -1,11 +1,11 @@
 package odata
 
 import (
+	"maps"
 	"net/url"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/allot-dev/allot"
 )
@@ -64,14 +64,35 @@ func optionName(key string) (string, bool) {
 // without the leading '$'. Parameters that are not query options (such as
 // api-version) are ignored.
 func ParseQuery(v url.Values, spec QuerySpec) (*Query, error) {
-	keys := make([]string, 0, len(v))
-	for k := range v {
-		keys = append(keys, k)
+	opts, err := queryOptions(v)
+	if err != nil {
+		return nil, err
 	}
-	sort.Strings(keys)
+	// Sorted, so that a request with several faults always gets the same
+	// answer whatever the map order.
+	names := slices.Sorted(maps.Keys(opts))
+	for _, name := range names {
+		if !spec.supports(name) {
+			return nil, allot.Errorf(allot.EUNSUPPORTEDQUERY, "Query option '$%s' is not supported on this resource.", name)
+		}
+	}
+	q := &Query{}
+	if spec.Paging {
+		q.Top = allot.DefaultPageSize
+	}
+	for _, name := range names {
+		if err := q.set(name, opts[name], spec); err != nil {
+			return nil, err
+		}
+	}
+	return q, nil
+}
 
-	opts := make(map[string]string) // option name → value
-	for _, k := range keys {
+// queryOptions maps each system query option given to its value, refusing
+// unknown and repeated ones.
+func queryOptions(v url.Values) (map[string]string, error) {
+	opts := make(map[string]string)
+	for _, k := range slices.Sorted(maps.Keys(v)) {
 		name, ok := optionName(k)
 		if !ok {
 			continue
@@ -84,67 +105,59 @@ func ParseQuery(v url.Values, spec QuerySpec) (*Query, error) {
 		}
 		opts[name] = v[k][0]
 	}
+	return opts, nil
+}
 
-	q := &Query{}
-	if spec.Paging {
-		q.Top = allot.DefaultPageSize
+func (spec QuerySpec) supports(name string) bool {
+	switch name {
+	case "select":
+		return spec.Select != nil
+	case "filter":
+		return spec.Filter != nil
+	case "top", "skiptoken":
+		return spec.Paging
+	case "count":
+		return spec.Count
+	case "orderby":
+		return spec.OrderBy
+	case "search":
+		return spec.Search
 	}
-	supported := map[string]bool{
-		"select":    spec.Select != nil,
-		"filter":    spec.Filter != nil,
-		"top":       spec.Paging,
-		"skiptoken": spec.Paging,
-		"count":     spec.Count,
-		"orderby":   spec.OrderBy,
-		"search":    spec.Search,
-	}
-	names := make([]string, 0, len(opts))
-	for name := range opts {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		if !supported[name] {
-			return nil, allot.Errorf(allot.EUNSUPPORTEDQUERY, "Query option '$%s' is not supported on this resource.", name)
-		}
-	}
+	return false
+}
 
+// set parses the value of the option name into q.
+func (q *Query) set(name, val string, spec QuerySpec) error {
 	var err error
-	for _, name := range names {
-		val := opts[name]
-		switch name {
-		case "select":
-			q.Select, err = parseSelect(val, spec.Select, spec.TypeName)
-		case "filter":
-			q.Filter, err = ParseFilter(val, spec.Filter)
-		case "top":
-			q.Top, err = ParseTop(val)
-		case "count":
-			switch strings.ToLower(val) {
-			case "true":
-				q.Count = true
-			case "false":
-				q.Count = false
-			default:
-				err = allot.Errorf(allot.EINVALID, "Invalid value '%s' for query option '$count': expected 'true' or 'false'.", sanitize(val))
-			}
-		case "orderby":
-			q.OrderByName, err = parseOrderBy(val)
-		case "skiptoken":
-			if _, err = DecodeSkipToken(val); err == nil {
-				q.SkipToken = val
-			}
-		case "search":
-			if strings.TrimSpace(val) == "" {
-				err = allot.Errorf(allot.EINVALID, "The $search query option must not be empty.")
-			}
-			q.Search = val
+	switch name {
+	case "select":
+		q.Select, err = parseSelect(val, spec.Select, spec.TypeName)
+	case "filter":
+		q.Filter, err = ParseFilter(val, spec.Filter)
+	case "top":
+		q.Top, err = ParseTop(val)
+	case "count":
+		switch strings.ToLower(val) {
+		case "true":
+			q.Count = true
+		case "false":
+			q.Count = false
+		default:
+			err = allot.Errorf(allot.EINVALID, "Invalid value '%s' for query option '$count': expected 'true' or 'false'.", sanitize(val))
 		}
-		if err != nil {
-			return nil, err
+	case "orderby":
+		q.OrderByName, err = parseOrderBy(val)
+	case "skiptoken":
+		if _, err = DecodeSkipToken(val); err == nil {
+			q.SkipToken = val
 		}
+	case "search":
+		if strings.TrimSpace(val) == "" {
+			err = allot.Errorf(allot.EINVALID, "The $search query option must not be empty.")
+		}
+		q.Search = val
 	}
-	return q, nil
+	return err
 }
 
 // ListOptions returns the list options of q, with the $skiptoken decoded
@@ -243,16 +256,5 @@ func parseSelect(input string, allowed []string, typeName string) ([]string, err
 
 // sanitize makes caller-supplied text safe and short for an error message.
 func sanitize(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	const max = 100
-	if utf8.RuneCountInString(s) > max {
-		n := 0
-		for i := range s {
-			if n == max {
-				return s[:i] + "…"
-			}
-			n++
-		}
-	}
-	return s
+	return shorten(strings.ToValidUTF8(s, "\uFFFD"), 100)
 }

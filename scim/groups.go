@@ -2,6 +2,7 @@ package scim
 
 import (
 	"context"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -65,11 +66,12 @@ func memberIDs(v any) ([]string, error) {
 	var ids []string
 	for _, e := range list {
 		m, _ := e.(map[string]any)
-		id, _ := m["value"].(string)
-		if err := validID(id); err != nil {
-			return nil, badValue("'%s' is not the id of a user or group.", id)
+		v, _ := m["value"].(string)
+		id, ok := allot.ParseID(v)
+		if !ok {
+			return nil, badValue("'%s' is not the id of a user or group.", v)
 		}
-		ids = append(ids, strings.ToLower(id))
+		ids = append(ids, id)
 	}
 	return ids, nil
 }
@@ -302,11 +304,12 @@ func valueIDs(e filter.Expression) ([]string, bool) {
 		return append(a, b...), okA && okB
 	}
 	attr, v, ok := simpleEq(e)
-	s, isString := v.(string)
-	if !ok || attr != "value" || !isString || validID(s) != nil {
+	s, _ := v.(string)
+	id, isID := allot.ParseID(s)
+	if !ok || attr != "value" || !isID {
 		return nil, false
 	}
-	return []string{strings.ToLower(s)}, true
+	return []string{id}, true
 }
 
 // Replace is PUT: displayName and externalId as given; members, when
@@ -342,59 +345,11 @@ func (x *groups) apply(r *http.Request, id string, c groupChange) error {
 			return err
 		}
 	}
-	var named []string
-	full := false
-	for _, s := range c.steps {
-		named = append(named, s.ids...)
-		full = full || s.op == "removeAll" || s.op == "replaceAll"
+	current, err := x.currentMembers(r, g.ID, c.steps)
+	if err != nil {
+		return err
 	}
-	current := map[string]bool{}
-	if full {
-		ms, err := x.members(r, g.ID)
-		if err != nil {
-			return err
-		}
-		for _, m := range ms {
-			current[strings.ToLower(m.(map[string]any)["value"].(string))] = true
-		}
-	} else if len(named) > 0 {
-		if current, err = x.st.SCIMMembersAmong(ctx, g.ID, named); err != nil {
-			return x.scimError(ctx, err)
-		}
-	}
-	final := map[string]bool{}
-	for k := range current {
-		final[k] = true
-	}
-	for _, s := range c.steps {
-		switch s.op {
-		case "add":
-			for _, id := range s.ids {
-				final[id] = true
-			}
-		case "remove":
-			for _, id := range s.ids {
-				delete(final, id)
-			}
-		case "removeAll", "replaceAll":
-			final = map[string]bool{}
-			for _, id := range s.ids {
-				final[id] = true
-			}
-		}
-	}
-	var add, remove []string
-	for _, id := range dedupe(named) {
-		if final[id] && !current[id] {
-			add = append(add, id)
-		}
-	}
-	for id := range current {
-		if !final[id] {
-			remove = append(remove, id)
-		}
-	}
-	slices.Sort(remove)
+	add, remove := memberChanges(current, c.steps)
 	if err := x.checkNewMembers(ctx, g.ID, add); err != nil {
 		return err
 	}
@@ -419,6 +374,74 @@ func (x *groups) apply(r *http.Request, id string, c groupChange) error {
 		}
 	}
 	return nil
+}
+
+// currentMembers reads the group's members that steps can change: all of
+// them when a step replaces or clears the list, else only those named, so
+// that adding one member to a large group does not read the whole group.
+func (x *groups) currentMembers(r *http.Request, groupID string, steps []memberStep) (map[string]bool, error) {
+	var named []string
+	full := false
+	for _, s := range steps {
+		named = append(named, s.ids...)
+		full = full || s.op == "removeAll" || s.op == "replaceAll"
+	}
+	current := map[string]bool{}
+	if full {
+		ms, err := x.members(r, groupID)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range ms {
+			current[strings.ToLower(m.(map[string]any)["value"].(string))] = true
+		}
+	} else if len(named) > 0 {
+		ctx := r.Context()
+		var err error
+		if current, err = x.st.SCIMMembersAmong(ctx, groupID, named); err != nil {
+			return nil, x.scimError(ctx, err)
+		}
+	}
+	return current, nil
+}
+
+// memberChanges plays steps, in order, on the current members: who joins,
+// in the order first named, and who leaves, sorted, so that a request
+// always makes its changes in the same order.
+func memberChanges(current map[string]bool, steps []memberStep) (add, remove []string) {
+	final := make(map[string]bool, len(current))
+	maps.Copy(final, current)
+	var named []string
+	for _, s := range steps {
+		named = append(named, s.ids...)
+		switch s.op {
+		case "add":
+			for _, id := range s.ids {
+				final[id] = true
+			}
+		case "remove":
+			for _, id := range s.ids {
+				delete(final, id)
+			}
+		case "removeAll", "replaceAll":
+			final = map[string]bool{}
+			for _, id := range s.ids {
+				final[id] = true
+			}
+		}
+	}
+	for _, id := range dedupe(named) {
+		if final[id] && !current[id] {
+			add = append(add, id)
+		}
+	}
+	for id := range current {
+		if !final[id] {
+			remove = append(remove, id)
+		}
+	}
+	slices.Sort(remove)
+	return add, remove
 }
 
 // Delete deletes a group. Allot refuses to delete a group that still has

@@ -3,6 +3,7 @@ package scim
 import (
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 
 	scimerr "github.com/elimity-com/scim/errors"
@@ -83,7 +84,7 @@ func applyPath(d doc, op string, p filter.Path, value any) error {
 	case "remove":
 		keep := list[:0:0]
 		for i, e := range list {
-			if !contains(hits, i) {
+			if !slices.Contains(hits, i) {
 				keep = append(keep, e)
 			} else if sub != "" {
 				m := e.(map[string]any)
@@ -222,15 +223,6 @@ func listHas(list []any, v any) bool {
 	k := key(v)
 	for _, e := range list {
 		if key(e) == k {
-			return true
-		}
-	}
-	return false
-}
-
-func contains(xs []int, x int) bool {
-	for _, y := range xs {
-		if y == x {
 			return true
 		}
 	}

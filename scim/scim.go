@@ -190,7 +190,14 @@ func (h *handler) base(r *http.Request) string {
 	return root + strings.TrimSuffix(Prefix, "/")
 }
 
-// writeError answers with SCIM's error schema (RFC 7644 §3.12).
+// WriteError answers with SCIM's error schema (RFC 7644 §3.12) for errors
+// raised before the request reaches the handler: the API's authentication,
+// rate limit and body limit answer SCIM clients through it, so that the
+// schema is written in one place.
+func WriteError(w http.ResponseWriter, status int, detail string) {
+	writeError(w, scimerr.ScimError{Status: status, Detail: detail})
+}
+
 func writeError(w http.ResponseWriter, e scimerr.ScimError) {
 	b, _ := e.MarshalJSON()
 	w.Header().Set("Content-Type", "application/scim+json")
@@ -250,13 +257,8 @@ func notFound(id string) error {
 // validID checks a resource id from a path: Allot's ids are GUIDs, and the
 // service would otherwise also resolve a user by userPrincipalName.
 func validID(id string) error {
-	if len(id) != 36 || strings.Count(id, "-") != 4 {
+	if !allot.IsID(id) {
 		return notFound(id)
-	}
-	for _, c := range id {
-		if !(c == '-' || c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
-			return notFound(id)
-		}
 	}
 	return nil
 }

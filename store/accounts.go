@@ -58,7 +58,7 @@ func (s *DB) CreateAccount(ctx context.Context, tenantID, username, displayName 
 	if strings.TrimSpace(displayName) == "" {
 		displayName = username
 	}
-	if err := validText("displayName", displayName, 256); err != nil {
+	if err := allot.CheckText("displayName", displayName, 256); err != nil {
 		return nil, err
 	}
 	if len(password) < allot.MinPasswordLength || len(password) > allot.MaxPasswordLength {
@@ -69,19 +69,19 @@ func (s *DB) CreateAccount(ctx context.Context, tenantID, username, displayName 
 		return nil, err
 	}
 	acc := &allot.Account{ID: s.newID(), TenantID: tenantID, Username: username, DisplayName: displayName, Role: role, CreatedAt: s.now()}
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *txn) error {
 		if _, err := s.tenant(ctx, tx, tenantID); err != nil {
 			return err
 		}
 		var n int
-		if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM accounts WHERE username_key = ?`), strings.ToLower(username)).Scan(&n); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM accounts WHERE username_key = ?`, strings.ToLower(username)).Scan(&n); err != nil {
 			return err
 		}
 		if n > 0 {
 			return allot.Errorf(allot.ECONFLICT, "The username '%s' is already taken.", username)
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO accounts (id, tenant_id, username, username_key, display_name, role, password_hash, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`), acc.ID, tenantID, username, strings.ToLower(username), displayName, string(role), string(hash), fmtTime(acc.CreatedAt)); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO accounts (id, tenant_id, username, username_key, display_name, role, password_hash, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, acc.ID, tenantID, username, strings.ToLower(username), displayName, string(role), string(hash), fmtTime(acc.CreatedAt)); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, tenantID, "Add role assignment", "Account", acc.ID, "", toJSON(map[string]string{"username": username, "role": string(role)}), "success")
@@ -101,20 +101,22 @@ func (s *DB) ListAccounts(ctx context.Context) ([]allot.Account, error) {
 	if !a.Role.Can(allot.PermManageTenant) {
 		return nil, allot.Errorf(allot.EFORBIDDEN, "Insufficient privileges to complete the operation.")
 	}
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+accountCols+` FROM accounts WHERE tenant_id = ? ORDER BY username_key`), a.TenantID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []allot.Account{}
-	for rows.Next() {
-		acc, err := scanAccount(rows)
+	return read(ctx, s, func(tx *txn) ([]allot.Account, error) {
+		rows, err := tx.Query(ctx, `SELECT `+accountCols+` FROM accounts WHERE tenant_id = ? ORDER BY username_key`, a.TenantID)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, *acc)
-	}
-	return out, rows.Err()
+		defer rows.Close()
+		out := []allot.Account{}
+		for rows.Next() {
+			acc, err := scanAccount(rows)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, *acc)
+		}
+		return out, rows.Err()
+	})
 }
 
 var (
@@ -189,23 +191,31 @@ func (s *DB) SignIn(ctx context.Context, username, password, client string) (str
 	now := s.now()
 	// The lock is read before the account, and is kept for a username
 	// nobody has just as for one somebody has.
-	var locked string
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT locked_until FROM sign_in_failures WHERE username_key = ? AND client = ?`), key, client).Scan(&locked)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return "", allot.Actor{}, err
-	}
-	if locked != "" && now.Before(parseTime(locked)) {
-		return "", allot.Actor{}, errLocked
-	}
 	var id, tenant, role, name, hash string
 	var disabled int
-	err = s.db.QueryRowContext(ctx, s.q(`SELECT id, tenant_id, role, username, password_hash, disabled FROM accounts WHERE username_key = ?`), key).
-		Scan(&id, &tenant, &role, &name, &hash, &disabled)
-	known := err == nil
-	if errors.Is(err, sql.ErrNoRows) {
-		hash = string(s.dummyHash())
-	} else if err != nil {
+	known := false
+	err := s.readTx(ctx, func(tx *txn) error {
+		var locked string
+		err := tx.QueryRow(ctx, `SELECT locked_until FROM sign_in_failures WHERE username_key = ? AND client = ?`, key, client).Scan(&locked)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if locked != "" && now.Before(parseTime(locked)) {
+			return errLocked
+		}
+		err = tx.QueryRow(ctx, `SELECT id, tenant_id, role, username, password_hash, disabled FROM accounts WHERE username_key = ?`, key).
+			Scan(&id, &tenant, &role, &name, &hash, &disabled)
+		known = err == nil
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		return err
+	})
+	if err != nil {
 		return "", allot.Actor{}, err
+	}
+	if !known {
+		hash = string(s.dummyHash())
 	}
 	match := comparePassword([]byte(hash), []byte(password)) == nil
 	if !match || !known || disabled == 1 || len(password) > allot.MaxPasswordLength {
@@ -219,17 +229,17 @@ func (s *DB) SignIn(ctx context.Context, username, password, client string) (str
 		return "", allot.Actor{}, err
 	}
 	secret := "ses_" + base64.RawURLEncoding.EncodeToString(raw)
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *txn) error {
 		// Only this client's count: another client's may be an attacker's.
-		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM sign_in_failures WHERE username_key = ? AND client = ?`), key, client); err != nil {
+		if _, err := tx.Exec(ctx, `DELETE FROM sign_in_failures WHERE username_key = ? AND client = ?`, key, client); err != nil {
 			return err
 		}
 		// Sessions that ended are of no use to anyone: drop them here
 		// rather than in a background job.
-		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM sessions WHERE expires_at <= ?`), fmtTime(now)); err != nil {
+		if _, err := tx.Exec(ctx, `DELETE FROM sessions WHERE expires_at <= ?`, fmtTime(now)); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO sessions (hash, account_id, tenant_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`),
+		_, err := tx.Exec(ctx, `INSERT INTO sessions (hash, account_id, tenant_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
 			hashSecret(secret), id, tenant, fmtTime(now), fmtTime(now.Add(allot.SessionLifetime)))
 		return err
 	})
@@ -242,25 +252,25 @@ func (s *DB) SignIn(ctx context.Context, username, password, client string) (str
 // countFailure adds a failure to the username's count for the client and
 // locks the pair once the count reaches allot.MaxFailedSignIns.
 func (s *DB) countFailure(ctx context.Context, key, client string, now time.Time) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx *txn) error {
 		// Forgotten here rather than in a background job, like sessions;
 		// the index on last_failed_at makes it cheap when there is nothing.
-		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM sign_in_failures WHERE last_failed_at < ?`), fmtTime(now.Add(-failureMemory))); err != nil {
+		if _, err := tx.Exec(ctx, `DELETE FROM sign_in_failures WHERE last_failed_at < ?`, fmtTime(now.Add(-failureMemory))); err != nil {
 			return err
 		}
 		// An upsert rather than read-then-write: two failures at once from
 		// the same client must both count.
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO sign_in_failures (username_key, client, failures, locked_until, last_failed_at) VALUES (?, ?, 1, '', ?)
-			ON CONFLICT (username_key, client) DO UPDATE SET failures = sign_in_failures.failures + 1, last_failed_at = excluded.last_failed_at`),
+		if _, err := tx.Exec(ctx, `INSERT INTO sign_in_failures (username_key, client, failures, locked_until, last_failed_at) VALUES (?, ?, 1, '', ?)
+			ON CONFLICT (username_key, client) DO UPDATE SET failures = sign_in_failures.failures + 1, last_failed_at = excluded.last_failed_at`,
 			key, client, fmtTime(now)); err != nil {
 			return err
 		}
 		var n int
-		if err := tx.QueryRowContext(ctx, s.q(`SELECT failures FROM sign_in_failures WHERE username_key = ? AND client = ?`), key, client).Scan(&n); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT failures FROM sign_in_failures WHERE username_key = ? AND client = ?`, key, client).Scan(&n); err != nil {
 			return err
 		}
 		if d := lockFor(n); d > 0 {
-			if _, err := tx.ExecContext(ctx, s.q(`UPDATE sign_in_failures SET locked_until = ? WHERE username_key = ? AND client = ?`), fmtTime(now.Add(d)), key, client); err != nil {
+			if _, err := tx.Exec(ctx, `UPDATE sign_in_failures SET locked_until = ? WHERE username_key = ? AND client = ?`, fmtTime(now.Add(d)), key, client); err != nil {
 				return err
 			}
 		}
@@ -281,9 +291,11 @@ func (s *DB) SessionActor(ctx context.Context, secret string) (allot.Actor, erro
 	}
 	var id, tenant, role, name, expires string
 	var disabled int
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT a.id, a.tenant_id, a.role, a.username, a.disabled, s.expires_at
-		FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.hash = ?`), hashSecret(secret)).
-		Scan(&id, &tenant, &role, &name, &disabled, &expires)
+	err := s.readTx(ctx, func(tx *txn) error {
+		return tx.QueryRow(ctx, `SELECT a.id, a.tenant_id, a.role, a.username, a.disabled, s.expires_at
+			FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.hash = ?`, hashSecret(secret)).
+			Scan(&id, &tenant, &role, &name, &disabled, &expires)
+	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return allot.Actor{}, bad
 	} else if err != nil {
@@ -300,8 +312,8 @@ func (s *DB) SignOut(ctx context.Context, secret string) error {
 	if !strings.HasPrefix(secret, "ses_") || len(secret) > 100 {
 		return nil
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, s.q(`DELETE FROM sessions WHERE hash = ?`), hashSecret(secret))
+	return s.tx(ctx, func(tx *txn) error {
+		_, err := tx.Exec(ctx, `DELETE FROM sessions WHERE hash = ?`, hashSecret(secret))
 		return err
 	})
 }
@@ -329,9 +341,9 @@ func managedTenant(ctx context.Context, tenantID string) (string, error) {
 
 // managedAccount finds an account of the tenant by username. An account of
 // another tenant is not found, as if it did not exist.
-func (s *DB) managedAccount(ctx context.Context, tx *sql.Tx, tenantID, username string) (*allot.Account, error) {
+func (s *DB) managedAccount(ctx context.Context, tx *txn, tenantID, username string) (*allot.Account, error) {
 	username = strings.TrimSpace(username)
-	acc, err := scanAccount(tx.QueryRowContext(ctx, s.q(`SELECT `+accountCols+` FROM accounts WHERE username_key = ?`), strings.ToLower(username)))
+	acc, err := scanAccount(tx.QueryRow(ctx, `SELECT `+accountCols+` FROM accounts WHERE username_key = ?`, strings.ToLower(username)))
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && acc.TenantID != tenantID) {
 		return nil, notFound(username)
 	} else if err != nil {
@@ -340,8 +352,8 @@ func (s *DB) managedAccount(ctx context.Context, tx *sql.Tx, tenantID, username 
 	return acc, nil
 }
 
-func (s *DB) endSessions(ctx context.Context, tx *sql.Tx, accountID string) (int, error) {
-	res, err := tx.ExecContext(ctx, s.q(`DELETE FROM sessions WHERE account_id = ?`), accountID)
+func (s *DB) endSessions(ctx context.Context, tx *txn, accountID string) (int, error) {
+	res, err := tx.Exec(ctx, `DELETE FROM sessions WHERE account_id = ?`, accountID)
 	if err != nil {
 		return 0, err
 	}
@@ -357,7 +369,7 @@ func (s *DB) SetAccountDisabled(ctx context.Context, tenantID, username string, 
 		return nil, err
 	}
 	var acc *allot.Account
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *txn) error {
 		var err error
 		if acc, err = s.managedAccount(ctx, tx, tenantID, username); err != nil {
 			return err
@@ -373,7 +385,7 @@ func (s *DB) SetAccountDisabled(ctx context.Context, tenantID, username string, 
 		if disabled {
 			flag, activity = 1, "Disable account"
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE accounts SET disabled = ? WHERE id = ?`), flag, acc.ID); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE accounts SET disabled = ? WHERE id = ?`, flag, acc.ID); err != nil {
 			return err
 		}
 		ended := 0
@@ -406,19 +418,19 @@ func (s *DB) ResetPassword(ctx context.Context, tenantID, username string) (*all
 		return nil, "", err
 	}
 	var acc *allot.Account
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *txn) error {
 		var err error
 		if acc, err = s.managedAccount(ctx, tx, tenantID, username); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE accounts SET password_hash = ? WHERE id = ?`), string(hash), acc.ID); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE accounts SET password_hash = ? WHERE id = ?`, string(hash), acc.ID); err != nil {
 			return err
 		}
 		ended, err := s.endSessions(ctx, tx, acc.ID)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM sign_in_failures WHERE username_key = ?`), strings.ToLower(acc.Username)); err != nil {
+		if _, err := tx.Exec(ctx, `DELETE FROM sign_in_failures WHERE username_key = ?`, strings.ToLower(acc.Username)); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, tenantID, "Reset password", "Account", acc.ID, "",
@@ -437,7 +449,7 @@ func (s *DB) RevokeSessions(ctx context.Context, tenantID, username string) (int
 		return 0, err
 	}
 	ended := 0
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *txn) error {
 		acc, err := s.managedAccount(ctx, tx, tenantID, username)
 		if err != nil {
 			return err

@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -47,24 +49,26 @@ func (s *DB) Webhooks(ctx context.Context) ([]alerts.Webhook, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+webhookCols+` FROM alert_webhooks WHERE tenant_id = ? ORDER BY created_at, id`), a.TenantID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []alerts.Webhook{}
-	for rows.Next() {
-		w, err := scanWebhook(rows)
+	return read(ctx, s, func(tx *txn) ([]alerts.Webhook, error) {
+		rows, err := tx.Query(ctx, `SELECT `+webhookCols+` FROM alert_webhooks WHERE tenant_id = ? ORDER BY created_at, id`, a.TenantID)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, *w)
-	}
-	return out, rows.Err()
+		defer rows.Close()
+		out := []alerts.Webhook{}
+		for rows.Next() {
+			w, err := scanWebhook(rows)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, *w)
+		}
+		return out, rows.Err()
+	})
 }
 
-func (s *DB) findWebhook(ctx context.Context, q rowQueryer, tenantID, id string) (*alerts.Webhook, error) {
-	w, err := scanWebhook(q.QueryRowContext(ctx, s.q(`SELECT `+webhookCols+` FROM alert_webhooks WHERE tenant_id = ? AND id = ?`), tenantID, strings.ToLower(id)))
+func (s *DB) findWebhook(ctx context.Context, tx *txn, tenantID, id string) (*alerts.Webhook, error) {
+	w, err := scanWebhook(tx.QueryRow(ctx, `SELECT `+webhookCols+` FROM alert_webhooks WHERE tenant_id = ? AND id = ?`, tenantID, strings.ToLower(id)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound(id)
 	}
@@ -77,7 +81,7 @@ func (s *DB) Webhook(ctx context.Context, id string) (*alerts.Webhook, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.findWebhook(ctx, s.db, a.TenantID, id)
+	return read(ctx, s, func(tx *txn) (*alerts.Webhook, error) { return s.findWebhook(ctx, tx, a.TenantID, id) })
 }
 
 // CreateWebhook adds a webhook; the answer carries its secret, which is
@@ -102,15 +106,15 @@ func (s *DB) CreateWebhook(ctx context.Context, in alerts.WebhookCreate) (*alert
 	}
 	enabled := in.Enabled == nil || *in.Enabled
 	w := &alerts.Webhook{ID: s.newID(), URL: in.URL, Events: events, Enabled: enabled, Secret: in.Secret, CreatedAt: s.now().UTC()}
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *txn) error {
 		var n int
-		if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM alert_webhooks WHERE tenant_id = ?`), a.TenantID).Scan(&n); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM alert_webhooks WHERE tenant_id = ?`, a.TenantID).Scan(&n); err != nil {
 			return err
 		}
 		if n >= alerts.MaxWebhooks {
 			return allot.Errorf(allot.EINVALID, "A tenant may have at most %d webhooks.", alerts.MaxWebhooks)
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO alert_webhooks (tenant_id, id, url, secret, events, enabled, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+		if _, err := tx.Exec(ctx, `INSERT INTO alert_webhooks (tenant_id, id, url, secret, events, enabled, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 			a.TenantID, w.ID, w.URL, w.Secret, toJSON(w.Events), b2i(w.Enabled), fmtTime(w.CreatedAt)); err != nil {
 			return err
 		}
@@ -155,7 +159,7 @@ func (s *DB) UpdateWebhook(ctx context.Context, id string, in alerts.WebhookUpda
 		secret = newSecret()
 	}
 	var w *alerts.Webhook
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *txn) error {
 		old, err := s.findWebhook(ctx, tx, a.TenantID, id)
 		if err != nil {
 			return err
@@ -170,13 +174,13 @@ func (s *DB) UpdateWebhook(ctx context.Context, id string, in alerts.WebhookUpda
 		if in.Enabled != nil {
 			nw.Enabled = *in.Enabled
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE alert_webhooks SET url = ?, events = ?, enabled = ? WHERE tenant_id = ? AND id = ?`),
+		if _, err := tx.Exec(ctx, `UPDATE alert_webhooks SET url = ?, events = ?, enabled = ? WHERE tenant_id = ? AND id = ?`,
 			nw.URL, toJSON(nw.Events), b2i(nw.Enabled), a.TenantID, old.ID); err != nil {
 			return err
 		}
 		after := map[string]any{"url": nw.URL, "events": nw.Events, "enabled": nw.Enabled}
 		if secret != "" {
-			if _, err := tx.ExecContext(ctx, s.q(`UPDATE alert_webhooks SET secret = ? WHERE tenant_id = ? AND id = ?`), secret, a.TenantID, old.ID); err != nil {
+			if _, err := tx.Exec(ctx, `UPDATE alert_webhooks SET secret = ? WHERE tenant_id = ? AND id = ?`, secret, a.TenantID, old.ID); err != nil {
 				return err
 			}
 			nw.Secret, after["secret"] = secret, "replaced"
@@ -194,15 +198,15 @@ func (s *DB) DeleteWebhook(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx *txn) error {
 		old, err := s.findWebhook(ctx, tx, a.TenantID, id)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM alert_webhooks WHERE tenant_id = ? AND id = ?`), a.TenantID, old.ID); err != nil {
+		if _, err := tx.Exec(ctx, `DELETE FROM alert_webhooks WHERE tenant_id = ? AND id = ?`, a.TenantID, old.ID); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE alert_deliveries SET status = 'failed', last_error = 'The webhook was deleted.' WHERE tenant_id = ? AND webhook_id = ? AND status = 'pending'`), a.TenantID, old.ID); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE alert_deliveries SET status = 'failed', last_error = 'The webhook was deleted.' WHERE tenant_id = ? AND webhook_id = ? AND status = 'pending'`, a.TenantID, old.ID); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, a.TenantID, "Delete webhook", "Webhook", old.ID, toJSON(map[string]any{"url": old.URL, "events": old.Events, "enabled": old.Enabled}), "", "success")
@@ -216,7 +220,7 @@ func (s *DB) TestWebhook(ctx context.Context, id string) (*alerts.Delivery, erro
 		return nil, err
 	}
 	var did string
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *txn) error {
 		w, err := s.findWebhook(ctx, tx, a.TenantID, id)
 		if err != nil {
 			return err
@@ -230,7 +234,9 @@ func (s *DB) TestWebhook(ctx context.Context, id string) (*alerts.Delivery, erro
 	if err != nil {
 		return nil, err
 	}
-	ds, err := s.deliveries(ctx, a.TenantID, `d.id = ?`, []any{did}, 1)
+	ds, err := read(ctx, s, func(tx *txn) ([]alerts.Delivery, error) {
+		return deliveries(ctx, tx, a.TenantID, `d.id = ?`, []any{did}, 1)
+	})
 	if err != nil || len(ds) == 0 {
 		return nil, errors.Join(err, errors.New("test delivery vanished"))
 	}
@@ -260,7 +266,7 @@ func (s *DB) Deliveries(ctx context.Context, f alerts.DeliveryFilter) ([]alerts.
 	default:
 		return nil, allot.Errorf(allot.EINVALID, "Unknown delivery status %q; use pending, delivered or failed.", f.Status)
 	}
-	return s.deliveries(ctx, a.TenantID, cond, args, f.Top)
+	return read(ctx, s, func(tx *txn) ([]alerts.Delivery, error) { return deliveries(ctx, tx, a.TenantID, cond, args, f.Top) })
 }
 
 const deliveryCols = `d.id, d.event_id, e.type, d.webhook_id, d.status, d.attempts, d.created_at, d.next_at, d.last_attempt_at, d.last_status, d.last_error, d.delivered_at`
@@ -276,32 +282,14 @@ func scanDelivery(r interface{ Scan(...any) error }, extra ...any) (alerts.Deliv
 	return d, err
 }
 
-func (s *DB) deliveries(ctx context.Context, tenantID, cond string, args []any, top int) ([]alerts.Delivery, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+deliveryCols+` FROM alert_deliveries d JOIN alert_events e ON e.id = d.event_id
-		WHERE d.tenant_id = ? AND `+cond+` ORDER BY d.created_at DESC, d.id LIMIT ?`), append(append([]any{tenantID}, args...), top)...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []alerts.Delivery{}
-	for rows.Next() {
-		d, err := scanDelivery(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
-}
-
 // emitAlert puts an event in the outbox, in the transaction of the change
 // it reports, with a delivery for each enabled webhook that wants it (or
 // for the webhook only alone, enabled or not). It returns the deliveries' ids.
-func (s *DB) emitAlert(ctx context.Context, tx *sql.Tx, tenantID, typ string, data map[string]any, only string) ([]string, error) {
+func (s *DB) emitAlert(ctx context.Context, tx *txn, tenantID, typ string, data map[string]any, only string) ([]string, error) {
 	// Event and delivery ids are random rather than from s.newID, so that
 	// alerts raised as a side effect do not shift the ids tests expect.
 	id, now := uuid.NewString(), fmtTime(s.now())
-	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO alert_events (id, tenant_id, type, occurred_at, data, logged) VALUES (?, ?, ?, ?, ?, 0)`),
+	if _, err := tx.Exec(ctx, `INSERT INTO alert_events (id, tenant_id, type, occurred_at, data, logged) VALUES (?, ?, ?, ?, ?, 0)`,
 		id, tenantID, typ, now, toJSON(data)); err != nil {
 		return nil, err
 	}
@@ -309,7 +297,7 @@ func (s *DB) emitAlert(ctx context.Context, tx *sql.Tx, tenantID, typ string, da
 	if only != "" {
 		cond, args = `id = ?`, append(args, only)
 	}
-	rows, err := tx.QueryContext(ctx, s.q(`SELECT id, events FROM alert_webhooks WHERE tenant_id = ? AND `+cond+` ORDER BY id`), args...)
+	rows, err := tx.Query(ctx, `SELECT id, events FROM alert_webhooks WHERE tenant_id = ? AND `+cond+` ORDER BY id`, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -332,14 +320,14 @@ func (s *DB) emitAlert(ctx context.Context, tx *sql.Tx, tenantID, typ string, da
 		ids = append(ids, did)
 		ins = append(ins, []any{did, tenantID, id, hid, alerts.StatusPending, 0, now, now, "", 0, "", ""})
 	}
-	return ids, s.insertRows(ctx, tx, `INSERT INTO alert_deliveries (id, tenant_id, event_id, webhook_id, status, attempts, next_at, created_at, last_attempt_at, last_status, last_error, delivered_at) VALUES `, ins)
+	return ids, tx.insertRows(ctx, `INSERT INTO alert_deliveries (id, tenant_id, event_id, webhook_id, status, attempts, next_at, created_at, last_attempt_at, last_status, last_error, delivered_at) VALUES `, ins)
 }
 
 // alertOutcomes raises the events a batch of evaluations causes, from what
 // the batch wrote: groups entering Errors & issues, subscriptions running
 // out of seats, waiting rooms growing. It runs after s.write, in the same
 // transaction.
-func (s *DB) alertOutcomes(ctx context.Context, tx *sql.Tx, tenantID string, outs []outcome) error {
+func (s *DB) alertOutcomes(ctx context.Context, tx *txn, tenantID string, outs []outcome) error {
 	groups := map[string]bool{}
 	delta := map[string]int{}
 	waiting := map[string]int{} // SKU -> users starting to wait minus users stopping
@@ -371,15 +359,15 @@ func (s *DB) alertOutcomes(ctx context.Context, tx *sql.Tx, tenantID string, out
 		}
 	}
 	delete(groups, "") // direct assignments
-	if err := s.alertGroups(ctx, tx, tenantID, keys(groups)); err != nil {
+	if err := s.alertGroups(ctx, tx, tenantID, slices.Sorted(maps.Keys(groups))); err != nil {
 		return err
 	}
-	for _, sku := range keys(delta) {
+	for _, sku := range slices.Sorted(maps.Keys(delta)) {
 		if delta[sku] == 0 {
 			continue
 		}
 		var enabled, consumed int
-		err := tx.QueryRowContext(ctx, s.q(`SELECT enabled, consumed FROM subscriptions WHERE tenant_id = ? AND sku_id = ?`), tenantID, sku).Scan(&enabled, &consumed)
+		err := tx.QueryRow(ctx, `SELECT enabled, consumed FROM subscriptions WHERE tenant_id = ? AND sku_id = ?`, tenantID, sku).Scan(&enabled, &consumed)
 		if errors.Is(err, sql.ErrNoRows) {
 			continue
 		} else if err != nil {
@@ -389,7 +377,7 @@ func (s *DB) alertOutcomes(ctx context.Context, tx *sql.Tx, tenantID string, out
 			return err
 		}
 	}
-	for _, sku := range keys(waiting) {
+	for _, sku := range slices.Sorted(maps.Keys(waiting)) {
 		if waiting[sku] <= 0 {
 			continue
 		}
@@ -400,7 +388,7 @@ func (s *DB) alertOutcomes(ctx context.Context, tx *sql.Tx, tenantID string, out
 			continue
 		}
 		var n int
-		if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(DISTINCT user_id) FROM license_states WHERE tenant_id = ? AND sku_id = ? AND error = 'CountViolation'`), tenantID, sku).Scan(&n); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT COUNT(DISTINCT user_id) FROM license_states WHERE tenant_id = ? AND sku_id = ? AND error = 'CountViolation'`, tenantID, sku).Scan(&n); err != nil {
 			return err
 		}
 		data := s.skuData(ctx, tx, sku)
@@ -416,20 +404,20 @@ func (s *DB) alertOutcomes(ctx context.Context, tx *sql.Tx, tenantID string, out
 // Errors & issues (a member in Error, no work queued or running for it)
 // and was not at its last check, and forgets those no longer in error.
 // Each check is an index seek, whatever the size of the group.
-func (s *DB) alertGroups(ctx context.Context, tx *sql.Tx, tenantID string, groups []string) error {
+func (s *DB) alertGroups(ctx context.Context, tx *txn, tenantID string, groups []string) error {
 	for _, g := range groups {
 		var n int
-		if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM (SELECT 1 FROM license_states WHERE tenant_id = ? AND source = ? AND state = 'Error' LIMIT 1) x`), tenantID, g).Scan(&n); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM license_states WHERE tenant_id = ? AND source = ? AND state = 'Error' LIMIT 1) x`, tenantID, g).Scan(&n); err != nil {
 			return err
 		}
 		hasErrors := n > 0
 		var latched int
-		if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM alert_group_errors WHERE tenant_id = ? AND group_id = ?`), tenantID, g).Scan(&latched); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM alert_group_errors WHERE tenant_id = ? AND group_id = ?`, tenantID, g).Scan(&latched); err != nil {
 			return err
 		}
 		if !hasErrors {
 			if latched > 0 {
-				if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM alert_group_errors WHERE tenant_id = ? AND group_id = ?`), tenantID, g); err != nil {
+				if _, err := tx.Exec(ctx, `DELETE FROM alert_group_errors WHERE tenant_id = ? AND group_id = ?`, tenantID, g); err != nil {
 					return err
 				}
 			}
@@ -439,21 +427,21 @@ func (s *DB) alertGroups(ctx context.Context, tx *sql.Tx, tenantID string, group
 			continue
 		}
 		var busy int
-		if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM (SELECT 1 FROM work WHERE tenant_id = ? AND group_id = ? LIMIT 1) x`), tenantID, g).Scan(&busy); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM work WHERE tenant_id = ? AND group_id = ? LIMIT 1) x`, tenantID, g).Scan(&busy); err != nil {
 			return err
 		}
 		if busy > 0 {
 			continue // In progress or queued: the status says so until the work is done
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO alert_group_errors (tenant_id, group_id) VALUES (?, ?)`), tenantID, g); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO alert_group_errors (tenant_id, group_id) VALUES (?, ?)`, tenantID, g); err != nil {
 			return err
 		}
 		var name string
 		var failed int
-		if err := tx.QueryRowContext(ctx, s.q(`SELECT display_name FROM dir_groups WHERE tenant_id = ? AND id = ?`), tenantID, g).Scan(&name); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		if err := tx.QueryRow(ctx, `SELECT display_name FROM dir_groups WHERE tenant_id = ? AND id = ?`, tenantID, g).Scan(&name); err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(DISTINCT user_id) FROM license_states WHERE tenant_id = ? AND source = ? AND state = 'Error'`), tenantID, g).Scan(&failed); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT COUNT(DISTINCT user_id) FROM license_states WHERE tenant_id = ? AND source = ? AND state = 'Error'`, tenantID, g).Scan(&failed); err != nil {
 			return err
 		}
 		if _, err := s.emitAlert(ctx, tx, tenantID, alerts.GroupErrors, map[string]any{"groupId": g, "displayName": name, "membersWithErrors": failed}, ""); err != nil {
@@ -465,7 +453,7 @@ func (s *DB) alertGroups(ctx context.Context, tx *sql.Tx, tenantID string, group
 
 // alertSeats raises subscription.overallocated when consumed went above
 // enabled, else subscription.exhausted when the available seats reached 0.
-func (s *DB) alertSeats(ctx context.Context, tx *sql.Tx, tenantID, sku string, enabledBefore, consumedBefore, enabled, consumed int) error {
+func (s *DB) alertSeats(ctx context.Context, tx *txn, tenantID, sku string, enabledBefore, consumedBefore, enabled, consumed int) error {
 	typ := ""
 	switch {
 	case consumed > enabled && consumedBefore <= enabledBefore:
@@ -481,7 +469,7 @@ func (s *DB) alertSeats(ctx context.Context, tx *sql.Tx, tenantID, sku string, e
 	return err
 }
 
-func (s *DB) skuData(ctx context.Context, tx *sql.Tx, sku string) map[string]any {
+func (s *DB) skuData(ctx context.Context, tx *txn, sku string) map[string]any {
 	part := ""
 	if k := s.catalogIn(ctx, tx).SKUs[sku]; k != nil {
 		part = k.PartNumber
@@ -492,26 +480,26 @@ func (s *DB) skuData(ctx context.Context, tx *sql.Tx, sku string) map[string]any
 // throttle reports whether an event with key may be raised now, and if so
 // holds further ones back for interval. The row is written in the change's
 // transaction, so replicas share the limit.
-func (s *DB) throttle(ctx context.Context, tx *sql.Tx, tenantID, key string, interval time.Duration) (bool, error) {
+func (s *DB) throttle(ctx context.Context, tx *txn, tenantID, key string, interval time.Duration) (bool, error) {
 	now := s.now()
 	var until string
-	err := tx.QueryRowContext(ctx, s.q(`SELECT until_at FROM alert_throttle WHERE tenant_id = ? AND key = ?`), tenantID, key).Scan(&until)
+	err := tx.QueryRow(ctx, `SELECT until_at FROM alert_throttle WHERE tenant_id = ? AND key = ?`, tenantID, key).Scan(&until)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return false, err
 	}
 	if err == nil && now.Before(parseTime(until)) {
 		return false, nil
 	}
-	_, err = tx.ExecContext(ctx, s.q(`INSERT INTO alert_throttle (tenant_id, key, until_at) VALUES (?, ?, ?)
-		ON CONFLICT (tenant_id, key) DO UPDATE SET until_at = excluded.until_at`), tenantID, key, fmtTime(now.Add(interval)))
+	_, err = tx.Exec(ctx, `INSERT INTO alert_throttle (tenant_id, key, until_at) VALUES (?, ?, ?)
+		ON CONFLICT (tenant_id, key) DO UPDATE SET until_at = excluded.until_at`, tenantID, key, fmtTime(now.Add(interval)))
 	return err == nil, err
 }
 
 // ClaimEvents returns events not logged yet and marks them logged.
 func (s *DB) ClaimEvents(ctx context.Context, limit int) ([]alerts.Event, error) {
 	var out []alerts.Event
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, s.q(`SELECT seq, id, tenant_id, type, occurred_at, data FROM alert_events WHERE logged = 0 ORDER BY seq LIMIT ?`+s.skipLocked()), limit)
+	err := s.tx(ctx, func(tx *txn) error {
+		rows, err := tx.Query(ctx, `SELECT seq, id, tenant_id, type, occurred_at, data FROM alert_events WHERE logged = 0 ORDER BY seq LIMIT ?`+tx.skipLocked(), limit)
 		if err != nil {
 			return err
 		}
@@ -532,7 +520,7 @@ func (s *DB) ClaimEvents(ctx context.Context, limit int) ([]alerts.Event, error)
 		if err := rows.Err(); err != nil || len(seqs) == 0 {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, s.q(`UPDATE alert_events SET logged = 1 WHERE seq IN (`+placeholders(len(seqs))+`)`), seqs...)
+		_, err = tx.Exec(ctx, `UPDATE alert_events SET logged = 1 WHERE seq IN (`+placeholders(len(seqs))+`)`, seqs...)
 		return err
 	})
 	return out, err
@@ -542,18 +530,18 @@ func (s *DB) ClaimEvents(ctx context.Context, limit int) ([]alerts.Event, error)
 // dispatcher is claiming are skipped, so replicas never send one twice.
 func (s *DB) ClaimDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]alerts.Claim, error) {
 	var out []alerts.Claim
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		ids, err := s.queryIDs(ctx, tx, `SELECT id FROM alert_deliveries WHERE status = 'pending' AND next_at <= ? ORDER BY next_at, id LIMIT ?`+s.skipLocked(), fmtTime(now), limit)
+	err := s.tx(ctx, func(tx *txn) error {
+		ids, err := tx.queryIDs(ctx, `SELECT id FROM alert_deliveries WHERE status = 'pending' AND next_at <= ? ORDER BY next_at, id LIMIT ?`+tx.skipLocked(), fmtTime(now), limit)
 		if err != nil || len(ids) == 0 {
 			return err
 		}
-		frag, args := s.in(ids)
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE alert_deliveries SET attempts = attempts + 1, next_at = ? WHERE id `+frag), append([]any{fmtTime(now.Add(lease))}, args...)...); err != nil {
+		frag, args := tx.in(ids)
+		if _, err := tx.Exec(ctx, `UPDATE alert_deliveries SET attempts = attempts + 1, next_at = ? WHERE id `+frag, append([]any{fmtTime(now.Add(lease))}, args...)...); err != nil {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx, s.q(`SELECT `+deliveryCols+`, e.tenant_id, e.occurred_at, e.data, COALESCE(w.url, ''), COALESCE(w.secret, ''), COALESCE(w.enabled, 0)
+		rows, err := tx.Query(ctx, `SELECT `+deliveryCols+`, e.tenant_id, e.occurred_at, e.data, COALESCE(w.url, ''), COALESCE(w.secret, ''), COALESCE(w.enabled, 0)
 			FROM alert_deliveries d JOIN alert_events e ON e.id = d.event_id
-			LEFT JOIN alert_webhooks w ON w.tenant_id = d.tenant_id AND w.id = d.webhook_id WHERE d.id `+frag+` ORDER BY d.next_at, d.id`), args...)
+			LEFT JOIN alert_webhooks w ON w.tenant_id = d.tenant_id AND w.id = d.webhook_id WHERE d.id `+frag+` ORDER BY d.next_at, d.id`, args...)
 		if err != nil {
 			return err
 		}
@@ -583,7 +571,7 @@ func (s *DB) ClaimDeliveries(ctx context.Context, now time.Time, lease time.Dura
 		if err := rows.Err(); err != nil || len(gone) == 0 {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, s.q(`UPDATE alert_deliveries SET status = 'failed', last_error = 'The webhook was deleted or disabled.' WHERE id IN (`+placeholders(len(gone))+`)`), gone...)
+		_, err = tx.Exec(ctx, `UPDATE alert_deliveries SET status = 'failed', last_error = 'The webhook was deleted or disabled.' WHERE id IN (`+placeholders(len(gone))+`)`, gone...)
 		return err
 	})
 	return out, err
@@ -599,9 +587,9 @@ func (s *DB) FinishDelivery(ctx context.Context, c alerts.Claim, r alerts.Result
 	case r.Failed:
 		status, next = alerts.StatusFailed, ""
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, s.q(`UPDATE alert_deliveries SET status = ?, next_at = ?, last_attempt_at = ?, last_status = ?, last_error = ?, delivered_at = ?
-			WHERE id = ? AND attempts = ? AND status = 'pending'`), status, next, fmtTime(r.At), r.Status, r.Error, delivered, c.ID, c.Attempts)
+	return s.tx(ctx, func(tx *txn) error {
+		_, err := tx.Exec(ctx, `UPDATE alert_deliveries SET status = ?, next_at = ?, last_attempt_at = ?, last_status = ?, last_error = ?, delivered_at = ?
+			WHERE id = ? AND attempts = ? AND status = 'pending'`, status, next, fmtTime(r.At), r.Status, r.Error, delivered, c.ID, c.Attempts)
 		return err
 	})
 }
@@ -611,16 +599,34 @@ func (s *DB) FinishDelivery(ctx context.Context, c alerts.Claim, r alerts.Result
 // member in error: a deleted user's states go without an evaluation, so
 // that group would otherwise never alert again.
 func (s *DB) PruneAlerts(ctx context.Context, before time.Time) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM alert_group_errors WHERE NOT EXISTS (SELECT 1 FROM license_states l
+	return s.tx(ctx, func(tx *txn) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM alert_group_errors WHERE NOT EXISTS (SELECT 1 FROM license_states l
 			WHERE l.tenant_id = alert_group_errors.tenant_id AND l.source = alert_group_errors.group_id AND l.state = 'Error')`); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM alert_deliveries WHERE status <> 'pending' AND created_at < ?`), fmtTime(before)); err != nil {
+		if _, err := tx.Exec(ctx, `DELETE FROM alert_deliveries WHERE status <> 'pending' AND created_at < ?`, fmtTime(before)); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, s.q(`DELETE FROM alert_events WHERE logged = 1 AND occurred_at < ?
-			AND NOT EXISTS (SELECT 1 FROM alert_deliveries d WHERE d.event_id = alert_events.id AND d.status = 'pending')`), fmtTime(before))
+		_, err := tx.Exec(ctx, `DELETE FROM alert_events WHERE logged = 1 AND occurred_at < ?
+			AND NOT EXISTS (SELECT 1 FROM alert_deliveries d WHERE d.event_id = alert_events.id AND d.status = 'pending')`, fmtTime(before))
 		return err
 	})
+}
+
+func deliveries(ctx context.Context, tx *txn, tenantID, cond string, args []any, top int) ([]alerts.Delivery, error) {
+	rows, err := tx.Query(ctx, `SELECT `+deliveryCols+` FROM alert_deliveries d JOIN alert_events e ON e.id = d.event_id
+		WHERE d.tenant_id = ? AND `+cond+` ORDER BY d.created_at DESC, d.id LIMIT ?`, append(append([]any{tenantID}, args...), top)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []alerts.Delivery{}
+	for rows.Next() {
+		d, err := scanDelivery(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
 }

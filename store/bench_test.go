@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/allot-dev/allot"
+	"github.com/allot-dev/allot/csvio"
 	"github.com/allot-dev/allot/store"
 )
 
@@ -28,28 +29,38 @@ func benchTenant(b *testing.B) (*store.DB, context.Context, string) {
 	if _, err := db.AddSubscription(ctx, skuE1, benchMembers*9/10); err != nil {
 		b.Fatal(err)
 	}
-	users, groups, members := benchDirectory(benchMembers)
-	if err := db.ImportDirectory(ctx, users, groups, members); err != nil {
+	rep, err := db.ImportCSV(ctx, benchDirectory(benchMembers), false)
+	if err != nil {
 		b.Fatal(err)
 	}
-	return db, ctx, groups[0].ID
-}
-
-func benchDirectory(n int) ([]allot.UserCreate, []allot.GroupCreate, []allot.Membership) {
-	g := allot.GroupCreate{ID: "20000000-0000-4000-8000-000000000000", DisplayName: "all", MailNickname: "all", SecurityEnabled: true}
-	var us []allot.UserCreate
-	var ms []allot.Membership
-	for i := range n {
-		id := fmt.Sprintf("10000000-0000-4000-8000-%012x", i)
-		us = append(us, allot.UserCreate{ID: id, UserPrincipalName: fmt.Sprintf("u%d@x", i), DisplayName: "u", ProxyAddresses: []string{fmt.Sprintf("u%d@x", i)}})
-		ms = append(ms, allot.Membership{GroupID: g.ID, MemberID: id})
+	if !rep.Applied {
+		b.Fatalf("import not applied: %v", rep.Errors.Error())
 	}
-	return us, []allot.GroupCreate{g}, ms
+	groups, err := db.ListGroups(ctx, allot.ListOptions{})
+	if err != nil || len(groups.Items) != 1 {
+		b.Fatalf("groups: %v, %v", groups, err)
+	}
+	return db, ctx, groups.Items[0].ID
 }
 
-// BenchmarkImportDirectory measures the bulk path that loads users,
-// groups and memberships (multi-row statements in one transaction).
-func BenchmarkImportDirectory(b *testing.B) {
+// benchDirectory is n users, each listing one address, and one group
+// holding them all.
+func benchDirectory(n int) *csvio.Import {
+	in := &csvio.Import{UsersFile: "users.csv", GroupsFile: "groups.csv", MembershipsFile: "memberships.csv"}
+	sec := true
+	in.Groups = []csvio.GroupRow{{Line: 2, MailNickname: "all", DisplayName: "all", SecurityEnabled: &sec}}
+	enabled := false
+	for i := range n {
+		upn := fmt.Sprintf("u%d@x", i)
+		in.Users = append(in.Users, csvio.UserRow{Line: i + 2, UserPrincipalName: upn, DisplayName: "u", ProxyAddresses: &[]string{upn}, AccountEnabled: &enabled})
+		in.Memberships = append(in.Memberships, csvio.MembershipRow{Line: i + 2, Group: "all", User: upn})
+	}
+	return in
+}
+
+// BenchmarkImportCSV measures the bulk path that loads users, groups and
+// memberships (multi-row statements in one transaction).
+func BenchmarkImportCSV(b *testing.B) {
 	for b.Loop() {
 		b.StopTimer()
 		db, err := store.Open(context.Background(), store.Config{DSN: filepath.Join(b.TempDir(), "bench.db"), Catalog: testCatalog()})
@@ -59,11 +70,15 @@ func BenchmarkImportDirectory(b *testing.B) {
 		op := allot.NewContextWithActor(context.Background(), allot.Actor{Operator: true})
 		tn, _ := db.CreateTenant(op, allot.Tenant{DisplayName: "T"})
 		ctx := allot.NewContextWithActor(context.Background(), allot.Actor{TenantID: tn.ID, Role: allot.RoleGlobalAdministrator})
-		users, groups, members := benchDirectory(benchMembers)
+		in := benchDirectory(benchMembers)
 		b.StartTimer()
 		start := time.Now()
-		if err := db.ImportDirectory(ctx, users, groups, members); err != nil {
+		rep, err := db.ImportCSV(ctx, in, false)
+		if err != nil {
 			b.Fatal(err)
+		}
+		if !rep.Applied {
+			b.Fatalf("import not applied: %v", rep.Errors.Error())
 		}
 		b.ReportMetric(float64(benchMembers)/time.Since(start).Seconds(), "users/s")
 		b.StopTimer()

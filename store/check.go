@@ -2,8 +2,8 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/allot-dev/allot"
@@ -13,18 +13,23 @@ import (
 // whenever the queue is empty, so a non-empty queue is reported too.
 func (s *DB) Check(ctx context.Context) ([]allot.Violation, error) {
 	var out []allot.Violation
-	var queued int
-	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM work`).Scan(&queued); err != nil {
-		return nil, err
-	}
-	if queued > 0 {
-		out = append(out, allot.Violation{Rule: "queue", Detail: fmt.Sprintf("%d work items are still queued; the invariants hold only when the queue is empty", queued)})
-	}
-	tenants, err := s.Tenants(ctx)
+	var ts []allot.Tenant
+	err := s.readTx(ctx, func(tx *txn) error {
+		var queued int
+		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM work`).Scan(&queued); err != nil {
+			return err
+		}
+		if queued > 0 {
+			out = append(out, allot.Violation{Rule: "queue", Detail: fmt.Sprintf("%d work items are still queued; the invariants hold only when the queue is empty", queued)})
+		}
+		var err error
+		ts, err = tenants(ctx, tx)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	for _, t := range tenants {
+	for _, t := range ts {
 		v, err := s.checkTenant(ctx, t.ID)
 		if err != nil {
 			return nil, err
@@ -34,97 +39,32 @@ func (s *DB) Check(ctx context.Context) ([]allot.Violation, error) {
 	return out, nil
 }
 
+// checkTenant checks the tenant's seats and states in SQL, then evaluates
+// its users again 500 at a time, each part in a read transaction of its
+// own so that none holds a snapshot for the whole tenant.
 func (s *DB) checkTenant(ctx context.Context, tenantID string) ([]allot.Violation, error) {
-	var out []allot.Violation
-	add := func(rule, format string, args ...any) {
-		out = append(out, allot.Violation{TenantID: tenantID, Rule: rule, Detail: fmt.Sprintf(format, args...)})
-	}
-	// Seats: consumedUnits = holders.
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT s.sku_id, s.consumed, (SELECT COUNT(DISTINCT l.user_id) FROM license_states l
-		WHERE l.tenant_id = s.tenant_id AND l.sku_id = s.sku_id AND l.state = 'Active') FROM subscriptions s WHERE s.tenant_id = ?`), tenantID)
-	if err != nil {
-		return nil, err
-	}
-	for rows.Next() {
-		var sku string
-		var consumed, holders int
-		if err := rows.Scan(&sku, &consumed, &holders); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		if consumed != holders {
-			add("seats", "SKU %s: consumedUnits %d but %d users hold it", sku, consumed, holders)
-		}
-	}
-	rows.Close()
-	for _, c := range []struct{ rule, query string }{
-		{"source", `SELECT l.user_id || ' ' || l.sku_id || ' ' || l.source FROM license_states l WHERE l.tenant_id = ? AND l.source = ''
-			AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.tenant_id = l.tenant_id AND a.target_id = l.user_id AND a.sku_id = l.sku_id)`},
-		{"source", inheritedSQL + `SELECT l.user_id || ' ' || l.sku_id || ' ' || l.source FROM license_states l JOIN t ON l.tenant_id = t.id WHERE l.source <> ''
-			AND NOT EXISTS (SELECT 1 FROM inherited i WHERE i.user_id = l.user_id AND i.sku_id = l.sku_id AND i.group_id = l.source)`},
-		{"coverage", inheritedSQL + `SELECT DISTINCT i.user_id || ' ' || i.sku_id || ' ' || i.group_id FROM inherited i JOIN t ON 1 = 1 WHERE NOT EXISTS (SELECT 1 FROM license_states l
-			WHERE l.tenant_id = t.id AND l.user_id = i.user_id AND l.sku_id = i.sku_id AND l.source = i.group_id)`},
-		{"coverage", `SELECT a.target_id || ' ' || a.sku_id FROM assignments a WHERE a.tenant_id = ? AND a.target_kind = 'user' AND NOT EXISTS
-			(SELECT 1 FROM license_states l WHERE l.tenant_id = a.tenant_id AND l.user_id = a.target_id AND l.sku_id = a.sku_id AND l.source = '')`},
-		{"waiting", `SELECT l.user_id || ' ' || l.sku_id FROM license_states l JOIN subscriptions s ON s.tenant_id = l.tenant_id AND s.sku_id = l.sku_id
-			WHERE l.tenant_id = ? AND l.error = 'CountViolation' AND s.enabled > s.consumed`},
-	} {
-		rows, err := s.db.QueryContext(ctx, s.q(c.query), tenantID)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			var what string
-			if err := rows.Scan(&what); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			add(c.rule, "%s", what)
-		}
-		rows.Close()
-	}
-	// Per user: plan rules over active states, and the fixed point.
+	v := &violations{tenantID: tenantID}
 	var ids []string
-	rows, err = s.db.QueryContext(ctx, s.q(`SELECT id FROM users WHERE tenant_id = ? ORDER BY id`), tenantID)
+	err := s.readTx(ctx, func(tx *txn) error {
+		if err := checkSeats(ctx, tx, v); err != nil {
+			return err
+		}
+		if err := checkStateRows(ctx, tx, v); err != nil {
+			return err
+		}
+		var err error
+		ids, err = tx.queryIDs(ctx, `SELECT id FROM users WHERE tenant_id = ? ORDER BY id`, tenantID)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	cat := s.Catalog()
 	for _, part := range chunks(ids, 500) {
-		err := s.readTx(ctx, func(tx *sql.Tx) error {
-			b, err := s.loadBatch(ctx, tx, tenantID, part)
-			if err != nil {
-				return err
-			}
-			for _, uid := range b.order {
-				for _, v := range planViolations(cat, b, uid) {
-					add("plans", "user %s: %s", uid, v)
-				}
-				in := b.input(uid, cat, s.now())
-				o := b.evaluate(uid, cat, s.now())
-				if o.out.Changed || slices.ContainsFunc(keys(o.out.SeatDelta), func(k string) bool { return o.out.SeatDelta[k] != 0 }) {
-					add("fixpoint", "user %s: evaluating again changes its states %s -> %s", uid, toJSON(in.Before), toJSON(o.out.States))
-				}
-				if o.mailboxChanged {
-					add("fixpoint", "user %s: mailbox ownership is stale", uid)
-				}
-			}
-			return nil
-		})
-		if err != nil {
+		if err := s.readTx(ctx, func(tx *txn) error { return s.checkUsers(ctx, tx, v, part) }); err != nil {
 			return nil, err
 		}
 	}
-	return out, nil
+	return v.list, nil
 }
 
 // inheritedSQL defines, for the tenant given as its one parameter, every
@@ -156,7 +96,7 @@ func planViolations(cat *allot.Catalog, b *batch, uid string) []string {
 		}
 		for _, p := range cat.EnabledPlans(st.SkuID, st.DisabledPlans) {
 			// A SKU held through two units is one SKU: plans that conflict
-			// inside one SKU are allowed (docs/RULES.md, check 3).
+			// inside one SKU are allowed (docs/RULES.md §2.2, check 3).
 			if !slices.Contains(enabled[p], st.SkuID) {
 				enabled[p] = append(enabled[p], st.SkuID)
 			}
@@ -193,29 +133,100 @@ func planViolations(cat *allot.Catalog, b *batch, uid string) []string {
 	return out
 }
 
-// readTx runs fn in a transaction that is always rolled back.
-// On SQLite it is a deferred transaction (a snapshot of the write-ahead
-// log), so a long read never holds the write lock that writers queue for.
-func (s *DB) readTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	var opts *sql.TxOptions
-	if s.dialect == dialectSQLite {
-		opts = &sql.TxOptions{ReadOnly: true}
-	}
-	tx, err := s.db.BeginTx(ctx, opts)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	return fn(tx)
-}
-
 // CountStates counts the tenant's license states (for the bench report).
 func (s *DB) CountStates(ctx context.Context) (int, error) {
 	a, err := actorOf(ctx)
 	if err != nil {
 		return 0, err
 	}
-	var n int
-	err = s.db.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM license_states WHERE tenant_id = ?`), a.TenantID).Scan(&n)
-	return n, err
+	return read(ctx, s, func(tx *txn) (int, error) {
+		var n int
+		err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM license_states WHERE tenant_id = ?`, a.TenantID).Scan(&n)
+		return n, err
+	})
+}
+
+// violations collects one tenant's violations.
+type violations struct {
+	tenantID string
+	list     []allot.Violation
+}
+
+func (v *violations) add(rule, format string, args ...any) {
+	v.list = append(v.list, allot.Violation{TenantID: v.tenantID, Rule: rule, Detail: fmt.Sprintf(format, args...)})
+}
+
+// checkSeats checks that every subscription's consumedUnits is the number
+// of its holders.
+func checkSeats(ctx context.Context, tx *txn, v *violations) error {
+	rows, err := tx.Query(ctx, `SELECT s.sku_id, s.consumed, (SELECT COUNT(DISTINCT l.user_id) FROM license_states l
+		WHERE l.tenant_id = s.tenant_id AND l.sku_id = s.sku_id AND l.state = 'Active') FROM subscriptions s WHERE s.tenant_id = ?`, v.tenantID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var sku string
+		var consumed, holders int
+		if err := rows.Scan(&sku, &consumed, &holders); err != nil {
+			return err
+		}
+		if consumed != holders {
+			v.add("seats", "SKU %s: consumedUnits %d but %d users hold it", sku, consumed, holders)
+		}
+	}
+	return rows.Err()
+}
+
+// stateChecks are the invariants checked in SQL: each query, given the
+// tenant as its one parameter, lists what breaks the rule.
+var stateChecks = []struct{ rule, query string }{
+	{"source", `SELECT l.user_id || ' ' || l.sku_id || ' ' || l.source FROM license_states l WHERE l.tenant_id = ? AND l.source = ''
+			AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.tenant_id = l.tenant_id AND a.target_id = l.user_id AND a.sku_id = l.sku_id)`},
+	{"source", inheritedSQL + `SELECT l.user_id || ' ' || l.sku_id || ' ' || l.source FROM license_states l JOIN t ON l.tenant_id = t.id WHERE l.source <> ''
+			AND NOT EXISTS (SELECT 1 FROM inherited i WHERE i.user_id = l.user_id AND i.sku_id = l.sku_id AND i.group_id = l.source)`},
+	{"coverage", inheritedSQL + `SELECT DISTINCT i.user_id || ' ' || i.sku_id || ' ' || i.group_id FROM inherited i JOIN t ON 1 = 1 WHERE NOT EXISTS (SELECT 1 FROM license_states l
+			WHERE l.tenant_id = t.id AND l.user_id = i.user_id AND l.sku_id = i.sku_id AND l.source = i.group_id)`},
+	{"coverage", `SELECT a.target_id || ' ' || a.sku_id FROM assignments a WHERE a.tenant_id = ? AND a.target_kind = 'user' AND NOT EXISTS
+			(SELECT 1 FROM license_states l WHERE l.tenant_id = a.tenant_id AND l.user_id = a.target_id AND l.sku_id = a.sku_id AND l.source = '')`},
+	{"waiting", `SELECT l.user_id || ' ' || l.sku_id FROM license_states l JOIN subscriptions s ON s.tenant_id = l.tenant_id AND s.sku_id = l.sku_id
+			WHERE l.tenant_id = ? AND l.error = 'CountViolation' AND s.enabled > s.consumed`},
+}
+
+// checkStateRows runs stateChecks.
+func checkStateRows(ctx context.Context, tx *txn, v *violations) error {
+	for _, c := range stateChecks {
+		found, err := tx.queryIDs(ctx, c.query, v.tenantID)
+		if err != nil {
+			return err
+		}
+		for _, what := range found {
+			v.add(c.rule, "%s", what)
+		}
+	}
+	return nil
+}
+
+// checkUsers checks the plan rules over the users' active states, and
+// that evaluating them again changes nothing (the fixed point).
+func (s *DB) checkUsers(ctx context.Context, tx *txn, v *violations, ids []string) error {
+	cat := s.catalogIn(ctx, tx)
+	b, err := s.loadBatch(ctx, tx, v.tenantID, ids)
+	if err != nil {
+		return err
+	}
+	for _, uid := range b.order {
+		for _, p := range planViolations(cat, b, uid) {
+			v.add("plans", "user %s: %s", uid, p)
+		}
+		in := b.input(uid, cat, s.now())
+		o := b.evaluate(uid, cat, s.now())
+		if o.out.Changed || slices.ContainsFunc(slices.Collect(maps.Values(o.out.SeatDelta)), func(d int) bool { return d != 0 }) {
+			v.add("fixpoint", "user %s: evaluating again changes its states %s -> %s", uid, toJSON(in.Before), toJSON(o.out.States))
+		}
+		if o.mailboxChanged {
+			v.add("fixpoint", "user %s: mailbox ownership is stale", uid)
+		}
+	}
+	return nil
 }

@@ -9,10 +9,11 @@ import (
 	"time"
 
 	"github.com/allot-dev/allot"
+	"github.com/allot-dev/allot/csvio"
 	"github.com/allot-dev/allot/store"
 )
 
-// SQLite's own checkpoint waits for 64 MiB of log (store/store.go): below
+// SQLite's own checkpoint waits for 64 MiB of log (store/checkpoint.go): below
 // that the background checkpoint must copy the write-ahead log back, so
 // that the log is reused from its start instead of growing.
 func TestWALCheckpointed(t *testing.T) {
@@ -37,12 +38,17 @@ func TestWALCheckpointed(t *testing.T) {
 	}
 	var first int64
 	for round := range 3 {
-		var users []allot.UserCreate
+		in := &csvio.Import{UsersFile: "users.csv"}
+		us := "US"
 		for i := range 2000 {
-			users = append(users, allot.UserCreate{UserPrincipalName: fmt.Sprintf("u%d-%d@example.com", round, i), DisplayName: "User", UsageLocation: "US"})
+			in.Users = append(in.Users, csvio.UserRow{Line: i + 2, UserPrincipalName: fmt.Sprintf("u%d-%d@example.com", round, i), DisplayName: "User", UsageLocation: &us})
 		}
-		if err := db.ImportDirectory(ctx, users, nil, nil); err != nil {
+		rep, err := db.ImportCSV(ctx, in, false)
+		if err != nil {
 			t.Fatal(err)
+		}
+		if !rep.Applied {
+			t.Fatalf("import not applied: %v", rep.Errors.Error())
 		}
 		if round == 0 {
 			first = walSize()

@@ -30,7 +30,7 @@ func (s *DB) SetPrice(ctx context.Context, skuID string, p allot.Price) (*allot.
 		return nil, allot.Errorf(allot.EINVALID, "Invalid value '%s' for currency: give an ISO 4217 code such as EUR or USD.", c)
 	}
 	out := allot.Price{SkuID: skuID, Units: p.Units, Currency: p.Currency, UpdatedAt: s.now()}
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *txn) error {
 		if _, err := s.subscription(ctx, tx, a.TenantID, skuID); err != nil {
 			return err
 		}
@@ -38,10 +38,10 @@ func (s *DB) SetPrice(ctx context.Context, skuID string, p allot.Price) (*allot.
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM subscription_prices WHERE tenant_id = ? AND sku_id = ?`), a.TenantID, skuID); err != nil {
+		if _, err := tx.Exec(ctx, `DELETE FROM subscription_prices WHERE tenant_id = ? AND sku_id = ?`, a.TenantID, skuID); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO subscription_prices (tenant_id, sku_id, price_units, currency, updated_at) VALUES (?, ?, ?, ?, ?)`),
+		if _, err := tx.Exec(ctx, `INSERT INTO subscription_prices (tenant_id, sku_id, price_units, currency, updated_at) VALUES (?, ?, ?, ?, ?)`,
 			a.TenantID, skuID, out.Units, out.Currency, fmtTime(out.UpdatedAt)); err != nil {
 			return err
 		}
@@ -61,7 +61,7 @@ func (s *DB) ClearPrice(ctx context.Context, skuID string) error {
 		return err
 	}
 	skuID = strings.ToLower(skuID)
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx *txn) error {
 		if _, err := s.subscription(ctx, tx, a.TenantID, skuID); err != nil {
 			return err
 		}
@@ -69,7 +69,7 @@ func (s *DB) ClearPrice(ctx context.Context, skuID string) error {
 		if err != nil || old == nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM subscription_prices WHERE tenant_id = ? AND sku_id = ?`), a.TenantID, skuID); err != nil {
+		if _, err := tx.Exec(ctx, `DELETE FROM subscription_prices WHERE tenant_id = ? AND sku_id = ?`, a.TenantID, skuID); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, a.TenantID, "Update subscription price", "Subscription", skuID, priceJSON(old), "", "success")
@@ -83,16 +83,18 @@ func (s *DB) Price(ctx context.Context, skuID string) (*allot.Price, error) {
 		return nil, err
 	}
 	skuID = strings.ToLower(skuID)
-	if _, err := s.subscription(ctx, s.db, a.TenantID, skuID); err != nil {
-		return nil, err
-	}
-	return s.price(ctx, s.db, a.TenantID, skuID)
+	return read(ctx, s, func(tx *txn) (*allot.Price, error) {
+		if _, err := s.subscription(ctx, tx, a.TenantID, skuID); err != nil {
+			return nil, err
+		}
+		return s.price(ctx, tx, a.TenantID, skuID)
+	})
 }
 
-func (s *DB) price(ctx context.Context, q rowQueryer, tenantID, skuID string) (*allot.Price, error) {
+func (s *DB) price(ctx context.Context, tx *txn, tenantID, skuID string) (*allot.Price, error) {
 	p := allot.Price{SkuID: skuID}
 	var updated string
-	err := q.QueryRowContext(ctx, s.q(`SELECT price_units, currency, updated_at FROM subscription_prices WHERE tenant_id = ? AND sku_id = ?`), tenantID, skuID).
+	err := tx.QueryRow(ctx, `SELECT price_units, currency, updated_at FROM subscription_prices WHERE tenant_id = ? AND sku_id = ?`, tenantID, skuID).
 		Scan(&p.Units, &p.Currency, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
@@ -117,13 +119,13 @@ func (s *DB) CostReport(ctx context.Context) (*allot.CostReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	cat := s.Catalog()
 	rep := &allot.CostReport{Products: []allot.ProductCost{}, Groups: []allot.GroupCost{}, Totals: []allot.CurrencyTotal{}}
-	err = s.readTx(ctx, func(tx *sql.Tx) error {
+	err = s.readTx(ctx, func(tx *txn) error {
+		cat := s.catalogIn(ctx, tx)
 		prices := map[string]allot.Price{}
-		rows, err := tx.QueryContext(ctx, s.q(`SELECT s.sku_id, s.enabled, s.consumed, COALESCE(p.price_units, -1), COALESCE(p.currency, '')
+		rows, err := tx.Query(ctx, `SELECT s.sku_id, s.enabled, s.consumed, COALESCE(p.price_units, -1), COALESCE(p.currency, '')
 			FROM subscriptions s LEFT JOIN subscription_prices p ON p.tenant_id = s.tenant_id AND p.sku_id = s.sku_id
-			WHERE s.tenant_id = ? ORDER BY s.sku_id`), a.TenantID)
+			WHERE s.tenant_id = ? ORDER BY s.sku_id`, a.TenantID)
 		if err != nil {
 			return err
 		}
@@ -169,11 +171,11 @@ func (s *DB) CostReport(ctx context.Context) (*allot.CostReport, error) {
 
 // groupCosts counts, per group and SKU, the users holding the SKU through
 // the group (an Active state whose source is the group).
-func (s *DB) groupCosts(ctx context.Context, tx *sql.Tx, tenantID string, cat *allot.Catalog, prices map[string]allot.Price, rep *allot.CostReport) error {
-	rows, err := tx.QueryContext(ctx, s.q(`SELECT ls.source, COALESCE(g.display_name, ''), ls.sku_id, COUNT(*)
+func (s *DB) groupCosts(ctx context.Context, tx *txn, tenantID string, cat *allot.Catalog, prices map[string]allot.Price, rep *allot.CostReport) error {
+	rows, err := tx.Query(ctx, `SELECT ls.source, COALESCE(g.display_name, ''), ls.sku_id, COUNT(*)
 		FROM license_states ls LEFT JOIN dir_groups g ON g.tenant_id = ls.tenant_id AND g.id = ls.source
 		WHERE ls.tenant_id = ? AND ls.source <> '' AND ls.state = 'Active'
-		GROUP BY ls.source, g.display_name, ls.sku_id ORDER BY g.display_name, ls.source, ls.sku_id`), tenantID)
+		GROUP BY ls.source, g.display_name, ls.sku_id ORDER BY g.display_name, ls.source, ls.sku_id`, tenantID)
 	if err != nil {
 		return err
 	}

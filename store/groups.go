@@ -23,8 +23,8 @@ func scanGroup(r interface{ Scan(...any) error }) (*allot.Group, error) {
 	return &g, nil
 }
 
-func (s *DB) findGroup(ctx context.Context, q rowQueryer, tenantID, id string) (*allot.Group, error) {
-	g, err := scanGroup(q.QueryRowContext(ctx, s.q(`SELECT `+groupCols+` FROM dir_groups g WHERE g.tenant_id = ? AND g.id = ?`), tenantID, strings.ToLower(id)))
+func (s *DB) findGroup(ctx context.Context, tx *txn, tenantID, id string) (*allot.Group, error) {
+	g, err := scanGroup(tx.QueryRow(ctx, `SELECT `+groupCols+` FROM dir_groups g WHERE g.tenant_id = ? AND g.id = ?`, tenantID, strings.ToLower(id)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound(id)
 	}
@@ -37,16 +37,18 @@ func (s *DB) Group(ctx context.Context, id string) (*allot.Group, error) {
 	if err != nil {
 		return nil, err
 	}
-	g, err := s.findGroup(ctx, s.db, a.TenantID, id)
-	if err != nil {
-		return nil, err
-	}
-	return g, s.fillGroups(ctx, s.db, a.TenantID, []*allot.Group{g})
+	return read(ctx, s, func(tx *txn) (*allot.Group, error) {
+		g, err := s.findGroup(ctx, tx, a.TenantID, id)
+		if err != nil {
+			return nil, err
+		}
+		return g, s.fillGroups(ctx, tx, a.TenantID, []*allot.Group{g})
+	})
 }
 
 // fillGroups adds assignedLicenses, licenseProcessingState and
 // hasMembersWithLicenseErrors with three queries for the whole page.
-func (s *DB) fillGroups(ctx context.Context, q queryer, tenantID string, groups []*allot.Group) error {
+func (s *DB) fillGroups(ctx context.Context, tx *txn, tenantID string, groups []*allot.Group) error {
 	byID := map[string]*allot.Group{}
 	var ids []string
 	for _, g := range groups {
@@ -54,7 +56,7 @@ func (s *DB) fillGroups(ctx context.Context, q queryer, tenantID string, groups 
 		ids = append(ids, g.ID)
 		g.AssignedLicenses, g.ProcessingState = []allot.AssignedLicense{}, allot.ProcessingComplete
 	}
-	err := s.each(ctx, q, `SELECT target_id, sku_id, disabled_plans FROM assignments WHERE tenant_id = ? AND target_kind = 'group' AND target_id IN (%s) ORDER BY target_id, sku_id`,
+	err := tx.each(ctx, `SELECT target_id, sku_id, disabled_plans FROM assignments WHERE tenant_id = ? AND target_kind = 'group' AND target_id IN (%s) ORDER BY target_id, sku_id`,
 		ids, []any{tenantID}, func(r *sql.Rows) error {
 			var gid, sku, disabled string
 			err := r.Scan(&gid, &sku, &disabled)
@@ -64,10 +66,10 @@ func (s *DB) fillGroups(ctx context.Context, q queryer, tenantID string, groups 
 	if err != nil {
 		return err
 	}
-	if err := s.fillNested(ctx, q, tenantID, byID); err != nil {
+	if err := s.fillNested(ctx, tx, tenantID, byID); err != nil {
 		return err
 	}
-	err = s.each(ctx, q, `SELECT DISTINCT source FROM license_states WHERE tenant_id = ? AND state = 'Error' AND source IN (%s)`, ids, []any{tenantID}, func(r *sql.Rows) error {
+	err = tx.each(ctx, `SELECT DISTINCT source FROM license_states WHERE tenant_id = ? AND state = 'Error' AND source IN (%s)`, ids, []any{tenantID}, func(r *sql.Rows) error {
 		var gid string
 		err := r.Scan(&gid)
 		byID[gid].HasMembersWithLicenseErrors = true
@@ -76,7 +78,7 @@ func (s *DB) fillGroups(ctx context.Context, q queryer, tenantID string, groups 
 	if err != nil {
 		return err
 	}
-	return s.each(ctx, q, `SELECT group_id, kind, started, done, total FROM work WHERE tenant_id = ? AND group_id IN (%s) ORDER BY id`, ids, []any{tenantID}, func(r *sql.Rows) error {
+	return tx.each(ctx, `SELECT group_id, kind, started, done, total FROM work WHERE tenant_id = ? AND group_id IN (%s) ORDER BY id`, ids, []any{tenantID}, func(r *sql.Rows) error {
 		var gid, kind string
 		var started, done, total int
 		if err := r.Scan(&gid, &kind, &started, &done, &total); err != nil {
@@ -98,10 +100,12 @@ func (s *DB) ListGroups(ctx context.Context, opt allot.ListOptions) (*allot.Page
 	if err != nil {
 		return nil, err
 	}
-	return s.listGroups(ctx, a.TenantID, opt, "", nil)
+	return read(ctx, s, func(tx *txn) (*allot.Page[allot.Group], error) {
+		return s.listGroups(ctx, tx, a.TenantID, opt, "", nil)
+	})
 }
 
-func (s *DB) listGroups(ctx context.Context, tenantID string, opt allot.ListOptions, extra string, extraArgs []any) (*allot.Page[allot.Group], error) {
+func (s *DB) listGroups(ctx context.Context, tx *txn, tenantID string, opt allot.ListOptions, extra string, extraArgs []any) (*allot.Page[allot.Group], error) {
 	cond, args, err := groupList.where(opt.Filter)
 	if err != nil {
 		return nil, err
@@ -111,7 +115,7 @@ func (s *DB) listGroups(ctx context.Context, tenantID string, opt allot.ListOpti
 	bargs := append(append(append([]any{tenantID}, args...), sargs...), extraArgs...)
 	page := &allot.Page[allot.Group]{Items: []allot.Group{}}
 	if opt.Count {
-		if err := s.db.QueryRowContext(ctx, s.q(`SELECT COUNT(*)`+base), bargs...).Scan(&page.Count); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT COUNT(*)`+base, bargs...).Scan(&page.Count); err != nil {
 			return nil, err
 		}
 	}
@@ -120,7 +124,7 @@ func (s *DB) listGroups(ctx context.Context, tenantID string, opt allot.ListOpti
 		return nil, err
 	}
 	top := topOf(opt)
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+groupCols+base+keyset+order+` LIMIT ?`), append(append(bargs, kargs...), top+1)...)
+	rows, err := tx.Query(ctx, `SELECT `+groupCols+base+keyset+order+` LIMIT ?`, append(append(bargs, kargs...), top+1)...)
 	if err != nil {
 		return nil, err
 	}
@@ -142,7 +146,7 @@ func (s *DB) listGroups(ctx context.Context, tenantID string, opt allot.ListOpti
 		page.NextCursor = cursorOf(opt, groups[top-1].DisplayName, groups[top-1].ID)
 	}
 	if len(groups) > 0 {
-		if err := s.fillGroups(ctx, s.db, tenantID, groups); err != nil {
+		if err := s.fillGroups(ctx, tx, tenantID, groups); err != nil {
 			return nil, err
 		}
 	}
@@ -159,30 +163,16 @@ func (s *DB) CreateGroup(ctx context.Context, in allot.GroupCreate) (*allot.Grou
 	if err != nil {
 		return nil, err
 	}
-	g := allot.Group{ID: strings.ToLower(in.ID), DisplayName: in.DisplayName, Description: in.Description, MailNickname: allot.IdentifierForm(in.MailNickname),
-		GroupTypes: in.GroupTypes, MailEnabled: in.MailEnabled, SecurityEnabled: in.SecurityEnabled, ProxyAddresses: cleanAddresses(in.ProxyAddresses), CreatedAt: s.now()}
+	if in, err = in.Normalized(); err != nil {
+		return nil, err
+	}
+	g := allot.Group{ID: in.ID, DisplayName: in.DisplayName, Description: in.Description, MailNickname: in.MailNickname,
+		GroupTypes: in.GroupTypes, MailEnabled: in.MailEnabled, SecurityEnabled: in.SecurityEnabled, ProxyAddresses: in.ProxyAddresses, CreatedAt: s.now()}
 	custom := g.ID != ""
 	if !custom {
 		g.ID = s.newID()
 	}
-	if g.GroupTypes == nil {
-		g.GroupTypes = []string{}
-	}
-	if strings.TrimSpace(g.DisplayName) == "" {
-		return nil, allot.Errorf(allot.EINVALID, "displayName is required.")
-	}
-	if err := errors.Join(validText("displayName", g.DisplayName, 256), validText("description", g.Description, 1024), validNickname(in.MailNickname)); err != nil {
-		return nil, err
-	}
-	for _, t := range g.GroupTypes {
-		if t != "Unified" && t != "DynamicMembership" {
-			return nil, allot.Errorf(allot.EINVALID, "Invalid group type '%s'.", t)
-		}
-	}
-	if err := validAddresses(g.ProxyAddresses); err != nil {
-		return nil, err
-	}
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *txn) error {
 		if custom {
 			if err := s.validNewID(ctx, tx, a.TenantID, g.ID); err != nil {
 				return err
@@ -194,18 +184,13 @@ func (s *DB) CreateGroup(ctx context.Context, in allot.GroupCreate) (*allot.Grou
 		if err := s.checkAddresses(ctx, tx, a.TenantID, g.ID, g.ProxyAddresses); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO dir_groups (tenant_id, id, display_name, description, mail_nickname, mail_nickname_skeleton, group_types, mail_enabled, security_enabled, proxy_addresses, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`), a.TenantID, g.ID, g.DisplayName, g.Description, g.MailNickname, nicknameSkeleton(g.MailNickname), toJSON(g.GroupTypes),
-			b2i(g.MailEnabled), b2i(g.SecurityEnabled), toJSON(g.ProxyAddresses), fmtTime(g.CreatedAt)); err != nil {
-			return err
-		}
-		if err := s.setAddresses(ctx, tx, a.TenantID, g.ID, allot.MemberGroup, g.ProxyAddresses); err != nil {
+		if err := insertGroups(ctx, tx, a.TenantID, []*allot.Group{&g}); err != nil {
 			return err
 		}
 		if err := s.enqueueAddressListers(ctx, tx, a.TenantID, g.ProxyAddresses, ""); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, a.TenantID, "Add group", "Group", g.ID, "", toJSON(map[string]any{"displayName": g.DisplayName, "proxyAddresses": g.ProxyAddresses}), "success")
+		return s.audit(ctx, tx, a.TenantID, "Add group", "Group", g.ID, "", groupCreatedJSON(&g), "success")
 	})
 	if err != nil {
 		return nil, err
@@ -215,27 +200,63 @@ func (s *DB) CreateGroup(ctx context.Context, in allot.GroupCreate) (*allot.Grou
 	return &g, nil
 }
 
+// insertGroups adds new groups and the addresses they list.
+func insertGroups(ctx context.Context, tx *txn, tenantID string, groups []*allot.Group) error {
+	rows := make([][]any, 0, len(groups))
+	var addrs [][]any
+	for _, g := range groups {
+		rows = append(rows, []any{tenantID, g.ID, g.DisplayName, g.Description, g.MailNickname, nicknameSkeleton(g.MailNickname), toJSON(g.GroupTypes),
+			b2i(g.MailEnabled), b2i(g.SecurityEnabled), toJSON(g.ProxyAddresses), fmtTime(g.CreatedAt)})
+		addrs = append(addrs, addressRows(tenantID, g.ID, allot.MemberGroup, g.ProxyAddresses)...)
+	}
+	if err := tx.insertRows(ctx, `INSERT INTO dir_groups (tenant_id, id, display_name, description, mail_nickname, mail_nickname_skeleton, group_types, mail_enabled, security_enabled, proxy_addresses, created_at) VALUES `, rows); err != nil {
+		return err
+	}
+	return insertAddresses(ctx, tx, addrs)
+}
+
+// groupCreatedJSON is the audit's view of a new group.
+func groupCreatedJSON(g *allot.Group) string {
+	return toJSON(map[string]any{"displayName": g.DisplayName, "proxyAddresses": g.ProxyAddresses})
+}
+
+// updateGroupRow writes a group's properties.
+func updateGroupRow(ctx context.Context, tx *txn, tenantID string, g *allot.Group) error {
+	_, err := tx.Exec(ctx, `UPDATE dir_groups SET display_name = ?, description = ?, mail_nickname = ?, mail_nickname_skeleton = ?, mail_enabled = ?, security_enabled = ?, proxy_addresses = ?
+		WHERE tenant_id = ? AND id = ?`, g.DisplayName, g.Description, g.MailNickname, nicknameSkeleton(g.MailNickname), b2i(g.MailEnabled), b2i(g.SecurityEnabled), toJSON(g.ProxyAddresses), tenantID, g.ID)
+	return err
+}
+
+// memberChange is a membership added or removed.
+type memberChange struct {
+	group, member, kind string
+}
+
+// insertMemberships adds memberships, all added at one time.
+func insertMemberships(ctx context.Context, tx *txn, tenantID, addedAt string, ms []memberChange) error {
+	rows := make([][]any, 0, len(ms))
+	for _, m := range ms {
+		rows = append(rows, []any{tenantID, m.group, m.member, m.kind, addedAt})
+	}
+	return tx.insertRows(ctx, `INSERT INTO memberships (tenant_id, group_id, member_id, member_kind, added_at) VALUES `, rows)
+}
+
 // UpdateGroup changes a group; addresses it gains or drops queue their listers.
 func (s *DB) UpdateGroup(ctx context.Context, id string, in allot.GroupUpdate) (*allot.Group, error) {
 	a, err := actorOf(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if in.DisplayName != nil && strings.TrimSpace(*in.DisplayName) == "" {
-		return nil, allot.Errorf(allot.EINVALID, "displayName cannot be empty.")
-	}
-	if err := errors.Join(validText("displayName", deref(in.DisplayName), 256), validText("description", deref(in.Description), 1024), validNickname(deref(in.MailNickname))); err != nil {
+	n, err := in.Normalized()
+	if err != nil {
 		return nil, err
 	}
 	var proxy []string
-	if in.ProxyAddresses != nil {
-		proxy = cleanAddresses(*in.ProxyAddresses)
-		if err := validAddresses(proxy); err != nil {
-			return nil, err
-		}
+	if n.ProxyAddresses != nil {
+		proxy = *n.ProxyAddresses
 	}
 	var gid string
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *txn) error {
 		g, err := s.findGroup(ctx, tx, a.TenantID, id)
 		if err != nil {
 			return err
@@ -274,8 +295,7 @@ func (s *DB) UpdateGroup(ctx context.Context, id string, in allot.GroupUpdate) (
 			}
 			g.ProxyAddresses = proxy
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE dir_groups SET display_name = ?, description = ?, mail_nickname = ?, mail_nickname_skeleton = ?, mail_enabled = ?, security_enabled = ?, proxy_addresses = ?
-			WHERE tenant_id = ? AND id = ?`), g.DisplayName, g.Description, g.MailNickname, nicknameSkeleton(g.MailNickname), b2i(g.MailEnabled), b2i(g.SecurityEnabled), toJSON(g.ProxyAddresses), a.TenantID, g.ID); err != nil {
+		if err := updateGroupRow(ctx, tx, a.TenantID, g); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, a.TenantID, "Update group", "Group", g.ID, before, toJSON(g), "success")
@@ -293,13 +313,13 @@ func (s *DB) DeleteGroup(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *txn) error {
 		g, err := s.findGroup(ctx, tx, a.TenantID, id)
 		if err != nil {
 			return err
 		}
 		var n int
-		if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM assignments WHERE tenant_id = ? AND target_id = ?`), a.TenantID, g.ID).Scan(&n); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM assignments WHERE tenant_id = ? AND target_id = ?`, a.TenantID, g.ID).Scan(&n); err != nil {
 			return err
 		}
 		if n > 0 {
@@ -307,7 +327,7 @@ func (s *DB) DeleteGroup(ctx context.Context, id string) error {
 		}
 		// A group with no assignment may still have states from an
 		// unassignment not yet processed: wait for that to finish.
-		if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM license_states WHERE tenant_id = ? AND source = ?`), a.TenantID, g.ID).Scan(&n); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM license_states WHERE tenant_id = ? AND source = ?`, a.TenantID, g.ID).Scan(&n); err != nil {
 			return err
 		}
 		if n > 0 {
@@ -329,7 +349,7 @@ func (s *DB) DeleteGroup(ctx context.Context, id string) error {
 			{`DELETE FROM work WHERE tenant_id = ? AND (group_id = ? OR target_id = ?)`, []any{a.TenantID, g.ID, g.ID}},
 			{`DELETE FROM dir_groups WHERE tenant_id = ? AND id = ?`, []any{a.TenantID, g.ID}},
 		} {
-			if _, err := tx.ExecContext(ctx, s.q(stmt.sql), stmt.args...); err != nil {
+			if _, err := tx.Exec(ctx, stmt.sql, stmt.args...); err != nil {
 				return err
 			}
 		}
@@ -348,65 +368,56 @@ func (s *DB) AddMember(ctx context.Context, groupID, memberID string) error {
 	if err != nil {
 		return err
 	}
-	err = s.tx(ctx, func(tx *sql.Tx) error {
-		g, err := s.findGroup(ctx, tx, a.TenantID, groupID)
-		if err != nil {
-			return err
-		}
-		kind, mid, err := s.memberKind(ctx, tx, a.TenantID, memberID)
-		if err != nil {
-			return err
-		}
-		if mid == g.ID {
-			return allot.Errorf(allot.EINVALID, "A group cannot be a member of itself.")
-		}
-		var n int
-		if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM memberships WHERE tenant_id = ? AND group_id = ? AND member_id = ?`), a.TenantID, g.ID, mid).Scan(&n); err != nil {
-			return err
-		}
-		if n > 0 {
-			return allot.Errorf(allot.EINVALID, "One or more added object references already exist for the following modified properties: 'members'.")
-		}
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO memberships (tenant_id, group_id, member_id, member_kind, added_at) VALUES (?, ?, ?, ?, ?)`),
-			a.TenantID, g.ID, mid, kind, fmtTime(s.now())); err != nil {
-			return err
-		}
-		if kind == allot.MemberUser {
-			if err := s.enqueueIfLicensed(ctx, tx, a.TenantID, g.ID, mid); err != nil {
-				return err
-			}
-		}
-		if err := s.requeueNested(ctx, tx, a.TenantID, g.ID, mid, kind); err != nil {
-			return err
-		}
-		return s.audit(ctx, tx, a.TenantID, "Add member to group", "Group", g.ID, "", toJSON(map[string]string{"memberId": mid, "memberType": kind}), "success")
-	})
+	err = s.tx(ctx, func(tx *txn) error { return s.addMember(ctx, tx, a.TenantID, groupID, memberID) })
 	if err == nil {
 		s.notify()
 	}
 	return err
 }
 
-// enqueueIfLicensed queues a user whose membership of g changed when g has
-// assignments or the user has states from g.
-func (s *DB) enqueueIfLicensed(ctx context.Context, tx *sql.Tx, tenantID, groupID, userID string) error {
-	var n int
-	if err := tx.QueryRowContext(ctx, s.q(`SELECT (SELECT COUNT(*) FROM assignments WHERE tenant_id = ? AND target_id = ?)
-		+ (SELECT COUNT(*) FROM license_states WHERE tenant_id = ? AND user_id = ? AND source = ?)`), tenantID, groupID, tenantID, userID, groupID).Scan(&n); err != nil || n == 0 {
+// addMember is AddMember in tx.
+func (s *DB) addMember(ctx context.Context, tx *txn, tenantID, groupID, memberID string) error {
+	g, err := s.findGroup(ctx, tx, tenantID, groupID)
+	if err != nil {
 		return err
 	}
-	return s.enqueueUsers(ctx, tx, tenantID, []string{userID}, groupID)
+	kind, mid, err := s.memberKind(ctx, tx, tenantID, memberID)
+	if err != nil {
+		return err
+	}
+	if mid == g.ID {
+		return allot.Errorf(allot.EINVALID, "A group cannot be a member of itself.")
+	}
+	var n int
+	if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM memberships WHERE tenant_id = ? AND group_id = ? AND member_id = ?`, tenantID, g.ID, mid).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return allot.Errorf(allot.EINVALID, "One or more added object references already exist for the following modified properties: 'members'.")
+	}
+	if err := insertMemberships(ctx, tx, tenantID, fmtTime(s.now()), []memberChange{{g.ID, mid, kind}}); err != nil {
+		return err
+	}
+	if kind == allot.MemberUser {
+		if err := s.enqueueIfLicensed(ctx, tx, tenantID, g.ID, mid); err != nil {
+			return err
+		}
+	}
+	if err := s.requeueNested(ctx, tx, tenantID, g.ID, mid, kind); err != nil {
+		return err
+	}
+	return s.audit(ctx, tx, tenantID, "Add member to group", "Group", g.ID, "", toJSON(map[string]string{"memberId": mid, "memberType": kind}), "success")
 }
 
-func (s *DB) memberKind(ctx context.Context, tx *sql.Tx, tenantID, id string) (string, string, error) {
+func (s *DB) memberKind(ctx context.Context, tx *txn, tenantID, id string) (string, string, error) {
 	id = strings.ToLower(id)
 	var n int
-	if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM users WHERE tenant_id = ? AND id = ?`), tenantID, id).Scan(&n); err != nil {
+	if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM users WHERE tenant_id = ? AND id = ?`, tenantID, id).Scan(&n); err != nil {
 		return "", "", err
 	} else if n > 0 {
 		return allot.MemberUser, id, nil
 	}
-	if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM dir_groups WHERE tenant_id = ? AND id = ?`), tenantID, id).Scan(&n); err != nil {
+	if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM dir_groups WHERE tenant_id = ? AND id = ?`, tenantID, id).Scan(&n); err != nil {
 		return "", "", err
 	} else if n > 0 {
 		return allot.MemberGroup, id, nil
@@ -420,36 +431,39 @@ func (s *DB) RemoveMember(ctx context.Context, groupID, memberID string) error {
 	if err != nil {
 		return err
 	}
-	err = s.tx(ctx, func(tx *sql.Tx) error {
-		g, err := s.findGroup(ctx, tx, a.TenantID, groupID)
-		if err != nil {
-			return err
-		}
-		mid := strings.ToLower(memberID)
-		var kind string
-		err = tx.QueryRowContext(ctx, s.q(`SELECT member_kind FROM memberships WHERE tenant_id = ? AND group_id = ? AND member_id = ?`), a.TenantID, g.ID, mid).Scan(&kind)
-		if errors.Is(err, sql.ErrNoRows) {
-			return notFound(memberID)
-		} else if err != nil {
-			return err
-		}
-		if err := s.requeueNested(ctx, tx, a.TenantID, g.ID, mid, kind); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM memberships WHERE tenant_id = ? AND group_id = ? AND member_id = ?`), a.TenantID, g.ID, mid); err != nil {
-			return err
-		}
-		if kind == allot.MemberUser {
-			if err := s.enqueueIfLicensed(ctx, tx, a.TenantID, g.ID, mid); err != nil {
-				return err
-			}
-		}
-		return s.audit(ctx, tx, a.TenantID, "Remove member from group", "Group", g.ID, toJSON(map[string]string{"memberId": mid, "memberType": kind}), "", "success")
-	})
+	err = s.tx(ctx, func(tx *txn) error { return s.removeMember(ctx, tx, a.TenantID, groupID, memberID) })
 	if err == nil {
 		s.notify()
 	}
 	return err
+}
+
+// removeMember is RemoveMember in tx.
+func (s *DB) removeMember(ctx context.Context, tx *txn, tenantID, groupID, memberID string) error {
+	g, err := s.findGroup(ctx, tx, tenantID, groupID)
+	if err != nil {
+		return err
+	}
+	mid := strings.ToLower(memberID)
+	var kind string
+	err = tx.QueryRow(ctx, `SELECT member_kind FROM memberships WHERE tenant_id = ? AND group_id = ? AND member_id = ?`, tenantID, g.ID, mid).Scan(&kind)
+	if errors.Is(err, sql.ErrNoRows) {
+		return notFound(memberID)
+	} else if err != nil {
+		return err
+	}
+	if err := s.requeueNested(ctx, tx, tenantID, g.ID, mid, kind); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `DELETE FROM memberships WHERE tenant_id = ? AND group_id = ? AND member_id = ?`, tenantID, g.ID, mid); err != nil {
+		return err
+	}
+	if kind == allot.MemberUser {
+		if err := s.enqueueIfLicensed(ctx, tx, tenantID, g.ID, mid); err != nil {
+			return err
+		}
+	}
+	return s.audit(ctx, tx, tenantID, "Remove member from group", "Group", g.ID, toJSON(map[string]string{"memberId": mid, "memberType": kind}), "", "success")
 }
 
 // Members lists a group's direct members, or with transitive every user
@@ -459,44 +473,84 @@ func (s *DB) Members(ctx context.Context, groupID string, transitive bool, opt a
 	if err != nil {
 		return nil, err
 	}
-	g, err := s.findGroup(ctx, s.db, a.TenantID, groupID)
-	if err != nil {
-		return nil, err
-	}
-	groups := []string{g.ID}
-	if transitive {
-		seen := map[string]bool{g.ID: true}
-		for i := 0; i < len(groups); i++ {
-			rows, err := s.db.QueryContext(ctx, s.q(`SELECT member_id FROM memberships WHERE tenant_id = ? AND group_id = ? AND member_kind = 'group'`), a.TenantID, groups[i])
-			if err != nil {
-				return nil, err
-			}
-			for rows.Next() {
-				var id string
-				if err := rows.Scan(&id); err != nil {
-					rows.Close()
-					return nil, err
-				}
-				if !seen[id] {
-					seen[id] = true
-					groups = append(groups, id)
-				}
-			}
-			rows.Close()
-		}
-	}
-	source := `m.group_id`
-	var sourceArgs []any
-	if (opt.ErrorsOnly || opt.SuccessOnly) && !transitive {
-		// Users licensed through nested groups are listed with the group's
-		// direct members, by the state they have from this group.
-		if groups, err = s.nestedMemberGroups(ctx, a.TenantID, g.ID); err != nil {
+	return read(ctx, s, func(tx *txn) (*allot.Page[allot.DirectoryObject], error) {
+		g, err := s.findGroup(ctx, tx, a.TenantID, groupID)
+		if err != nil {
 			return nil, err
 		}
-		source, sourceArgs = `?`, []any{g.ID}
+		source := `m.group_id`
+		var sourceArgs []any
+		var groups []string
+		switch {
+		case transitive:
+			groups, err = s.transitiveGroups(ctx, tx, a.TenantID, g.ID)
+		case opt.ErrorsOnly || opt.SuccessOnly:
+			// Users licensed through nested groups are listed with the
+			// group's direct members, by the state they have from this group.
+			groups, err = s.nestedMemberGroups(ctx, tx, a.TenantID, g.ID)
+			source, sourceArgs = `?`, []any{g.ID}
+		default:
+			groups = []string{g.ID}
+		}
+		if err != nil {
+			return nil, err
+		}
+		cond, args, err := memberCond(a.TenantID, groups, source, sourceArgs, opt)
+		if err != nil {
+			return nil, err
+		}
+		page := &allot.Page[allot.DirectoryObject]{Items: []allot.DirectoryObject{}}
+		if opt.Count {
+			if err := tx.QueryRow(ctx, `SELECT COUNT(DISTINCT m.member_id) FROM memberships m WHERE `+cond, args...).Scan(&page.Count); err != nil {
+				return nil, err
+			}
+		}
+		if strings.ContainsRune(opt.After+opt.Search, 0) {
+			return nil, allot.Errorf(allot.EINVALID, "Invalid character in the query.")
+		}
+		if opt.After != "" {
+			cond += ` AND m.member_id > ?`
+			args = append(args, opt.After)
+		}
+		order, kinds, err := memberPage(ctx, tx, cond, args, topOf(opt), page)
+		if err != nil {
+			return nil, err
+		}
+		return page, s.fillMembers(ctx, tx, a.TenantID, order, kinds, opt.WithLicensing, page)
+	})
+}
+
+// transitiveGroups is the group and every group nested in it at any depth.
+func (s *DB) transitiveGroups(ctx context.Context, tx *txn, tenantID, groupID string) ([]string, error) {
+	groups := []string{groupID}
+	seen := map[string]bool{groupID: true}
+	for i := 0; i < len(groups); i++ {
+		rows, err := tx.Query(ctx, `SELECT member_id FROM memberships WHERE tenant_id = ? AND group_id = ? AND member_kind = 'group'`, tenantID, groups[i])
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			if !seen[id] {
+				seen[id] = true
+				groups = append(groups, id)
+			}
+		}
+		rows.Close()
 	}
+	return groups, nil
+}
+
+// memberCond is the condition on memberships m of a member list: members
+// of groups, narrowed by the options. source is what a member's state
+// must come from for ErrorsOnly and SuccessOnly.
+func memberCond(tenantID string, groups []string, source string, sourceArgs []any, opt allot.ListOptions) (string, []any, error) {
 	cond := `m.tenant_id = ? AND m.group_id IN (` + placeholders(len(groups)) + `)`
-	args := append([]any{a.TenantID}, anys(groups)...)
+	args := append([]any{tenantID}, anys(groups)...)
 	switch {
 	case opt.ErrorsOnly:
 		cond += ` AND EXISTS (SELECT 1 FROM license_states x WHERE x.tenant_id = m.tenant_id AND x.user_id = m.member_id AND x.source = ` + source + ` AND x.state = 'Error')`
@@ -510,7 +564,7 @@ func (s *DB) Members(ctx context.Context, groupID string, transitive bool, opt a
 		// Only user properties are filterable on member lists.
 		ucond, uargs, err := userList.where(opt.Filter)
 		if err != nil {
-			return nil, err
+			return "", nil, err
 		}
 		cond += ` AND m.member_kind = 'user' AND EXISTS (SELECT 1 FROM users u WHERE u.tenant_id = m.tenant_id AND u.id = m.member_id AND ` + ucond + `)`
 		args = append(args, uargs...)
@@ -520,49 +574,51 @@ func (s *DB) Members(ctx context.Context, groupID string, transitive bool, opt a
 		pat := "%" + likeEscape(strings.ToLower(t)) + "%"
 		args = append(args, pat, pat)
 	}
-	page := &allot.Page[allot.DirectoryObject]{Items: []allot.DirectoryObject{}}
-	if opt.Count {
-		if err := s.db.QueryRowContext(ctx, s.q(`SELECT COUNT(DISTINCT m.member_id) FROM memberships m WHERE `+cond), args...).Scan(&page.Count); err != nil {
-			return nil, err
-		}
-	}
-	if strings.ContainsRune(opt.After+opt.Search, 0) {
-		return nil, allot.Errorf(allot.EINVALID, "Invalid character in the query.")
-	}
-	if opt.After != "" {
-		cond += ` AND m.member_id > ?`
-		args = append(args, opt.After)
-	}
-	top := topOf(opt)
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT m.member_id, MIN(m.member_kind) FROM memberships m WHERE `+cond+` GROUP BY m.member_id ORDER BY m.member_id LIMIT ?`), append(args, top+1)...)
+	return cond, args, nil
+}
+
+// memberPage reads the ids of a page of members in order, with each one's
+// kind, and sets the page's cursor when there are more.
+func memberPage(ctx context.Context, tx *txn, cond string, args []any, top int, page *allot.Page[allot.DirectoryObject]) ([]string, map[string]string, error) {
+	rows, err := tx.Query(ctx, `SELECT m.member_id, MIN(m.member_kind) FROM memberships m WHERE `+cond+` GROUP BY m.member_id ORDER BY m.member_id LIMIT ?`, append(args, top+1)...)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var userIDs, groupIDs, order []string
+	defer rows.Close()
+	var order []string
+	kinds := map[string]string{}
 	for rows.Next() {
 		var id, kind string
 		if err := rows.Scan(&id, &kind); err != nil {
-			rows.Close()
-			return nil, err
+			return nil, nil, err
 		}
 		order = append(order, id)
-		if kind == allot.MemberUser {
+		kinds[id] = kind
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	if len(order) > top {
+		order = order[:top]
+		page.NextCursor = order[top-1]
+	}
+	return order, kinds, nil
+}
+
+// fillMembers reads the users and groups of a page of members, in order;
+// one deleted since the page was cut is left out.
+func (s *DB) fillMembers(ctx context.Context, tx *txn, tenantID string, order []string, kinds map[string]string, withLicensing bool, page *allot.Page[allot.DirectoryObject]) error {
+	var userIDs, groupIDs []string
+	for _, id := range order {
+		if kinds[id] == allot.MemberUser {
 			userIDs = append(userIDs, id)
 		} else {
 			groupIDs = append(groupIDs, id)
 		}
 	}
-	rows.Close()
-	if len(order) > top {
-		last := order[top]
-		order = order[:top]
-		page.NextCursor = order[top-1]
-		userIDs = slices.DeleteFunc(userIDs, func(id string) bool { return id == last })
-		groupIDs = slices.DeleteFunc(groupIDs, func(id string) bool { return id == last })
-	}
 	objs := map[string]allot.DirectoryObject{}
 	var users []*allot.User
-	err = s.each(ctx, s.db, `SELECT `+userCols+` FROM users u WHERE u.tenant_id = ? AND u.id IN (%s)`, userIDs, []any{a.TenantID}, func(r *sql.Rows) error {
+	err := tx.each(ctx, `SELECT `+userCols+` FROM users u WHERE u.tenant_id = ? AND u.id IN (%s)`, userIDs, []any{tenantID}, func(r *sql.Rows) error {
 		u, err := scanUser(r)
 		if err == nil {
 			users = append(users, u)
@@ -570,36 +626,32 @@ func (s *DB) Members(ctx context.Context, groupID string, transitive bool, opt a
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if opt.WithLicensing && len(users) > 0 {
-		if err := s.fillLicensing(ctx, s.db, a.TenantID, users); err != nil {
-			return nil, err
+	if withLicensing && len(users) > 0 {
+		if err := s.fillLicensing(ctx, tx, tenantID, users); err != nil {
+			return err
 		}
 	}
 	for _, u := range users {
 		objs[u.ID] = allot.DirectoryObject{User: u}
 	}
-	var gs []*allot.Group
-	err = s.each(ctx, s.db, `SELECT `+groupCols+` FROM dir_groups g WHERE g.tenant_id = ? AND g.id IN (%s)`, groupIDs, []any{a.TenantID}, func(r *sql.Rows) error {
+	err = tx.each(ctx, `SELECT `+groupCols+` FROM dir_groups g WHERE g.tenant_id = ? AND g.id IN (%s)`, groupIDs, []any{tenantID}, func(r *sql.Rows) error {
 		g, err := scanGroup(r)
 		if err == nil {
-			gs = append(gs, g)
+			objs[g.ID] = allot.DirectoryObject{Group: g}
 		}
 		return err
 	})
 	if err != nil {
-		return nil, err
-	}
-	for _, g := range gs {
-		objs[g.ID] = allot.DirectoryObject{Group: g}
+		return err
 	}
 	for _, id := range order {
 		if o, ok := objs[id]; ok {
 			page.Items = append(page.Items, o)
 		}
 	}
-	return page, nil
+	return nil
 }
 
 // AssignGroupLicense stores a group's license change and queues its
@@ -609,17 +661,11 @@ func (s *DB) AssignGroupLicense(ctx context.Context, groupID string, add []allot
 	if err != nil {
 		return nil, err
 	}
-	if err := validateLicenses(s.Catalog(), add, remove); err != nil {
-		return nil, err
-	}
 	var gid string
-	err = s.tx(ctx, func(tx *sql.Tx) error {
-		g, err := s.findGroup(ctx, tx, a.TenantID, groupID)
-		if err != nil {
-			return err
-		}
-		gid = g.ID
-		return s.assignGroup(ctx, tx, a.TenantID, g.ID, add, remove)
+	err = s.tx(ctx, func(tx *txn) error {
+		var err error
+		gid, err = s.assignGroupLicense(ctx, tx, a.TenantID, groupID, add, remove)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -628,7 +674,19 @@ func (s *DB) AssignGroupLicense(ctx context.Context, groupID string, add []allot
 	return s.Group(ctx, gid)
 }
 
-func (s *DB) assignGroup(ctx context.Context, tx *sql.Tx, tenantID, groupID string, add []allot.AssignedLicense, remove []string) error {
+// assignGroupLicense is AssignGroupLicense in tx; it returns the group's id.
+func (s *DB) assignGroupLicense(ctx context.Context, tx *txn, tenantID, groupID string, add []allot.AssignedLicense, remove []string) (string, error) {
+	if err := validateLicenses(s.catalogIn(ctx, tx), add, remove); err != nil {
+		return "", err
+	}
+	g, err := s.findGroup(ctx, tx, tenantID, groupID)
+	if err != nil {
+		return "", err
+	}
+	return g.ID, s.assignGroup(ctx, tx, tenantID, g.ID, add, remove)
+}
+
+func (s *DB) assignGroup(ctx context.Context, tx *txn, tenantID, groupID string, add []allot.AssignedLicense, remove []string) error {
 	if err := s.checkSubscribed(ctx, tx, tenantID, add); err != nil {
 		return err
 	}
@@ -673,10 +731,10 @@ func (s *DB) AssignGroupsLicense(ctx context.Context, groupIDs []string, lic all
 	if len(groupIDs) == 0 || len(groupIDs) > allot.MaxBatch {
 		return allot.Errorf(allot.EINVALID, "Licenses can be assigned to between 1 and %d groups at a time; got %d.", allot.MaxBatch, len(groupIDs))
 	}
-	if err := validateLicenses(s.Catalog(), []allot.AssignedLicense{lic}, nil); err != nil {
-		return err
-	}
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *txn) error {
+		if err := validateLicenses(s.catalogIn(ctx, tx), []allot.AssignedLicense{lic}, nil); err != nil {
+			return err
+		}
 		for _, id := range dedupe(groupIDs) {
 			g, err := s.findGroup(ctx, tx, a.TenantID, id)
 			if err != nil {
@@ -700,7 +758,7 @@ func (s *DB) ReprocessGroup(ctx context.Context, groupID string) error {
 	if err != nil {
 		return err
 	}
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *txn) error {
 		g, err := s.findGroup(ctx, tx, a.TenantID, groupID)
 		if err != nil {
 			return err
@@ -711,15 +769,6 @@ func (s *DB) ReprocessGroup(ctx context.Context, groupID string) error {
 		s.notify()
 	}
 	return err
-}
-
-// validNickname checks a mailNickname as given (empty is allowed): no
-// invisible character, at most 64 bytes once normalised.
-func validNickname(nick string) error {
-	if err := allot.CheckIdentifier("mailNickname", nick); err != nil {
-		return err
-	}
-	return validText("mailNickname", allot.IdentifierForm(nick), 64)
 }
 
 // nicknameSkeleton is the skeleton stored beside a mailNickname.

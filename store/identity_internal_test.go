@@ -44,7 +44,7 @@ func TestNamesWrittenBeforeNormalisation(t *testing.T) {
 		{`UPDATE addresses SET address = ?, skeleton = '' WHERE owner_id = ?`, []any{"\u0456nfo@contoso.com", u.ID}},
 		{`UPDATE dir_groups SET mail_nickname = ?, mail_nickname_skeleton = '' WHERE id = ?`, []any{"\u0455ales", g.ID}},
 	} {
-		if _, err := db.db.Exec(db.q(stmt.sql), stmt.args...); err != nil {
+		if err := db.tx(context.Background(), func(tx *txn) error { _, err := tx.Exec(context.Background(), stmt.sql, stmt.args...); return err }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -76,7 +76,10 @@ func TestNamesWrittenBeforeNormalisation(t *testing.T) {
 		t.Fatal(err)
 	}
 	var key, skel string
-	if err := db.db.QueryRow(db.q(`SELECT upn_key, upn_skeleton FROM users WHERE id = ?`), u.ID).Scan(&key, &skel); err != nil || key != "josé@contoso.com" || skel != "josé@contoso.com" {
+	err = db.readTx(context.Background(), func(tx *txn) error {
+		return tx.QueryRow(context.Background(), `SELECT upn_key, upn_skeleton FROM users WHERE id = ?`, u.ID).Scan(&key, &skel)
+	})
+	if err != nil || key != "josé@contoso.com" || skel != "josé@contoso.com" {
 		t.Fatalf("key %q skeleton %q, %v", key, skel, err)
 	}
 }

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"slices"
 	"strings"
 	"time"
@@ -67,10 +66,10 @@ func conflictingPlans(cat *allot.Catalog, lics []allot.AssignedLicense) (p, q st
 }
 
 // checkSubscribed refuses SKUs the tenant holds no subscription to.
-func (s *DB) checkSubscribed(ctx context.Context, tx *sql.Tx, tenantID string, add []allot.AssignedLicense) error {
+func (s *DB) checkSubscribed(ctx context.Context, tx *txn, tenantID string, add []allot.AssignedLicense) error {
 	for _, l := range add {
 		var n int
-		if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM subscriptions WHERE tenant_id = ? AND sku_id = ?`), tenantID, l.SkuID).Scan(&n); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM subscriptions WHERE tenant_id = ? AND sku_id = ?`, tenantID, l.SkuID).Scan(&n); err != nil {
 			return err
 		}
 		if n == 0 {
@@ -114,15 +113,15 @@ func applyLicenseChange(before []assignmentRow, add []allot.AssignedLicense, rem
 }
 
 // writeAssignments replaces a target's assignments with after.
-func (s *DB) writeAssignments(ctx context.Context, tx *sql.Tx, tenantID, target, kind string, before, after []assignmentRow) error {
-	if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM assignments WHERE tenant_id = ? AND target_id = ?`), tenantID, target); err != nil {
+func (s *DB) writeAssignments(ctx context.Context, tx *txn, tenantID, target, kind string, before, after []assignmentRow) error {
+	if _, err := tx.Exec(ctx, `DELETE FROM assignments WHERE tenant_id = ? AND target_id = ?`, tenantID, target); err != nil {
 		return err
 	}
 	var rows [][]any
 	for _, a := range after {
 		rows = append(rows, []any{tenantID, target, kind, a.sku, toJSON(a.disabled), fmtTime(a.created)})
 	}
-	return s.insertRows(ctx, tx, `INSERT INTO assignments (tenant_id, target_id, target_kind, sku_id, disabled_plans, created_at) VALUES `, rows)
+	return tx.insertRows(ctx, `INSERT INTO assignments (tenant_id, target_id, target_kind, sku_id, disabled_plans, created_at) VALUES `, rows)
 }
 
 func assignmentsJSON(as []assignmentRow) string {
@@ -133,8 +132,8 @@ func assignmentsJSON(as []assignmentRow) string {
 	return toJSON(out)
 }
 
-func (s *DB) loadAssignments(ctx context.Context, q queryer, tenantID, target string) ([]assignmentRow, error) {
-	rows, err := q.QueryContext(ctx, s.q(`SELECT target_id, sku_id, disabled_plans, created_at FROM assignments WHERE tenant_id = ? AND target_id = ? ORDER BY sku_id`), tenantID, target)
+func (s *DB) loadAssignments(ctx context.Context, tx *txn, tenantID, target string) ([]assignmentRow, error) {
+	rows, err := tx.Query(ctx, `SELECT target_id, sku_id, disabled_plans, created_at FROM assignments WHERE tenant_id = ? AND target_id = ? ORDER BY sku_id`, tenantID, target)
 	if err != nil {
 		return nil, err
 	}
@@ -154,11 +153,10 @@ func (s *DB) loadAssignments(ctx context.Context, q queryer, tenantID, target st
 
 // LicenseDetails lists the SKUs the user holds with each plan's status.
 func (s *DB) LicenseDetails(ctx context.Context, userID string) ([]allot.LicenseDetail, error) {
-	u, err := s.User(ctx, userID)
+	u, cat, err := s.userAndCatalog(ctx, userID)
 	if err != nil {
 		return nil, err
 	}
-	cat := s.Catalog()
 	out := []allot.LicenseDetail{}
 	for _, l := range u.AssignedLicenses {
 		d := allot.LicenseDetail{SkuID: l.SkuID}
@@ -186,11 +184,10 @@ func (s *DB) LicenseDetails(ctx context.Context, userID string) ([]allot.License
 // AssignedPlans lists the user's enabled plans, each once, with the time
 // the earliest active state giving it was last updated.
 func (s *DB) AssignedPlans(ctx context.Context, userID string) ([]allot.PlanDetail, error) {
-	u, err := s.User(ctx, userID)
+	u, cat, err := s.userAndCatalog(ctx, userID)
 	if err != nil {
 		return nil, err
 	}
-	cat := s.Catalog()
 	seen := map[string]int{}
 	out := []allot.PlanDetail{}
 	for _, st := range u.States {
@@ -226,4 +223,22 @@ func lowerLicenses(add []allot.AssignedLicense, remove []string) {
 	for i := range remove {
 		remove[i] = strings.ToLower(remove[i])
 	}
+}
+
+// userAndCatalog is User with the catalog of the same moment.
+func (s *DB) userAndCatalog(ctx context.Context, idOrUPN string) (*allot.User, *allot.Catalog, error) {
+	a, err := actorOf(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	var u *allot.User
+	var cat *allot.Catalog
+	err = s.readTx(ctx, func(tx *txn) error {
+		if u, err = s.findUser(ctx, tx, a.TenantID, idOrUPN); err != nil {
+			return err
+		}
+		cat = s.catalogIn(ctx, tx)
+		return s.fillLicensing(ctx, tx, a.TenantID, []*allot.User{u})
+	})
+	return u, cat, err
 }

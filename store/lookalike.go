@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 
 	"github.com/allot-dev/allot"
 )
@@ -48,7 +49,7 @@ type storedName struct {
 
 // lookalikes returns the tenant's names whose skeleton is one of skels,
 // by skeleton.
-func (s *DB) lookalikes(ctx context.Context, q queryer, c nameColumns, tenantID string, skels []string) (map[string][]storedName, error) {
+func (s *DB) lookalikes(ctx context.Context, tx *txn, c nameColumns, tenantID string, skels []string) (map[string][]storedName, error) {
 	out := map[string][]storedName{}
 	if len(skels) == 0 {
 		return out, nil
@@ -57,8 +58,8 @@ func (s *DB) lookalikes(ctx context.Context, q queryer, c nameColumns, tenantID 
 	for _, k := range skels {
 		want[k] = true
 	}
-	err := s.each(ctx, q, `SELECT `+c.name+`, `+c.owner+`, `+c.skeleton+` FROM `+c.table+` WHERE tenant_id = ? AND `+c.skeleton+` IN (%s)`,
-		dedupe(skels), []any{tenantID}, func(r *sql.Rows) error {
+	err := tx.each(ctx, `SELECT `+c.name+`, `+c.owner+`, `+c.skeleton+` FROM `+c.table+` WHERE tenant_id = ? AND `+c.skeleton+` IN (%s)`,
+		slices.Compact(slices.Sorted(slices.Values(skels))), []any{tenantID}, func(r *sql.Rows) error {
 			var n storedName
 			var k string
 			if err := r.Scan(&n.name, &n.owner, &k); err != nil {
@@ -74,7 +75,7 @@ func (s *DB) lookalikes(ctx context.Context, q queryer, c nameColumns, tenantID 
 	// or written since by a replica still running the version before it.
 	// They are few, so theirs is computed here rather than in SQL, which
 	// cannot.
-	rows, err := q.QueryContext(ctx, s.q(`SELECT `+c.name+`, `+c.owner+` FROM `+c.table+` WHERE tenant_id = ? AND `+c.skeleton+` = '' AND `+c.name+` <> ''`), tenantID)
+	rows, err := tx.Query(ctx, `SELECT `+c.name+`, `+c.owner+` FROM `+c.table+` WHERE tenant_id = ? AND `+c.skeleton+` = '' AND `+c.name+` <> ''`, tenantID)
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +118,7 @@ func keyOf(c nameColumns, name string) string {
 // of a name another object holds. The objects' names as they are before
 // the write are compared: a name that an object gives up in the same
 // request still counts.
-func (s *DB) checkClaims(ctx context.Context, q queryer, tenantID string, c nameColumns, claims []nameClaim, fail func(nameClaim, error)) error {
+func (s *DB) checkClaims(ctx context.Context, tx *txn, tenantID string, c nameColumns, claims []nameClaim, fail func(nameClaim, error)) error {
 	type seen struct {
 		key string
 		nameClaim
@@ -148,8 +149,8 @@ func (s *DB) checkClaims(ctx context.Context, q queryer, tenantID string, c name
 	}
 	held := map[string][]storedName{}
 	if c.key != "" {
-		err := s.each(ctx, q, `SELECT `+c.name+`, `+c.owner+`, `+c.key+` FROM `+c.table+` WHERE tenant_id = ? AND `+c.key+` IN (%s)`,
-			dedupe(ks), []any{tenantID}, func(r *sql.Rows) error {
+		err := tx.each(ctx, `SELECT `+c.name+`, `+c.owner+`, `+c.key+` FROM `+c.table+` WHERE tenant_id = ? AND `+c.key+` IN (%s)`,
+			slices.Compact(slices.Sorted(slices.Values(ks))), []any{tenantID}, func(r *sql.Rows) error {
 				var n storedName
 				var k string
 				err := r.Scan(&n.name, &n.owner, &k)
@@ -160,7 +161,7 @@ func (s *DB) checkClaims(ctx context.Context, q queryer, tenantID string, c name
 			return err
 		}
 	}
-	alike, err := s.lookalikes(ctx, q, c, tenantID, skels)
+	alike, err := s.lookalikes(ctx, tx, c, tenantID, skels)
 	if err != nil {
 		return err
 	}
@@ -169,7 +170,7 @@ func (s *DB) checkClaims(ctx context.Context, q queryer, tenantID string, c name
 			continue
 		}
 		k := keyOf(c, cl.name)
-		if c.key != "" && othersHold(held[k], cl.owner) {
+		if c.key != "" && slices.ContainsFunc(held[k], func(n storedName) bool { return n.owner != cl.owner }) {
 			fail(cl, taken(c))
 			continue
 		}
@@ -191,19 +192,10 @@ func (s *DB) checkClaims(ctx context.Context, q queryer, tenantID string, c name
 	return nil
 }
 
-func othersHold(ns []storedName, self string) bool {
-	for _, n := range ns {
-		if n.owner != self {
-			return true
-		}
-	}
-	return false
-}
-
 // checkClaim is checkClaims for one name.
-func (s *DB) checkClaim(ctx context.Context, q queryer, tenantID string, c nameColumns, name, owner string) error {
+func (s *DB) checkClaim(ctx context.Context, tx *txn, tenantID string, c nameColumns, name, owner string) error {
 	var first error
-	err := s.checkClaims(ctx, q, tenantID, c, []nameClaim{{name: name, owner: owner}}, func(_ nameClaim, err error) {
+	err := s.checkClaims(ctx, tx, tenantID, c, []nameClaim{{name: name, owner: owner}}, func(_ nameClaim, err error) {
 		if first == nil {
 			first = err
 		}

@@ -64,14 +64,24 @@ var (
 //     error among 1,000,000 states on PostgreSQL). A state's SKU always
 //     has a subscription row (assigning needs one, and none is deleted).
 //
-// It is a read outside any transaction: the three parts may be from
-// slightly different moments, which a gauge tolerates.
+// The three parts are read in one read transaction, so on SQLite they are
+// of one moment; on PostgreSQL each statement sees its own, which a gauge
+// tolerates.
 func (s *DB) ReadGauges(ctx context.Context, sink GaugeSink) error {
-	if err := s.queueGauges(ctx, sink); err != nil {
-		return err
-	}
-	cat := s.catalogIn(ctx, s.db)
-	rows, err := s.db.QueryContext(ctx, seatsSQL)
+	return s.readTx(ctx, func(tx *txn) error {
+		if err := queueGauges(ctx, tx, sink); err != nil {
+			return err
+		}
+		if err := s.seatGauges(ctx, tx, sink); err != nil {
+			return err
+		}
+		return errorGauges(ctx, tx, sink)
+	})
+}
+
+func (s *DB) seatGauges(ctx context.Context, tx *txn, sink GaugeSink) error {
+	cat := s.catalogIn(ctx, tx)
+	rows, err := tx.Query(ctx, seatsSQL)
 	if err != nil {
 		return err
 	}
@@ -89,15 +99,15 @@ func (s *DB) ReadGauges(ctx context.Context, sink GaugeSink) error {
 		sink.Seats(tenant, sku, part, enabled, consumed)
 	}
 	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
+	return rows.Err()
+}
 
+func errorGauges(ctx context.Context, tx *txn, sink GaugeSink) error {
 	query := usersInErrorSQL
-	if s.dialect == dialectPostgres {
+	if tx.postgres() {
 		query = usersInErrorPostgresSQL
 	}
-	rows, err = s.db.QueryContext(ctx, s.q(query), errorCodes...)
+	rows, err := tx.Query(ctx, query, errorCodes...)
 	if err != nil {
 		return err
 	}
@@ -114,10 +124,10 @@ func (s *DB) ReadGauges(ctx context.Context, sink GaugeSink) error {
 	return rows.Err()
 }
 
-func (s *DB) queueGauges(ctx context.Context, sink GaugeSink) error {
+func queueGauges(ctx context.Context, tx *txn, sink GaugeSink) error {
 	// MIN(id) rather than MIN(enqueued_at): ids grow with enqueueing, and
 	// the id is in the index (SQLite's rowid) while the time is not.
-	rows, err := s.db.QueryContext(ctx, queueSQL)
+	rows, err := tx.Query(ctx, queueSQL)
 	if err != nil {
 		return err
 	}
@@ -146,7 +156,7 @@ func (s *DB) queueGauges(ctx context.Context, sink GaugeSink) error {
 		for j, g := range part {
 			args[j] = g.oldest
 		}
-		rows, err := s.db.QueryContext(ctx, s.q(`SELECT id, enqueued_at FROM work WHERE id IN (`+placeholders(len(args))+`)`), args...)
+		rows, err := tx.Query(ctx, `SELECT id, enqueued_at FROM work WHERE id IN (`+placeholders(len(args))+`)`, args...)
 		if err != nil {
 			return err
 		}

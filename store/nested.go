@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"maps"
 	"slices"
 	"strings"
 
@@ -22,8 +23,8 @@ const nestedPrefix = "nested|"
 // tenantHasNested tells whether any group assignment of the tenant reaches
 // nested groups; without one every nested walk is skipped, so a tenant that
 // never opts in pays one cheap query per batch.
-func (s *DB) tenantHasNested(ctx context.Context, q queryer, tenantID string) (bool, error) {
-	rows, err := q.QueryContext(ctx, s.q(`SELECT 1 FROM assignments WHERE tenant_id = ? AND include_nested = 1 LIMIT 1`), tenantID)
+func (s *DB) tenantHasNested(ctx context.Context, tx *txn, tenantID string) (bool, error) {
+	rows, err := tx.Query(ctx, `SELECT 1 FROM assignments WHERE tenant_id = ? AND include_nested = 1 LIMIT 1`, tenantID)
 	if err != nil {
 		return false, err
 	}
@@ -36,7 +37,7 @@ func (s *DB) tenantHasNested(ctx context.Context, q queryer, tenantID string) (b
 // groups containing each) or down (to the groups each contains), from
 // start, at most MaxNestingDepth levels. It returns every group reached
 // with its edges; cycles end the walk as the visited set stops growing.
-func (s *DB) groupEdges(ctx context.Context, q queryer, tenantID string, start []string, up bool) (edges map[string][]string, reached []string, err error) {
+func (s *DB) groupEdges(ctx context.Context, tx *txn, tenantID string, start []string, up bool) (edges map[string][]string, reached []string, err error) {
 	query := `SELECT member_id, group_id FROM memberships WHERE tenant_id = ? AND member_kind = 'group' AND member_id IN (%s)`
 	if !up {
 		query = `SELECT group_id, member_id FROM memberships WHERE tenant_id = ? AND member_kind = 'group' AND group_id IN (%s)`
@@ -46,10 +47,10 @@ func (s *DB) groupEdges(ctx context.Context, q queryer, tenantID string, start [
 	for _, g := range start {
 		seen[g] = true
 	}
-	frontier := dedupe(start)
+	frontier := slices.Compact(slices.Sorted(slices.Values(start)))
 	for depth := 0; depth < MaxNestingDepth && len(frontier) > 0; depth++ {
 		var next []string
-		err := s.each(ctx, q, query, frontier, []any{tenantID}, func(r *sql.Rows) error {
+		err := tx.each(ctx, query, frontier, []any{tenantID}, func(r *sql.Rows) error {
 			var from, to string
 			if err := r.Scan(&from, &to); err != nil {
 				return err
@@ -74,7 +75,7 @@ func (s *DB) groupEdges(ctx context.Context, q queryer, tenantID string, start [
 // loadNested adds to groupSet the groups that contain, up to the depth
 // limit, a group a batch user is a direct member of, and keeps the edges
 // for nestedUnits. Only done when the tenant has a nested assignment.
-func (s *DB) loadNested(ctx context.Context, tx *sql.Tx, b *batch, groupSet map[string]bool) error {
+func (s *DB) loadNested(ctx context.Context, tx *txn, b *batch, groupSet map[string]bool) error {
 	if len(groupSet) == 0 {
 		return nil
 	}
@@ -82,7 +83,7 @@ func (s *DB) loadNested(ctx context.Context, tx *sql.Tx, b *batch, groupSet map[
 	if err != nil || !on {
 		return err
 	}
-	parents, reached, err := s.groupEdges(ctx, tx, b.tenantID, keys(groupSet), true)
+	parents, reached, err := s.groupEdges(ctx, tx, b.tenantID, slices.Sorted(maps.Keys(groupSet)), true)
 	if err != nil {
 		return err
 	}
@@ -143,9 +144,9 @@ func (b *batch) nestedUnits(uid string) []rules.Unit {
 }
 
 // nestedSKUs returns the SKUs of a group's assignments that include nested groups.
-func (s *DB) nestedSKUs(ctx context.Context, q queryer, tenantID, groupID string) (map[string]bool, error) {
+func (s *DB) nestedSKUs(ctx context.Context, tx *txn, tenantID, groupID string) (map[string]bool, error) {
 	out := map[string]bool{}
-	rows, err := q.QueryContext(ctx, s.q(`SELECT sku_id FROM assignments WHERE tenant_id = ? AND target_id = ? AND include_nested = 1`), tenantID, groupID)
+	rows, err := tx.Query(ctx, `SELECT sku_id FROM assignments WHERE tenant_id = ? AND target_id = ? AND include_nested = 1`, tenantID, groupID)
 	if err != nil {
 		return nil, err
 	}
@@ -164,7 +165,7 @@ func (s *DB) nestedSKUs(ctx context.Context, q queryer, tenantID, groupID string
 // assignments after they were rewritten: a SKU in add with the setting
 // takes it, any other keeps what it had (before), so a Graph client that
 // knows nothing of the setting never changes it. A change is audited.
-func (s *DB) setNested(ctx context.Context, tx *sql.Tx, tenantID, groupID string, before map[string]bool, after []assignmentRow, add []allot.AssignedLicense) error {
+func (s *DB) setNested(ctx context.Context, tx *txn, tenantID, groupID string, before map[string]bool, after []assignmentRow, add []allot.AssignedLicense) error {
 	var on []string
 	for _, a := range after {
 		want := before[a.sku]
@@ -177,12 +178,16 @@ func (s *DB) setNested(ctx context.Context, tx *sql.Tx, tenantID, groupID string
 	}
 	slices.Sort(on)
 	if len(on) > 0 {
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE assignments SET include_nested = 1 WHERE tenant_id = ? AND target_id = ? AND sku_id IN (`+placeholders(len(on))+`)`),
+		if _, err := tx.Exec(ctx, `UPDATE assignments SET include_nested = 1 WHERE tenant_id = ? AND target_id = ? AND sku_id IN (`+placeholders(len(on))+`)`,
 			append([]any{tenantID, groupID}, anys(on)...)...); err != nil {
 			return err
 		}
 	}
-	if was := keys(before); !slices.Equal(was, on) {
+	if was := slices.Sorted(maps.Keys(before)); !slices.Equal(was, on) {
+		// Listed in the audit, where no SKU is [], not null.
+		if was == nil {
+			was = []string{}
+		}
 		if on == nil {
 			on = []string{}
 		}
@@ -192,10 +197,10 @@ func (s *DB) setNested(ctx context.Context, tx *sql.Tx, tenantID, groupID string
 }
 
 // fillNested marks the groups' assignments that include nested groups.
-func (s *DB) fillNested(ctx context.Context, q queryer, tenantID string, byID map[string]*allot.Group) error {
+func (s *DB) fillNested(ctx context.Context, tx *txn, tenantID string, byID map[string]*allot.Group) error {
 	on := true
-	return s.each(ctx, q, `SELECT target_id, sku_id FROM assignments WHERE tenant_id = ? AND target_kind = 'group' AND include_nested = 1 AND target_id IN (%s)`,
-		keys(byID), []any{tenantID}, func(r *sql.Rows) error {
+	return tx.each(ctx, `SELECT target_id, sku_id FROM assignments WHERE tenant_id = ? AND target_kind = 'group' AND include_nested = 1 AND target_id IN (%s)`,
+		slices.Sorted(maps.Keys(byID)), []any{tenantID}, func(r *sql.Rows) error {
 			var gid, sku string
 			if err := r.Scan(&gid, &sku); err != nil {
 				return err
@@ -214,11 +219,11 @@ func (s *DB) fillNested(ctx context.Context, q queryer, tenantID string, byID ma
 // nested groups, or a user who is not a direct member still has a state
 // from the group (nesting was switched off or an edge removed, and the
 // inherited licenses must go).
-func (s *DB) walkNested(ctx context.Context, tx *sql.Tx, tenantID, groupID string) (bool, error) {
+func (s *DB) walkNested(ctx context.Context, tx *txn, tenantID, groupID string) (bool, error) {
 	var n int
-	err := tx.QueryRowContext(ctx, s.q(`SELECT (SELECT COUNT(*) FROM assignments WHERE tenant_id = ? AND target_id = ? AND include_nested = 1)
+	err := tx.QueryRow(ctx, `SELECT (SELECT COUNT(*) FROM assignments WHERE tenant_id = ? AND target_id = ? AND include_nested = 1)
 		+ (SELECT COUNT(*) FROM license_states l WHERE l.tenant_id = ? AND l.source = ? AND NOT EXISTS
-			(SELECT 1 FROM memberships m WHERE m.tenant_id = l.tenant_id AND m.group_id = l.source AND m.member_id = l.user_id))`),
+			(SELECT 1 FROM memberships m WHERE m.tenant_id = l.tenant_id AND m.group_id = l.source AND m.member_id = l.user_id))`,
 		tenantID, groupID, tenantID, groupID).Scan(&n)
 	return n > 0, err
 }
@@ -227,7 +232,7 @@ func (s *DB) walkNested(ctx context.Context, tx *sql.Tx, tenantID, groupID strin
 // member of the group or of a group nested in it (first by the earliest
 // time it joined one of them), then the users left with a state from the
 // group ('~' sorts after every time), each once.
-func (s *DB) nestedWalkFrom(ctx context.Context, tx *sql.Tx, tenantID, groupID string) (string, []any, error) {
+func (s *DB) nestedWalkFrom(ctx context.Context, tx *txn, tenantID, groupID string) (string, []any, error) {
 	_, under, err := s.groupEdges(ctx, tx, tenantID, []string{groupID}, false)
 	if err != nil {
 		return "", nil, err
@@ -241,25 +246,25 @@ func (s *DB) nestedWalkFrom(ctx context.Context, tx *sql.Tx, tenantID, groupID s
 
 // groupWalkTotal counts the users a group walk will evaluate, and picks
 // the walk's kind (kept in its cursor) as it starts.
-func (s *DB) groupWalkTotal(ctx context.Context, tx *sql.Tx, w *workItem) error {
+func (s *DB) groupWalkTotal(ctx context.Context, tx *txn, w *workItem) error {
 	nested, err := s.walkNested(ctx, tx, w.tenantID, w.target)
 	if err != nil {
 		return err
 	}
 	if !nested {
-		return tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM memberships WHERE tenant_id = ? AND group_id = ? AND member_kind = 'user'`), w.tenantID, w.target).Scan(&w.total)
+		return tx.QueryRow(ctx, `SELECT COUNT(*) FROM memberships WHERE tenant_id = ? AND group_id = ? AND member_kind = 'user'`, w.tenantID, w.target).Scan(&w.total)
 	}
 	w.cursor = nestedPrefix
 	from, args, err := s.nestedWalkFrom(ctx, tx, w.tenantID, w.target)
 	if err != nil {
 		return err
 	}
-	return tx.QueryRowContext(ctx, s.q(`SELECT COUNT(DISTINCT uid)`+from), args...).Scan(&w.total)
+	return tx.QueryRow(ctx, `SELECT COUNT(DISTINCT uid)`+from, args...).Scan(&w.total)
 }
 
 // groupWalkNext returns the next n users of a group walk after its cursor
 // and moves the cursor past them.
-func (s *DB) groupWalkNext(ctx context.Context, tx *sql.Tx, w *workItem, n int) ([]string, error) {
+func (s *DB) groupWalkNext(ctx context.Context, tx *txn, w *workItem, n int) ([]string, error) {
 	var rows *sql.Rows
 	var err error
 	if rest, ok := strings.CutPrefix(w.cursor, nestedPrefix); ok {
@@ -268,14 +273,14 @@ func (s *DB) groupWalkNext(ctx context.Context, tx *sql.Tx, w *workItem, n int) 
 		if ferr != nil {
 			return nil, ferr
 		}
-		rows, err = tx.QueryContext(ctx, s.q(`SELECT uid, MIN(t)`+from+` GROUP BY uid HAVING (MIN(t), uid) > (?, ?) ORDER BY MIN(t), uid LIMIT ?`),
+		rows, err = tx.Query(ctx, `SELECT uid, MIN(t)`+from+` GROUP BY uid HAVING (MIN(t), uid) > (?, ?) ORDER BY MIN(t), uid LIMIT ?`,
 			append(args, afterTime, afterID, n)...)
 	} else {
 		afterTime, afterID, _ := strings.Cut(w.cursor, "|")
 		// A row-value comparison lets both databases seek the index to the
 		// cursor instead of rescanning the group from its start each batch.
-		rows, err = tx.QueryContext(ctx, s.q(`SELECT member_id, added_at FROM memberships WHERE tenant_id = ? AND group_id = ?
-		AND (added_at, member_id) > (?, ?) AND member_kind = 'user' ORDER BY added_at, member_id LIMIT ?`), w.tenantID, w.target, afterTime, afterID, n)
+		rows, err = tx.Query(ctx, `SELECT member_id, added_at FROM memberships WHERE tenant_id = ? AND group_id = ?
+		AND (added_at, member_id) > (?, ?) AND member_kind = 'user' ORDER BY added_at, member_id LIMIT ?`, w.tenantID, w.target, afterTime, afterID, n)
 	}
 	if err != nil {
 		return nil, err
@@ -304,7 +309,7 @@ func (s *DB) groupWalkNext(ctx context.Context, tx *sql.Tx, w *workItem, n int) 
 // under member (a user, or a group and the groups nested in it) is queued
 // for each such group. Called before the change is undone (a removal), so
 // the walk still sees the edges being removed.
-func (s *DB) requeueNested(ctx context.Context, tx *sql.Tx, tenantID, top, member, kind string) error {
+func (s *DB) requeueNested(ctx context.Context, tx *txn, tenantID, top, member, kind string) error {
 	on, err := s.tenantHasNested(ctx, tx, tenantID)
 	if err != nil || !on {
 		return err
@@ -314,7 +319,7 @@ func (s *DB) requeueNested(ctx context.Context, tx *sql.Tx, tenantID, top, membe
 		return err
 	}
 	var licensed []string
-	err = s.each(ctx, tx, `SELECT DISTINCT target_id FROM assignments WHERE tenant_id = ? AND include_nested = 1 AND target_id IN (%s)`,
+	err = tx.each(ctx, `SELECT DISTINCT target_id FROM assignments WHERE tenant_id = ? AND include_nested = 1 AND target_id IN (%s)`,
 		append([]string{top}, above...), []any{tenantID}, func(r *sql.Rows) error {
 			var g string
 			err := r.Scan(&g)
@@ -331,7 +336,7 @@ func (s *DB) requeueNested(ctx context.Context, tx *sql.Tx, tenantID, top, membe
 			return err
 		}
 		users = nil
-		err = s.each(ctx, tx, `SELECT DISTINCT member_id FROM memberships WHERE tenant_id = ? AND member_kind = 'user' AND group_id IN (%s)`,
+		err = tx.each(ctx, `SELECT DISTINCT member_id FROM memberships WHERE tenant_id = ? AND member_kind = 'user' AND group_id IN (%s)`,
 			append([]string{member}, under...), []any{tenantID}, func(r *sql.Rows) error {
 				var u string
 				err := r.Scan(&u)
@@ -355,15 +360,15 @@ func (s *DB) requeueNested(ctx context.Context, tx *sql.Tx, tenantID, top, membe
 // nestedMemberGroups is the group and, when one of its assignments
 // includes nested groups, the groups nested in it: the groups whose user
 // members the group's error and success lists cover.
-func (s *DB) nestedMemberGroups(ctx context.Context, tenantID, groupID string) ([]string, error) {
+func (s *DB) nestedMemberGroups(ctx context.Context, tx *txn, tenantID, groupID string) ([]string, error) {
 	var n int
-	if err := s.db.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM assignments WHERE tenant_id = ? AND target_id = ? AND include_nested = 1`), tenantID, groupID).Scan(&n); err != nil {
+	if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM assignments WHERE tenant_id = ? AND target_id = ? AND include_nested = 1`, tenantID, groupID).Scan(&n); err != nil {
 		return nil, err
 	}
 	if n == 0 {
 		return []string{groupID}, nil
 	}
-	_, under, err := s.groupEdges(ctx, s.db, tenantID, []string{groupID}, false)
+	_, under, err := s.groupEdges(ctx, tx, tenantID, []string{groupID}, false)
 	if err != nil {
 		return nil, err
 	}

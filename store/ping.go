@@ -14,5 +14,5 @@ var _ allot.Pinger = (*DB)(nil)
 // store.
 func (s *DB) Ping(ctx context.Context) error {
 	var n int
-	return s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations`).Scan(&n)
+	return s.readTx(ctx, func(tx *txn) error { return tx.QueryRow(ctx, `SELECT COUNT(*) FROM schema_migrations`).Scan(&n) })
 }

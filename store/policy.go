@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"slices"
 	"strings"
 
@@ -15,7 +14,7 @@ func (s *DB) Policy(ctx context.Context) (*allot.Policy, error) {
 	if err != nil {
 		return nil, err
 	}
-	blocked, err := s.blockedDirect(ctx, s.db, a.TenantID)
+	blocked, err := read(ctx, s, func(tx *txn) ([]string, error) { return s.blockedDirect(ctx, tx, a.TenantID) })
 	if err != nil {
 		return nil, err
 	}
@@ -42,12 +41,12 @@ func (s *DB) SetPolicy(ctx context.Context, blocked []string) (*allot.Policy, er
 	}
 	slices.Sort(want)
 	want = slices.Compact(want)
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *txn) error {
 		old, err := s.blockedDirect(ctx, tx, a.TenantID)
 		if err != nil || slices.Equal(old, want) {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM direct_assignment_blocks WHERE tenant_id = ?`), a.TenantID); err != nil {
+		if _, err := tx.Exec(ctx, `DELETE FROM direct_assignment_blocks WHERE tenant_id = ?`, a.TenantID); err != nil {
 			return err
 		}
 		var rows [][]any
@@ -55,7 +54,7 @@ func (s *DB) SetPolicy(ctx context.Context, blocked []string) (*allot.Policy, er
 		for _, id := range want {
 			rows = append(rows, []any{a.TenantID, id, now})
 		}
-		if err := s.insertRows(ctx, tx, `INSERT INTO direct_assignment_blocks (tenant_id, sku_id, created_at) VALUES `, rows); err != nil {
+		if err := tx.insertRows(ctx, `INSERT INTO direct_assignment_blocks (tenant_id, sku_id, created_at) VALUES `, rows); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, a.TenantID, "Update licensing policy", "Tenant", a.TenantID,
@@ -67,8 +66,8 @@ func (s *DB) SetPolicy(ctx context.Context, blocked []string) (*allot.Policy, er
 	return &allot.Policy{BlockedDirectSKUs: want}, nil
 }
 
-func (s *DB) blockedDirect(ctx context.Context, q queryer, tenantID string) ([]string, error) {
-	rows, err := q.QueryContext(ctx, s.q(`SELECT sku_id FROM direct_assignment_blocks WHERE tenant_id = ? ORDER BY sku_id`), tenantID)
+func (s *DB) blockedDirect(ctx context.Context, tx *txn, tenantID string) ([]string, error) {
+	rows, err := tx.Query(ctx, `SELECT sku_id FROM direct_assignment_blocks WHERE tenant_id = ? ORDER BY sku_id`, tenantID)
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +88,7 @@ func (s *DB) blockedDirect(ctx context.Context, q queryer, tenantID string) ([]s
 // admin may still change their plans; removing is always allowed. It runs
 // inside assignLicense's transaction, which holds the tenant's write lock,
 // so a policy change cannot slip between check and write.
-func (s *DB) checkDirectPolicy(ctx context.Context, tx *sql.Tx, tenantID string, before []assignmentRow, add []allot.AssignedLicense) error {
+func (s *DB) checkDirectPolicy(ctx context.Context, tx *txn, tenantID string, before []assignmentRow, add []allot.AssignedLicense) error {
 	var adding []string
 	for _, l := range add {
 		if !slices.ContainsFunc(before, func(a assignmentRow) bool { return a.sku == strings.ToLower(l.SkuID) }) {

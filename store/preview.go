@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -12,34 +13,11 @@ import (
 	"github.com/allot-dev/allot"
 )
 
-// previewTxKey carries a preview's transaction in the context: s.tx and
-// s.reader use it, so that the Service methods a preview calls run in it
-// unchanged and see what the earlier changes wrote.
-type previewTxKey struct{}
-
 // previewMaxUsers is allot.PreviewMaxUsers; tests lower it.
 var previewMaxUsers = allot.PreviewMaxUsers
 
 // errPreviewDone ends a preview's transaction: a preview never commits.
 var errPreviewDone = errors.New("preview rolled back")
-
-func previewTx(ctx context.Context) *sql.Tx {
-	tx, _ := ctx.Value(previewTxKey{}).(*sql.Tx)
-	return tx
-}
-
-// reader is what a read outside any transaction goes through: the
-// preview's transaction when there is one, since an in-memory database has
-// a single connection, which the preview holds.
-func (s *DB) reader(ctx context.Context) interface {
-	queryer
-	rowQueryer
-} {
-	if tx := previewTx(ctx); tx != nil {
-		return tx
-	}
-	return s.db
-}
 
 // Preview applies the changes and then processes all the tenant's queued
 // work, with the same code as the real requests and the worker, in one
@@ -60,10 +38,9 @@ func (s *DB) Preview(ctx context.Context, changes []allot.PreviewChange) (*allot
 		}
 	}
 	var p *allot.Preview
-	err = s.tx(ctx, func(tx *sql.Tx) error {
-		pctx := context.WithValue(ctx, previewTxKey{}, tx)
+	err = s.tx(ctx, func(tx *txn) error {
 		var err error
-		p, err = s.preview(pctx, tx, a.TenantID, changes)
+		p, err = s.preview(ctx, tx, a.TenantID, changes)
 		if err != nil {
 			return err
 		}
@@ -75,19 +52,19 @@ func (s *DB) Preview(ctx context.Context, changes []allot.PreviewChange) (*allot
 	return p, nil
 }
 
-func (s *DB) preview(ctx context.Context, tx *sql.Tx, tenantID string, changes []allot.PreviewChange) (*allot.Preview, error) {
+func (s *DB) preview(ctx context.Context, tx *txn, tenantID string, changes []allot.PreviewChange) (*allot.Preview, error) {
 	p := &allot.Preview{}
 	var lastAudit int64
-	if err := tx.QueryRowContext(ctx, s.q(`SELECT (SELECT COUNT(*) FROM work WHERE tenant_id = ?), (SELECT COALESCE(MAX(id), 0) FROM audit)`), tenantID).Scan(&p.QueuedBefore, &lastAudit); err != nil {
+	if err := tx.QueryRow(ctx, `SELECT (SELECT COUNT(*) FROM work WHERE tenant_id = ?), (SELECT COALESCE(MAX(id), 0) FROM audit)`, tenantID).Scan(&p.QueuedBefore, &lastAudit); err != nil {
 		return nil, err
 	}
-	seatsBefore, err := s.previewSeats(ctx, tx, tenantID)
+	seatsBefore, err := previewSeats(ctx, tx, tenantID)
 	if err != nil {
 		return nil, err
 	}
 	// The users who change are known only at the end: their states before
 	// are read back after rolling back to here.
-	if _, err := tx.ExecContext(ctx, `SAVEPOINT allot_preview`); err != nil {
+	if _, err := tx.Exec(ctx, `SAVEPOINT allot_preview`); err != nil {
 		return nil, err
 	}
 	for i, c := range changes {
@@ -98,56 +75,66 @@ func (s *DB) preview(ctx context.Context, tx *sql.Tx, tenantID string, changes [
 	if p.UsersEvaluated, err = s.previewDrain(ctx, tx, tenantID); err != nil {
 		return nil, err
 	}
-	var changed []string
-	rows, err := tx.QueryContext(ctx, s.q(`SELECT DISTINCT target_id FROM audit WHERE tenant_id = ? AND id > ? AND activity = 'Change user license' AND target_type = 'User'`), tenantID, lastAudit)
+	// Every evaluation that changed a user's states audited it.
+	changed, err := tx.queryIDs(ctx, `SELECT DISTINCT target_id FROM audit WHERE tenant_id = ? AND id > ? AND activity = 'Change user license' AND target_type = 'User'`, tenantID, lastAudit)
 	if err != nil {
-		return nil, err
-	}
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		changed = append(changed, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	sort.Strings(changed)
-	after, err := s.previewStates(ctx, tx, tenantID, changed)
+	after, err := previewStates(ctx, tx, tenantID, changed)
 	if err != nil {
 		return nil, err
 	}
-	seatsAfter, err := s.previewSeats(ctx, tx, tenantID)
+	seatsAfter, err := previewSeats(ctx, tx, tenantID)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT allot_preview`); err != nil {
+	if _, err := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT allot_preview`); err != nil {
 		return nil, err
 	}
-	before, err := s.previewStates(ctx, tx, tenantID, changed)
+	before, err := previewStates(ctx, tx, tenantID, changed)
 	if err != nil {
 		return nil, err
 	}
-	for _, sku := range keys(mergeKeys(seatsBefore, seatsAfter)) {
-		b, a := seatsBefore[sku], seatsAfter[sku]
+	names, err := previewNames(ctx, tx, tenantID, changed)
+	if err != nil {
+		return nil, err
+	}
+	p.Seats = seatChanges(seatsBefore, seatsAfter)
+	p.Users, p.Truncated = previewUsers(changed, before, after, names, &p.Totals)
+	return p, nil
+}
+
+// seatChanges lists the SKUs whose seats differ, in order.
+func seatChanges(before, after map[string][2]int) []allot.PreviewSeats {
+	var out []allot.PreviewSeats
+	all := maps.Clone(before)
+	maps.Copy(all, after)
+	for _, sku := range slices.Sorted(maps.Keys(all)) {
+		b, a := before[sku], after[sku]
 		if b != a {
-			p.Seats = append(p.Seats, allot.PreviewSeats{SkuID: sku, EnabledBefore: b[0], EnabledAfter: a[0], ConsumedBefore: b[1], ConsumedAfter: a[1]})
+			out = append(out, allot.PreviewSeats{SkuID: sku, EnabledBefore: b[0], EnabledAfter: a[0], ConsumedBefore: b[1], ConsumedAfter: a[1]})
 		}
 	}
+	return out
+}
+
+// previewNames reads the users' userPrincipalName and displayName.
+func previewNames(ctx context.Context, tx *txn, tenantID string, ids []string) (map[string][2]string, error) {
 	names := map[string][2]string{}
-	err = s.each(ctx, tx, `SELECT id, upn, display_name FROM users WHERE tenant_id = ? AND id IN (%s)`, changed, []any{tenantID}, func(r *sql.Rows) error {
+	err := tx.each(ctx, `SELECT id, upn, display_name FROM users WHERE tenant_id = ? AND id IN (%s)`, ids, []any{tenantID}, func(r *sql.Rows) error {
 		var id, upn, name string
 		err := r.Scan(&id, &upn, &name)
 		names[id] = [2]string{upn, name}
 		return err
 	})
-	if err != nil {
-		return nil, err
-	}
-	var users []allot.PreviewUser
+	return names, err
+}
+
+// previewUsers lists the users whose states differ, by userPrincipalName,
+// at most allot.PreviewMaxListed of them (truncated tells), and counts
+// them all in totals.
+func previewUsers(changed []string, before, after map[string][]allot.LicenseState, names map[string][2]string, totals *allot.PreviewTotals) (users []allot.PreviewUser, truncated bool) {
 	for _, uid := range changed {
 		u := PreviewDiff(before[uid], after[uid])
 		if u == nil {
@@ -155,51 +142,48 @@ func (s *DB) preview(ctx context.Context, tx *sql.Tx, tenantID string, changes [
 		}
 		u.ID, u.UserPrincipalName, u.DisplayName = uid, names[uid][0], names[uid][1]
 		users = append(users, *u)
-		p.Totals.Users++
-		p.Totals.Gained += len(u.Gained)
-		p.Totals.Lost += len(u.Lost)
-		p.Totals.IntoError += len(u.IntoError)
-		p.Totals.OutOfError += len(u.OutOfError)
+		totals.Users++
+		totals.Gained += len(u.Gained)
+		totals.Lost += len(u.Lost)
+		totals.IntoError += len(u.IntoError)
+		totals.OutOfError += len(u.OutOfError)
 	}
 	sort.SliceStable(users, func(i, j int) bool {
 		return strings.ToLower(users[i].UserPrincipalName) < strings.ToLower(users[j].UserPrincipalName)
 	})
 	if len(users) > allot.PreviewMaxListed {
-		users, p.Truncated = users[:allot.PreviewMaxListed], true
+		return users[:allot.PreviewMaxListed], true
 	}
-	p.Users = users
-	return p, nil
+	return users, false
 }
 
-// previewApply makes one change through the code of the matching request.
-// Reads those requests make outside their transaction go through s.reader.
-func (s *DB) previewApply(ctx context.Context, tx *sql.Tx, tenantID string, c allot.PreviewChange) error {
+// previewApply makes one change through the code of the matching request,
+// in the preview's transaction.
+func (s *DB) previewApply(ctx context.Context, tx *txn, tenantID string, c allot.PreviewChange) error {
 	switch c.Op {
 	case allot.PreviewAssignLicense:
 		if c.UserID != "" {
-			_, err := s.AssignUserLicense(ctx, c.UserID, c.AddLicenses, c.RemoveLicenses)
+			_, err := s.assignUserLicense(ctx, tx, tenantID, c.UserID, c.AddLicenses, c.RemoveLicenses)
 			return err
 		}
-		// AssignGroupLicense's transaction; its closing read of the group is
-		// of no use here.
-		if err := validateLicenses(s.catalogIn(ctx, tx), c.AddLicenses, c.RemoveLicenses); err != nil {
+		_, err := s.assignGroupLicense(ctx, tx, tenantID, c.GroupID, c.AddLicenses, c.RemoveLicenses)
+		return err
+	case allot.PreviewAddMember:
+		return s.addMember(ctx, tx, tenantID, c.GroupID, c.MemberID)
+	case allot.PreviewRemoveMember:
+		return s.removeMember(ctx, tx, tenantID, c.GroupID, c.MemberID)
+	case allot.PreviewSetSeats:
+		if err := validSeats(c.Seats); err != nil {
 			return err
 		}
-		g, err := s.findGroup(ctx, tx, tenantID, c.GroupID)
+		return s.setSeats(ctx, tx, tenantID, strings.ToLower(c.SkuID), func(int) int { return c.Seats })
+	case allot.PreviewUpdateUser:
+		loc := c.UsageLocation
+		upd, err := parseUserUpdate(allot.UserUpdate{UsageLocation: &loc})
 		if err != nil {
 			return err
 		}
-		return s.assignGroup(ctx, tx, tenantID, g.ID, c.AddLicenses, c.RemoveLicenses)
-	case allot.PreviewAddMember:
-		return s.AddMember(ctx, c.GroupID, c.MemberID)
-	case allot.PreviewRemoveMember:
-		return s.RemoveMember(ctx, c.GroupID, c.MemberID)
-	case allot.PreviewSetSeats:
-		_, err := s.SetSeats(ctx, c.SkuID, c.Seats)
-		return err
-	case allot.PreviewUpdateUser:
-		loc := c.UsageLocation
-		_, err := s.UpdateUser(ctx, c.UserID, allot.UserUpdate{UsageLocation: &loc})
+		_, err = s.updateUser(ctx, tx, tenantID, c.UserID, upd)
 		return err
 	}
 	return allot.Errorf(allot.EINVALID, "Unknown operation.")
@@ -208,16 +192,16 @@ func (s *DB) previewApply(ctx context.Context, tx *sql.Tx, tenantID string, c al
 // previewDrain processes the tenant's queue to the end as ProcessBatch
 // does, waking the users waiting for free seats once it is empty, and
 // returns the number of users evaluated.
-func (s *DB) previewDrain(ctx context.Context, tx *sql.Tx, tenantID string) (int, error) {
+func (s *DB) previewDrain(ctx context.Context, tx *txn, tenantID string) (int, error) {
 	ctx = allot.NewContextWithActor(ctx, allot.Actor{Name: "Allot group-based licensing"})
 	const batch = 500
 	evaluated, wakes := 0, 0
 	for {
-		w, err := scanWork(tx.QueryRowContext(ctx, s.q(`SELECT `+workCols+` FROM work WHERE tenant_id = ? ORDER BY id LIMIT 1`), tenantID))
+		w, err := scanWork(tx.QueryRow(ctx, `SELECT `+workCols+` FROM work WHERE tenant_id = ? ORDER BY id LIMIT 1`, tenantID))
 		if errors.Is(err, sql.ErrNoRows) {
 			var waiting int
-			if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM subscriptions s WHERE s.tenant_id = ? AND s.enabled > s.consumed
-				AND EXISTS (SELECT 1 FROM license_states l WHERE l.tenant_id = s.tenant_id AND l.sku_id = s.sku_id AND l.error = 'CountViolation')`), tenantID).Scan(&waiting); err != nil || waiting == 0 {
+			if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM subscriptions s WHERE s.tenant_id = ? AND s.enabled > s.consumed
+				AND EXISTS (SELECT 1 FROM license_states l WHERE l.tenant_id = s.tenant_id AND l.sku_id = s.sku_id AND l.error = 'CountViolation')`, tenantID).Scan(&waiting); err != nil || waiting == 0 {
 				return evaluated, err
 			}
 			if wakes++; wakes > 100 {
@@ -248,8 +232,8 @@ func (s *DB) previewDrain(ctx context.Context, tx *sql.Tx, tenantID string) (int
 }
 
 // previewSeats reads the tenant's subscriptions: SKU -> {enabled, consumed}.
-func (s *DB) previewSeats(ctx context.Context, tx *sql.Tx, tenantID string) (map[string][2]int, error) {
-	rows, err := tx.QueryContext(ctx, s.q(`SELECT sku_id, enabled, consumed FROM subscriptions WHERE tenant_id = ?`), tenantID)
+func previewSeats(ctx context.Context, tx *txn, tenantID string) (map[string][2]int, error) {
+	rows, err := tx.Query(ctx, `SELECT sku_id, enabled, consumed FROM subscriptions WHERE tenant_id = ?`, tenantID)
 	if err != nil {
 		return nil, err
 	}
@@ -266,9 +250,9 @@ func (s *DB) previewSeats(ctx context.Context, tx *sql.Tx, tenantID string) (map
 	return out, rows.Err()
 }
 
-func (s *DB) previewStates(ctx context.Context, tx *sql.Tx, tenantID string, users []string) (map[string][]allot.LicenseState, error) {
+func previewStates(ctx context.Context, tx *txn, tenantID string, users []string) (map[string][]allot.LicenseState, error) {
 	out := map[string][]allot.LicenseState{}
-	err := s.each(ctx, tx, `SELECT user_id, sku_id, source, state, error, disabled_plans, detail FROM license_states WHERE tenant_id = ? AND user_id IN (%s)`, users, []any{tenantID}, func(r *sql.Rows) error {
+	err := tx.each(ctx, `SELECT user_id, sku_id, source, state, error, disabled_plans, detail FROM license_states WHERE tenant_id = ? AND user_id IN (%s)`, users, []any{tenantID}, func(r *sql.Rows) error {
 		var uid, disabled string
 		var st allot.LicenseState
 		err := r.Scan(&uid, &st.SkuID, &st.Source, &st.State, &st.Error, &disabled, &st.Detail)
@@ -323,7 +307,9 @@ func PreviewDiff(before, after []allot.LicenseState) *allot.PreviewUser {
 	}
 	u := &allot.PreviewUser{Before: before, After: after, Gained: []string{}, Lost: []string{}, IntoError: []allot.PreviewError{}, OutOfError: []allot.PreviewError{}}
 	hb, ha := held(before), held(after)
-	for _, sku := range keys(mergeKeys(hb, ha)) {
+	either := maps.Clone(hb)
+	maps.Copy(either, ha)
+	for _, sku := range slices.Sorted(maps.Keys(either)) {
 		switch {
 		case ha[sku] && !hb[sku]:
 			u.Gained = append(u.Gained, sku)
@@ -348,17 +334,6 @@ func PreviewDiff(before, after []allot.LicenseState) *allot.PreviewUser {
 	slices.SortFunc(u.IntoError, byKey)
 	slices.SortFunc(u.OutOfError, byKey)
 	return u
-}
-
-func mergeKeys[V any](a, b map[string]V) map[string]bool {
-	m := make(map[string]bool, len(a)+len(b))
-	for k := range a {
-		m[k] = true
-	}
-	for k := range b {
-		m[k] = true
-	}
-	return m
 }
 
 // validPreviewChange checks that a change names what its operation needs;

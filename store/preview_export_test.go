@@ -18,20 +18,22 @@ func (s *DB) WaitingStates(ctx context.Context) ([][3]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT user_id, sku_id, waiting_since FROM license_states WHERE tenant_id = ? AND error = 'CountViolation'`), a.TenantID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out [][3]string
-	for rows.Next() {
-		var r [3]string
-		if err := rows.Scan(&r[0], &r[1], &r[2]); err != nil {
+	return read(ctx, s, func(tx *txn) ([][3]string, error) {
+		rows, err := tx.Query(ctx, `SELECT user_id, sku_id, waiting_since FROM license_states WHERE tenant_id = ? AND error = 'CountViolation'`, a.TenantID)
+		if err != nil {
 			return nil, err
 		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+		defer rows.Close()
+		var out [][3]string
+		for rows.Next() {
+			var r [3]string
+			if err := rows.Scan(&r[0], &r[1], &r[2]); err != nil {
+				return nil, err
+			}
+			out = append(out, r)
+		}
+		return out, rows.Err()
+	})
 }
 
 // SetBatchHook makes every processing batch call hook inside its
@@ -45,8 +47,10 @@ func (s *DB) WritersWaiting(ctx context.Context, tenantID string) (int, error) {
 	if s.gate != nil {
 		return s.gate.waiting(), nil
 	}
-	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted
-		AND objid::text::bigint = (hashtext($1)::bigint & 4294967295)`, "tenant:"+tenantID).Scan(&n)
-	return n, err
+	return read(ctx, s, func(tx *txn) (int, error) {
+		var n int
+		err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted
+			AND objid::text::bigint = (hashtext(?)::bigint & 4294967295)`, "tenant:"+tenantID).Scan(&n)
+		return n, err
+	})
 }

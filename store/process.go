@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/allot-dev/allot"
 )
@@ -42,7 +41,7 @@ func (s *DB) ProcessBatch(ctx context.Context, n int) (int, error) {
 	ctx = allot.NewContextWithActor(ctx, allot.Actor{Name: "Allot group-based licensing"})
 	var did int
 	var analyze bool
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *txn) error {
 		tenantID, err := s.claimTenant(ctx, tx)
 		if err != nil {
 			return err
@@ -54,7 +53,7 @@ func (s *DB) ProcessBatch(ctx context.Context, n int) (int, error) {
 			did, err = s.wakeAll(ctx, tx)
 			return err
 		}
-		w, err := scanWork(tx.QueryRowContext(ctx, s.q(`SELECT `+workCols+` FROM work WHERE tenant_id = ? ORDER BY id LIMIT 1`+s.skipLocked()), tenantID))
+		w, err := scanWork(tx.QueryRow(ctx, `SELECT `+workCols+` FROM work WHERE tenant_id = ? ORDER BY id LIMIT 1`+tx.skipLocked(), tenantID))
 		if errors.Is(err, sql.ErrNoRows) {
 			did = 1 // drained by another replica meanwhile: look again
 			return nil
@@ -74,7 +73,7 @@ func (s *DB) ProcessBatch(ctx context.Context, n int) (int, error) {
 	if err == nil && analyze {
 		// After the commit, not inside the batch: ANALYZE of a large table
 		// takes about a second, and requests wait for the batch in hand.
-		if aerr := s.analyzePostgres(ctx, s.db, "license_states", "mailboxes"); aerr != nil {
+		if aerr := s.analyzePostgres(ctx, "license_states", "mailboxes"); aerr != nil {
 			s.log.Warn("ANALYZE after the first batch of a walk failed", "err", aerr)
 		}
 	}
@@ -90,7 +89,7 @@ func (s *DB) ProcessBatch(ctx context.Context, n int) (int, error) {
 // tenant's long walk, not for the whole walk. Tenants locked by other
 // replicas are skipped, so replicas share the work of different tenants;
 // when all are taken it waits for the first.
-func (s *DB) claimTenant(ctx context.Context, tx *sql.Tx) (string, error) {
+func (s *DB) claimTenant(ctx context.Context, tx *txn) (string, error) {
 	s.tenantMu.Lock()
 	last := s.lastTenant
 	s.tenantMu.Unlock()
@@ -115,13 +114,13 @@ func (s *DB) claimTenant(ctx context.Context, tx *sql.Tx) (string, error) {
 		return t, nil
 	}
 	for _, t := range tenants {
-		if ok, err := s.tryLockTenant(ctx, tx, t); err != nil {
+		if ok, err := tx.tryLockTenant(ctx, t); err != nil {
 			return "", err
 		} else if ok {
 			return claim(t)
 		}
 	}
-	if err := s.lockTenant(ctx, tx, tenants[0]); err != nil {
+	if err := tx.lockTenant(ctx, tenants[0]); err != nil {
 		return "", err
 	}
 	return claim(tenants[0])
@@ -130,8 +129,8 @@ func (s *DB) claimTenant(ctx context.Context, tx *sql.Tx) (string, error) {
 // claimCandidates is how many tenants with work claimTenant considers.
 const claimCandidates = 16
 
-func (s *DB) tenantsWithWork(ctx context.Context, tx *sql.Tx, where, last string) ([]string, error) {
-	rows, err := tx.QueryContext(ctx, s.q(`SELECT DISTINCT tenant_id FROM work `+where+` ORDER BY tenant_id LIMIT ?`), last, claimCandidates)
+func (s *DB) tenantsWithWork(ctx context.Context, tx *txn, where, last string) ([]string, error) {
+	rows, err := tx.Query(ctx, `SELECT DISTINCT tenant_id FROM work `+where+` ORDER BY tenant_id LIMIT ?`, last, claimCandidates)
 	if err != nil {
 		return nil, err
 	}
@@ -147,16 +146,8 @@ func (s *DB) tenantsWithWork(ctx context.Context, tx *sql.Tx, where, last string
 	return out, rows.Err()
 }
 
-// skipLocked claims rows on PostgreSQL; SQLite's single writer needs none.
-func (s *DB) skipLocked() string {
-	if s.dialect == dialectPostgres {
-		return " FOR UPDATE SKIP LOCKED"
-	}
-	return ""
-}
-
-func (s *DB) processUsers(ctx context.Context, tx *sql.Tx, tenantID string, n int) (int, error) {
-	rows, err := tx.QueryContext(ctx, s.q(`SELECT id, target_id FROM work WHERE tenant_id = ? AND kind = 'user' ORDER BY id LIMIT ?`+s.skipLocked()), tenantID, n)
+func (s *DB) processUsers(ctx context.Context, tx *txn, tenantID string, n int) (int, error) {
+	rows, err := tx.Query(ctx, `SELECT id, target_id FROM work WHERE tenant_id = ? AND kind = 'user' ORDER BY id LIMIT ?`+tx.skipLocked(), tenantID, n)
 	if err != nil {
 		return 0, err
 	}
@@ -176,7 +167,7 @@ func (s *DB) processUsers(ctx context.Context, tx *sql.Tx, tenantID string, n in
 	// Dequeue before evaluating, in the same transaction: work the
 	// evaluation causes for these users must be queued anew, not merged
 	// into the items being consumed.
-	if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM work WHERE id IN (`+placeholders(len(ids))+`)`), ids...); err != nil { // at most 5,000 ids
+	if _, err := tx.Exec(ctx, `DELETE FROM work WHERE id IN (`+placeholders(len(ids))+`)`, ids...); err != nil { // at most 5,000 ids
 		return 0, err
 	}
 	if _, err := s.evaluateUsers(ctx, tx, tenantID, users, false); err != nil {
@@ -185,42 +176,13 @@ func (s *DB) processUsers(ctx context.Context, tx *sql.Tx, tenantID string, n in
 	return len(ids), nil
 }
 
-// evaluateUsers evaluates users in order and writes the outcomes.
-// With priority the users take free seats ahead of the waiting room.
-func (s *DB) evaluateUsers(ctx context.Context, tx *sql.Tx, tenantID string, users []string, priority bool) ([]outcome, error) {
-	b, err := s.loadBatch(ctx, tx, tenantID, users)
-	if err != nil {
-		return nil, err
-	}
-	if priority {
-		b.priority = map[string]bool{}
-		for _, u := range users {
-			b.priority[u] = true
-		}
-	}
-	cat, now := s.catalogIn(ctx, tx), s.now()
-	outs := make([]outcome, 0, len(b.order))
-	for i, uid := range b.order {
-		// One nanosecond apart, so users who start waiting in one batch
-		// keep the order they were evaluated in.
-		outs = append(outs, b.evaluate(uid, cat, now.Add(time.Duration(i))))
-	}
-	if b.err != nil {
-		return nil, b.err
-	}
-	if err := s.write(ctx, tx, b, outs); err != nil {
-		return nil, err
-	}
-	return outs, s.alertOutcomes(ctx, tx, tenantID, outs)
-}
-
 // processGroup walks the next n direct user members of a group, in order
 // of membership time then user id (with nested groups: its transitive
 // members, store/nested.go), and records the cursor and progress so
 // that a crash resumes after the last committed batch.
 // processGroup evaluates the walk's next n members; it sets *analyze when
 // PostgreSQL's planner should be given the tables' new shape after commit.
-func (s *DB) processGroup(ctx context.Context, tx *sql.Tx, w workItem, n int, analyze *bool) (int, error) {
+func (s *DB) processGroup(ctx context.Context, tx *txn, w workItem, n int, analyze *bool) (int, error) {
 	if !w.started {
 		if err := s.groupWalkTotal(ctx, tx, &w); err != nil {
 			return 0, err
@@ -259,7 +221,7 @@ func (s *DB) processGroup(ctx context.Context, tx *sql.Tx, w workItem, n int, an
 		*analyze = true
 	}
 	if len(users) < n {
-		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM work WHERE id = ?`), w.id); err != nil {
+		if _, err := tx.Exec(ctx, `DELETE FROM work WHERE id = ?`, w.id); err != nil {
 			return 0, err
 		}
 		// The walk is over: the group may now show Errors & issues.
@@ -269,7 +231,7 @@ func (s *DB) processGroup(ctx context.Context, tx *sql.Tx, w workItem, n int, an
 		result := fmt.Sprintf("[Users successfully assigned licenses: %d, Users for whom license assignment failed: %d.]", w.licensed, w.failed)
 		return max(len(users), 1), s.audit(ctx, tx, w.tenantID, "Finish applying group based license to users", "Group", w.target, "", toJSON(map[string]any{"licensed": w.licensed, "failed": w.failed, "result": result}), "success")
 	}
-	_, err = tx.ExecContext(ctx, s.q(`UPDATE work SET started = 1, cursor = ?, done = ?, total = ?, licensed = ?, failed = ? WHERE id = ?`),
+	_, err = tx.Exec(ctx, `UPDATE work SET started = 1, cursor = ?, done = ?, total = ?, licensed = ?, failed = ? WHERE id = ?`,
 		w.cursor, w.done, max(w.total, w.done), w.licensed, w.failed, w.id)
 	return len(users), err
 }
@@ -277,9 +239,9 @@ func (s *DB) processGroup(ctx context.Context, tx *sql.Tx, w workItem, n int, an
 // wakeAll queues waiting users of every SKU that has free seats, in every
 // tenant. It is the safety net behind the targeted wake-ups, so the queue
 // never drains while a seat and a user waiting for it are both there.
-func (s *DB) wakeAll(ctx context.Context, tx *sql.Tx) (int, error) {
-	rows, err := tx.QueryContext(ctx, s.q(`SELECT DISTINCT s.tenant_id FROM subscriptions s WHERE s.enabled > s.consumed
-		AND EXISTS (SELECT 1 FROM license_states l WHERE l.tenant_id = s.tenant_id AND l.sku_id = s.sku_id AND l.error = 'CountViolation')`))
+func (s *DB) wakeAll(ctx context.Context, tx *txn) (int, error) {
+	rows, err := tx.Query(ctx, `SELECT DISTINCT s.tenant_id FROM subscriptions s WHERE s.enabled > s.consumed
+		AND EXISTS (SELECT 1 FROM license_states l WHERE l.tenant_id = s.tenant_id AND l.sku_id = s.sku_id AND l.error = 'CountViolation')`)
 	if err != nil {
 		return 0, err
 	}
@@ -294,7 +256,7 @@ func (s *DB) wakeAll(ctx context.Context, tx *sql.Tx) (int, error) {
 	}
 	rows.Close()
 	for _, t := range tenants {
-		if ok, err := s.tryLockTenant(ctx, tx, t); err != nil {
+		if ok, err := tx.tryLockTenant(ctx, t); err != nil {
 			return 0, err
 		} else if !ok {
 			continue // another replica is writing there and will wake its own waiters
@@ -304,12 +266,6 @@ func (s *DB) wakeAll(ctx context.Context, tx *sql.Tx) (int, error) {
 		}
 	}
 	var n int
-	err = tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM work`)).Scan(&n)
+	err = tx.QueryRow(ctx, `SELECT COUNT(*) FROM work`).Scan(&n)
 	return n, err
-}
-
-func (s *DB) audit(ctx context.Context, tx *sql.Tx, tenantID, activity, targetType, targetID, before, after, result string) error {
-	_, err := tx.ExecContext(ctx, s.q(auditCols+`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		auditRow(ctx, tenantID, fmtTime(s.now()), activity, targetType, targetID, before, after, result)...)
-	return err
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -36,13 +37,15 @@ func (s *DB) SCIMExternalIDs(ctx context.Context, ids []string) (map[string]stri
 		return nil, err
 	}
 	out := map[string]string{}
-	err = s.each(ctx, s.db, `SELECT id, external_id FROM scim_external_ids WHERE tenant_id = ? AND id IN (%s)`, lowerIDs(ids), []any{a.TenantID}, func(rows *sql.Rows) error {
-		var id, ext string
-		if err := rows.Scan(&id, &ext); err != nil {
-			return err
-		}
-		out[id] = ext
-		return nil
+	err = s.readTx(ctx, func(tx *txn) error {
+		return tx.each(ctx, `SELECT id, external_id FROM scim_external_ids WHERE tenant_id = ? AND id IN (%s)`, lowerIDs(ids), []any{a.TenantID}, func(rows *sql.Rows) error {
+			var id, ext string
+			if err := rows.Scan(&id, &ext); err != nil {
+				return err
+			}
+			out[id] = ext
+			return nil
+		})
 	})
 	return out, err
 }
@@ -63,22 +66,22 @@ func (s *DB) SetSCIMExternalID(ctx context.Context, kind, id, externalID string)
 		return allot.Errorf(allot.EINVALID, "externalId must be valid text of at most %d bytes.", MaxExternalIDLength)
 	}
 	id = strings.ToLower(id)
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx *txn) error {
 		// Removing needs no object: it also follows the object's deletion,
 		// so that its row goes with it.
 		if externalID != "" {
 			var n int
-			if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM `+table+` WHERE tenant_id = ? AND id = ?`), a.TenantID, id).Scan(&n); err != nil {
+			if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM `+table+` WHERE tenant_id = ? AND id = ?`, a.TenantID, id).Scan(&n); err != nil {
 				return err
 			}
 			if n == 0 {
 				return notFound(id)
 			}
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM scim_external_ids WHERE tenant_id = ? AND id = ?`), a.TenantID, id); err != nil || externalID == "" {
+		if _, err := tx.Exec(ctx, `DELETE FROM scim_external_ids WHERE tenant_id = ? AND id = ?`, a.TenantID, id); err != nil || externalID == "" {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO scim_external_ids (tenant_id, id, kind, external_id) VALUES (?, ?, ?, ?)`), a.TenantID, id, kind, externalID)
+		_, err := tx.Exec(ctx, `INSERT INTO scim_external_ids (tenant_id, id, kind, external_id) VALUES (?, ?, ?, ?)`, a.TenantID, id, kind, externalID)
 		return err
 	})
 }
@@ -94,8 +97,10 @@ func (s *DB) SCIMFindExternalID(ctx context.Context, kind, externalID string) ([
 	if err != nil {
 		return nil, err
 	}
-	return s.queryIDs(ctx, s.db, `SELECT e.id FROM scim_external_ids e JOIN `+table+` o ON o.tenant_id = e.tenant_id AND o.id = e.id
-		WHERE e.tenant_id = ? AND e.kind = ? AND e.external_id = ? ORDER BY e.id`, a.TenantID, kind, externalID)
+	return read(ctx, s, func(tx *txn) ([]string, error) {
+		return tx.queryIDs(ctx, `SELECT e.id FROM scim_external_ids e JOIN `+table+` o ON o.tenant_id = e.tenant_id AND o.id = e.id
+			WHERE e.tenant_id = ? AND e.kind = ? AND e.external_id = ? ORDER BY e.id`, a.TenantID, kind, externalID)
+	})
 }
 
 // SCIMObjectKinds returns, for each of ids that names a user or group of
@@ -108,15 +113,21 @@ func (s *DB) SCIMObjectKinds(ctx context.Context, ids []string) (map[string]stri
 	}
 	out := map[string]string{}
 	lower := lowerIDs(ids)
-	for _, kind := range []string{allot.MemberUser, allot.MemberGroup} {
-		table, _ := objectTable(kind)
-		found, err := s.idSet(ctx, s.db, `SELECT id FROM `+table+` WHERE tenant_id = ? AND id IN (%s)`, lower, a.TenantID)
-		if err != nil {
-			return nil, err
+	err = s.readTx(ctx, func(tx *txn) error {
+		for _, kind := range []string{allot.MemberUser, allot.MemberGroup} {
+			table, _ := objectTable(kind)
+			found, err := tx.idSet(ctx, `SELECT id FROM `+table+` WHERE tenant_id = ? AND id IN (%s)`, lower, a.TenantID)
+			if err != nil {
+				return err
+			}
+			for id := range found {
+				out[id] = kind
+			}
 		}
-		for id := range found {
-			out[id] = kind
-		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -127,8 +138,10 @@ func (s *DB) SCIMMembersAmong(ctx context.Context, groupID string, ids []string)
 	if err != nil {
 		return nil, err
 	}
-	return s.idSet(ctx, s.db, `SELECT member_id FROM memberships WHERE tenant_id = ? AND group_id = ? AND member_id IN (%s)`, lowerIDs(ids),
-		a.TenantID, strings.ToLower(groupID))
+	return read(ctx, s, func(tx *txn) (map[string]bool, error) {
+		return tx.idSet(ctx, `SELECT member_id FROM memberships WHERE tenant_id = ? AND group_id = ? AND member_id IN (%s)`, lowerIDs(ids),
+			a.TenantID, strings.ToLower(groupID))
+	})
 }
 
 // SCIMGroupsWithMember returns the ids of the groups that memberID is a
@@ -138,41 +151,9 @@ func (s *DB) SCIMGroupsWithMember(ctx context.Context, memberID string) ([]strin
 	if err != nil {
 		return nil, err
 	}
-	return s.queryIDs(ctx, s.db, `SELECT group_id FROM memberships WHERE tenant_id = ? AND member_id = ? ORDER BY group_id`, a.TenantID, strings.ToLower(memberID))
-}
-
-// queryIDs returns the one column of a query's rows; never nil, as the
-// SCIM responses list them.
-func (s *DB) queryIDs(ctx context.Context, q queryer, query string, args ...any) ([]string, error) {
-	rows, err := q.QueryContext(ctx, s.q(query), args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	ids := []string{}
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
-}
-
-// idSet runs a query with an IN (%s) list of ids, as each does, and
-// returns the set of its one column.
-func (s *DB) idSet(ctx context.Context, q queryer, query string, ids []string, args ...any) (map[string]bool, error) {
-	set := map[string]bool{}
-	err := s.each(ctx, q, query, ids, args, func(rows *sql.Rows) error {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return err
-		}
-		set[id] = true
-		return nil
+	return read(ctx, s, func(tx *txn) ([]string, error) {
+		return tx.queryIDs(ctx, `SELECT group_id FROM memberships WHERE tenant_id = ? AND member_id = ? ORDER BY group_id`, a.TenantID, strings.ToLower(memberID))
 	})
-	return set, err
 }
 
 func lowerIDs(ids []string) []string {
@@ -182,5 +163,6 @@ func lowerIDs(ids []string) []string {
 			out = append(out, id)
 		}
 	}
-	return dedupe(out)
+	slices.Sort(out)
+	return slices.Compact(out)
 }

@@ -19,7 +19,7 @@ const cachingSQLite = "allot-sqlite"
 func init() { sql.Register(cachingSQLite, cachingDriver{}) }
 
 // maxCachedStmts bounds a connection's cache; texts beyond it run uncached.
-// Processing uses a few dozen texts (DB.in in store/store.go pads IN
+// Processing uses a few dozen texts (txn.in in store/tx.go pads IN
 // lists to a few fixed lengths so their texts repeat).
 const maxCachedStmts = 512
 

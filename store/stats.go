@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strings"
 )
@@ -51,7 +50,8 @@ var sqliteStats = [][3]string{
 }
 
 // writeSQLiteStats installs sqliteStats; connections opened afterwards
-// plan with them.
+// plan with them. It is part of Open, on SQLite only, so it runs its
+// statements on s.db as written.
 func (s *DB) writeSQLiteStats(ctx context.Context) error {
 	if s.dialect != dialectSQLite {
 		return nil
@@ -91,12 +91,12 @@ func (s *DB) writeSQLiteStats(ctx context.Context) error {
 // just grew by a lot. Until autovacuum gets to them (a minute or more), a
 // freshly loaded table has no statistics, and PostgreSQL then takes a
 // lookup of 500 ids to match most of the table and scans the whole tenant.
-func (s *DB) analyzePostgres(ctx context.Context, q interface {
-	ExecContext(context.Context, string, ...any) (sql.Result, error)
-}, tables ...string) error {
+// It runs after the commit that grew them, outside any transaction: in
+// one, the tenant's lock would be held for the second ANALYZE takes.
+func (s *DB) analyzePostgres(ctx context.Context, tables ...string) error {
 	if s.dialect != dialectPostgres {
 		return nil
 	}
-	_, err := q.ExecContext(ctx, "ANALYZE "+strings.Join(tables, ", "))
+	_, err := s.db.ExecContext(ctx, "ANALYZE "+strings.Join(tables, ", "))
 	return err
 }

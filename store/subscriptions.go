@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"strconv"
 	"strings"
 
 	"github.com/allot-dev/allot"
@@ -34,20 +33,22 @@ func (s *DB) Subscriptions(ctx context.Context) ([]allot.Subscription, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+subCols+` FROM subscriptions WHERE tenant_id = ? ORDER BY sku_id`), a.TenantID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []allot.Subscription{}
-	for rows.Next() {
-		sub, err := scanSub(rows)
+	return read(ctx, s, func(tx *txn) ([]allot.Subscription, error) {
+		rows, err := tx.Query(ctx, `SELECT `+subCols+` FROM subscriptions WHERE tenant_id = ? ORDER BY sku_id`, a.TenantID)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, *sub)
-	}
-	return out, rows.Err()
+		defer rows.Close()
+		out := []allot.Subscription{}
+		for rows.Next() {
+			sub, err := scanSub(rows)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, *sub)
+		}
+		return out, rows.Err()
+	})
 }
 
 // Subscription returns the tenant's subscription to a SKU.
@@ -56,11 +57,11 @@ func (s *DB) Subscription(ctx context.Context, skuID string) (*allot.Subscriptio
 	if err != nil {
 		return nil, err
 	}
-	return s.subscription(ctx, s.reader(ctx), a.TenantID, skuID)
+	return read(ctx, s, func(tx *txn) (*allot.Subscription, error) { return s.subscription(ctx, tx, a.TenantID, skuID) })
 }
 
-func (s *DB) subscription(ctx context.Context, q rowQueryer, tenantID, skuID string) (*allot.Subscription, error) {
-	sub, err := scanSub(q.QueryRowContext(ctx, s.q(`SELECT `+subCols+` FROM subscriptions WHERE tenant_id = ? AND sku_id = ?`), tenantID, strings.ToLower(skuID)))
+func (s *DB) subscription(ctx context.Context, tx *txn, tenantID, skuID string) (*allot.Subscription, error) {
+	sub, err := scanSub(tx.QueryRow(ctx, `SELECT `+subCols+` FROM subscriptions WHERE tenant_id = ? AND sku_id = ?`, tenantID, strings.ToLower(skuID)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound(skuID)
 	}
@@ -77,7 +78,7 @@ func (s *DB) AddSubscription(ctx context.Context, skuID string, seats int) (*all
 	if seats < 0 || seats > MaxSeats {
 		return nil, allot.Errorf(allot.EINVALID, "seats must be between 0 and %d.", MaxSeats)
 	}
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *txn) error {
 		// Checked inside the transaction, which a catalog replacement
 		// serialises with: it refuses to drop a subscribed SKU, so a SKU
 		// seen here cannot vanish before this subscription commits.
@@ -87,7 +88,7 @@ func (s *DB) AddSubscription(ctx context.Context, skuID string, seats int) (*all
 		if _, err := s.subscription(ctx, tx, a.TenantID, skuID); err == nil {
 			return allot.Errorf(allot.ECONFLICT, "The tenant already has a subscription to SKU %s; change its seats instead.", skuID)
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO subscriptions (tenant_id, sku_id, id, enabled, created_at) VALUES (?, ?, ?, ?, ?)`),
+		if _, err := tx.Exec(ctx, `INSERT INTO subscriptions (tenant_id, sku_id, id, enabled, created_at) VALUES (?, ?, ?, ?, ?)`,
 			a.TenantID, skuID, s.newID(), seats, fmtTime(s.now())); err != nil {
 			return err
 		}
@@ -107,10 +108,10 @@ func (s *DB) SetSeats(ctx context.Context, skuID string, seats int) (*allot.Subs
 	if err != nil {
 		return nil, err
 	}
-	if seats < 0 || seats > MaxSeats {
-		return nil, allot.Errorf(allot.EINVALID, "seats must be between 0 and %d.", MaxSeats)
+	if err := validSeats(seats); err != nil {
+		return nil, err
 	}
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *txn) error {
 		return s.setSeats(ctx, tx, a.TenantID, strings.ToLower(skuID), func(int) int { return seats })
 	})
 	if err != nil {
@@ -120,19 +121,28 @@ func (s *DB) SetSeats(ctx context.Context, skuID string, seats int) (*allot.Subs
 	return s.Subscription(ctx, skuID)
 }
 
-func (s *DB) setSeats(ctx context.Context, tx *sql.Tx, tenantID, skuID string, f func(old int) int) error {
+// validSeats bounds a subscription's seats.
+func validSeats(seats int) error {
+	if seats < 0 || seats > MaxSeats {
+		return allot.Errorf(allot.EINVALID, "seats must be between 0 and %d.", MaxSeats)
+	}
+	return nil
+}
+
+// setSeats sets the seats of a subscription to f of its seats.
+func (s *DB) setSeats(ctx context.Context, tx *txn, tenantID, skuID string, f func(old int) int) error {
 	sub, err := s.subscription(ctx, tx, tenantID, skuID)
 	if err != nil {
 		return err
 	}
 	seats := f(sub.Enabled)
-	if seats < 0 || seats > MaxSeats {
-		return allot.Errorf(allot.EINVALID, "seats must be between 0 and %d.", MaxSeats)
+	if err := validSeats(seats); err != nil {
+		return err
 	}
 	if seats == sub.Enabled {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, s.q(`UPDATE subscriptions SET enabled = ? WHERE tenant_id = ? AND sku_id = ?`), seats, tenantID, skuID); err != nil {
+	if _, err := tx.Exec(ctx, `UPDATE subscriptions SET enabled = ? WHERE tenant_id = ? AND sku_id = ?`, seats, tenantID, skuID); err != nil {
 		return err
 	}
 	if err := s.audit(ctx, tx, tenantID, "Update subscription", "Subscription", skuID, toJSON(map[string]int{"seats": sub.Enabled}), toJSON(map[string]int{"seats": seats}), "success"); err != nil {
@@ -143,8 +153,8 @@ func (s *DB) setSeats(ctx context.Context, tx *sql.Tx, tenantID, skuID string, f
 	}
 	// Users whose unit with this SKU is in error: the waiting ones first,
 	// in the order they started waiting, then the rest (docs/RULES.md §2.3.3–4).
-	rows, err := tx.QueryContext(ctx, s.q(`SELECT user_id FROM license_states WHERE tenant_id = ? AND sku_id = ? AND state = 'Error'
-		ORDER BY CASE WHEN error = 'CountViolation' THEN 0 ELSE 1 END, waiting_since, user_id`), tenantID, skuID)
+	rows, err := tx.Query(ctx, `SELECT user_id FROM license_states WHERE tenant_id = ? AND sku_id = ? AND state = 'Error'
+		ORDER BY CASE WHEN error = 'CountViolation' THEN 0 ELSE 1 END, waiting_since, user_id`, tenantID, skuID)
 	if err != nil {
 		return err
 	}
@@ -175,7 +185,7 @@ func (s *DB) Purchase(ctx context.Context, skuID string, add int, userIDs []stri
 		return nil, allot.Errorf(allot.EINVALID, "Licenses can be purchased for at most %d users at a time; got %d.", allot.MaxBatch, len(userIDs))
 	}
 	skuID = strings.ToLower(skuID)
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *txn) error {
 		var uids []string
 		for _, id := range userIDs {
 			u, err := s.findUser(ctx, tx, a.TenantID, id)
@@ -201,103 +211,4 @@ func (s *DB) Purchase(ctx context.Context, skuID string, add int, userIDs []stri
 	}
 	s.notify()
 	return s.Subscription(ctx, skuID)
-}
-
-// Status reports the tenant's queue and the groups being processed.
-func (s *DB) Status(ctx context.Context) (*allot.Status, error) {
-	a, err := actorOf(ctx)
-	if err != nil {
-		return nil, err
-	}
-	st := &allot.Status{Groups: []allot.GroupProgress{}}
-	var oldest sql.NullString
-	if err := s.db.QueryRowContext(ctx, s.q(`SELECT COUNT(*), MIN(enqueued_at) FROM work WHERE tenant_id = ?`), a.TenantID).Scan(&st.QueueDepth, &oldest); err != nil {
-		return nil, err
-	}
-	if oldest.Valid && oldest.String != "" {
-		st.OldestQueuedAge = s.now().Sub(parseTime(oldest.String))
-	}
-	// Waiting users with a free seat are work too, though not yet queued.
-	var waiting int
-	if err := s.db.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM subscriptions s WHERE s.tenant_id = ? AND s.enabled > s.consumed
-		AND EXISTS (SELECT 1 FROM license_states l WHERE l.tenant_id = s.tenant_id AND l.sku_id = s.sku_id AND l.error = 'CountViolation')`), a.TenantID).Scan(&waiting); err != nil {
-		return nil, err
-	}
-	st.Idle = st.QueueDepth == 0 && waiting == 0
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT w.group_id, COALESCE(g.display_name, ''), MAX(w.started), MAX(w.done), MAX(w.total) FROM work w
-		LEFT JOIN dir_groups g ON g.tenant_id = w.tenant_id AND g.id = w.group_id
-		WHERE w.tenant_id = ? AND w.group_id <> '' GROUP BY w.group_id, g.display_name ORDER BY MIN(w.id)`), a.TenantID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var p allot.GroupProgress
-		var started int
-		if err := rows.Scan(&p.GroupID, &p.DisplayName, &started, &p.Done, &p.Total); err != nil {
-			return nil, err
-		}
-		p.State = allot.ProcessingQueued
-		if started == 1 {
-			p.State = allot.ProcessingInProgress
-		}
-		st.Groups = append(st.Groups, p)
-	}
-	return st, rows.Err()
-}
-
-// Audit lists audit entries, newest first.
-func (s *DB) Audit(ctx context.Context, f allot.AuditFilter) (*allot.Page[allot.AuditEntry], error) {
-	a, err := actorOf(ctx)
-	if err != nil {
-		return nil, err
-	}
-	q := `SELECT id, at, actor, actor_kind, actor_id, actor_role, activity, target_type, target_id, before_json, after_json, result FROM audit WHERE tenant_id = ?`
-	args := []any{a.TenantID}
-	if f.TargetID != "" {
-		q += ` AND target_id = ?`
-		args = append(args, strings.ToLower(f.TargetID))
-	}
-	if !f.Since.IsZero() {
-		q += ` AND at >= ?`
-		args = append(args, fmtTime(f.Since))
-	}
-	if !f.Until.IsZero() {
-		q += ` AND at < ?`
-		args = append(args, fmtTime(f.Until))
-	}
-	if f.After != "" {
-		after, err := strconv.ParseInt(f.After, 10, 64)
-		if err != nil {
-			return nil, allot.Errorf(allot.EINVALID, "The $skiptoken is invalid.")
-		}
-		q += ` AND id < ?`
-		args = append(args, after)
-	}
-	top := topOf(allot.ListOptions{Top: f.Top})
-	rows, err := s.db.QueryContext(ctx, s.q(q+` ORDER BY id DESC LIMIT ?`), append(args, top+1)...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	page := &allot.Page[allot.AuditEntry]{Items: []allot.AuditEntry{}}
-	for rows.Next() {
-		var e allot.AuditEntry
-		var at, role string
-		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.ActorKind, &e.ActorID, &role, &e.Activity, &e.TargetType, &e.TargetID, &e.Before, &e.After, &e.Result); err != nil {
-			return nil, err
-		}
-		e.Time, e.ActorRole = parseTime(at), allot.Role(role)
-		if e.ActorKind == "" {
-			// Written before migration 10: only the name is known, and a
-			// name proves nothing.
-			e.ActorKind = allot.ActorUnknown
-		}
-		page.Items = append(page.Items, e)
-	}
-	if len(page.Items) > top {
-		page.Items = page.Items[:top]
-		page.NextCursor = strconv.FormatInt(page.Items[top-1].ID, 10)
-	}
-	return page, rows.Err()
 }

@@ -23,21 +23,14 @@ func scanUser(r interface{ Scan(...any) error }) (*allot.User, error) {
 	return &u, nil
 }
 
-func notFound(id string) error {
-	return allot.Errorf(allot.ENOTFOUND, "Resource '%s' does not exist or one of its queried reference-property objects are not present.", id)
-}
-
 // findUser resolves an id or a userPrincipalName within the tenant. A
 // name is found by its key whatever its spelling (NFD or NFC, full-width,
 // case).
-func (s *DB) findUser(ctx context.Context, q interface {
-	queryer
-	rowQueryer
-}, tenantID, idOrUPN string) (*allot.User, error) {
-	u, err := scanUser(q.QueryRowContext(ctx, s.q(`SELECT `+userCols+` FROM users u WHERE u.tenant_id = ? AND (u.id = ? OR u.upn_key = ?)`),
+func (s *DB) findUser(ctx context.Context, tx *txn, tenantID, idOrUPN string) (*allot.User, error) {
+	u, err := scanUser(tx.QueryRow(ctx, `SELECT `+userCols+` FROM users u WHERE u.tenant_id = ? AND (u.id = ? OR u.upn_key = ?)`,
 		tenantID, strings.ToLower(idOrUPN), allot.IdentifierKey(idOrUPN)))
 	if errors.Is(err, sql.ErrNoRows) && strings.Contains(idOrUPN, "@") {
-		u, err = s.findUnnormalizedUser(ctx, q, tenantID, idOrUPN)
+		u, err = s.findUnnormalizedUser(ctx, tx, tenantID, idOrUPN)
 	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound(idOrUPN)
@@ -49,9 +42,9 @@ func (s *DB) findUser(ctx context.Context, q interface {
 // normalised, whose key is the lower case of the name as it was given
 // ("jose\u0301@"). Such rows have no skeleton yet (migration 10) and are
 // few, so their keys are computed here.
-func (s *DB) findUnnormalizedUser(ctx context.Context, q queryer, tenantID, upn string) (*allot.User, error) {
+func (s *DB) findUnnormalizedUser(ctx context.Context, tx *txn, tenantID, upn string) (*allot.User, error) {
 	key := allot.IdentifierKey(upn)
-	rows, err := q.QueryContext(ctx, s.q(`SELECT `+userCols+` FROM users u WHERE u.tenant_id = ? AND u.upn_skeleton = ''`), tenantID)
+	rows, err := tx.Query(ctx, `SELECT `+userCols+` FROM users u WHERE u.tenant_id = ? AND u.upn_skeleton = ''`, tenantID)
 	if err != nil {
 		return nil, err
 	}
@@ -77,17 +70,19 @@ func (s *DB) User(ctx context.Context, idOrUPN string) (*allot.User, error) {
 	if err != nil {
 		return nil, err
 	}
-	u, err := s.findUser(ctx, s.reader(ctx), a.TenantID, idOrUPN)
-	if err != nil {
-		return nil, err
-	}
-	return u, s.fillLicensing(ctx, s.reader(ctx), a.TenantID, []*allot.User{u})
+	return read(ctx, s, func(tx *txn) (*allot.User, error) {
+		u, err := s.findUser(ctx, tx, a.TenantID, idOrUPN)
+		if err != nil {
+			return nil, err
+		}
+		return u, s.fillLicensing(ctx, tx, a.TenantID, []*allot.User{u})
+	})
 }
 
 // fillLicensing loads states for users and derives assignedLicenses: each
 // held SKU once, with the plans disabled in every active source (the union
 // of enabled plans, docs/RULES.md §2.1).
-func (s *DB) fillLicensing(ctx context.Context, q queryer, tenantID string, users []*allot.User) error {
+func (s *DB) fillLicensing(ctx context.Context, tx *txn, tenantID string, users []*allot.User) error {
 	byID := make(map[string]*allot.User, len(users))
 	ids := make([]string, 0, len(users))
 	for _, u := range users {
@@ -95,7 +90,7 @@ func (s *DB) fillLicensing(ctx context.Context, q queryer, tenantID string, user
 		ids = append(ids, u.ID)
 		u.States, u.AssignedLicenses = []allot.LicenseState{}, []allot.AssignedLicense{}
 	}
-	err := s.each(ctx, q, `SELECT user_id, sku_id, source, state, error, disabled_plans, detail, updated_at, waiting_since FROM license_states
+	err := tx.each(ctx, `SELECT user_id, sku_id, source, state, error, disabled_plans, detail, updated_at, waiting_since FROM license_states
 		WHERE tenant_id = ? AND user_id IN (%s) ORDER BY user_id, source, sku_id`, ids, []any{tenantID}, func(r *sql.Rows) error {
 		var uid, disabled, updated, waiting string
 		var st allot.LicenseState
@@ -158,48 +153,55 @@ func (s *DB) ListUsers(ctx context.Context, opt allot.ListOptions) (*allot.Page[
 	if err != nil {
 		return nil, err
 	}
-	search, sargs := searchClause("u", opt, "display_name", "upn", "mail")
-	base := ` FROM users u WHERE u.tenant_id = ? AND ` + cond + search
-	bargs := append(append([]any{a.TenantID}, args...), sargs...)
-	page := &allot.Page[allot.User]{Items: []allot.User{}}
-	if opt.Count {
-		if err := s.db.QueryRowContext(ctx, s.q(`SELECT COUNT(*)`+base), bargs...).Scan(&page.Count); err != nil {
-			return nil, err
-		}
-	}
 	keyset, kargs, order, err := pageClause("u", opt)
 	if err != nil {
 		return nil, err
 	}
+	search, sargs := searchClause("u", opt, "display_name", "upn", "mail")
+	base := ` FROM users u WHERE u.tenant_id = ? AND ` + cond + search
+	bargs := append(append([]any{a.TenantID}, args...), sargs...)
+	page := &allot.Page[allot.User]{Items: []allot.User{}}
 	top := topOf(opt)
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+userCols+base+keyset+order+` LIMIT ?`), append(append(bargs, kargs...), top+1)...)
+	err = s.readTx(ctx, func(tx *txn) error {
+		if opt.Count {
+			if err := tx.QueryRow(ctx, `SELECT COUNT(*)`+base, bargs...).Scan(&page.Count); err != nil {
+				return err
+			}
+		}
+		rows, err := tx.Query(ctx, `SELECT `+userCols+base+keyset+order+` LIMIT ?`, append(append(bargs, kargs...), top+1)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		var users []*allot.User
+		for rows.Next() {
+			u, err := scanUser(rows)
+			if err != nil {
+				return err
+			}
+			users = append(users, u)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rows.Close()
+		if len(users) > top {
+			users = users[:top]
+			last := users[top-1]
+			page.NextCursor = cursorOf(opt, last.DisplayName, last.ID)
+		}
+		if opt.WithLicensing && len(users) > 0 {
+			if err := s.fillLicensing(ctx, tx, a.TenantID, users); err != nil {
+				return err
+			}
+		}
+		for _, u := range users {
+			page.Items = append(page.Items, *u)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
-	}
-	defer rows.Close()
-	var users []*allot.User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, err
-		}
-		users = append(users, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	if len(users) > top {
-		users = users[:top]
-		last := users[top-1]
-		page.NextCursor = cursorOf(opt, last.DisplayName, last.ID)
-	}
-	if opt.WithLicensing && len(users) > 0 {
-		if err := s.fillLicensing(ctx, s.db, a.TenantID, users); err != nil {
-			return nil, err
-		}
-	}
-	for _, u := range users {
-		page.Items = append(page.Items, *u)
 	}
 	return page, nil
 }
@@ -211,28 +213,16 @@ func (s *DB) CreateUser(ctx context.Context, in allot.UserCreate) (*allot.User, 
 	if err != nil {
 		return nil, err
 	}
-	u := allot.User{ID: strings.ToLower(in.ID), UserPrincipalName: allot.IdentifierForm(in.UserPrincipalName), DisplayName: in.DisplayName,
-		Mail: in.Mail, AccountEnabled: in.AccountEnabled, ProxyAddresses: cleanAddresses(in.ProxyAddresses), CreatedAt: s.now()}
+	if in, err = in.Normalized(); err != nil {
+		return nil, err
+	}
+	u := allot.User{ID: in.ID, UserPrincipalName: in.UserPrincipalName, DisplayName: in.DisplayName, Mail: in.Mail,
+		UsageLocation: in.UsageLocation, AccountEnabled: in.AccountEnabled, ProxyAddresses: in.ProxyAddresses, CreatedAt: s.now()}
 	custom := u.ID != ""
 	if !custom {
 		u.ID = s.newID()
 	}
-	if err := validUPN(in.UserPrincipalName); err != nil {
-		return nil, err
-	}
-	if strings.TrimSpace(u.DisplayName) == "" {
-		return nil, allot.Errorf(allot.EINVALID, "displayName is required.")
-	}
-	if err := errors.Join(validText("displayName", u.DisplayName, 256), validText("mail", u.Mail, 256)); err != nil {
-		return nil, err
-	}
-	if u.UsageLocation, err = validLocation(in.UsageLocation); err != nil {
-		return nil, err
-	}
-	if err := validAddresses(u.ProxyAddresses); err != nil {
-		return nil, err
-	}
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *txn) error {
 		if err := s.checkUPNFree(ctx, tx, a.TenantID, u.UserPrincipalName, ""); err != nil {
 			return err
 		}
@@ -244,15 +234,10 @@ func (s *DB) CreateUser(ctx context.Context, in allot.UserCreate) (*allot.User, 
 				return err
 			}
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO users (tenant_id, id, upn, upn_key, upn_skeleton, display_name, mail, usage_location, proxy_addresses, account_enabled, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`), a.TenantID, u.ID, u.UserPrincipalName, allot.IdentifierKey(u.UserPrincipalName), allot.IdentifierSkeleton(u.UserPrincipalName),
-			u.DisplayName, u.Mail, u.UsageLocation, toJSON(u.ProxyAddresses), b2i(u.AccountEnabled), fmtTime(u.CreatedAt)); err != nil {
+		if err := insertUsers(ctx, tx, a.TenantID, []*allot.User{&u}); err != nil {
 			return err
 		}
-		if err := s.setAddresses(ctx, tx, a.TenantID, u.ID, allot.MemberUser, u.ProxyAddresses); err != nil {
-			return err
-		}
-		return s.audit(ctx, tx, a.TenantID, "Add user", "User", u.ID, "", toJSON(map[string]any{"userPrincipalName": u.UserPrincipalName, "usageLocation": u.UsageLocation, "proxyAddresses": u.ProxyAddresses}), "success")
+		return s.audit(ctx, tx, a.TenantID, "Add user", "User", u.ID, "", userCreatedJSON(&u), "success")
 	})
 	if err != nil {
 		return nil, err
@@ -261,50 +246,30 @@ func (s *DB) CreateUser(ctx context.Context, in allot.UserCreate) (*allot.User, 
 	return &u, nil
 }
 
+// insertUsers adds new users and the addresses they list.
+func insertUsers(ctx context.Context, tx *txn, tenantID string, users []*allot.User) error {
+	rows := make([][]any, 0, len(users))
+	var addrs [][]any
+	for _, u := range users {
+		rows = append(rows, []any{tenantID, u.ID, u.UserPrincipalName, allot.IdentifierKey(u.UserPrincipalName), allot.IdentifierSkeleton(u.UserPrincipalName),
+			u.DisplayName, u.Mail, u.UsageLocation, toJSON(u.ProxyAddresses), b2i(u.AccountEnabled), fmtTime(u.CreatedAt)})
+		addrs = append(addrs, addressRows(tenantID, u.ID, allot.MemberUser, u.ProxyAddresses)...)
+	}
+	if err := tx.insertRows(ctx, `INSERT INTO users (tenant_id, id, upn, upn_key, upn_skeleton, display_name, mail, usage_location, proxy_addresses, account_enabled, created_at) VALUES `, rows); err != nil {
+		return err
+	}
+	return insertAddresses(ctx, tx, addrs)
+}
+
+// userCreatedJSON is the audit's view of a new user.
+func userCreatedJSON(u *allot.User) string {
+	return toJSON(map[string]any{"userPrincipalName": u.UserPrincipalName, "usageLocation": u.UsageLocation, "proxyAddresses": u.ProxyAddresses})
+}
+
 // checkUPNFree refuses upn for user self when another user has the same
 // name, or a name that looks like it (lookalike.go).
-func (s *DB) checkUPNFree(ctx context.Context, tx *sql.Tx, tenantID, upn, self string) error {
+func (s *DB) checkUPNFree(ctx context.Context, tx *txn, tenantID, upn, self string) error {
 	return s.checkClaim(ctx, tx, tenantID, upnNames, upn, self)
-}
-
-// checkAddresses refuses addresses for object self when one looks like an
-// address another object lists, or like another of addrs; the same address
-// may be listed by several (docs/RULES.md decides who owns it).
-func (s *DB) checkAddresses(ctx context.Context, tx *sql.Tx, tenantID, self string, addrs []string) error {
-	claims := make([]nameClaim, 0, len(addrs))
-	for _, a := range addrs {
-		claims = append(claims, nameClaim{name: a, owner: self})
-	}
-	var first error
-	err := s.checkClaims(ctx, tx, tenantID, addressNames, claims, func(_ nameClaim, err error) {
-		if first == nil {
-			first = err
-		}
-	})
-	if err != nil {
-		return err
-	}
-	return first
-}
-
-// setAddresses replaces the addresses an object lists.
-func (s *DB) setAddresses(ctx context.Context, tx *sql.Tx, tenantID, owner, kind string, addrs []string) error {
-	if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM addresses WHERE tenant_id = ? AND owner_id = ?`), tenantID, owner); err != nil {
-		return err
-	}
-	var rows [][]any
-	for _, a := range normalizeAll(addrs) {
-		rows = append(rows, addressRow(tenantID, a, owner, kind))
-	}
-	return s.insertRows(ctx, tx, addressCols, rows)
-}
-
-// addressCols are the columns of an addresses row, in the order of addressRow.
-const addressCols = `INSERT INTO addresses (tenant_id, address, owner_id, owner_kind, skeleton) VALUES `
-
-// addressRow is one row for addressCols; normalized is the address's key.
-func addressRow(tenantID, normalized, owner, kind string) []any {
-	return []any{tenantID, normalized, owner, kind, allot.IdentifierSkeleton(normalized)}
 }
 
 // UpdateUser changes a user. A new usage location or new addresses queue
@@ -315,100 +280,124 @@ func (s *DB) UpdateUser(ctx context.Context, id string, in allot.UserUpdate) (*a
 	if err != nil {
 		return nil, err
 	}
-	var loc string
-	if in.UsageLocation != nil {
-		if loc, err = validLocation(*in.UsageLocation); err != nil {
-			return nil, err
-		}
-	}
-	if in.UserPrincipalName != nil {
-		if err := validUPN(*in.UserPrincipalName); err != nil {
-			return nil, err
-		}
-	}
-	if in.DisplayName != nil && strings.TrimSpace(*in.DisplayName) == "" {
-		return nil, allot.Errorf(allot.EINVALID, "displayName cannot be empty.")
-	}
-	if err := errors.Join(validText("displayName", deref(in.DisplayName), 256), validText("mail", deref(in.Mail), 256)); err != nil {
+	upd, err := parseUserUpdate(in)
+	if err != nil {
 		return nil, err
 	}
-	var proxy []string
-	if in.ProxyAddresses != nil {
-		proxy = cleanAddresses(*in.ProxyAddresses)
-		if err := validAddresses(proxy); err != nil {
-			return nil, err
-		}
-	}
 	var uid string
-	err = s.tx(ctx, func(tx *sql.Tx) error {
-		u, err := s.findUser(ctx, tx, a.TenantID, id)
-		if err != nil {
-			return err
-		}
-		uid = u.ID
-		before := *u
-		requeue := false
-		if in.UserPrincipalName != nil {
-			upn := allot.IdentifierForm(*in.UserPrincipalName)
-			if err := s.checkUPNFree(ctx, tx, a.TenantID, upn, u.ID); err != nil {
-				return err
-			}
-			u.UserPrincipalName = upn
-		}
-		if in.DisplayName != nil {
-			u.DisplayName = *in.DisplayName
-		}
-		if in.Mail != nil {
-			u.Mail = *in.Mail
-		}
-		if in.AccountEnabled != nil {
-			u.AccountEnabled = *in.AccountEnabled
-		}
-		if in.UsageLocation != nil && loc != u.UsageLocation {
-			u.UsageLocation, requeue = loc, true
-		}
-		if in.ProxyAddresses != nil && !slices.Equal(normalizeAll(proxy), normalizeAll(u.ProxyAddresses)) {
-			if err := s.checkAddresses(ctx, tx, a.TenantID, u.ID, proxy); err != nil {
-				return err
-			}
-			// The user goes first: it is evaluated against the owners as they
-			// are, so listing an owned address does not take it from its owner.
-			if err := s.enqueueUsers(ctx, tx, a.TenantID, []string{u.ID}, ""); err != nil {
-				return err
-			}
-			var mailbox int
-			if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM mailboxes WHERE tenant_id = ? AND user_id = ?`), a.TenantID, u.ID).Scan(&mailbox); err != nil {
-				return err
-			}
-			if mailbox == 1 {
-				if err := s.enqueueAddressListers(ctx, tx, a.TenantID, append(slices.Clone(u.ProxyAddresses), proxy...), u.ID); err != nil {
-					return err
-				}
-			}
-			if err := s.setAddresses(ctx, tx, a.TenantID, u.ID, allot.MemberUser, proxy); err != nil {
-				return err
-			}
-			u.ProxyAddresses, requeue = proxy, true
-		} else if in.ProxyAddresses != nil {
-			u.ProxyAddresses = proxy
-		}
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE users SET upn = ?, upn_key = ?, upn_skeleton = ?, display_name = ?, mail = ?, usage_location = ?, proxy_addresses = ?, account_enabled = ?
-			WHERE tenant_id = ? AND id = ?`), u.UserPrincipalName, allot.IdentifierKey(u.UserPrincipalName), allot.IdentifierSkeleton(u.UserPrincipalName), u.DisplayName, u.Mail, u.UsageLocation,
-			toJSON(u.ProxyAddresses), b2i(u.AccountEnabled), a.TenantID, u.ID); err != nil {
-			return err
-		}
-		if requeue {
-			if err := s.enqueueUsers(ctx, tx, a.TenantID, []string{u.ID}, ""); err != nil {
-				return err
-			}
-		}
-		return s.audit(ctx, tx, a.TenantID, "Update user", "User", u.ID, userAuditJSON(&before), userAuditJSON(u), "success")
+	err = s.tx(ctx, func(tx *txn) error {
+		var err error
+		uid, err = s.updateUser(ctx, tx, a.TenantID, id, upd)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	s.notify()
 	return s.User(ctx, uid)
+}
+
+// userUpdate is an allot.UserUpdate checked, with its location and
+// addresses in the form they are stored in.
+type userUpdate struct {
+	allot.UserUpdate
+	location string
+	proxy    []string
+}
+
+// parseUserUpdate checks an update as given, before anything is read.
+func parseUserUpdate(in allot.UserUpdate) (userUpdate, error) {
+	upd := userUpdate{UserUpdate: in}
+	n, err := in.Normalized()
+	if err != nil {
+		return upd, err
+	}
+	if n.UsageLocation != nil {
+		upd.location = *n.UsageLocation
+	}
+	if n.ProxyAddresses != nil {
+		upd.proxy = *n.ProxyAddresses
+	}
+	return upd, nil
+}
+
+// updateUser is UpdateUser in tx; it returns the user's id.
+func (s *DB) updateUser(ctx context.Context, tx *txn, tenantID, id string, upd userUpdate) (string, error) {
+	u, err := s.findUser(ctx, tx, tenantID, id)
+	if err != nil {
+		return "", err
+	}
+	before := *u
+	if upd.UserPrincipalName != nil {
+		upn := allot.IdentifierForm(*upd.UserPrincipalName)
+		if err := s.checkUPNFree(ctx, tx, tenantID, upn, u.ID); err != nil {
+			return "", err
+		}
+		u.UserPrincipalName = upn
+	}
+	if upd.DisplayName != nil {
+		u.DisplayName = *upd.DisplayName
+	}
+	if upd.Mail != nil {
+		u.Mail = *upd.Mail
+	}
+	if upd.AccountEnabled != nil {
+		u.AccountEnabled = *upd.AccountEnabled
+	}
+	requeue := false
+	if upd.UsageLocation != nil && upd.location != u.UsageLocation {
+		u.UsageLocation, requeue = upd.location, true
+	}
+	if upd.ProxyAddresses != nil {
+		if !slices.Equal(normalizeAll(upd.proxy), normalizeAll(u.ProxyAddresses)) {
+			if err := s.moveUserAddresses(ctx, tx, tenantID, u, upd.proxy); err != nil {
+				return "", err
+			}
+			requeue = true
+		}
+		u.ProxyAddresses = upd.proxy
+	}
+	if err := updateUserRow(ctx, tx, tenantID, u); err != nil {
+		return "", err
+	}
+	if requeue {
+		if err := s.enqueueUsers(ctx, tx, tenantID, []string{u.ID}, ""); err != nil {
+			return "", err
+		}
+	}
+	return u.ID, s.audit(ctx, tx, tenantID, "Update user", "User", u.ID, userAuditJSON(&before), userAuditJSON(u), "success")
+}
+
+// moveUserAddresses replaces the addresses u lists with proxy. The user
+// is queued first, so that it is evaluated against the owners as they
+// are and listing an owned address does not take it from its owner; if
+// it owns its addresses (a mailbox), everyone listing an address it drops
+// or adds is queued after it.
+func (s *DB) moveUserAddresses(ctx context.Context, tx *txn, tenantID string, u *allot.User, proxy []string) error {
+	if err := s.checkAddresses(ctx, tx, tenantID, u.ID, proxy); err != nil {
+		return err
+	}
+	if err := s.enqueueUsers(ctx, tx, tenantID, []string{u.ID}, ""); err != nil {
+		return err
+	}
+	var mailbox int
+	if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM mailboxes WHERE tenant_id = ? AND user_id = ?`, tenantID, u.ID).Scan(&mailbox); err != nil {
+		return err
+	}
+	if mailbox == 1 {
+		if err := s.enqueueAddressListers(ctx, tx, tenantID, append(slices.Clone(u.ProxyAddresses), proxy...), u.ID); err != nil {
+			return err
+		}
+	}
+	return s.setAddresses(ctx, tx, tenantID, u.ID, allot.MemberUser, proxy)
+}
+
+// updateUserRow writes a user's properties.
+func updateUserRow(ctx context.Context, tx *txn, tenantID string, u *allot.User) error {
+	_, err := tx.Exec(ctx, `UPDATE users SET upn = ?, upn_key = ?, upn_skeleton = ?, display_name = ?, mail = ?, usage_location = ?, proxy_addresses = ?, account_enabled = ?
+		WHERE tenant_id = ? AND id = ?`, u.UserPrincipalName, allot.IdentifierKey(u.UserPrincipalName), allot.IdentifierSkeleton(u.UserPrincipalName), u.DisplayName, u.Mail, u.UsageLocation,
+		toJSON(u.ProxyAddresses), b2i(u.AccountEnabled), tenantID, u.ID)
+	return err
 }
 
 func userAuditJSON(u *allot.User) string {
@@ -422,13 +411,13 @@ func (s *DB) DeleteUser(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *txn) error {
 		u, err := s.findUser(ctx, tx, a.TenantID, id)
 		if err != nil {
 			return err
 		}
 		var held []string
-		rows, err := tx.QueryContext(ctx, s.q(`SELECT DISTINCT sku_id FROM license_states WHERE tenant_id = ? AND user_id = ? AND state = 'Active' ORDER BY sku_id`), a.TenantID, u.ID)
+		rows, err := tx.Query(ctx, `SELECT DISTINCT sku_id FROM license_states WHERE tenant_id = ? AND user_id = ? AND state = 'Active' ORDER BY sku_id`, a.TenantID, u.ID)
 		if err != nil {
 			return err
 		}
@@ -442,12 +431,12 @@ func (s *DB) DeleteUser(ctx context.Context, id string) error {
 		}
 		rows.Close()
 		for _, sku := range held {
-			if _, err := tx.ExecContext(ctx, s.q(`UPDATE subscriptions SET consumed = consumed - 1 WHERE tenant_id = ? AND sku_id = ?`), a.TenantID, sku); err != nil {
+			if _, err := tx.Exec(ctx, `UPDATE subscriptions SET consumed = consumed - 1 WHERE tenant_id = ? AND sku_id = ?`, a.TenantID, sku); err != nil {
 				return err
 			}
 		}
 		var mailbox int
-		if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM mailboxes WHERE tenant_id = ? AND user_id = ?`), a.TenantID, u.ID).Scan(&mailbox); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM mailboxes WHERE tenant_id = ? AND user_id = ?`, a.TenantID, u.ID).Scan(&mailbox); err != nil {
 			return err
 		}
 		for _, stmt := range []string{
@@ -459,7 +448,7 @@ func (s *DB) DeleteUser(ctx context.Context, id string) error {
 			`DELETE FROM work WHERE tenant_id = ? AND kind = 'user' AND target_id = ?`,
 			`DELETE FROM users WHERE tenant_id = ? AND id = ?`,
 		} {
-			if _, err := tx.ExecContext(ctx, s.q(stmt), a.TenantID, u.ID); err != nil {
+			if _, err := tx.Exec(ctx, stmt, a.TenantID, u.ID); err != nil {
 				return err
 			}
 		}
@@ -490,73 +479,86 @@ func (s *DB) AssignUserLicense(ctx context.Context, id string, add []allot.Assig
 	if err != nil {
 		return nil, err
 	}
-	cat := s.catalogIn(ctx, s.reader(ctx))
-	if err := validateLicenses(cat, add, remove); err != nil {
-		return nil, err
-	}
 	var uid string
-	err = s.tx(ctx, func(tx *sql.Tx) error {
-		u, err := s.findUser(ctx, tx, a.TenantID, id)
-		if err != nil {
-			return err
-		}
-		uid = u.ID
-		if err := s.checkSubscribed(ctx, tx, a.TenantID, add); err != nil {
-			return err
-		}
-		b, err := s.loadBatch(ctx, tx, a.TenantID, []string{u.ID})
-		if err != nil {
-			return err
-		}
-		before := b.direct[u.ID]
-		if err := s.checkDirectPolicy(ctx, tx, a.TenantID, before, add); err != nil {
-			return err
-		}
-		after, changed, missing := applyLicenseChange(before, add, remove, s.now())
-		if missing != "" {
-			for _, st := range b.states[u.ID] {
-				if st.SkuID == missing && st.Source != "" {
-					return allot.Errorf(allot.EINVALID, "User license is inherited from a group membership and it cannot be removed directly from the user.")
-				}
-			}
-			return allot.Errorf(allot.EINVALID, "User does not have a corresponding license for SKU %s.", missing)
-		}
-		b.direct[u.ID] = after
-		o := b.evaluate(u.ID, cat, s.now())
-		// Every SKU named in addLicenses, new, changed or sent again
-		// unchanged, must be Active afterwards: a 200 never leaves one in
-		// error (docs/RULES.md, direct assignment).
-		added := map[string]bool{}
-		for _, l := range add {
-			added[l.SkuID] = true
-		}
-		for _, st := range o.out.States {
-			if st.Source == "" && added[st.SkuID] && st.State != allot.StateActive {
-				if st.Error == allot.ProhibitedInUsageLocationViolation {
-					// Graph's exact words; the state's detail says more.
-					return allot.Errorf(allot.EINVALID, "License assignment cannot be done for user with invalid usage location.")
-				}
-				return allot.Errorf(allot.EINVALID, "%s", st.Detail)
-			}
-		}
-		if err := s.writeAssignments(ctx, tx, a.TenantID, u.ID, allot.MemberUser, before, after); err != nil {
-			return err
-		}
-		if len(changed) > 0 || len(remove) > 0 {
-			if err := s.audit(ctx, tx, a.TenantID, "Change user license", "User", u.ID, assignmentsJSON(before), assignmentsJSON(after), "success"); err != nil {
-				return err
-			}
-		}
-		if err := s.write(ctx, tx, b, []outcome{o}); err != nil {
-			return err
-		}
-		return s.alertOutcomes(ctx, tx, a.TenantID, []outcome{o})
+	err = s.tx(ctx, func(tx *txn) error {
+		var err error
+		uid, err = s.assignUserLicense(ctx, tx, a.TenantID, id, add, remove)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	s.notify()
 	return s.User(ctx, uid)
+}
+
+// assignUserLicense is AssignUserLicense in tx; it returns the user's id.
+func (s *DB) assignUserLicense(ctx context.Context, tx *txn, tenantID, id string, add []allot.AssignedLicense, remove []string) (string, error) {
+	cat := s.catalogIn(ctx, tx)
+	if err := validateLicenses(cat, add, remove); err != nil {
+		return "", err
+	}
+	u, err := s.findUser(ctx, tx, tenantID, id)
+	if err != nil {
+		return "", err
+	}
+	if err := s.checkSubscribed(ctx, tx, tenantID, add); err != nil {
+		return "", err
+	}
+	b, err := s.loadBatch(ctx, tx, tenantID, []string{u.ID})
+	if err != nil {
+		return "", err
+	}
+	before := b.direct[u.ID]
+	if err := s.checkDirectPolicy(ctx, tx, tenantID, before, add); err != nil {
+		return "", err
+	}
+	after, changed, missing := applyLicenseChange(before, add, remove, s.now())
+	if missing != "" {
+		for _, st := range b.states[u.ID] {
+			if st.SkuID == missing && st.Source != "" {
+				return "", allot.Errorf(allot.EINVALID, "User license is inherited from a group membership and it cannot be removed directly from the user.")
+			}
+		}
+		return "", allot.Errorf(allot.EINVALID, "User does not have a corresponding license for SKU %s.", missing)
+	}
+	b.direct[u.ID] = after
+	o := b.evaluate(u.ID, cat, s.now())
+	if err := refuseInactiveAdded(o, add); err != nil {
+		return "", err
+	}
+	if err := s.writeAssignments(ctx, tx, tenantID, u.ID, allot.MemberUser, before, after); err != nil {
+		return "", err
+	}
+	if len(changed) > 0 || len(remove) > 0 {
+		if err := s.audit(ctx, tx, tenantID, "Change user license", "User", u.ID, assignmentsJSON(before), assignmentsJSON(after), "success"); err != nil {
+			return "", err
+		}
+	}
+	if err := s.write(ctx, tx, b, []outcome{o}); err != nil {
+		return "", err
+	}
+	return u.ID, s.alertOutcomes(ctx, tx, tenantID, []outcome{o})
+}
+
+// refuseInactiveAdded refuses a direct assignment after which a SKU named
+// in addLicenses, new, changed or sent again unchanged, is not Active: a
+// 200 never leaves one in error (docs/RULES.md §2.3.1).
+func refuseInactiveAdded(o outcome, add []allot.AssignedLicense) error {
+	added := map[string]bool{}
+	for _, l := range add {
+		added[l.SkuID] = true
+	}
+	for _, st := range o.out.States {
+		if st.Source == "" && added[st.SkuID] && st.State != allot.StateActive {
+			if st.Error == allot.ProhibitedInUsageLocationViolation {
+				// Graph's exact words; the state's detail says more.
+				return allot.Errorf(allot.EINVALID, "License assignment cannot be done for user with invalid usage location.")
+			}
+			return allot.Errorf(allot.EINVALID, "%s", st.Detail)
+		}
+	}
+	return nil
 }
 
 // ReprocessUsers evaluates up to 20 users now, in the given order.
@@ -568,7 +570,7 @@ func (s *DB) ReprocessUsers(ctx context.Context, ids []string) error {
 	if len(ids) == 0 || len(ids) > allot.MaxBatch {
 		return allot.Errorf(allot.EINVALID, "Reprocess takes between 1 and %d users; got %d.", allot.MaxBatch, len(ids))
 	}
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *txn) error {
 		var uids []string
 		for _, id := range ids {
 			u, err := s.findUser(ctx, tx, a.TenantID, id)
@@ -592,63 +594,23 @@ func (s *DB) MemberOf(ctx context.Context, userID string, opt allot.ListOptions)
 	if err != nil {
 		return nil, err
 	}
-	u, err := s.findUser(ctx, s.db, a.TenantID, userID)
-	if err != nil {
-		return nil, err
-	}
-	return s.listGroups(ctx, a.TenantID, opt, ` AND g.id IN (SELECT group_id FROM memberships WHERE tenant_id = ? AND member_id = ?)`, []any{a.TenantID, u.ID})
-}
-
-// validUPN checks a userPrincipalName as given: no invisible character,
-// and the shape local@domain once normalised (allot.IdentifierForm).
-func validUPN(upn string) error {
-	if err := allot.CheckIdentifier("userPrincipalName", upn); err != nil {
-		return err
-	}
-	upn = allot.IdentifierForm(upn)
-	at := strings.IndexByte(upn, '@')
-	if upn == "" || at <= 0 || at == len(upn)-1 || strings.ContainsAny(upn, " \t\r\n\x00") || len(upn) > 113 {
-		return allot.Errorf(allot.EINVALID, "Invalid value specified for property 'userPrincipalName' of resource 'User'.")
-	}
-	return nil
-}
-
-// cleanAddresses drops blank addresses and normalises the rest
-// (allot.IdentifierForm), keeping their case and prefix.
-func cleanAddresses(addrs []string) []string {
-	out := make([]string, 0, len(addrs))
-	for _, a := range addrs {
-		if t := allot.IdentifierForm(a); t != "" {
-			out = append(out, t)
+	return read(ctx, s, func(tx *txn) (*allot.Page[allot.Group], error) {
+		u, err := s.findUser(ctx, tx, a.TenantID, userID)
+		if err != nil {
+			return nil, err
 		}
-	}
-	return out
-}
-
-func validAddresses(addrs []string) error {
-	for _, a := range addrs {
-		if err := allot.CheckIdentifier("proxyAddresses", a); err != nil {
-			return err
-		}
-		n := allot.NormalizeAddress(a)
-		if at := strings.IndexByte(n, '@'); at <= 0 || at == len(n)-1 || strings.ContainsAny(n, " \t\x00") || len(n) > 256 {
-			return allot.Errorf(allot.EINVALID, "Invalid proxy address '%s'.", a)
-		}
-	}
-	if len(addrs) > 100 {
-		return allot.Errorf(allot.EINVALID, "At most 100 proxy addresses are allowed.")
-	}
-	return nil
+		return s.listGroups(ctx, tx, a.TenantID, opt, ` AND g.id IN (SELECT group_id FROM memberships WHERE tenant_id = ? AND member_id = ?)`, []any{a.TenantID, u.ID})
+	})
 }
 
 // validNewID checks a caller-chosen object id: a GUID not yet used by any
 // user or group of the tenant, since members are found by id alone.
-func (s *DB) validNewID(ctx context.Context, tx *sql.Tx, tenantID, id string) error {
-	if !isGUID(id) {
+func (s *DB) validNewID(ctx context.Context, tx *txn, tenantID, id string) error {
+	if !allot.IsID(id) {
 		return allot.Errorf(allot.EINVALID, "Invalid object identifier '%s'.", id)
 	}
 	var n int
-	if err := tx.QueryRowContext(ctx, s.q(`SELECT (SELECT COUNT(*) FROM users WHERE tenant_id = ? AND id = ?) + (SELECT COUNT(*) FROM dir_groups WHERE tenant_id = ? AND id = ?)`),
+	if err := tx.QueryRow(ctx, `SELECT (SELECT COUNT(*) FROM users WHERE tenant_id = ? AND id = ?) + (SELECT COUNT(*) FROM dir_groups WHERE tenant_id = ? AND id = ?)`,
 		tenantID, id, tenantID, id).Scan(&n); err != nil {
 		return err
 	}
@@ -656,39 +618,4 @@ func (s *DB) validNewID(ctx context.Context, tx *sql.Tx, tenantID, id string) er
 		return allot.Errorf(allot.ECONFLICT, "Another object with the same value for property id already exists.")
 	}
 	return nil
-}
-
-func isGUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i, r := range s {
-		switch {
-		case i == 8 || i == 13 || i == 18 || i == 23:
-			if r != '-' {
-				return false
-			}
-		case !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f'):
-			return false
-		}
-	}
-	return true
-}
-
-// validText bounds a free-text property.
-func validText(name, v string, limit int) error {
-	if strings.ContainsRune(v, 0) {
-		return allot.Errorf(allot.EINVALID, "Property '%s' contains a NUL character.", name)
-	}
-	if len(v) > limit {
-		return allot.Errorf(allot.EINVALID, "Property '%s' is longer than %d characters.", name, limit)
-	}
-	return nil
-}
-
-func deref(p *string) string {
-	if p == nil {
-		return ""
-	}
-	return *p
 }

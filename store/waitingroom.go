@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"maps"
 	"slices"
 	"strings"
 
@@ -26,57 +27,40 @@ func (s *DB) WaitingRoom(ctx context.Context, skuID string, skip, top int) (*all
 		return nil, allot.Errorf(allot.EINVALID, "The page size must be between 1 and %d and the skip not negative.", MaxWaitingPage)
 	}
 	skuID = strings.ToLower(skuID)
-	sub, err := s.subscription(ctx, s.db, a.TenantID, skuID)
-	if err != nil {
-		return nil, err
-	}
-	room := &allot.WaitingRoom{SkuID: skuID, Available: sub.Available(), Users: []allot.WaitingUser{}}
+	var room *allot.WaitingRoom
 	// One read transaction, so the count, the page and its details agree.
-	err = s.readTx(ctx, func(tx *sql.Tx) error { return s.waitingPage(ctx, tx, a.TenantID, room, skip, top) })
+	err = s.readTx(ctx, func(tx *txn) error {
+		sub, err := s.subscription(ctx, tx, a.TenantID, skuID)
+		if err != nil {
+			return err
+		}
+		room = &allot.WaitingRoom{SkuID: skuID, Available: sub.Available(), Users: []allot.WaitingUser{}}
+		return s.waitingPage(ctx, tx, a.TenantID, room, skip, top)
+	})
 	if err != nil {
 		return nil, err
 	}
 	return room, nil
 }
 
-func (s *DB) waitingPage(ctx context.Context, tx *sql.Tx, tenantID string, room *allot.WaitingRoom, skip, top int) error {
+func (s *DB) waitingPage(ctx context.Context, tx *txn, tenantID string, room *allot.WaitingRoom, skip, top int) error {
 	skuID := room.SkuID
-	if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(DISTINCT user_id) FROM license_states WHERE tenant_id = ? AND sku_id = ? AND error = 'CountViolation'`),
+	if err := tx.QueryRow(ctx, `SELECT COUNT(DISTINCT user_id) FROM license_states WHERE tenant_id = ? AND sku_id = ? AND error = 'CountViolation'`,
 		tenantID, skuID).Scan(&room.Total); err != nil {
 		return err
 	}
 	// The page is cut in SQL by the same key (earliest waiting time, then
 	// user id) so that a deep page does not read the whole room.
-	ids, err := s.queryIDs(ctx, tx, `SELECT user_id FROM license_states WHERE tenant_id = ? AND sku_id = ? AND error = 'CountViolation'
+	ids, err := tx.queryIDs(ctx, `SELECT user_id FROM license_states WHERE tenant_id = ? AND sku_id = ? AND error = 'CountViolation'
 		GROUP BY user_id ORDER BY MIN(waiting_since), user_id LIMIT ? OFFSET ?`, tenantID, skuID, top, skip)
 	if err != nil || len(ids) == 0 {
 		return err
 	}
-
-	states := map[string][]allot.LicenseState{}
-	err = s.each(ctx, tx, `SELECT user_id, source, error, waiting_since FROM license_states WHERE tenant_id = ? AND sku_id = ? AND user_id IN (%s)`,
-		ids, []any{tenantID, skuID}, func(r *sql.Rows) error {
-			var uid, waiting string
-			st := allot.LicenseState{SkuID: skuID}
-			if err := r.Scan(&uid, &st.Source, &st.Error, &waiting); err != nil {
-				return err
-			}
-			st.WaitingSince = parseTime(waiting)
-			states[uid] = append(states[uid], st)
-			return nil
-		})
+	states, err := waitingStates(ctx, tx, tenantID, skuID, ids)
 	if err != nil {
 		return err
 	}
-	users := map[string]*allot.WaitingUser{}
-	err = s.each(ctx, tx, `SELECT id, upn, display_name FROM users WHERE tenant_id = ? AND id IN (%s)`, ids, []any{tenantID}, func(r *sql.Rows) error {
-		var u allot.WaitingUser
-		if err := r.Scan(&u.UserID, &u.UserPrincipalName, &u.DisplayName); err != nil {
-			return err
-		}
-		users[u.UserID] = &u
-		return nil
-	})
+	users, err := waitingUsers(ctx, tx, tenantID, ids)
 	if err != nil {
 		return err
 	}
@@ -89,7 +73,7 @@ func (s *DB) waitingPage(ctx context.Context, tx *sql.Tx, tenantID string, room 
 		}
 	}
 	names := map[string]string{}
-	err = s.each(ctx, tx, `SELECT id, display_name FROM dir_groups WHERE tenant_id = ? AND id IN (%s)`, keys(groupIDs), []any{tenantID}, func(r *sql.Rows) error {
+	err = tx.each(ctx, `SELECT id, display_name FROM dir_groups WHERE tenant_id = ? AND id IN (%s)`, slices.Sorted(maps.Keys(groupIDs)), []any{tenantID}, func(r *sql.Rows) error {
 		var id, name string
 		err := r.Scan(&id, &name)
 		names[id] = name
@@ -98,12 +82,50 @@ func (s *DB) waitingPage(ctx context.Context, tx *sql.Tx, tenantID string, room 
 	if err != nil {
 		return err
 	}
+	room.Users = append(room.Users, waitingList(skuID, ids, states, users, names, skip)...)
+	return nil
+}
 
+// waitingStates reads the users' states for the SKU.
+func waitingStates(ctx context.Context, tx *txn, tenantID, skuID string, ids []string) (map[string][]allot.LicenseState, error) {
+	states := map[string][]allot.LicenseState{}
+	err := tx.each(ctx, `SELECT user_id, source, error, waiting_since FROM license_states WHERE tenant_id = ? AND sku_id = ? AND user_id IN (%s)`,
+		ids, []any{tenantID, skuID}, func(r *sql.Rows) error {
+			var uid, waiting string
+			st := allot.LicenseState{SkuID: skuID}
+			if err := r.Scan(&uid, &st.Source, &st.Error, &waiting); err != nil {
+				return err
+			}
+			st.WaitingSince = parseTime(waiting)
+			states[uid] = append(states[uid], st)
+			return nil
+		})
+	return states, err
+}
+
+// waitingUsers reads the users' names.
+func waitingUsers(ctx context.Context, tx *txn, tenantID string, ids []string) (map[string]*allot.WaitingUser, error) {
+	users := map[string]*allot.WaitingUser{}
+	err := tx.each(ctx, `SELECT id, upn, display_name FROM users WHERE tenant_id = ? AND id IN (%s)`, ids, []any{tenantID}, func(r *sql.Rows) error {
+		var u allot.WaitingUser
+		if err := r.Scan(&u.UserID, &u.UserPrincipalName, &u.DisplayName); err != nil {
+			return err
+		}
+		users[u.UserID] = &u
+		return nil
+	})
+	return users, err
+}
+
+// waitingList is the page in the engine's order, each user with its
+// position and the units it waits in.
+func waitingList(skuID string, ids []string, states map[string][]allot.LicenseState, users map[string]*allot.WaitingUser, groupNames map[string]string, skip int) []allot.WaitingUser {
 	page := make([]waiter, 0, len(ids))
 	for _, id := range ids {
 		page = append(page, waiter{since: waitingSince(skuID, states[id]), uid: id})
 	}
 	slices.SortFunc(page, waiterLess)
+	out := make([]allot.WaitingUser, 0, len(page))
 	for i, w := range page {
 		u := users[w.uid]
 		if u == nil {
@@ -116,11 +138,11 @@ func (s *DB) waitingPage(ctx context.Context, tx *sql.Tx, tenantID string, room 
 			case st.Source == "":
 				u.Direct = true
 			default:
-				u.Groups = append(u.Groups, allot.GroupRef{ID: st.Source, DisplayName: names[st.Source]})
+				u.Groups = append(u.Groups, allot.GroupRef{ID: st.Source, DisplayName: groupNames[st.Source]})
 			}
 		}
 		slices.SortFunc(u.Groups, func(a, b allot.GroupRef) int { return strings.Compare(a.ID, b.ID) })
-		room.Users = append(room.Users, *u)
+		out = append(out, *u)
 	}
-	return nil
+	return out
 }

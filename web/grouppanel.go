@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -89,7 +89,7 @@ func (s *server) loadGroupPanel(r *http.Request, d *productData, tab, after stri
 		p.Rows = append(p.Rows, row)
 	}
 	// A page comes in id order (the cursor's); within it, names read better.
-	sort.SliceStable(p.Rows, func(i, j int) bool { return strings.ToLower(p.Rows[i].Name) < strings.ToLower(p.Rows[j].Name) })
+	slices.SortStableFunc(p.Rows, func(a, b memberRow) int { return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)) })
 	if page.NextCursor != "" {
 		p.Next = p.URL + "?tab=" + tab + "&after=" + url.QueryEscape(page.NextCursor)
 	}
@@ -151,7 +151,7 @@ func (s *server) groupPanel(w http.ResponseWriter, r *http.Request) error {
 
 // selectedUsers reads the checked users of a form: between 1 and 20.
 func selectedUsers(ids []string) ([]string, string) {
-	ids = dedupe(ids)
+	ids = formIDs(ids)
 	switch {
 	case len(ids) == 0:
 		return nil, "Select the check boxes of one or more users first."
@@ -260,15 +260,9 @@ func (s *server) outcome(r *http.Request, ids []string, group, sku string) (ok, 
 			return nil, nil, err
 		}
 		var errs []string
-		holds := false
-		for _, st := range u.States {
-			if (group != "" && st.Source != group) || (group == "" && st.SkuID != sku) {
-				continue
-			}
-			if st.State == allot.StateActive && st.SkuID == sku {
-				holds = true
-			}
-		}
+		holds := slices.ContainsFunc(u.States, func(st allot.LicenseState) bool {
+			return st.SkuID == sku && st.State == allot.StateActive && (group == "" || st.Source == group)
+		})
 		if group != "" {
 			errs = stateErrors(cat, u, group, u.UsageLocation == "" && defaultLoc == "", false)
 		} else if !holds {
@@ -416,7 +410,7 @@ const maxPurchase = 100000
 
 func (s *server) buy(w http.ResponseWriter, r *http.Request) error {
 	sku, gid := strings.ToLower(r.PathValue("sku")), strings.ToLower(r.PathValue("group"))
-	ids := dedupe(r.PostForm["user"])
+	ids := formIDs(r.PostForm["user"])
 	if len(ids) > allot.MaxBatch {
 		return badRequest(fmt.Sprintf("Licenses can be bought for at most %d users at a time.", allot.MaxBatch))
 	}

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/allot-dev/allot"
@@ -45,12 +44,12 @@ func (s *server) subscriptionsTab(w http.ResponseWriter, r *http.Request) error 
 	for _, sub := range subs {
 		d.Products = append(d.Products, s.productRowOf(cat, sub))
 	}
-	sort.SliceStable(d.Products, func(i, j int) bool { return d.Products[i].Name < d.Products[j].Name })
+	slices.SortStableFunc(d.Products, func(a, b productRow) int { return strings.Compare(a.Name, b.Name) })
 	s.render(w, r, http.StatusOK, "subscriptions", s.newView(w, r, "Licenses", "licenses", d))
 	return nil
 }
 
-// --- a product's page: Users and Groups tabs ---
+// --- a product's page: its tabs, with the Users and Groups tabs here ---
 
 type productData struct {
 	Product    productRow
@@ -62,6 +61,18 @@ type productData struct {
 	GroupCount int
 	Next       string // the next page of the tab's list
 	Panel      *panel
+}
+
+// productExtraData is a product's Waiting room tab (web/waitingroom.go) or
+// its Price & cost tab (web/cost.go), which share a template.
+type productExtraData struct {
+	*productData
+	Room *allot.WaitingRoom
+	Next string // the next page of the waiting room
+	Cost *allot.ProductCost
+	// Groups are the groups holding seats of this product, with their spend.
+	Groups []groupSeats
+	Form   priceForm
 }
 
 type userRow struct {
@@ -272,13 +283,8 @@ func (s *server) suggestions(r *http.Request, skuID, q string, selected []groupO
 }
 
 func optionOf(g *allot.Group, skuID string) groupOption {
-	o := groupOption{ID: g.ID, Name: g.DisplayName, Type: groupType(g)}
-	for _, l := range g.AssignedLicenses {
-		if l.SkuID == skuID {
-			o.HasProduct = true
-		}
-	}
-	return o
+	return groupOption{ID: g.ID, Name: g.DisplayName, Type: groupType(g),
+		HasProduct: slices.ContainsFunc(g.AssignedLicenses, func(l allot.AssignedLicense) bool { return l.SkuID == skuID })}
 }
 
 func (s *server) assignPanel(w http.ResponseWriter, r *http.Request) error {
@@ -317,29 +323,47 @@ func (s *server) assignSuggest(w http.ResponseWriter, r *http.Request) error {
 }
 
 // assignPanelPost is the panel's form: Search keeps the selection and
-// shows new suggestions; Assign assigns the product to the selected groups.
+// shows new suggestions; Preview shows what Assign would do; Assign
+// assigns the product to the selected groups.
 func (s *server) assignPanelPost(w http.ResponseWriter, r *http.Request) error {
 	d, err := s.loadProduct(r, "groups", "")
 	if err != nil {
 		return err
 	}
-	f := r.PostForm
-	a := &assignData{Query: strings.TrimSpace(f.Get("q")), Max: allot.MaxBatch}
+	a, off, err := s.readAssignForm(r, d.Product.ID)
+	if err != nil {
+		return err
+	}
 	d.Panel = &panel{Kind: "assign", Assign: a}
-	// The apps: every plan of the product whose box was left on.
-	var off []string
+	switch r.PostForm.Get("action") {
+	case "preview":
+		if err := s.assignPreview(r, a, d.Product.ID, off); err != nil {
+			return err
+		}
+	case "assign":
+		return s.assignSelected(w, r, d, a, off)
+	}
+	s.renderProduct(w, r, http.StatusOK, d)
+	return nil
+}
+
+// readAssignForm reads the panel as sent, with new suggestions, and the
+// apps to turn off: every plan of the product whose box was left off.
+func (s *server) readAssignForm(r *http.Request, sku string) (a *assignData, off []string, err error) {
+	f := r.PostForm
+	a = &assignData{Query: strings.TrimSpace(f.Get("q")), Max: allot.MaxBatch}
 	if f.Get("apps_shown") == "1" {
-		for _, p := range s.plansOf(d.Product.ID, nil) {
+		for _, p := range s.plansOf(sku, nil) {
 			if !slices.Contains(f["plan"], p.ID) {
 				off = append(off, p.ID)
 			}
 		}
 	}
-	a.Plans, a.AppsChanged = s.plansOf(d.Product.ID, off), len(off) > 0
+	a.Plans, a.AppsChanged = s.plansOf(sku, off), len(off) > 0
 	a.IncludeNested = f.Get("include_nested") == "1"
-	ids := dedupe(f["group"])
+	ids := formIDs(f["group"])
 	if len(ids) > 999 {
-		return badRequest("Too many groups were selected.")
+		return nil, nil, badRequest("Too many groups were selected.")
 	}
 	for _, id := range ids {
 		g, err := s.svc.Groups.Group(r.Context(), id)
@@ -347,24 +371,20 @@ func (s *server) assignPanelPost(w http.ResponseWriter, r *http.Request) error {
 			if allot.ErrorCode(err) == allot.ENOTFOUND {
 				continue // deleted meanwhile; it simply drops out of the selection
 			}
-			return err
+			return nil, nil, err
 		}
-		a.Selected = append(a.Selected, optionOf(g, d.Product.ID))
+		a.Selected = append(a.Selected, optionOf(g, sku))
 	}
-	if a.Suggestions, err = s.suggestions(r, d.Product.ID, a.Query, a.Selected); err != nil {
-		return err
+	if a.Suggestions, err = s.suggestions(r, sku, a.Query, a.Selected); err != nil {
+		return nil, nil, err
 	}
-	if f.Get("action") == "preview" {
-		if err := s.assignPreview(r, a, d.Product.ID, off); err != nil {
-			return err
-		}
-		s.renderProduct(w, r, http.StatusOK, d)
-		return nil
-	}
-	if f.Get("action") != "assign" {
-		s.renderProduct(w, r, http.StatusOK, d)
-		return nil
-	}
+	return a, off, nil
+}
+
+// assignSelected assigns the product to the selected groups. What the
+// panel or the domain refuses is shown in the panel, so that the
+// selection can be corrected rather than made again.
+func (s *server) assignSelected(w http.ResponseWriter, r *http.Request, d *productData, a *assignData, off []string) error {
 	switch {
 	case len(a.Selected) == 0:
 		a.Error = "Select at least one group from the Suggested groups list, then select Assign."
@@ -408,17 +428,19 @@ func (s *server) assignPanelPost(w http.ResponseWriter, r *http.Request) error {
 	return s.redirect(w, r, d.URL+"/groups/assign?done=1", flash{Kind: "success", Text: text})
 }
 
-func dedupe(xs []string) []string {
-	var out []string
-	seen := map[string]bool{}
-	for _, x := range xs {
-		x = strings.ToLower(strings.TrimSpace(x))
-		if x != "" && !seen[x] {
-			seen[x] = true
-			out = append(out, x)
-		}
+// formIDs are the ids a form lists, trimmed and in lower case, each once
+// in the order given (the order the page shows them back in).
+func formIDs(values []string) []string {
+	ids := make([]string, len(values))
+	for i, v := range values {
+		ids[i] = strings.ToLower(strings.TrimSpace(v))
 	}
-	return out
+	seen := make(map[string]bool, len(ids))
+	return slices.DeleteFunc(ids, func(id string) bool {
+		drop := id == "" || seen[id]
+		seen[id] = true
+		return drop
+	})
 }
 
 // --- Unassign licenses (Groups tab and Users tab), with a confirm step ---
@@ -437,12 +459,23 @@ type confirmData struct {
 
 type field struct{ Name, Value string }
 
+// unassignConfirm is the dialog that asks before the product is unassigned
+// from the groups or users named, each sent again as the field name.
+func unassignConfirm(action, cancel, name string, ids, names []string, text string) *panel {
+	c := &confirmData{Title: "Unassign licenses", Action: action, Confirm: "Unassign", Cancel: cancel,
+		CancelLabel: "Cancel", Danger: true, ConfirmField: "confirm", Text: text, Items: names}
+	for _, id := range ids {
+		c.Fields = append(c.Fields, field{name, id})
+	}
+	return &panel{Kind: "confirm", Confirm: c}
+}
+
 func (s *server) unassignGroups(w http.ResponseWriter, r *http.Request) error {
 	d, err := s.loadProduct(r, "groups", "")
 	if err != nil {
 		return err
 	}
-	ids := dedupe(r.PostForm["group"])
+	ids := formIDs(r.PostForm["group"])
 	if len(ids) == 0 {
 		return s.redirect(w, r, d.URL+"/groups", flash{Kind: "error", Text: "Select the check boxes of the groups to unassign licenses from, then select Unassign licenses."})
 	}
@@ -450,23 +483,17 @@ func (s *server) unassignGroups(w http.ResponseWriter, r *http.Request) error {
 		return badRequest("Too many groups were selected.")
 	}
 	var groups []*allot.Group
-	var gnames []string
+	var gids, gnames []string
 	for _, id := range ids {
 		g, err := s.svc.Groups.Group(r.Context(), id)
 		if err != nil {
 			return err
 		}
-		groups, gnames = append(groups, g), append(gnames, g.DisplayName)
+		groups, gids, gnames = append(groups, g), append(gids, g.ID), append(gnames, g.DisplayName)
 	}
 	if r.PostForm.Get("confirm") != "1" {
-		c := &confirmData{Title: "Unassign licenses", Action: d.URL + "/groups/unassign", Confirm: "Unassign", Cancel: d.URL + "/groups",
-			CancelLabel: "Cancel", Danger: true, ConfirmField: "confirm",
-			Text:  fmt.Sprintf("Unassign %s from %s? Members lose the licenses they have only through these groups, and the seats are freed.", d.Product.Name, plural(len(groups), "group", "groups")),
-			Items: gnames}
-		for _, g := range groups {
-			c.Fields = append(c.Fields, field{"group", g.ID})
-		}
-		d.Panel = &panel{Kind: "confirm", Confirm: c}
+		d.Panel = unassignConfirm(d.URL+"/groups/unassign", d.URL+"/groups", "group", gids, gnames,
+			fmt.Sprintf("Unassign %s from %s? Members lose the licenses they have only through these groups, and the seats are freed.", d.Product.Name, plural(len(groups), "group", "groups")))
 		s.renderProduct(w, r, http.StatusOK, d)
 		return nil
 	}
@@ -481,15 +508,21 @@ func (s *server) unassignGroups(w http.ResponseWriter, r *http.Request) error {
 		}
 		done = append(done, g.DisplayName)
 	}
+	return s.redirect(w, r, d.URL+"/groups", unassigned(d.Product.Name, "group", "groups", done, failed, " Its members' licenses are being removed in the background."))
+}
+
+// unassigned says which of the groups or users lost the product, and lists
+// those that did not, with the reason of each.
+func unassigned(product, one, many string, done, failed []string, more string) flash {
 	f := flash{Kind: "success", Items: failed}
 	if len(done) > 0 {
-		f.Text = fmt.Sprintf("%s is unassigned from %s: %s. Its members' licenses are being removed in the background.", d.Product.Name, plural(len(done), "group", "groups"), names(done, 50))
+		f.Text = fmt.Sprintf("%s is unassigned from %s: %s.", product, plural(len(done), one, many), names(done, 50)) + more
 	}
 	if len(failed) > 0 {
 		f.Kind = "error"
-		f.Text = strings.TrimSpace(f.Text + fmt.Sprintf(" Not unassigned from %s:", plural(len(failed), "group", "groups")))
+		f.Text = strings.TrimSpace(f.Text + fmt.Sprintf(" Not unassigned from %s:", plural(len(failed), one, many)))
 	}
-	return s.redirect(w, r, d.URL+"/groups", f)
+	return f
 }
 
 func (s *server) unassignUsers(w http.ResponseWriter, r *http.Request) error {
@@ -497,7 +530,7 @@ func (s *server) unassignUsers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ids := dedupe(r.PostForm["user"])
+	ids := formIDs(r.PostForm["user"])
 	if len(ids) == 0 {
 		return s.redirect(w, r, d.URL, flash{Kind: "error", Text: "Select the check boxes of the users to unassign licenses from, then select Unassign licenses."})
 	}
@@ -505,23 +538,17 @@ func (s *server) unassignUsers(w http.ResponseWriter, r *http.Request) error {
 		return badRequest("Too many users were selected.")
 	}
 	var users []*allot.User
-	var unames []string
+	var uids, unames []string
 	for _, id := range ids {
 		u, err := s.svc.Users.User(r.Context(), id)
 		if err != nil {
 			return err
 		}
-		users, unames = append(users, u), append(unames, u.DisplayName)
+		users, uids, unames = append(users, u), append(uids, u.ID), append(unames, u.DisplayName)
 	}
 	if r.PostForm.Get("confirm") != "1" {
-		c := &confirmData{Title: "Unassign licenses", Action: d.URL + "/users/unassign", Confirm: "Unassign", Cancel: d.URL,
-			CancelLabel: "Cancel", Danger: true, ConfirmField: "confirm",
-			Text:  fmt.Sprintf("Unassign %s from %s? Licenses that come from a group stay until the user leaves the group or the group's license is unassigned.", d.Product.Name, plural(len(users), "user", "users")),
-			Items: unames}
-		for _, u := range users {
-			c.Fields = append(c.Fields, field{"user", u.ID})
-		}
-		d.Panel = &panel{Kind: "confirm", Confirm: c}
+		d.Panel = unassignConfirm(d.URL+"/users/unassign", d.URL, "user", uids, unames,
+			fmt.Sprintf("Unassign %s from %s? Licenses that come from a group stay until the user leaves the group or the group's license is unassigned.", d.Product.Name, plural(len(users), "user", "users")))
 		s.renderProduct(w, r, http.StatusOK, d)
 		return nil
 	}
@@ -553,13 +580,5 @@ func (s *server) unassignUsers(w http.ResponseWriter, r *http.Request) error {
 		}
 		done = append(done, msg)
 	}
-	f := flash{Kind: "success", Items: failed}
-	if len(done) > 0 {
-		f.Text = fmt.Sprintf("%s is unassigned from %s: %s.", d.Product.Name, plural(len(done), "user", "users"), names(done, 50))
-	}
-	if len(failed) > 0 {
-		f.Kind = "error"
-		f.Text = strings.TrimSpace(f.Text + fmt.Sprintf(" Not unassigned from %s:", plural(len(failed), "user", "users")))
-	}
-	return s.redirect(w, r, d.URL, f)
+	return s.redirect(w, r, d.URL, unassigned(d.Product.Name, "user", "users", done, failed, ""))
 }

@@ -54,7 +54,8 @@ func (s *server) routes() {
 	m.Handle("GET /settings/accounts", s.page(allot.PermManageTenant, s.accountsPage))
 	m.Handle("POST /settings/accounts/{username}", s.action(allot.PermManageTenant, s.accountsAction))
 
-	// Waiting room, price and cost, policy (web/beyond.go).
+	// Waiting room, price and cost, policy (web/waitingroom.go, web/cost.go,
+	// web/policy.go).
 	m.Handle("GET /billing/licenses/{sku}/waiting", s.page(read, s.waitingTab))
 	m.Handle("GET /billing/licenses/{sku}/price", s.page(read, s.priceTab))
 	m.Handle("POST /billing/licenses/{sku}/price", s.action(buyers, s.pricePost))

@@ -2,10 +2,10 @@ package web
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/allot-dev/allot"
@@ -164,7 +164,7 @@ func (s *server) editUser(w http.ResponseWriter, r *http.Request) error {
 		p.Apps = s.plansOf(sub.SkuID, off)
 		e.Products = append(e.Products, p)
 	}
-	sort.SliceStable(e.Products, func(i, j int) bool { return e.Products[i].Name < e.Products[j].Name })
+	slices.SortStableFunc(e.Products, func(a, b editProduct) int { return strings.Compare(a.Name, b.Name) })
 	d.Panel = e
 	s.render(w, r, http.StatusOK, "user", s.newView(w, r, "Edit "+d.User.Name, "users", d))
 	return nil
@@ -172,122 +172,180 @@ func (s *server) editUser(w http.ResponseWriter, r *http.Request) error {
 
 func (s *server) editUserPost(w http.ResponseWriter, r *http.Request) error {
 	a, _ := allot.ActorFromContext(r.Context())
-	can := permsOf(a.Role)
-	if !can.EditUser() {
+	if !permsOf(a.Role).EditUser() {
 		return forbidden("edit users")
 	}
 	u, err := s.svc.Users.User(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	f := r.PostForm
-	// The panel shows a role only the fields it may change; a form with
-	// another is forged, whatever its values.
-	for field, ok := range map[string]bool{"usageLocation": can.EditLocation, "proxy": can.ManageUsers, "licenses_shown": can.ManageLicenses} {
-		if _, present := f[field]; present && !ok {
-			return forbidden(map[string]string{"usageLocation": permWords[allot.PermEditLocation], "proxy": permWords[allot.PermManageUsers],
-				"licenses_shown": permWords[allot.PermManageLicenses]}[field])
-		}
+	if err := refuseForgedFields(a.Role, r.PostForm); err != nil {
+		return err
+	}
+	c, err := s.userChanges(u, parseUserForm(r.PostForm))
+	if err != nil {
+		return err
+	}
+	f, err := s.applyUserChanges(r, u, c, a.Role.Can(allot.PermManageLicenses))
+	if err != nil {
+		return err
 	}
 	self := "/users/" + url.PathEscape(u.ID) + "/edit?return=" + url.QueryEscape(returnTo(r, "/users/"+url.PathEscape(u.ID)))
-	cat := s.svc.Subscriptions.Catalog()
-	var upd allot.UserUpdate
-	var saved []string
-	// Usage location.
-	if _, ok := f["usageLocation"]; ok {
-		loc := strings.ToUpper(strings.TrimSpace(f.Get("usageLocation")))
-		if loc != u.UsageLocation {
-			if !can.EditLocation {
-				return forbidden(permWords[allot.PermEditLocation])
-			}
-			upd.UsageLocation = &loc
-			from, to := countryName(u.UsageLocation), countryName(loc)
-			if from == "" {
-				from = "none"
-			}
-			if to == "" {
-				to = "none"
-			}
-			saved = append(saved, fmt.Sprintf("usage location changed from %s to %s", from, to))
+	return s.redirect(w, r, self, f)
+}
+
+// editFields are the Edit user panel's parts, each with the permission
+// that shows it. The panel shows a role only the parts it may change, so a
+// form with another is forged, whatever its values; that one check also
+// keeps every change below to the roles that may make it.
+var editFields = []struct {
+	name string
+	perm allot.Permission
+}{
+	{"usageLocation", allot.PermEditLocation},
+	{"proxy", allot.PermManageUsers},
+	{"licenses_shown", allot.PermManageLicenses},
+}
+
+func refuseForgedFields(role allot.Role, f url.Values) error {
+	for _, field := range editFields {
+		if _, present := f[field.name]; present && !role.Can(field.perm) {
+			return forbidden(permWords[field.perm])
 		}
 	}
-	// Proxy addresses, one a line.
+	return nil
+}
+
+// userForm is the Edit user form as sent; a part the panel did not show
+// is nil (or licensesShown false), and changes nothing.
+type userForm struct {
+	location      *string   // upper case
+	proxy         *[]string // one a line, blank lines dropped
+	licensesShown bool
+	licenses      []string            // the direct licenses wanted
+	appsOn        map[string][]string // of each wanted license, the apps left on
+}
+
+func parseUserForm(f url.Values) userForm {
+	var p userForm
+	if _, ok := f["usageLocation"]; ok {
+		loc := strings.ToUpper(strings.TrimSpace(f.Get("usageLocation")))
+		p.location = &loc
+	}
 	if _, ok := f["proxy"]; ok {
-		var proxy []string
+		proxy := []string{}
 		for _, l := range strings.Split(f.Get("proxy"), "\n") {
 			if l = strings.TrimSpace(l); l != "" {
 				proxy = append(proxy, l)
 			}
 		}
-		if !slices.Equal(proxy, u.ProxyAddresses) && !(len(proxy) == 0 && len(u.ProxyAddresses) == 0) {
-			if !can.ManageUsers {
-				return forbidden(permWords[allot.PermManageUsers])
-			}
-			if proxy == nil {
-				proxy = []string{}
-			}
-			upd.ProxyAddresses = &proxy
-			saved = append(saved, "proxy addresses changed")
-		}
+		p.proxy = &proxy
 	}
-	// Licenses and apps: the direct licenses wanted, each with the apps left on.
-	var add []allot.AssignedLicense
-	var remove []string
-	var licChanges []string
 	if f.Get("licenses_shown") == "1" {
-		current := map[string][]string{}
-		for _, st := range u.States {
-			if st.Direct() {
-				current[st.SkuID] = st.DisabledPlans
-			}
-		}
-		want := dedupe(f["license"])
-		for _, sku := range want {
-			if cat.SKUs[sku] == nil {
-				return badRequest("Unknown product.")
-			}
-			var off []string
-			for _, p := range cat.SKUs[sku].Plans {
-				if !slices.Contains(f["app:"+sku], p) {
-					off = append(off, p)
-				}
-			}
-			if off == nil {
-				off = []string{}
-			}
-			before, had := current[sku]
-			switch {
-			case !had:
-				add = append(add, allot.AssignedLicense{SkuID: sku, DisabledPlans: off})
-				licChanges = append(licChanges, skuName(cat, sku)+" assigned")
-			case !sameSet(before, off):
-				add = append(add, allot.AssignedLicense{SkuID: sku, DisabledPlans: off})
-				licChanges = append(licChanges, "apps of "+skuName(cat, sku)+" changed")
-			}
-		}
-		for sku := range current {
-			if !slices.Contains(want, sku) {
-				remove = append(remove, sku)
-				licChanges = append(licChanges, skuName(cat, sku)+" removed")
-			}
-		}
-		sort.Strings(remove)
-		if len(add)+len(remove) > 0 && !can.ManageLicenses {
-			return forbidden(permWords[allot.PermManageLicenses])
+		p.licensesShown = true
+		p.licenses = formIDs(f["license"])
+		p.appsOn = map[string][]string{}
+		for _, sku := range p.licenses {
+			p.appsOn[sku] = f["app:"+sku]
 		}
 	}
-	if len(saved) == 0 && len(licChanges) == 0 {
-		return s.redirect(w, r, self, flash{Kind: "info", Text: "Nothing was changed, so nothing was saved."})
+	return p
+}
+
+// userChanges are what a form changes of a user, each also in words for
+// the message.
+type userChanges struct {
+	update   allot.UserUpdate
+	saved    []string // the update's changes
+	add      []allot.AssignedLicense
+	remove   []string
+	licenses []string // the changes of add and remove
+}
+
+// userChanges compares the form with the user as stored: only what
+// differs is changed, so that saving an untouched panel changes nothing.
+func (s *server) userChanges(u *allot.User, p userForm) (*userChanges, error) {
+	c := &userChanges{}
+	if p.location != nil && *p.location != u.UsageLocation {
+		c.update.UsageLocation = p.location
+		c.saved = append(c.saved, fmt.Sprintf("usage location changed from %s to %s", countryOrNone(u.UsageLocation), countryOrNone(*p.location)))
 	}
-	if len(saved) > 0 {
-		if _, err := s.svc.Users.UpdateUser(r.Context(), u.ID, upd); err != nil {
+	if p.proxy != nil && !slices.Equal(*p.proxy, u.ProxyAddresses) {
+		c.update.ProxyAddresses = p.proxy
+		c.saved = append(c.saved, "proxy addresses changed")
+	}
+	if !p.licensesShown {
+		return c, nil
+	}
+	cat := s.svc.Subscriptions.Catalog()
+	current := map[string][]string{} // direct licenses, with their apps off
+	for _, st := range u.States {
+		if st.Direct() {
+			current[st.SkuID] = st.DisabledPlans
+		}
+	}
+	for _, sku := range p.licenses {
+		if cat.SKUs[sku] == nil {
+			return nil, badRequest("Unknown product.")
+		}
+		off := []string{}
+		for _, plan := range cat.SKUs[sku].Plans {
+			if !slices.Contains(p.appsOn[sku], plan) {
+				off = append(off, plan)
+			}
+		}
+		before, had := current[sku]
+		switch {
+		case !had:
+			c.add = append(c.add, allot.AssignedLicense{SkuID: sku, DisabledPlans: off})
+			c.licenses = append(c.licenses, skuName(cat, sku)+" assigned")
+		case !sameSet(before, off):
+			c.add = append(c.add, allot.AssignedLicense{SkuID: sku, DisabledPlans: off})
+			c.licenses = append(c.licenses, "apps of "+skuName(cat, sku)+" changed")
+		}
+	}
+	for _, sku := range slices.Sorted(maps.Keys(current)) {
+		if !slices.Contains(p.licenses, sku) {
+			c.remove = append(c.remove, sku)
+			c.licenses = append(c.licenses, skuName(cat, sku)+" removed")
+		}
+	}
+	return c, nil
+}
+
+func countryOrNone(code string) string {
+	if n := countryName(code); n != "" {
+		return n
+	}
+	return "none"
+}
+
+// sameSet compares lists of disabled plans, whose order means nothing.
+func sameSet(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
+}
+
+// applyUserChanges saves c and returns the message that says what became
+// of it. A refused change is a message, not an error page, since the
+// panel can be corrected; so is a license change refused after the other
+// changes were saved, which the message then names.
+func (s *server) applyUserChanges(r *http.Request, u *allot.User, c *userChanges, canLicenses bool) (flash, error) {
+	if len(c.saved) == 0 && len(c.licenses) == 0 {
+		return flash{Kind: "info", Text: "Nothing was changed, so nothing was saved."}, nil
+	}
+	if len(c.saved) > 0 {
+		if _, err := s.svc.Users.UpdateUser(r.Context(), u.ID, c.update); err != nil {
 			if allot.ErrorCode(err) == allot.EINTERNAL {
-				return err
+				return flash{}, err
 			}
-			return s.redirect(w, r, self, flash{Kind: "error", Text: "Nothing was saved: " + allot.ErrorMessage(err)})
+			return flash{Kind: "error", Text: "Nothing was saved: " + allot.ErrorMessage(err)}, nil
 		}
 	}
-	if len(licChanges) > 0 {
+	if len(c.licenses) > 0 {
+		add, remove := c.add, c.remove
 		if add == nil {
 			add = []allot.AssignedLicense{}
 		}
@@ -296,55 +354,42 @@ func (s *server) editUserPost(w http.ResponseWriter, r *http.Request) error {
 		}
 		if _, err := s.svc.Licenses.AssignUserLicense(r.Context(), u.ID, add, remove); err != nil {
 			if allot.ErrorCode(err) == allot.EINTERNAL {
-				return err
+				return flash{}, err
 			}
 			text := "Licenses and apps were not changed: " + allot.ErrorMessage(err)
-			if len(saved) > 0 {
-				text = "Saved: " + strings.Join(saved, "; ") + ". " + text
+			if len(c.saved) > 0 {
+				text = "Saved: " + strings.Join(c.saved, "; ") + ". " + text
 			}
-			return s.redirect(w, r, self, flash{Kind: "error", Text: text})
+			return flash{Kind: "error", Text: text}, nil
 		}
 	}
-	text := "Changes saved: " + strings.Join(append(saved, licChanges...), "; ") + "."
-	if len(saved) > 0 && can.ManageLicenses {
+	text := "Changes saved: " + strings.Join(slices.Concat(c.saved, c.licenses), "; ") + "."
+	if len(c.saved) > 0 && canLicenses {
 		// A new location or new addresses would be applied by background
 		// processing; reprocess the user now, so that the message can
 		// tell the outcome. (A license change already evaluated the user.)
 		if err := s.svc.Licenses.ReprocessUsers(r.Context(), []string{u.ID}); err != nil {
-			return err
+			return flash{}, err
 		}
 	}
-	switch after, err := s.svc.Users.User(r.Context(), u.ID); {
-	case err != nil:
-		return err
-	case len(saved) > 0 && !can.ManageLicenses:
-		text += " The user's licenses are being updated in the background."
-	default:
-		var errs []string
-		for _, st := range after.States {
-			if st.State == allot.StateError {
-				errs = append(errs, skuName(cat, st.SkuID)+": "+errorWords(st.Error, after.UsageLocation == ""))
-			}
-		}
-		if len(errs) == 0 {
-			text += " Every license of this user is now assigned."
-		} else {
-			text += " Still in error: " + strings.Join(errs, "; ") + "."
+	after, err := s.svc.Users.User(r.Context(), u.ID)
+	if err != nil {
+		return flash{}, err
+	}
+	if len(c.saved) > 0 && !canLicenses {
+		return flash{Kind: "success", Text: text + " The user's licenses are being updated in the background."}, nil
+	}
+	cat := s.svc.Subscriptions.Catalog()
+	var errs []string
+	for _, st := range after.States {
+		if st.State == allot.StateError {
+			errs = append(errs, skuName(cat, st.SkuID)+": "+errorWords(st.Error, after.UsageLocation == ""))
 		}
 	}
-	return s.redirect(w, r, self, flash{Kind: "success", Text: text})
-}
-
-func sameSet(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
+	if len(errs) == 0 {
+		return flash{Kind: "success", Text: text + " Every license of this user is now assigned."}, nil
 	}
-	for _, x := range a {
-		if !slices.Contains(b, x) {
-			return false
-		}
-	}
-	return true
+	return flash{Kind: "success", Text: text + " Still in error: " + strings.Join(errs, "; ") + "."}, nil
 }
 
 // --- Groups page and a group's details ---

@@ -27,6 +27,7 @@ import (
 
 	"github.com/allot-dev/allot"
 	"github.com/allot-dev/allot/alerts"
+	"github.com/allot-dev/allot/internal/httpx"
 )
 
 //go:embed templates/*.html
@@ -53,7 +54,9 @@ type Config struct {
 	// allot.MaxPageSize (999), the reference admin center's page.
 	PageSize int
 	// SignInsPerMinute limits sign-in attempts from one network address,
-	// whatever the usernames; 0 means 20.
+	// whatever the usernames: that many at once, then one more each
+	// minute/SignInsPerMinute (a token bucket, as the API's limit on failed
+	// authentications); 0 means 20.
 	SignInsPerMinute int
 	// ClientIPHeader names a request header that a trusted reverse proxy
 	// sets to the client's address (e.g. "X-Forwarded-For", of which the
@@ -78,8 +81,8 @@ type server struct {
 	pageSize int
 	pages    map[string]*template.Template
 	static   map[string]staticFile
-	limiter  *limiter
-	ipHeader string // canonical; "" for the TCP peer
+	signIns  *httpx.Limiter // sign-in attempts per client address
+	ipHeader string         // canonical; "" for the TCP peer
 	mux      *http.ServeMux
 }
 
@@ -117,7 +120,7 @@ func New(cfg Config) (http.Handler, error) {
 	if perMinute <= 0 {
 		perMinute = 20
 	}
-	s.limiter = newLimiter(perMinute, time.Minute, s.now)
+	s.signIns = httpx.NewLimiter(perMinute, time.Minute)
 	if err := s.loadStatic(); err != nil {
 		return nil, err
 	}
@@ -125,12 +128,7 @@ func New(cfg Config) (http.Handler, error) {
 		return nil, err
 	}
 	s.routes()
-	var h http.Handler = s.mux
-	h = s.limitBody(h)
-	h = s.recoverPanics(h)
-	h = s.securityHeaders(h)
-	h = s.logRequests(h)
-	return h, nil
+	return s.handle(s.mux), nil
 }
 
 // Permissions of docs/RULES.md §3 as the templates see them.

@@ -3,6 +3,7 @@ package web
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/allot-dev/allot"
@@ -57,12 +58,9 @@ func errorWords(code allot.LicenseError, noLocation bool) string {
 
 // groupType is the group's kind as the admin center lists it.
 func groupType(g *allot.Group) string {
-	for _, t := range g.GroupTypes {
-		if t == "Unified" {
-			return "Microsoft 365"
-		}
-	}
 	switch {
+	case slices.Contains(g.GroupTypes, "Unified"):
+		return "Microsoft 365"
 	case g.MailEnabled && g.SecurityEnabled:
 		return "Mail-enabled security"
 	case g.SecurityEnabled:

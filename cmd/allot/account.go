@@ -66,7 +66,7 @@ func randomPassword() string {
 // --username U) act on one; reset-password prints the new password once.
 func cmdAccount(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprint(stdout, usage)
+		fmt.Fprint(stdout, usage())
 		return exitError(2)
 	}
 	switch args[0] {
@@ -75,7 +75,7 @@ func cmdAccount(ctx context.Context, args []string, stdout io.Writer) error {
 	case "disable", "enable", "reset-password", "revoke-sessions":
 		return cmdAccountChange(ctx, args[0], args[1:], stdout)
 	}
-	fmt.Fprint(stdout, usage)
+	fmt.Fprint(stdout, usage())
 	return exitError(2)
 }
 

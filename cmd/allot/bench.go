@@ -26,6 +26,7 @@ import (
 
 	"github.com/allot-dev/allot"
 	"github.com/allot-dev/allot/api"
+	"github.com/allot-dev/allot/csvio"
 	"github.com/allot-dev/allot/store"
 	"github.com/allot-dev/allot/worker"
 	"github.com/jackc/pgx/v5"
@@ -196,102 +197,12 @@ func runBench(ctx context.Context, dsn string, r *benchReport, samples int, cpuP
 		return err
 	}
 	defer db.Close()
-	step := func(format string, args ...any) { fmt.Fprintf(log, "bench: "+format+"\n", args...) }
-
-	start := time.Now()
-	t, err := db.CreateTenant(operator, allot.Tenant{DisplayName: "Bench"})
-	if err != nil {
+	b := &benchRun{ctx: ctx, db: db, r: r, rng: mrand.New(mrand.NewPCG(1, 2)),
+		step: func(format string, args ...any) { fmt.Fprintf(log, "bench: "+format+"\n", args...) }}
+	if err := b.buildTenant(); err != nil {
 		return err
 	}
-	admin := allot.NewContextWithActor(ctx, allot.Actor{TenantID: t.ID, Role: allot.RoleGlobalAdministrator, Name: "bench"})
-	n := r.Users
-	for sku, seats := range map[string]int{demoE1: n + 1000, demoE3: n * 7 / 10, demoKiosk: n, demoE5: 100} {
-		if _, err := db.AddSubscription(admin, sku, seats); err != nil {
-			return err
-		}
-	}
-	rng := mrand.New(mrand.NewPCG(1, 2))
-	locations := []string{"US", "GB", "DE", "FR", "NL", "US", "CA", "IN", "US", "AU"}
-	var gs []allot.GroupCreate
-	for g := range r.Groups {
-		gs = append(gs, allot.GroupCreate{ID: benchID(2, g), DisplayName: fmt.Sprintf("Group %04d", g), MailNickname: fmt.Sprintf("g%d", g), SecurityEnabled: true})
-	}
-	if err := db.ImportDirectory(admin, nil, gs, nil); err != nil {
-		return err
-	}
-	// Users in chunks, so building a tenant of millions stays small in memory.
-	const chunk = 20000
-	for from := 0; from < n; from += chunk {
-		var us []allot.UserCreate
-		var ms []allot.Membership
-		for i := from; i < min(from+chunk, n); i++ {
-			loc := locations[i%len(locations)]
-			if i%50 == 7 {
-				loc = "" // no usage location and no tenant default
-			}
-			addr := fmt.Sprintf("user%d@bench.example", i)
-			if i%1000 == 999 {
-				addr = fmt.Sprintf("user%d@bench.example", i-1) // a duplicate address
-			}
-			us = append(us, allot.UserCreate{ID: benchID(1, i), UserPrincipalName: fmt.Sprintf("u%d@bench.example", i), DisplayName: fmt.Sprintf("User %07d", i),
-				UsageLocation: loc, ProxyAddresses: []string{"SMTP:" + addr}, AccountEnabled: true})
-			ms = append(ms, allot.Membership{GroupID: benchID(2, 0), MemberID: benchID(1, i)}, // the all-users group
-				allot.Membership{GroupID: benchID(2, 1+rng.IntN(r.Groups-1)), MemberID: benchID(1, i)})
-		}
-		r.Memberships += len(ms)
-		if err := db.ImportDirectory(admin, us, nil, ms); err != nil {
-			return err
-		}
-	}
-	// Some users have Exchange Kiosk directly, which conflicts with E1's
-	// Exchange Online (Plan 1).
-	for i := 3; i < n; i += 200 {
-		if _, err := db.AssignUserLicense(admin, benchID(1, i), []allot.AssignedLicense{{SkuID: demoKiosk}}, nil); err != nil {
-			return fmt.Errorf("direct Kiosk: %w", err)
-		}
-	}
-	r.SetupSeconds = time.Since(start).Seconds()
-	step("tenant of %d users, %d groups, %d memberships built in %.1fs", n, r.Groups, r.Memberships, r.SetupSeconds)
-
-	all := benchID(2, 0)
-	drain := func() error {
-		for {
-			k, err := db.ProcessBatch(ctx, r.BatchSize)
-			if err != nil || k == 0 {
-				return err
-			}
-		}
-	}
-	timed := func(what string, change func() error) (float64, error) {
-		start := time.Now()
-		if err := change(); err != nil {
-			return 0, err
-		}
-		if err := drain(); err != nil {
-			return 0, err
-		}
-		g, err := db.Group(admin, all)
-		if err != nil {
-			return 0, err
-		}
-		if g.ProcessingState != allot.ProcessingComplete {
-			return 0, fmt.Errorf("%s: group is %s after the queue drained", what, g.ProcessingState)
-		}
-		d := time.Since(start).Seconds()
-		step("%s: %.2fs", what, d)
-		return d, nil
-	}
-	assign := func(sku string, add bool) func() error {
-		return func() error {
-			var err error
-			if add {
-				_, err = db.AssignGroupLicense(admin, all, []allot.AssignedLicense{{SkuID: sku}}, nil)
-			} else {
-				_, err = db.AssignGroupLicense(admin, all, nil, []string{sku})
-			}
-			return err
-		}
-	}
+	// The profile covers every measured step, not the building.
 	if cpuProfile != "" {
 		f, err := os.Create(cpuProfile)
 		if err != nil {
@@ -301,43 +212,266 @@ func runBench(ctx context.Context, dsn string, r *benchReport, samples int, cpuP
 		if err := pprof.StartCPUProfile(f); err != nil {
 			return err
 		}
+		defer pprof.StopCPUProfile()
 	}
-	r.AssignSeconds, err = timed("assign Office 365 E1 to the all-users group", assign(demoE1, true))
-	defer pprof.StopCPUProfile()
+	for _, measure := range []func() error{
+		b.measureAssign,
+		func() error { return b.measureMembershipChange(samples) },
+		b.measureList,
+		b.measureUnassign,
+		b.measureShortOfSeats,
+		b.measureBuySeats,
+		b.measurePatchDuringWalk,
+	} {
+		if err := measure(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// benchRun is one run's tenant, built on a fresh database, and what its
+// steps need of it.
+type benchRun struct {
+	ctx    context.Context
+	db     *store.DB
+	r      *benchReport
+	rng    *mrand.Rand // seeded: every run builds and changes the same tenant
+	step   func(format string, args ...any)
+	tenant string
+	admin  context.Context // the tenant's Global Administrator
+	users  []string        // the users' ids, by number
+	all    string          // the id of the group that holds every user
+}
+
+// benchChunk is how many users one import loads, so that building a
+// tenant of millions stays small in memory.
+const benchChunk = 20000
+
+// buildTenant makes the bench tenant: its subscriptions, then r.Groups
+// groups and r.Users users through the CSV import, every user in the
+// all-users group g0 and one other group, every 50th without a usage
+// location, every 1000th with an address another user has, and every
+// 200th with Exchange Kiosk directly.
+func (b *benchRun) buildTenant() error {
+	start := time.Now()
+	t, err := b.db.CreateTenant(operator, allot.Tenant{DisplayName: "Bench"})
 	if err != nil {
 		return err
 	}
-	r.ProcessingUsersPS = float64(n) / r.AssignSeconds
-	if r.StateRows, err = db.CountStates(admin); err != nil {
+	b.tenant = t.ID
+	b.admin = allot.NewContextWithActor(b.ctx, allot.Actor{TenantID: t.ID, Role: allot.RoleGlobalAdministrator, Name: "bench"})
+	n := b.r.Users
+	for sku, seats := range map[string]int{demoE1: n + 1000, demoE3: n * 7 / 10, demoKiosk: n, demoE5: 100} {
+		if _, err := b.db.AddSubscription(b.admin, sku, seats); err != nil {
+			return err
+		}
+	}
+	if err := b.importGroups(); err != nil {
 		return err
 	}
+	for from := 0; from < n; from += benchChunk {
+		if err := b.importUsers(from, min(from+benchChunk, n)); err != nil {
+			return err
+		}
+	}
+	if err := b.lookUpIDs(); err != nil {
+		return err
+	}
+	// Exchange Kiosk conflicts with E1's Exchange Online (Plan 1).
+	for i := 3; i < n; i += 200 {
+		if _, err := b.db.AssignUserLicense(b.admin, b.users[i], []allot.AssignedLicense{{SkuID: demoKiosk}}, nil); err != nil {
+			return fmt.Errorf("direct Kiosk: %w", err)
+		}
+	}
+	b.r.SetupSeconds = time.Since(start).Seconds()
+	b.step("tenant of %d users, %d groups, %d memberships built in %.1fs", n, b.r.Groups, b.r.Memberships, b.r.SetupSeconds)
+	return nil
+}
 
-	// Membership change to state written, on the licensed group.
+func (b *benchRun) importGroups() error {
+	in := &csvio.Import{GroupsFile: "groups.csv"}
+	security := true
+	for g := range b.r.Groups {
+		in.Groups = append(in.Groups, csvio.GroupRow{Line: g + 2, MailNickname: benchNickname(g),
+			DisplayName: fmt.Sprintf("Group %04d", g), SecurityEnabled: &security})
+	}
+	return b.importCSV(in)
+}
+
+// importUsers imports users from to to-1 with their memberships.
+func (b *benchRun) importUsers(from, to int) error {
+	locations := []string{"US", "GB", "DE", "FR", "NL", "US", "CA", "IN", "US", "AU"}
+	in := &csvio.Import{UsersFile: "users.csv", MembershipsFile: "memberships.csv"}
+	enabled := true
+	for i := from; i < to; i++ {
+		loc := locations[i%len(locations)]
+		if i%50 == 7 {
+			loc = "" // no usage location and no tenant default
+		}
+		addr := fmt.Sprintf("user%d@bench.example", i)
+		if i%1000 == 999 {
+			addr = fmt.Sprintf("user%d@bench.example", i-1) // a duplicate address
+		}
+		upn := benchUPN(i)
+		in.Users = append(in.Users, csvio.UserRow{Line: len(in.Users) + 2, UserPrincipalName: upn, DisplayName: fmt.Sprintf("User %07d", i),
+			UsageLocation: &loc, ProxyAddresses: &[]string{"SMTP:" + addr}, AccountEnabled: &enabled})
+		line := len(in.Memberships) + 2
+		in.Memberships = append(in.Memberships,
+			csvio.MembershipRow{Line: line, Group: benchNickname(0), User: upn},
+			csvio.MembershipRow{Line: line + 1, Group: benchNickname(1 + b.rng.IntN(b.r.Groups-1)), User: upn})
+	}
+	b.r.Memberships += len(in.Memberships)
+	return b.importCSV(in)
+}
+
+func (b *benchRun) importCSV(in *csvio.Import) error {
+	rep, err := b.db.ImportCSV(b.admin, in, false)
+	if err != nil {
+		return err
+	}
+	if rep.Errors.Len() > 0 {
+		return fmt.Errorf("import: %w", &rep.Errors)
+	}
+	return nil
+}
+
+// lookUpIDs reads the ids the import gave the users and the all-users
+// group, which the steps address them by.
+func (b *benchRun) lookUpIDs() error {
+	byUPN := make(map[string]string, b.r.Users)
+	for opt := (allot.ListOptions{Top: allot.MaxPageSize}); ; {
+		page, err := b.db.ListUsers(b.admin, opt)
+		if err != nil {
+			return err
+		}
+		for _, u := range page.Items {
+			byUPN[u.UserPrincipalName] = u.ID
+		}
+		if opt.After = page.NextCursor; opt.After == "" {
+			break
+		}
+	}
+	b.users = make([]string, b.r.Users)
+	for i := range b.users {
+		if b.users[i] = byUPN[benchUPN(i)]; b.users[i] == "" {
+			return fmt.Errorf("user %s was not imported", benchUPN(i))
+		}
+	}
+	groups, err := b.db.ListGroups(b.admin, allot.ListOptions{Top: allot.MaxPageSize})
+	if err != nil {
+		return err
+	}
+	for _, g := range groups.Items {
+		if g.MailNickname == benchNickname(0) {
+			b.all = g.ID
+			return nil
+		}
+	}
+	return fmt.Errorf("group %s was not imported", benchNickname(0))
+}
+
+func benchUPN(i int) string      { return fmt.Sprintf("u%d@bench.example", i) }
+func benchNickname(g int) string { return fmt.Sprintf("g%d", g) }
+
+// drain processes the queue until it is empty.
+func (b *benchRun) drain() error {
+	for {
+		k, err := b.db.ProcessBatch(b.ctx, b.r.BatchSize)
+		if err != nil || k == 0 {
+			return err
+		}
+	}
+}
+
+// timed makes a change and processes what it queued, and returns how long
+// that took; the all-users group must then be processed.
+func (b *benchRun) timed(what string, change func() error) (float64, error) {
+	start := time.Now()
+	if err := change(); err != nil {
+		return 0, err
+	}
+	if err := b.drain(); err != nil {
+		return 0, err
+	}
+	g, err := b.db.Group(b.admin, b.all)
+	if err != nil {
+		return 0, err
+	}
+	if g.ProcessingState != allot.ProcessingComplete {
+		return 0, fmt.Errorf("%s: group is %s after the queue drained", what, g.ProcessingState)
+	}
+	d := time.Since(start).Seconds()
+	b.step("%s: %.2fs", what, d)
+	return d, nil
+}
+
+// assignAll assigns (add) or removes a product of the all-users group.
+func (b *benchRun) assignAll(sku string, add bool) func() error {
+	return func() error {
+		var err error
+		if add {
+			_, err = b.db.AssignGroupLicense(b.admin, b.all, []allot.AssignedLicense{{SkuID: sku}}, nil)
+		} else {
+			_, err = b.db.AssignGroupLicense(b.admin, b.all, nil, []string{sku})
+		}
+		return err
+	}
+}
+
+func (b *benchRun) measureAssign() (err error) {
+	r := b.r
+	if r.AssignSeconds, err = b.timed("assign Office 365 E1 to the all-users group", b.assignAll(demoE1, true)); err != nil {
+		return err
+	}
+	r.ProcessingUsersPS = float64(r.Users) / r.AssignSeconds
+	r.StateRows, err = b.db.CountStates(b.admin)
+	return err
+}
+
+// measureMembershipChange times a membership change of the licensed group
+// until its state is written: a member leaves, then joins again.
+func (b *benchRun) measureMembershipChange(samples int) error {
 	var lat []float64
 	for range samples / 2 {
-		// A member leaves the licensed group, then joins it again.
-		uid := benchID(1, rng.IntN(n))
-		for _, op := range []func(context.Context, string, string) error{db.RemoveMember, db.AddMember} {
+		uid := b.users[b.rng.IntN(b.r.Users)]
+		for _, op := range []func(context.Context, string, string) error{b.db.RemoveMember, b.db.AddMember} {
 			start := time.Now()
-			if err := op(admin, all, uid); err != nil {
+			if err := op(b.admin, b.all, uid); err != nil {
 				return err
 			}
-			if err := drain(); err != nil {
+			if err := b.drain(); err != nil {
 				return err
 			}
 			lat = append(lat, float64(time.Since(start).Microseconds())/1000)
 		}
 	}
-	r.MemberP50Ms, r.MemberP99Ms = percentile(lat, 50), percentile(lat, 99)
-	step("membership change to state written: p50 %.2fms p99 %.2fms (%d samples)", r.MemberP50Ms, r.MemberP99Ms, len(lat))
+	b.r.MemberP50Ms, b.r.MemberP99Ms = percentile(lat, 50), percentile(lat, 99)
+	b.step("membership change to state written: p50 %.2fms p99 %.2fms (%d samples)", b.r.MemberP50Ms, b.r.MemberP99Ms, len(lat))
+	return nil
+}
 
-	// Listing 999 users with their licenseAssignmentStates, through the API.
-	secret, _, err := db.CreateToken(operator, t.ID, allot.RoleGlobalReader, "bench", 0)
+// benchBase is the base URL of the bench's in-process API.
+const benchBase = "http://bench.invalid"
+
+// api is the API on the bench's store, and a token of role for it.
+func (b *benchRun) api(role allot.Role, name string) (http.Handler, string, error) {
+	secret, _, err := b.db.CreateToken(operator, b.tenant, role, name, 0)
+	if err != nil {
+		return nil, "", err
+	}
+	h := api.New(api.Config{Services: b.db.Services(), BaseURL: benchBase, Logger: slog.New(slog.DiscardHandler)})
+	return h, secret, nil
+}
+
+// measureList times listing 999 users with their
+// licenseAssignmentStates through the API, page after page.
+func (b *benchRun) measureList() error {
+	h, secret, err := b.api(allot.RoleGlobalReader, "bench")
 	if err != nil {
 		return err
 	}
-	h := api.New(api.Config{Services: db.Services(), BaseURL: "http://bench.invalid", Logger: slog.New(slog.DiscardHandler)})
-	lat = lat[:0]
+	var lat []float64
 	next := "/v1.0/users?$top=999&$select=id,displayName,licenseAssignmentStates"
 	for next != "" && len(lat) < 200 {
 		req := httptest.NewRequest(http.MethodGet, next, nil)
@@ -353,47 +487,55 @@ func runBench(ctx context.Context, dsn string, r *benchReport, samples int, cpuP
 			Next string `json:"@odata.nextLink"`
 		}
 		json.Unmarshal(rec.Body.Bytes(), &page)
-		next = strings.TrimPrefix(page.Next, "http://bench.invalid")
+		next = strings.TrimPrefix(page.Next, benchBase)
 	}
-	r.ListP50Ms, r.ListP99Ms = percentile(lat, 50), percentile(lat, 99)
-	step("list 999 users with licenseAssignmentStates: p50 %.2fms p99 %.2fms (%d pages)", r.ListP50Ms, r.ListP99Ms, len(lat))
+	b.r.ListP50Ms, b.r.ListP99Ms = percentile(lat, 50), percentile(lat, 99)
+	b.step("list 999 users with licenseAssignmentStates: p50 %.2fms p99 %.2fms (%d pages)", b.r.ListP50Ms, b.r.ListP99Ms, len(lat))
+	return nil
+}
 
-	if r.UnassignSeconds, err = timed("unassign E1 from the group", assign(demoE1, false)); err != nil {
+func (b *benchRun) measureUnassign() (err error) {
+	b.r.UnassignSeconds, err = b.timed("unassign E1 from the group", b.assignAll(demoE1, false))
+	return err
+}
+
+// measureShortOfSeats assigns E3, which has seats for 70% of the users:
+// the others wait.
+func (b *benchRun) measureShortOfSeats() (err error) {
+	if b.r.ShortSeconds, err = b.timed("assign Office 365 E3 with seats for 70%", b.assignAll(demoE3, true)); err != nil {
 		return err
 	}
-	if r.ShortSeconds, err = timed("assign Office 365 E3 with seats for 70%", assign(demoE3, true)); err != nil {
-		return err
-	}
-	sub, err := db.Subscription(admin, demoE3)
+	sub, err := b.db.Subscription(b.admin, demoE3)
 	if err != nil {
 		return err
 	}
-	r.Waiting = n - sub.ConsumedUnits
-	if r.BuySeconds, err = timed("buy the missing E3 seats", func() error {
-		_, err := db.SetSeats(admin, demoE3, n+1000)
-		return err
-	}); err != nil {
-		return err
-	}
-	return benchPatchDuringWalk(ctx, db, t.ID, r, step)
+	b.r.Waiting = b.r.Users - sub.ConsumedUnits
+	return nil
 }
 
-// benchPatchDuringWalk times user PATCHes through the API while the real
+func (b *benchRun) measureBuySeats() (err error) {
+	b.r.BuySeconds, err = b.timed("buy the missing E3 seats", func() error {
+		_, err := b.db.SetSeats(b.admin, demoE3, b.r.Users+1000)
+		return err
+	})
+	return err
+}
+
+// measurePatchDuringWalk times user PATCHes through the API while the real
 // worker (batch sizes kept to its time target, as in allot serve) walks the
 // all-users group to unassign E3: the latency an admin sees while a big
 // group is processed (docs/RELIABILITY.md, writers take turns).
-func benchPatchDuringWalk(ctx context.Context, db *store.DB, tenantID string, r *benchReport, step func(string, ...any)) error {
-	admin := allot.NewContextWithActor(ctx, allot.Actor{TenantID: tenantID, Role: allot.RoleGlobalAdministrator, Name: "bench"})
-	secret, _, err := db.CreateToken(operator, tenantID, allot.RoleUserAdministrator, "bench-patch", 0)
+func (b *benchRun) measurePatchDuringWalk() error {
+	r := b.r
+	h, secret, err := b.api(allot.RoleUserAdministrator, "bench-patch")
 	if err != nil {
 		return err
 	}
-	h := api.New(api.Config{Services: db.Services(), BaseURL: "http://bench.invalid", Logger: slog.New(slog.DiscardHandler)})
-	if _, err := db.AssignGroupLicense(admin, benchID(2, 0), nil, []string{demoE3}); err != nil {
+	if err := b.assignAll(demoE3, false)(); err != nil {
 		return err
 	}
-	wctx, stop := context.WithCancel(ctx)
-	w := worker.New(worker.Config{Processor: db, BatchSize: r.BatchSize, Logger: slog.New(slog.DiscardHandler)})
+	wctx, stop := context.WithCancel(b.ctx)
+	w := worker.New(worker.Config{Processor: b.db, BatchSize: r.BatchSize, Logger: slog.New(slog.DiscardHandler)})
 	walked := make(chan error, 1)
 	start := time.Now()
 	go func() { walked <- w.Run(wctx) }()
@@ -401,7 +543,7 @@ func benchPatchDuringWalk(ctx context.Context, db *store.DB, tenantID string, r 
 	rng := mrand.New(mrand.NewPCG(3, 4))
 	var lat []float64
 	for {
-		g, err := db.Group(admin, benchID(2, 0))
+		g, err := b.db.Group(b.admin, b.all)
 		if err != nil {
 			return err
 		}
@@ -409,7 +551,7 @@ func benchPatchDuringWalk(ctx context.Context, db *store.DB, tenantID string, r 
 			break
 		}
 		loc := []string{"US", "GB"}[len(lat)%2]
-		req := httptest.NewRequest(http.MethodPatch, "/v1.0/users/"+benchID(1, rng.IntN(r.Users)), strings.NewReader(`{"usageLocation":"`+loc+`"}`))
+		req := httptest.NewRequest(http.MethodPatch, "/v1.0/users/"+b.users[rng.IntN(r.Users)], strings.NewReader(`{"usageLocation":"`+loc+`"}`))
 		req.Header.Set("Authorization", "Bearer "+secret)
 		req.Header.Set("Content-Type", "application/json")
 		rec := httptest.NewRecorder()
@@ -423,12 +565,13 @@ func benchPatchDuringWalk(ctx context.Context, db *store.DB, tenantID string, r 
 	}
 	r.WalkPatches = len(lat)
 	r.WalkPatchP50Ms, r.WalkPatchP99Ms, r.WalkPatchMaxMs = percentile(lat, 50), percentile(lat, 99), percentile(lat, 100)
-	step("user PATCH during a %d-member walk (%.1fs): p50 %.2fms p99 %.2fms max %.2fms (%d PATCHes)",
+	b.step("user PATCH during a %d-member walk (%.1fs): p50 %.2fms p99 %.2fms max %.2fms (%d PATCHes)",
 		r.Users, time.Since(start).Seconds(), r.WalkPatchP50Ms, r.WalkPatchP99Ms, r.WalkPatchMaxMs, len(lat))
 	return nil
 }
 
-// benchID makes readable deterministic GUIDs.
+// benchID makes readable deterministic GUIDs, for the rows of the
+// physical limit.
 func benchID(kind, i int) string {
 	return fmt.Sprintf("%08x-0000-4000-8000-%012x", kind, i)
 }

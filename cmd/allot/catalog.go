@@ -45,87 +45,126 @@ type catalogTarget interface {
 }
 
 func cmdCatalogImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("catalog import")
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, catalogUsage) }
-	plans := fs.String("plans", "", "Microsoft's product list (`CSV` file)")
-	rules := fs.String("rules", "", "rules `file` (conflicts, dependencies, availability, mailboxes)")
-	dryRun := fs.Bool("dry-run", false, "report what would change, change nothing")
-	save := fs.String("save", "", "also write the catalog `file` (JSON), e.g. for allot serve --catalog")
-	dsn := fs.String("db", "", "install into this SQLite file or postgres://… database")
-	conn := addClientFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return exitError(2)
+	o, err := parseCatalogImport(args, stderr)
+	if o == nil || err != nil {
+		return err
 	}
-	if fs.NArg() > 0 {
-		return usagef("allot catalog import: unexpected argument %q\n%s", fs.Arg(0), catalogUsage)
-	}
-	if *plans == "" {
-		return usagef("allot catalog import: --plans is required\n%s", catalogUsage)
-	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	switch {
-	case set["db"] && set["server"]:
-		return usagef("allot catalog import: give --db or --server, not both")
-	case !set["db"] && !set["server"] && os.Getenv("ALLOT_SERVER") != "":
-		set["server"] = true
-	case !set["db"] && !set["server"] && os.Getenv("ALLOT_DB") != "":
-		*dsn, set["db"] = os.Getenv("ALLOT_DB"), true
-	}
-	if !set["db"] && !set["server"] && !*dryRun && *save == "" {
-		return usagef("allot catalog import: say where to install the catalog: --db FILE|URL or --server URL --token OPERATOR_TOKEN (or --dry-run, --save FILE)")
-	}
-
 	start := time.Now()
-	c, err := importFiles(*plans, *rules)
+	c, err := importFiles(o.plans, o.rules)
 	if err != nil {
 		return err
 	}
 	took := time.Since(start)
-	fmt.Fprintf(stdout, "read %s", *plans)
-	if *rules != "" {
-		fmt.Fprintf(stdout, " and %s", *rules)
+	fmt.Fprintf(stdout, "read %s", o.plans)
+	if o.rules != "" {
+		fmt.Fprintf(stdout, " and %s", o.rules)
 	}
 	fmt.Fprintf(stdout, " in %s: %s\n", took.Round(time.Millisecond), summary(c))
-
-	if *save != "" {
-		b, err := catalog.Marshal(c)
-		if err != nil {
+	if o.save != "" {
+		if err := saveCatalog(o.save, c); err != nil {
 			return err
 		}
-		if err := os.WriteFile(*save, b, 0o644); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "wrote %s\n", *save)
+		fmt.Fprintf(stdout, "wrote %s\n", o.save)
 	}
-
-	var target catalogTarget
-	switch {
-	case set["db"]:
-		db, err := store.Open(ctx, store.Config{DSN: *dsn})
-		if err != nil {
-			return err
-		}
-		target = dbTarget{db}
-	case set["server"]:
-		cl, err := conn.client()
-		if err != nil {
-			return err
-		}
-		// The server checks and installs the whole list in one request
-		// (processing follows later), which may outlast the usual timeout.
-		cl.http.Timeout = 5 * time.Minute
-		target = serverTarget{cl}
-	default:
+	target, err := o.target(ctx)
+	if err != nil {
+		return err
+	}
+	if target == nil {
 		fmt.Fprintln(stdout, "no --db or --server: nothing to compare with or install")
 		return nil
 	}
 	defer target.close()
+	return installCatalog(ctx, target, c, o.dryRun, stdout)
+}
 
+// catalogImport is allot catalog import's flags: the files, and where the
+// catalog goes (the database, a server, or neither).
+type catalogImport struct {
+	plans, rules, save string
+	dryRun             bool
+	toDB, toServer     bool
+	dsn                string
+	conn               *clientFlags
+}
+
+// parseCatalogImport reads the flags; it returns nil and no error for
+// --help, which the flag package has answered.
+func parseCatalogImport(args []string, stderr io.Writer) (*catalogImport, error) {
+	o := &catalogImport{}
+	fs := newFlags("catalog import")
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, catalogUsage) }
+	fs.StringVar(&o.plans, "plans", "", "Microsoft's product list (`CSV` file)")
+	fs.StringVar(&o.rules, "rules", "", "rules `file` (conflicts, dependencies, availability, mailboxes)")
+	fs.BoolVar(&o.dryRun, "dry-run", false, "report what would change, change nothing")
+	fs.StringVar(&o.save, "save", "", "also write the catalog `file` (JSON), e.g. for allot serve --catalog")
+	fs.StringVar(&o.dsn, "db", "", "install into this SQLite file or postgres://… database")
+	o.conn = addClientFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, nil
+		}
+		return nil, exitError(2)
+	}
+	if fs.NArg() > 0 {
+		return nil, usagef("allot catalog import: unexpected argument %q\n%s", fs.Arg(0), catalogUsage)
+	}
+	if o.plans == "" {
+		return nil, usagef("allot catalog import: --plans is required\n%s", catalogUsage)
+	}
+	fs.Visit(func(f *flag.Flag) {
+		o.toDB = o.toDB || f.Name == "db"
+		o.toServer = o.toServer || f.Name == "server"
+	})
+	// Without --db or --server, the environment says where.
+	switch {
+	case o.toDB && o.toServer:
+		return nil, usagef("allot catalog import: give --db or --server, not both")
+	case !o.toDB && !o.toServer && os.Getenv("ALLOT_SERVER") != "":
+		o.toServer = true
+	case !o.toDB && !o.toServer && os.Getenv("ALLOT_DB") != "":
+		o.dsn, o.toDB = os.Getenv("ALLOT_DB"), true
+	}
+	if !o.toDB && !o.toServer && !o.dryRun && o.save == "" {
+		return nil, usagef("allot catalog import: say where to install the catalog: --db FILE|URL or --server URL --token OPERATOR_TOKEN (or --dry-run, --save FILE)")
+	}
+	return o, nil
+}
+
+// target opens where the catalog goes; nil when that is nowhere.
+func (o *catalogImport) target(ctx context.Context) (catalogTarget, error) {
+	switch {
+	case o.toDB:
+		db, err := store.Open(ctx, store.Config{DSN: o.dsn})
+		if err != nil {
+			return nil, err
+		}
+		return dbTarget{db}, nil
+	case o.toServer:
+		cl, err := o.conn.client()
+		if err != nil {
+			return nil, err
+		}
+		// The server checks and installs the whole list in one request
+		// (processing follows later), which may outlast the usual timeout.
+		cl.http.Timeout = 5 * time.Minute
+		return serverTarget{cl}, nil
+	}
+	return nil, nil
+}
+
+func saveCatalog(path string, c *allot.Catalog) error {
+	b, err := catalog.Marshal(c)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o644)
+}
+
+// installCatalog prints how c differs from the target's catalog and,
+// unless dryRun or there is no difference, installs it.
+func installCatalog(ctx context.Context, target catalogTarget, c *allot.Catalog, dryRun bool, stdout io.Writer) error {
 	old, err := target.current(ctx)
 	if err != nil {
 		return err
@@ -137,14 +176,14 @@ func cmdCatalogImport(ctx context.Context, args []string, stdout, stderr io.Writ
 	fmt.Fprintf(stdout, "%d SKUs added, %d removed, %d changed; %d service plans added, %d removed, %d changed\n",
 		len(d.AddedSKUs), len(d.RemovedSKUs), len(d.ChangedSKUs), len(d.AddedPlans), len(d.RemovedPlans), len(d.ChangedPlans))
 	switch {
-	case *dryRun:
+	case dryRun:
 		fmt.Fprintln(stdout, "dry run: the catalog is unchanged")
 		return nil
 	case d.Empty():
 		fmt.Fprintln(stdout, "ok: the catalog is already this one")
 		return nil
 	}
-	start = time.Now()
+	start := time.Now()
 	if err := target.replace(ctx, c); err != nil {
 		return err
 	}

@@ -17,50 +17,6 @@ import (
 	"github.com/allot-dev/allot/store"
 )
 
-func init() {
-	cliCommands = append(cliCommands,
-		cliCmd{
-			name:     "alerts add",
-			synopsis: "--url URL [--events TYPE,…] [--secret S] [--disabled]",
-			summary:  "add a webhook that receives alerts; prints its signing secret once",
-			details: `Events: ` + strings.Join(alerts.Types, ", ") + ` (default: all).
-Without --secret the server generates one; it is shown only in this answer.
-Deliveries are signed: docs/ALERTS.md shows how to verify them.`,
-			examples: `allot alerts add --url https://hooks.example.com/allot
-				allot alerts add --url https://hooks.example.com/seats --events subscription.exhausted,subscription.overallocated`,
-			define: defineAlertsAdd,
-		},
-		cliCmd{
-			name:     "alerts list",
-			summary:  "list the tenant's alert webhooks",
-			examples: `allot alerts list -o json`,
-			define:   defineAlertsList,
-		},
-		cliCmd{
-			name:     "alerts remove",
-			synopsis: "WEBHOOK-ID",
-			summary:  "remove a webhook (its pending deliveries fail)",
-			examples: `allot alerts remove 0f5c1c2e-7f3b-4c1a-9d2e-3a4b5c6d7e8f`,
-			define:   defineAlertsRemove,
-		},
-		cliCmd{
-			name:     "alerts test",
-			synopsis: "WEBHOOK-ID",
-			summary:  "send a webhook.test event to one webhook",
-			details:  `The delivery is queued; see it with 'allot alerts deliveries --webhook ID'.`,
-			examples: `allot alerts test 0f5c1c2e-7f3b-4c1a-9d2e-3a4b5c6d7e8f`,
-			define:   defineAlertsTest,
-		},
-		cliCmd{
-			name:     "alerts deliveries",
-			synopsis: "[--webhook ID] [--status pending|delivered|failed] [--top N]",
-			summary:  "list webhook deliveries and their attempts, newest first",
-			examples: `allot alerts deliveries --status failed`,
-			define:   defineAlertsDeliveries,
-		},
-	)
-}
-
 type webhookJSON struct {
 	ID              string   `json:"id"`
 	URL             string   `json:"url"`

@@ -14,71 +14,6 @@ import (
 	"github.com/allot-dev/allot"
 )
 
-func init() {
-	const note = `Nothing is changed. The preview also includes the effect of the work already
-queued for the tenant (it is reported as "queued before"), since that work
-happens first. Exit status 0 even when users would go into error.`
-	cliCommands = append(cliCommands,
-		cliCmd{
-			name:     "preview assign",
-			synopsis: "--product SKU (--group G | --user U) [--disable-plan PLAN…] [--include-nested]",
-			summary:  "show what assigning a product would do: seats taken, who gains it, who goes into error",
-			details:  "Assigning a product the group or user has already previews changing its disabled plans.\n" + note,
-			examples: `allot preview assign --product ENTERPRISEPACK --group Sales
-				allot preview assign --product ENTERPRISEPACK --group Sales --disable-plan EXCHANGE_S_ENTERPRISE -o json`,
-			define: definePreviewAssign(true),
-		},
-		cliCmd{
-			name:     "preview unassign",
-			synopsis: "--product SKU (--group G | --user U)",
-			summary:  "show what removing a product would do",
-			details:  note,
-			examples: `allot preview unassign --product ENTERPRISEPACK --group Sales`,
-			define:   definePreviewAssign(false),
-		},
-		cliCmd{
-			name:     "preview add-member",
-			synopsis: "--group G --user U",
-			summary:  "show what adding a user to a group would do",
-			details:  note,
-			examples: `allot preview add-member --group Sales --user adele@contoso.com`,
-			define:   definePreviewMember(allot.PreviewAddMember),
-		},
-		cliCmd{
-			name:     "preview remove-member",
-			synopsis: "--group G --user U",
-			summary:  "show what removing a user from a group would do",
-			details:  note,
-			examples: `allot preview remove-member --group Sales --user adele@contoso.com`,
-			define:   definePreviewMember(allot.PreviewRemoveMember),
-		},
-		cliCmd{
-			name:     "preview seats",
-			synopsis: "--product SKU --seats N",
-			summary:  "show what setting a subscription's seats would do (who waiting gets one)",
-			details:  note,
-			examples: `allot preview seats --product ENTERPRISEPACK --seats 25`,
-			define:   definePreviewSeats,
-		},
-		cliCmd{
-			name:     "preview location",
-			synopsis: "--user U --location CC",
-			summary:  "show what changing a user's usage location would do",
-			details:  "--location \"\" previews clearing it.\n" + note,
-			examples: `allot preview location --user adele@contoso.com --location FR`,
-			define:   definePreviewLocation,
-		},
-		cliCmd{
-			name:     "preview changes",
-			synopsis: "FILE",
-			summary:  "preview several changes at once, from a JSON file (- for stdin)",
-			details:  "FILE holds the API's body: {\"changes\":[{\"op\":\"setSeats\",…},…]} (docs/PREVIEW.md).\n" + note,
-			examples: `allot preview changes reorg.json`,
-			define:   definePreviewChanges,
-		},
-	)
-}
-
 func definePreviewAssign(add bool) func(fs *flag.FlagSet, e *cliEnv) func(context.Context, []string) error {
 	return func(fs *flag.FlagSet, e *cliEnv) func(context.Context, []string) error {
 		product := fs.String("product", "", "the product: a part number or SKU `id`")
@@ -225,18 +160,6 @@ func definePreviewChanges(fs *flag.FlagSet, e *cliEnv) func(context.Context, []s
 		}
 		return e.preview(ctx, &resolver{c: e.c}, body)
 	}
-}
-
-// optionalString is a string flag that tells "not given" from "given empty".
-type optionalString struct {
-	set bool
-	v   string
-}
-
-func (s *optionalString) String() string { return s.v }
-func (s *optionalString) Set(v string) error {
-	s.set, s.v = true, v
-	return nil
 }
 
 // previewResult is the API's answer (api/preview.go).

@@ -27,26 +27,6 @@ func (e cliFailure) ExitCode() int { return 1 }
 
 func failf(format string, args ...any) error { return cliFailure{fmt.Sprintf(format, args...)} }
 
-// isGUID reports whether s is a GUID in its usual 8-4-4-4-12 form.
-func isGUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i, c := range s {
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !strings.ContainsRune("0123456789abcdefABCDEF", c) {
-				return false
-			}
-		}
-	}
-	return true
-}
-
 func isNotFound(err error) bool {
 	var ae *apiError
 	return errors.As(err, &ae) && ae.Status == http.StatusNotFound
@@ -81,8 +61,8 @@ func (r *resolver) sku(ctx context.Context, s string) (*allot.SKU, error) {
 	if err != nil {
 		return nil, err
 	}
-	if isGUID(s) {
-		if sku := cat.SKUs[strings.ToLower(s)]; sku != nil {
+	if id, ok := allot.ParseID(s); ok {
+		if sku := cat.SKUs[id]; sku != nil {
 			return sku, nil
 		}
 	}
@@ -159,7 +139,7 @@ type groupRef struct {
 // group resolves a group given by id or by display name; a name that
 // several groups share must be given by id.
 func (r *resolver) group(ctx context.Context, s string) (groupRef, error) {
-	if isGUID(s) {
+	if allot.IsID(s) {
 		var g struct{ ID, DisplayName string }
 		err := r.c.get(ctx, "/v1.0/groups/"+url.PathEscape(s), url.Values{"$select": {"id,displayName"}}, &g)
 		if isNotFound(err) {
@@ -205,7 +185,7 @@ type userRef struct {
 
 // user resolves a user given by id or userPrincipalName.
 func (r *resolver) user(ctx context.Context, s string) (userRef, error) {
-	if !isGUID(s) && !strings.Contains(s, "@") {
+	if !allot.IsID(s) && !strings.Contains(s, "@") {
 		return userRef{}, usagef("user %q: give a user id or a userPrincipalName (name@domain)", s)
 	}
 	var u struct{ ID, UserPrincipalName string }

@@ -463,7 +463,7 @@ func TestCLIHelpAndCompletion(t *testing.T) {
 	}
 
 	words := completions()
-	for _, c := range cliCommands {
+	for _, c := range commands {
 		parent, _, _ := strings.Cut(c.name, " ")
 		if !slices.Contains(words.commands, parent) {
 			t.Errorf("completion lacks command %s", parent)

@@ -38,6 +38,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -295,6 +296,43 @@ func (m *multiFlag) Set(v string) error {
 		return errors.New("empty value")
 	}
 	*m = append(*m, strings.TrimSpace(v))
+	return nil
+}
+
+// optionalBool is a boolean flag that tells "not given" from false:
+// `allot assign --include-nested=false` switches nesting off, while
+// leaving the flag out keeps an existing assignment's setting.
+type optionalBool struct {
+	set, v bool
+}
+
+func (b *optionalBool) String() string {
+	if b == nil || !b.set {
+		return ""
+	}
+	return strconv.FormatBool(b.v)
+}
+
+func (b *optionalBool) Set(s string) error {
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return err
+	}
+	b.set, b.v = true, v
+	return nil
+}
+
+func (b *optionalBool) IsBoolFlag() bool { return true }
+
+// optionalString is a string flag that tells "not given" from "given empty".
+type optionalString struct {
+	set bool
+	v   string
+}
+
+func (s *optionalString) String() string { return s.v }
+func (s *optionalString) Set(v string) error {
+	s.set, s.v = true, v
 	return nil
 }
 

@@ -40,20 +40,35 @@ func seedDemo(ctx context.Context, db *store.DB) ([]signIn, error) {
 	if err != nil {
 		return nil, err
 	}
-	admin := allot.NewContextWithActor(ctx, allot.Actor{TenantID: t.ID, Role: allot.RoleGlobalAdministrator, Name: "demo setup"})
-	for sku, seats := range map[string]int{demoE3: 95, demoE1: 40, demoE5: 10, demoExoP1: 20, demoKiosk: 30, demoAudio: 40, demoCalling: 25, demoTeamsFon: 10} {
-		if _, err := db.AddSubscription(admin, sku, seats); err != nil {
+	d := &demoSeed{db: db, tenant: t.ID, groups: map[string]string{},
+		admin: allot.NewContextWithActor(ctx, allot.Actor{TenantID: t.ID, Role: allot.RoleGlobalAdministrator, Name: "demo setup"})}
+	for _, step := range []func() error{d.subscriptions, d.addGroups, d.addUsers, d.addMembers, d.licenses} {
+		if err := step(); err != nil {
 			return nil, err
 		}
 	}
-	group := func(name string, types []string, mail bool) (string, error) {
-		g, err := db.CreateGroup(admin, allot.GroupCreate{DisplayName: name, MailNickname: nickname(name), GroupTypes: types, MailEnabled: mail, SecurityEnabled: true})
-		if err != nil {
-			return "", err
+	return d.signIns()
+}
+
+// demoSeed is the demo tenant being built.
+type demoSeed struct {
+	db     *store.DB
+	tenant string
+	admin  context.Context   // its Global Administrator
+	groups map[string]string // display name → id
+	users  []string          // ids, in the order made
+}
+
+func (d *demoSeed) subscriptions() error {
+	for sku, seats := range map[string]int{demoE3: 95, demoE1: 40, demoE5: 10, demoExoP1: 20, demoKiosk: 30, demoAudio: 40, demoCalling: 25, demoTeamsFon: 10} {
+		if _, err := d.db.AddSubscription(d.admin, sku, seats); err != nil {
+			return err
 		}
-		return g.ID, nil
 	}
-	groups := map[string]string{}
+	return nil
+}
+
+func (d *demoSeed) addGroups() error {
 	for _, g := range []struct {
 		name  string
 		types []string
@@ -62,14 +77,16 @@ func seedDemo(ctx context.Context, db *store.DB) ([]signIn, error) {
 		{"All Staff", nil, false}, {"Sales", nil, true}, {"Regional Sales", nil, false},
 		{"Engineering", []string{"Unified"}, true}, {"Frontline Workers", nil, false}, {"Call Center", nil, false},
 	} {
-		if groups[g.name], err = group(g.name, g.types, g.mail); err != nil {
-			return nil, err
+		made, err := d.db.CreateGroup(d.admin, allot.GroupCreate{DisplayName: g.name, MailNickname: nickname(g.name), GroupTypes: g.types, MailEnabled: g.mail, SecurityEnabled: true})
+		if err != nil {
+			return err
 		}
+		d.groups[g.name] = made.ID
 	}
-	if err := db.AddMember(admin, groups["Sales"], groups["Regional Sales"]); err != nil {
-		return nil, err
-	}
-	var users []string
+	return d.db.AddMember(d.admin, d.groups["Sales"], d.groups["Regional Sales"])
+}
+
+func (d *demoSeed) addUsers() error {
 	for i := range 200 {
 		loc := demoLocations[i%len(demoLocations)]
 		if i%23 == 5 {
@@ -81,60 +98,69 @@ func seedDemo(ctx context.Context, db *store.DB) ([]signIn, error) {
 		if i == 12 || i == 150 {
 			proxy = append(proxy, "smtp:sales@contoso.example") // the duplicate address
 		}
-		u, err := db.CreateUser(admin, allot.UserCreate{UserPrincipalName: upn, DisplayName: name, UsageLocation: loc, ProxyAddresses: proxy, AccountEnabled: true})
+		u, err := d.db.CreateUser(d.admin, allot.UserCreate{UserPrincipalName: upn, DisplayName: name, UsageLocation: loc, ProxyAddresses: proxy, AccountEnabled: true})
 		if err != nil {
-			return nil, err
+			return err
 		}
-		users = append(users, u.ID)
+		d.users = append(d.users, u.ID)
 	}
-	member := func(group string, from, to int) error {
-		for _, u := range users[from:to] {
-			if err := db.AddMember(admin, groups[group], u); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
+	return nil
+}
+
+// addMembers puts ranges of the users in the groups; some overlap.
+func (d *demoSeed) addMembers() error {
 	for _, m := range []struct {
 		group    string
 		from, to int
 	}{{"All Staff", 0, 120}, {"Sales", 100, 130}, {"Regional Sales", 130, 140}, {"Engineering", 140, 170}, {"Frontline Workers", 170, 200}, {"Call Center", 160, 185}} {
-		if err := member(m.group, m.from, m.to); err != nil {
-			return nil, err
+		for _, u := range d.users[m.from:m.to] {
+			if err := d.db.AddMember(d.admin, d.groups[m.group], u); err != nil {
+				return err
+			}
 		}
 	}
-	// Direct licenses: user 150 holds a mailbox with the shared address;
-	// a few frontline workers have Exchange Kiosk, which conflicts with E1's
-	// Exchange Plan 1.
+	return nil
+}
+
+// licenses assigns the direct licenses, then the groups'. User 150 holds
+// a mailbox with the shared address; a few frontline workers have
+// Exchange Kiosk, which conflicts with E1's Exchange Plan 1.
+func (d *demoSeed) licenses() error {
 	direct := func(u, sku string) error {
-		_, err := db.AssignUserLicense(admin, u, []allot.AssignedLicense{{SkuID: sku, DisabledPlans: []string{}}}, []string{})
+		_, err := d.db.AssignUserLicense(d.admin, u, []allot.AssignedLicense{{SkuID: sku, DisabledPlans: []string{}}}, []string{})
 		return err
 	}
-	if err := direct(users[150], demoExoP1); err != nil {
-		return nil, err
+	if err := direct(d.users[150], demoExoP1); err != nil {
+		return err
 	}
 	for _, i := range []int{171, 172, 173, 174, 176} {
-		if err := direct(users[i], demoKiosk); err != nil {
-			return nil, err
+		if err := direct(d.users[i], demoKiosk); err != nil {
+			return err
 		}
 	}
 	for _, a := range []struct{ group, sku string }{
 		{"All Staff", demoE3}, {"Engineering", demoE5}, {"Frontline Workers", demoE1}, {"Call Center", demoAudio}, {"Call Center", demoCalling}, {"Sales", demoExoP1},
 	} {
-		if _, err := db.AssignGroupLicense(admin, groups[a.group], []allot.AssignedLicense{{SkuID: a.sku, DisabledPlans: []string{}}}, []string{}); err != nil {
-			return nil, err
+		if _, err := d.db.AssignGroupLicense(d.admin, d.groups[a.group], []allot.AssignedLicense{{SkuID: a.sku, DisabledPlans: []string{}}}, []string{}); err != nil {
+			return err
 		}
 	}
+	return nil
+}
+
+// signIns makes a token and an admin center account for every role.
+func (d *demoSeed) signIns() ([]signIn, error) {
 	var out []signIn
 	for _, r := range allot.Roles {
-		secret, _, err := db.CreateToken(operator, t.ID, r, "demo "+string(r), 0)
+		secret, _, err := d.db.CreateToken(operator, d.tenant, r, "demo "+string(r), 0)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, signIn{role: r, token: secret})
 	}
 	for i := range out {
-		if out[i].username, out[i].password, err = demoAccount(admin, db, t.ID, out[i].role); err != nil {
+		var err error
+		if out[i].username, out[i].password, err = demoAccount(d.admin, d.db, d.tenant, out[i].role); err != nil {
 			return nil, err
 		}
 	}

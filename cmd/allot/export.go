@@ -15,74 +15,49 @@ import (
 	"path/filepath"
 )
 
-func init() {
-	file := func(fs *flag.FlagSet) *string {
-		return fs.String("file", "", "write to `FILE` (created whole or not at all) instead of stdout")
+// fileFlag is --file of the exports.
+func fileFlag(fs *flag.FlagSet) *string {
+	return fs.String("file", "", "write to `FILE` (created whole or not at all) instead of stdout")
+}
+
+func defineExportUsers(fs *flag.FlagSet, e *cliEnv) func(context.Context, []string) error {
+	out := fileFlag(fs)
+	return func(ctx context.Context, pos []string) error {
+		if err := noArgs(pos); err != nil {
+			return err
+		}
+		return e.export(ctx, "/allot/v1/export/users", *out)
 	}
-	cliCommands = append(cliCommands,
-		cliCmd{
-			name:     "export users",
-			synopsis: "[--file FILE]",
-			summary:  "every user with each license: its product, source (direct or group), state and error, as CSV",
-			examples: `allot export users --file users.csv
-				allot export users | grep CountViolation`,
-			define: func(fs *flag.FlagSet, e *cliEnv) func(context.Context, []string) error {
-				out := file(fs)
-				return func(ctx context.Context, pos []string) error {
-					if err := noArgs(pos); err != nil {
-						return err
-					}
-					return e.export(ctx, "/allot/v1/export/users", *out)
-				}
-			},
-		},
-		cliCmd{
-			name:     "export group-errors",
-			synopsis: "GROUP [--file FILE]",
-			summary:  "a group's members whose licenses from it failed, with the errors, as CSV",
-			examples: `allot export group-errors Sales --file sales-errors.csv`,
-			define: func(fs *flag.FlagSet, e *cliEnv) func(context.Context, []string) error {
-				out := file(fs)
-				return func(ctx context.Context, pos []string) error {
-					name, err := oneGroupArg("export group-errors", pos)
-					if err != nil {
-						return err
-					}
-					g, err := (&resolver{c: e.c}).group(ctx, name)
-					if err != nil {
-						return err
-					}
-					return e.export(ctx, "/allot/v1/export/groups/"+url.PathEscape(g.ID)+"/membersWithLicenseErrors", *out)
-				}
-			},
-		},
-		cliCmd{
-			name:     "export audit",
-			synopsis: "[--target-id ID] [--since TIME] [--until TIME] [--file FILE]",
-			summary:  "the audit log, newest first, as CSV",
-			details:  `TIME is an RFC 3339 time such as 2025-01-31T12:00:00Z; --since includes it, --until does not.`,
-			examples: `allot export audit --since 2025-01-01T00:00:00Z --file audit-2025.csv
-				allot export audit --target-id 0f5c1c2e-7f3b-4c1a-9d2e-3a4b5c6d7e8f`,
-			define: func(fs *flag.FlagSet, e *cliEnv) func(context.Context, []string) error {
-				out := file(fs)
-				target := fs.String("target-id", "", "only entries about the object with this `id`")
-				since := fs.String("since", "", "only entries at or after `TIME`")
-				until := fs.String("until", "", "only entries before `TIME`")
-				return func(ctx context.Context, pos []string) error {
-					if err := noArgs(pos); err != nil {
-						return err
-					}
-					q := url.Values{}
-					for k, v := range map[string]string{"targetId": *target, "since": *since, "until": *until} {
-						if v != "" {
-							q.Set(k, v)
-						}
-					}
-					return e.export(ctx, withQuery("/allot/v1/export/audit", q), *out)
-				}
-			},
-		},
-	)
+}
+
+func defineExportGroupErrors(fs *flag.FlagSet, e *cliEnv) func(context.Context, []string) error {
+	out := fileFlag(fs)
+	return func(ctx context.Context, pos []string) error {
+		g, err := (&resolver{c: e.c}).groupArg(ctx, "export group-errors", pos)
+		if err != nil {
+			return err
+		}
+		return e.export(ctx, "/allot/v1/export/groups/"+url.PathEscape(g.ID)+"/membersWithLicenseErrors", *out)
+	}
+}
+
+func defineExportAudit(fs *flag.FlagSet, e *cliEnv) func(context.Context, []string) error {
+	out := fileFlag(fs)
+	target := fs.String("target-id", "", "only entries about the object with this `id`")
+	since := fs.String("since", "", "only entries at or after `TIME`")
+	until := fs.String("until", "", "only entries before `TIME`")
+	return func(ctx context.Context, pos []string) error {
+		if err := noArgs(pos); err != nil {
+			return err
+		}
+		q := url.Values{}
+		for k, v := range map[string]string{"targetId": *target, "since": *since, "until": *until} {
+			if v != "" {
+				q.Set(k, v)
+			}
+		}
+		return e.export(ctx, withQuery("/allot/v1/export/audit", q), *out)
+	}
 }
 
 // export copies the CSV at path to the file named out, or to stdout. A

@@ -17,25 +17,6 @@ import (
 	"strings"
 )
 
-func init() {
-	cliCommands = append(cliCommands, cliCmd{
-		name:     "import",
-		synopsis: "[--users FILE] [--groups FILE] [--memberships FILE] [--dry-run] [--prune-memberships]",
-		summary:  "create and update users, groups and memberships from CSV files",
-		details: `Users are matched by userPrincipalName and groups by mailNickname: a row that
-matches is updated, one that does not is created, and what the files do not name is
-left alone. --prune-memberships also removes, from every group in the files, the
-members that the memberships file does not list. Running the same files again
-changes nothing. With any error, in any file, nothing is changed and every error
-is listed with its file and line. --dry-run reports what would change.
-The file formats: docs/IMPORT-EXPORT.md.`,
-		examples: `allot import --users users.csv --groups groups.csv --memberships memberships.csv --dry-run
-				allot import --users users.csv --groups groups.csv --memberships memberships.csv
-				allot import --memberships sales.csv --prune-memberships -o json`,
-		define: defineImport,
-	})
-}
-
 // importReport is the answer of POST /allot/v1/import.
 type importReport struct {
 	DryRun         bool           `json:"dryRun"`

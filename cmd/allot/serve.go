@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -27,132 +28,141 @@ import (
 	"github.com/allot-dev/allot/worker"
 )
 
+// cmdServe is `allot serve`, or `allot demo` with demo: parse the flags,
+// make the server, run it until ctx ends (SIGINT, SIGTERM), close it.
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo bool) error {
-	fs := newFlags("serve")
-	addr := fs.String("addr", env("ALLOT_ADDR", ":8080"), "address to listen on")
-	dbPath := fs.String("db", env("ALLOT_DB", "allot.db"), "SQLite database file, or postgres://… URL")
-	catFile := fs.String("catalog", env("ALLOT_CATALOG", ""), "catalog file to load (replaces the stored one)")
-	opToken := fs.String("operator-token", env("ALLOT_OPERATOR_TOKEN", ""), "bearer secret of the server operator (empty: none); prefer env ALLOT_OPERATOR_TOKEN or --operator-token-file, since a command line is visible to every local user")
-	opTokenFile := fs.String("operator-token-file", env("ALLOT_OPERATOR_TOKEN_FILE", ""), "file holding the operator's bearer secret (its first line)")
-	publicURL := fs.String("public-url", env("ALLOT_PUBLIC_URL", ""), "the absolute URL clients reach Allot at (e.g. https://licensing.example.com behind a proxy); links such as @odata.nextLink are built on it")
-	proxyHeader := fs.String("trusted-proxy-header", env("ALLOT_TRUSTED_PROXY_HEADER", ""), "header a trusted reverse proxy sets to the client's address, e.g. X-Forwarded-For (its last address is used; X-Forwarded-Proto/-Host are then trusted too); empty: the TCP peer")
-	secureCookiesEnv, _ := strconv.ParseBool(env("ALLOT_SECURE_COOKIES", "false"))
-	secureCookies := fs.Bool("secure-cookies", secureCookiesEnv, "mark admin center cookies Secure on plain HTTP too, behind a TLS-terminating proxy (env ALLOT_SECURE_COOKIES=1)")
-	metricsAddr := fs.String("metrics-addr", env("ALLOT_METRICS_ADDR", ""), "also serve /metrics without a token on this separate address (a bare port or :port is loopback only); on the main address /metrics needs the operator token")
-	batch := fs.Int("batch-size", 500, "users evaluated per processing transaction at most (batches start smaller and are kept near 100 ms)")
-	pause := fs.Duration("batch-pause", 0, "pause between processing batches (throttling)")
-	pprofAddr := fs.String("pprof", env("ALLOT_PPROF", ""), "serve net/http/pprof on this separate address (a bare port or :port is loopback only); empty: off")
-	metricsTenants := fs.Int("metrics-tenants", api.DefaultMaxTenants, "tenants with their own label in /metrics (the largest by seats); the rest are summed as \"other\"")
-	tlsCert := fs.String("tls-cert", env("ALLOT_TLS_CERT", ""), "PEM certificate (chain) file: serve HTTPS (needs --tls-key)")
-	tlsKey := fs.String("tls-key", env("ALLOT_TLS_KEY", ""), "PEM private key file of --tls-cert")
-	webhookPrivateEnv, _ := strconv.ParseBool(env("ALLOT_WEBHOOK_ALLOW_PRIVATE", "false"))
-	webhookPrivate := fs.Bool("webhook-allow-private", webhookPrivateEnv, "let alert webhooks be delivered to loopback, private and link-local addresses (env ALLOT_WEBHOOK_ALLOW_PRIVATE=1); cloud metadata addresses stay refused (docs/ALERTS.md)")
-	if demo {
-		fs.Lookup("db").DefValue = "(a new temporary file)"
-		*dbPath = ""
-	}
-	if err := fs.Parse(args); err != nil {
-		return exitError(2)
+	cfg, err := parseServeFlags(args, demo)
+	if err != nil {
+		return err
 	}
 	tuneGC()
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	if err := operatorToken(fs, opToken, *opTokenFile, log); err != nil {
-		return err
-	}
-	base, err := publicBase(*publicURL)
+	s, err := newServer(ctx, cfg, stdout, log)
 	if err != nil {
 		return err
 	}
-	tlsConfig, err := loadTLS(*tlsCert, *tlsKey, log)
+	defer s.Close()
+	return s.Run(ctx)
+}
+
+// serveCommand is `allot serve`, or `allot demo` with demo.
+func serveCommand(demo bool) runFunc {
+	return func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+		return cmdServe(ctx, args, stdout, stderr, demo)
+	}
+}
+
+// serveConfig is allot serve's flags and their environment variables.
+type serveConfig struct {
+	demo                 bool
+	addr, db, catalog    string
+	opToken, opTokenFile string
+	opTokenOnCommandLine bool // --operator-token was passed, where ps shows it
+	publicURL            string
+	proxyHeader          string
+	secureCookies        bool
+	metricsAddr          string
+	metricsTenants       int
+	batch                int
+	pause                time.Duration
+	pprofAddr            string
+	tlsCert, tlsKey      string
+	webhookPrivate       bool
+}
+
+func parseServeFlags(args []string, demo bool) (*serveConfig, error) {
+	c := &serveConfig{demo: demo}
+	fs := newFlags("serve")
+	fs.StringVar(&c.addr, "addr", env("ALLOT_ADDR", ":8080"), "address to listen on")
+	fs.StringVar(&c.db, "db", env("ALLOT_DB", "allot.db"), "SQLite database file, or postgres://… URL")
+	fs.StringVar(&c.catalog, "catalog", env("ALLOT_CATALOG", ""), "catalog file to load (replaces the stored one)")
+	fs.StringVar(&c.opToken, "operator-token", env("ALLOT_OPERATOR_TOKEN", ""), "bearer secret of the server operator (empty: none); prefer env ALLOT_OPERATOR_TOKEN or --operator-token-file, since a command line is visible to every local user")
+	fs.StringVar(&c.opTokenFile, "operator-token-file", env("ALLOT_OPERATOR_TOKEN_FILE", ""), "file holding the operator's bearer secret (its first line)")
+	fs.StringVar(&c.publicURL, "public-url", env("ALLOT_PUBLIC_URL", ""), "the absolute URL clients reach Allot at (e.g. https://licensing.example.com behind a proxy); links such as @odata.nextLink are built on it")
+	fs.StringVar(&c.proxyHeader, "trusted-proxy-header", env("ALLOT_TRUSTED_PROXY_HEADER", ""), "header a trusted reverse proxy sets to the client's address, e.g. X-Forwarded-For (its last address is used; X-Forwarded-Proto/-Host are then trusted too); empty: the TCP peer")
+	secureCookies, _ := strconv.ParseBool(env("ALLOT_SECURE_COOKIES", "false"))
+	fs.BoolVar(&c.secureCookies, "secure-cookies", secureCookies, "mark admin center cookies Secure on plain HTTP too, behind a TLS-terminating proxy (env ALLOT_SECURE_COOKIES=1)")
+	fs.StringVar(&c.metricsAddr, "metrics-addr", env("ALLOT_METRICS_ADDR", ""), "also serve /metrics without a token on this separate address (a bare port or :port is loopback only); on the main address /metrics needs the operator token")
+	fs.IntVar(&c.batch, "batch-size", 500, "users evaluated per processing transaction at most (batches start smaller and are kept near 100 ms)")
+	fs.DurationVar(&c.pause, "batch-pause", 0, "pause between processing batches (throttling)")
+	fs.StringVar(&c.pprofAddr, "pprof", env("ALLOT_PPROF", ""), "serve net/http/pprof on this separate address (a bare port or :port is loopback only); empty: off")
+	fs.IntVar(&c.metricsTenants, "metrics-tenants", api.DefaultMaxTenants, "tenants with their own label in /metrics (the largest by seats); the rest are summed as \"other\"")
+	fs.StringVar(&c.tlsCert, "tls-cert", env("ALLOT_TLS_CERT", ""), "PEM certificate (chain) file: serve HTTPS (needs --tls-key)")
+	fs.StringVar(&c.tlsKey, "tls-key", env("ALLOT_TLS_KEY", ""), "PEM private key file of --tls-cert")
+	webhookPrivate, _ := strconv.ParseBool(env("ALLOT_WEBHOOK_ALLOW_PRIVATE", "false"))
+	fs.BoolVar(&c.webhookPrivate, "webhook-allow-private", webhookPrivate, "let alert webhooks be delivered to loopback, private and link-local addresses (env ALLOT_WEBHOOK_ALLOW_PRIVATE=1); cloud metadata addresses stay refused (docs/ALERTS.md)")
+	if demo {
+		fs.Lookup("db").DefValue = "(a new temporary file)"
+		c.db = ""
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, exitError(2)
+	}
+	fs.Visit(func(f *flag.Flag) { c.opTokenOnCommandLine = c.opTokenOnCommandLine || f.Name == "operator-token" })
+	return c, nil
+}
+
+// allotServer is a running Allot: the store, the worker that drains its queue,
+// the alert dispatcher, the HTTP server on the main address and the side
+// servers (metrics, pprof).
+type allotServer struct {
+	cfg      *serveConfig
+	log      *slog.Logger
+	db       *store.DB
+	worker   *worker.Worker
+	ln       net.Listener
+	http     *http.Server
+	stopSide []func() // the side servers
+}
+
+// newServer opens the store and the listener and builds the handlers; on
+// an error it closes what it had opened.
+func newServer(ctx context.Context, cfg *serveConfig, stdout io.Writer, log *slog.Logger) (_ *allotServer, err error) {
+	s := &allotServer{cfg: cfg, log: log}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	base, tlsConfig, cat, err := cfg.prepare(log)
 	if err != nil {
-		return err
-	}
-	if demo && *dbPath == "" {
-		dir, err := os.MkdirTemp("", "allot-demo-")
-		if err != nil {
-			return err
-		}
-		*dbPath = filepath.Join(dir, "demo.db")
-	}
-	if demo && *opToken == "" {
-		*opToken = randomSecret()
-	}
-	var cat *allot.Catalog
-	if *catFile != "" {
-		f, err := os.Open(*catFile)
-		if err != nil {
-			return err
-		}
-		cat, err = catalog.Parse(f)
-		f.Close()
-		if err != nil {
-			return fmt.Errorf("%s: %w", *catFile, err)
-		}
+		return nil, err
 	}
 	// The worker is made after the store it drains; a notification sent
 	// while opening finds no worker, which is fine since it starts by
-	// draining the queue. Later ones come from goroutines started after w is set.
-	var w *worker.Worker
-	db, err := store.Open(ctx, store.Config{DSN: *dbPath, Catalog: cat, Logger: log, OnEnqueue: func() {
-		if w != nil {
-			w.Notify()
+	// draining the queue. Later ones come from goroutines started after
+	// s.worker is set.
+	s.db, err = store.Open(ctx, store.Config{DSN: cfg.db, Catalog: cat, Logger: log, OnEnqueue: func() {
+		if s.worker != nil {
+			s.worker.Notify()
 		}
 	}})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer db.Close()
-	metrics := api.NewMetrics(api.MetricsConfig{Logger: log, MaxTenants: *metricsTenants,
-		ReadGauges: func(ctx context.Context, g api.GaugeSink) error { return db.ReadGauges(ctx, g) }})
-	w = worker.New(worker.Config{Processor: db, Logger: log, BatchSize: *batch, Pause: *pause, OnBatch: metrics.ObserveBatch})
+	metrics := api.NewMetrics(api.MetricsConfig{Logger: log, MaxTenants: cfg.metricsTenants,
+		ReadGauges: func(ctx context.Context, g api.GaugeSink) error { return s.db.ReadGauges(ctx, g) }})
+	s.worker = worker.New(worker.Config{Processor: s.db, Logger: log, BatchSize: cfg.batch, Pause: cfg.pause, OnBatch: metrics.ObserveBatch})
 
-	ln, err := net.Listen("tcp", *addr)
+	if s.ln, err = net.Listen("tcp", cfg.addr); err != nil {
+		return nil, err
+	}
+	if err := s.announce(ctx, stdout, tlsConfig != nil); err != nil {
+		return nil, err
+	}
+	apiHandler := api.New(api.Config{Services: s.db.Services(), Alerts: s.db, Import: s.db,
+		Logger: log, OperatorToken: cfg.opToken, Ready: s.db.Ping, Draining: ctx.Done(),
+		SCIM: scim.New(scim.Config{Services: s.db.Services(), Store: s.db, Logger: log}), Metrics: metrics,
+		BaseURL: base, ClientIPHeader: cfg.proxyHeader})
+	h, err := withAdminCenter(apiHandler, webOptions{db: s.db, log: log, secureCookies: cfg.secureCookies, clientIPHeader: cfg.proxyHeader})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	scheme := "http://"
-	if tlsConfig != nil {
-		scheme = "https://"
+	if err := s.startSide(stdout, metrics.Handler()); err != nil {
+		return nil, err
 	}
-	url := scheme + displayAddr(ln.Addr())
-	if demo {
-		signIns, err := seedDemo(ctx, db)
-		if err != nil {
-			ln.Close()
-			return fmt.Errorf("seed demo: %w", err)
-		}
-		printDemo(stdout, url, *dbPath, *opToken, signIns)
-	} else {
-		fmt.Fprintf(stdout, "Allot listening on %s (database %s)\n", url, *dbPath)
-	}
-	apiHandler := api.New(api.Config{Services: db.Services(), Alerts: db, Import: db,
-		Logger: log, OperatorToken: *opToken, Ready: db.Ping, Draining: ctx.Done(),
-		SCIM: scim.New(scim.Config{Services: db.Services(), Store: db, Logger: log}), Metrics: metrics,
-		BaseURL: base, ClientIPHeader: *proxyHeader})
-	h, err := withAdminCenter(apiHandler, webOptions{db: db, log: log, secureCookies: *secureCookies, clientIPHeader: *proxyHeader})
-	if err != nil {
-		ln.Close()
-		return err
-	}
-	h = withMetricsPath(h, apiHandler)
-	if *pprofAddr != "" {
-		stopPprof, err := servePprof(*pprofAddr, stdout, log)
-		if err != nil {
-			ln.Close()
-			return err
-		}
-		defer stopPprof()
-	}
-	if *metricsAddr != "" {
-		stopMetrics, err := serveSide("metrics", *metricsAddr, "/metrics", metrics.Handler(), stdout, log)
-		if err != nil {
-			ln.Close()
-			return err
-		}
-		defer stopMetrics()
-	}
-	srv := &http.Server{
-		Handler:           h,
+	s.http = &http.Server{
+		Handler:           withMetricsPath(h, apiHandler),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      120 * time.Second,
@@ -160,47 +170,164 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer, demo
 		MaxHeaderBytes:    maxHeaderBytes,
 		TLSConfig:         tlsConfig,
 	}
-	wctx, stopWorker := context.WithCancel(context.Background())
-	workerDone := make(chan error, 1)
-	go func() { workerDone <- w.Run(wctx) }()
-	if *webhookPrivate {
-		log.Warn("alert webhooks may be delivered to loopback and private addresses (--webhook-allow-private)")
+	return s, nil
+}
+
+// prepare checks and completes the configuration before anything is
+// opened: the operator token, the public URL, the TLS files, the demo's
+// database and token, and the catalog file.
+func (c *serveConfig) prepare(log *slog.Logger) (base string, tlsConfig *tls.Config, cat *allot.Catalog, err error) {
+	if err := operatorToken(c, log); err != nil {
+		return "", nil, nil, err
 	}
-	alertsDone := startAlerts(wctx, db, log, *webhookPrivate)
+	if base, err = publicBase(c.publicURL); err != nil {
+		return "", nil, nil, err
+	}
+	if tlsConfig, err = loadTLS(c.tlsCert, c.tlsKey, log); err != nil {
+		return "", nil, nil, err
+	}
+	if c.demo && c.db == "" {
+		dir, err := os.MkdirTemp("", "allot-demo-")
+		if err != nil {
+			return "", nil, nil, err
+		}
+		c.db = filepath.Join(dir, "demo.db")
+	}
+	if c.demo && c.opToken == "" {
+		c.opToken = randomSecret()
+	}
+	if c.catalog != "" {
+		if cat, err = loadCatalog(c.catalog); err != nil {
+			return "", nil, nil, err
+		}
+	}
+	return base, tlsConfig, cat, nil
+}
+
+func loadCatalog(path string) (*allot.Catalog, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	cat, err := catalog.Parse(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return cat, nil
+}
+
+// announce prints where the server listens; the demo first seeds its
+// tenant and prints its sign-ins.
+func (s *allotServer) announce(ctx context.Context, stdout io.Writer, https bool) error {
+	scheme := "http://"
+	if https {
+		scheme = "https://"
+	}
+	at := scheme + displayAddr(s.ln.Addr())
+	if !s.cfg.demo {
+		fmt.Fprintf(stdout, "Allot listening on %s (database %s)\n", at, s.cfg.db)
+		return nil
+	}
+	signIns, err := seedDemo(ctx, s.db)
+	if err != nil {
+		return fmt.Errorf("seed demo: %w", err)
+	}
+	printDemo(stdout, at, s.cfg.db, s.cfg.opToken, signIns)
+	return nil
+}
+
+// startSide starts the side servers asked for: pprof, then metrics.
+func (s *allotServer) startSide(stdout io.Writer, metrics http.Handler) error {
+	if s.cfg.pprofAddr != "" {
+		stop, err := servePprof(s.cfg.pprofAddr, stdout, s.log)
+		if err != nil {
+			return err
+		}
+		s.stopSide = append(s.stopSide, stop)
+	}
+	if s.cfg.metricsAddr != "" {
+		stop, err := serveSide("metrics", s.cfg.metricsAddr, "/metrics", metrics, stdout, s.log)
+		if err != nil {
+			return err
+		}
+		s.stopSide = append(s.stopSide, stop)
+	}
+	return nil
+}
+
+// shutdownTimeout is how long requests in flight may take to finish once
+// the server stops; those still running then are cut.
+const shutdownTimeout = 20 * time.Second
+
+// Run serves until ctx ends or the HTTP server fails, then stops in this
+// order, which docs/OPERATIONS.md ("Checks") describes:
+//  1. /readyz answers 503 as soon as ctx ends (the API's Draining), so
+//     that a load balancer sends no more requests;
+//  2. the worker and the alert dispatcher take no new batch (the one in
+//     hand commits or rolls back whole);
+//  3. HTTP stops accepting and finishes the requests in flight, cut after
+//     shutdownTimeout;
+//  4. Run waits for the worker and the dispatcher to return.
+//
+// Close then stops the side servers and closes the store last, since
+// everything before uses it. Queued work stays for the next start.
+func (s *allotServer) Run(ctx context.Context) error {
+	wctx, stopWorker := context.WithCancel(context.Background())
+	defer stopWorker()
+	workerDone := make(chan error, 1)
+	go func() { workerDone <- s.worker.Run(wctx) }()
+	if s.cfg.webhookPrivate {
+		s.log.Warn("alert webhooks may be delivered to loopback and private addresses (--webhook-allow-private)")
+	}
+	alertsDone := startAlerts(wctx, s.db, s.log, s.cfg.webhookPrivate)
 	serveDone := make(chan error, 1)
 	go func() {
-		if tlsConfig != nil {
-			// The certificate is in srv.TLSConfig already, hence no file names.
-			serveDone <- srv.ServeTLS(ln, "", "")
+		if s.http.TLSConfig != nil {
+			// The certificate is in TLSConfig already, hence no file names.
+			serveDone <- s.http.ServeTLS(s.ln, "", "")
 			return
 		}
-		serveDone <- srv.Serve(ln)
+		serveDone <- s.http.Serve(s.ln)
 	}()
 
+	var err error
 	select {
 	case err = <-serveDone:
 	case <-ctx.Done():
 	}
-	// The worker takes no new batch from now on (the one in hand commits or
-	// rolls back whole); HTTP stops accepting and finishes requests in
-	// flight; then the store closes. Queued work stays for the next start.
 	stopWorker()
-	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
-	if serr := srv.Shutdown(sctx); serr != nil {
-		srv.Close() // requests still running past the deadline are cut
+	if serr := s.http.Shutdown(sctx); serr != nil {
+		s.http.Close() // requests still running past the deadline are cut
 		if err == nil && !errors.Is(serr, context.DeadlineExceeded) {
 			err = serr
 		}
-		log.Warn("shutdown deadline passed; open requests were cut", "err", serr)
+		s.log.Warn("shutdown deadline passed; open requests were cut", "err", serr)
 	}
 	<-workerDone
 	<-alertsDone
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
-	log.Info("stopped")
+	s.log.Info("stopped")
 	return err
+}
+
+// Close stops the side servers and closes the listener, if it was never
+// served, and the store. It is for after Run, or for a server newServer
+// could not finish.
+func (s *allotServer) Close() {
+	for i := len(s.stopSide) - 1; i >= 0; i-- {
+		s.stopSide[i]()
+	}
+	if s.ln != nil && s.http == nil {
+		s.ln.Close()
+	}
+	if s.db != nil {
+		s.db.Close()
+	}
 }
 
 func displayAddr(a net.Addr) string {
@@ -297,21 +424,19 @@ var sideTitle = map[string]string{"pprof": "Profiling (pprof)", "metrics": "Metr
 // operatorToken reads the operator's secret from --operator-token-file
 // when given, and warns when it came on the command line, where ps shows
 // it to every local user.
-func operatorToken(fs *flag.FlagSet, token *string, file string, log *slog.Logger) error {
-	if file != "" {
-		b, err := os.ReadFile(file)
+func operatorToken(c *serveConfig, log *slog.Logger) error {
+	if c.opTokenFile != "" {
+		b, err := os.ReadFile(c.opTokenFile)
 		if err != nil {
 			return fmt.Errorf("--operator-token-file: %w", err)
 		}
 		line, _, _ := strings.Cut(string(b), "\n")
-		if *token = strings.TrimSpace(line); *token == "" {
-			return fmt.Errorf("--operator-token-file: %s holds no token", file)
+		if c.opToken = strings.TrimSpace(line); c.opToken == "" {
+			return fmt.Errorf("--operator-token-file: %s holds no token", c.opTokenFile)
 		}
 		return nil
 	}
-	passed := false
-	fs.Visit(func(f *flag.Flag) { passed = passed || f.Name == "operator-token" })
-	if passed && *token != "" {
+	if c.opTokenOnCommandLine && c.opToken != "" {
 		log.Warn("the operator token was given on the command line, where other local users can read it; use ALLOT_OPERATOR_TOKEN or --operator-token-file")
 	}
 	return nil

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/allot-dev/allot"
 	"github.com/allot-dev/allot/csvio"
@@ -45,9 +46,9 @@ func (s *DB) ImportCSV(ctx context.Context, in *csvio.Import, dryRun bool) (*csv
 	}
 	var rep *csvio.Report
 	var changed bool
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *txn) error {
 		rep = &csvio.Report{DryRun: dryRun, Changes: []csvio.Change{}}
-		p := &importer{s: s, ctx: ctx, tx: tx, tenant: a.TenantID, in: in, rep: rep, now: fmtTime(s.now())}
+		p := &importer{s: s, ctx: ctx, tx: tx, tenant: a.TenantID, in: in, rep: rep, now: s.now()}
 		if err := p.plan(); err != nil {
 			return err
 		}
@@ -74,7 +75,7 @@ func (s *DB) ImportCSV(ctx context.Context, in *csvio.Import, dryRun bool) (*csv
 	}
 	rep.Applied = true
 	if len(in.Users)+len(in.Memberships) >= 1000 {
-		if err := s.analyzePostgres(ctx, s.db, "users", "dir_groups", "memberships", "addresses"); err != nil {
+		if err := s.analyzePostgres(ctx, "users", "dir_groups", "memberships", "addresses"); err != nil {
 			return nil, err
 		}
 	}
@@ -87,11 +88,11 @@ func (s *DB) ImportCSV(ctx context.Context, in *csvio.Import, dryRun bool) (*csv
 type importer struct {
 	s      *DB
 	ctx    context.Context
-	tx     *sql.Tx
+	tx     *txn
 	tenant string
 	in     *csvio.Import
 	rep    *csvio.Report
-	now    string
+	now    time.Time // of every object and audit line the import writes
 
 	users       map[string]*allot.User // existing, by the key of their userPrincipalName (allot.IdentifierKey)
 	userAfter   map[string]*allot.User // as the import leaves them, by the same key
@@ -118,10 +119,6 @@ type userChange struct {
 type groupChange struct {
 	before, after *allot.Group
 	addresses     bool
-}
-
-type memberChange struct {
-	group, member, kind string
 }
 
 func (p *importer) fail(file string, line int, format string, args ...any) {
@@ -160,7 +157,7 @@ func (p *importer) loadUsers() error {
 			names = append(names, allot.IdentifierKey(m.User), strings.ToLower(strings.TrimSpace(m.User)))
 		}
 	}
-	return p.s.each(p.ctx, p.tx, `SELECT `+userCols+` FROM users u WHERE u.tenant_id = ? AND u.upn_key IN (%s)`, dedupe(names), []any{p.tenant},
+	return p.tx.each(p.ctx, `SELECT `+userCols+` FROM users u WHERE u.tenant_id = ? AND u.upn_key IN (%s)`, slices.Compact(slices.Sorted(slices.Values(names))), []any{p.tenant},
 		func(r *sql.Rows) error {
 			u, err := scanUser(r)
 			if err == nil {
@@ -171,84 +168,112 @@ func (p *importer) loadUsers() error {
 }
 
 func (p *importer) planUsers() error {
-	file := p.in.UsersFile
 	var upns, addrClaims []nameClaim
 	for _, r := range p.in.Users {
-		key := allot.IdentifierKey(r.UserPrincipalName)
-		if prev := p.userAfter[key]; prev != nil {
-			// Two spellings of one name (NFC and NFD, full-width) that the
-			// parser's case-insensitive comparison let through.
-			p.fail(file, r.Line, "userPrincipalName %q is the same name as %q on an earlier line", r.UserPrincipalName, prev.UserPrincipalName)
+		before, after := p.userRow(r)
+		if after == nil {
 			continue
 		}
-		before := p.users[key]
-		var after allot.User
+		p.userAfter[allot.IdentifierKey(r.UserPrincipalName)] = after
+		upns = append(upns, nameClaim{name: after.UserPrincipalName, owner: after.ID, where: fmt.Sprintf("line %d", r.Line), line: r.Line})
+		var old []string
 		if before != nil {
-			after = *before
-			after.ProxyAddresses = slices.Clone(before.ProxyAddresses)
-		} else {
-			after = allot.User{ID: p.s.newID(), AccountEnabled: true, ProxyAddresses: []string{}}
+			old = before.ProxyAddresses
 		}
-		after.UserPrincipalName, after.DisplayName = allot.IdentifierForm(r.UserPrincipalName), r.DisplayName
-		if r.Mail != nil {
-			after.Mail = *r.Mail
-		}
-		if r.UsageLocation != nil {
-			loc, err := validLocation(*r.UsageLocation)
-			if err != nil {
-				p.fail(file, r.Line, "%s", allot.ErrorMessage(err))
-				continue
-			}
-			after.UsageLocation = loc
-		}
-		if r.ProxyAddresses != nil {
-			after.ProxyAddresses = cleanAddresses(*r.ProxyAddresses)
-		}
-		if r.AccountEnabled != nil {
-			after.AccountEnabled = *r.AccountEnabled
-		}
-		// The checks of CreateUser and UpdateUser, should the parser have let
-		// something through.
-		if msg := invalid(after.DisplayName, validUPN(r.UserPrincipalName), validText("displayName", after.DisplayName, 256),
-			validText("mail", after.Mail, 256), validAddresses(after.ProxyAddresses)); msg != "" {
-			p.fail(file, r.Line, "%s", msg)
-			continue
-		}
-		p.userAfter[key] = &after
-		where := fmt.Sprintf("line %d", r.Line)
-		upns = append(upns, nameClaim{name: after.UserPrincipalName, owner: after.ID, where: where, line: r.Line})
-		if before == nil || !slices.Equal(normalizeAll(before.ProxyAddresses), normalizeAll(after.ProxyAddresses)) {
-			for _, ad := range normalizeAll(after.ProxyAddresses) {
-				addrClaims = append(addrClaims, nameClaim{name: ad, owner: after.ID, where: where, line: r.Line})
-			}
-		}
-		change := csvio.Change{File: file, Line: r.Line, Object: "user", Key: after.UserPrincipalName}
-		if before == nil {
-			p.newUsers = append(p.newUsers, &after)
-			p.rep.Users.Created++
-			change.Action = "create"
-			p.rep.AddChange(change)
-			continue
-		}
-		var fields changedFields
-		addrs := !slices.Equal(normalizeAll(before.ProxyAddresses), normalizeAll(after.ProxyAddresses))
-		fields.add("userPrincipalName", before.UserPrincipalName != after.UserPrincipalName)
-		fields.add("displayName", before.DisplayName != after.DisplayName)
-		fields.add("mail", before.Mail != after.Mail)
-		fields.add("usageLocation", before.UsageLocation != after.UsageLocation)
-		fields.add("proxyAddresses", !slices.Equal(before.ProxyAddresses, after.ProxyAddresses))
-		fields.add("accountEnabled", before.AccountEnabled != after.AccountEnabled)
-		if fields == nil {
-			p.rep.Users.Unchanged++
-			continue
-		}
-		p.rep.Users.Updated++
-		change.Action, change.Fields = "update", fields
-		p.rep.AddChange(change)
-		p.userUpdates = append(p.userUpdates, userChange{before: before, after: &after,
-			requeue: addrs || before.UsageLocation != after.UsageLocation, addresses: addrs})
+		addrClaims = append(addrClaims, addressClaims(before == nil, old, after.ProxyAddresses, after.ID, r.Line)...)
+		p.recordUser(r.Line, before, after)
 	}
-	return p.checkNames(file, []nameColumns{upnNames, addressNames}, upns, addrClaims)
+	return p.checkNames(p.in.UsersFile, []nameColumns{upnNames, addressNames}, upns, addrClaims)
+}
+
+// userRow is the user a row of users.csv matches (nil for a new one) and
+// what the row makes of it; after is nil when the row fails, reported.
+func (p *importer) userRow(r csvio.UserRow) (before, after *allot.User) {
+	file := p.in.UsersFile
+	key := allot.IdentifierKey(r.UserPrincipalName)
+	if prev := p.userAfter[key]; prev != nil {
+		// Two spellings of one name (NFC and NFD, full-width) that the
+		// parser's case-insensitive comparison let through.
+		p.fail(file, r.Line, "userPrincipalName %q is the same name as %q on an earlier line", r.UserPrincipalName, prev.UserPrincipalName)
+		return nil, nil
+	}
+	before = p.users[key]
+	var u allot.User
+	if before != nil {
+		u = *before
+		u.ProxyAddresses = slices.Clone(before.ProxyAddresses)
+	} else {
+		u = allot.User{ID: p.s.newID(), AccountEnabled: true, ProxyAddresses: []string{}, CreatedAt: p.now}
+	}
+	u.UserPrincipalName, u.DisplayName = allot.IdentifierForm(r.UserPrincipalName), r.DisplayName
+	if r.Mail != nil {
+		u.Mail = *r.Mail
+	}
+	if r.UsageLocation != nil {
+		loc, err := allot.NormalizeLocation(*r.UsageLocation)
+		if err != nil {
+			p.fail(file, r.Line, "%s", allot.ErrorMessage(err))
+			return nil, nil
+		}
+		u.UsageLocation = loc
+	}
+	if r.ProxyAddresses != nil {
+		u.ProxyAddresses = allot.CleanAddresses(*r.ProxyAddresses)
+	}
+	if r.AccountEnabled != nil {
+		u.AccountEnabled = *r.AccountEnabled
+	}
+	// The checks of CreateUser and UpdateUser, should the parser have let
+	// something through.
+	if msg := invalid(u.DisplayName, allot.CheckUPN(r.UserPrincipalName), allot.CheckText("displayName", u.DisplayName, 256),
+		allot.CheckText("mail", u.Mail, 256), allot.CheckAddresses(u.ProxyAddresses)); msg != "" {
+		p.fail(file, r.Line, "%s", msg)
+		return nil, nil
+	}
+	return before, &u
+}
+
+// recordUser counts and reports what a row does to its user, and keeps
+// the user to create or update.
+func (p *importer) recordUser(line int, before, after *allot.User) {
+	change := csvio.Change{File: p.in.UsersFile, Line: line, Object: "user", Key: after.UserPrincipalName}
+	if before == nil {
+		p.newUsers = append(p.newUsers, after)
+		p.rep.Users.Created++
+		change.Action = "create"
+		p.rep.AddChange(change)
+		return
+	}
+	var fields changedFields
+	addrs := !slices.Equal(normalizeAll(before.ProxyAddresses), normalizeAll(after.ProxyAddresses))
+	fields.add("userPrincipalName", before.UserPrincipalName != after.UserPrincipalName)
+	fields.add("displayName", before.DisplayName != after.DisplayName)
+	fields.add("mail", before.Mail != after.Mail)
+	fields.add("usageLocation", before.UsageLocation != after.UsageLocation)
+	fields.add("proxyAddresses", !slices.Equal(before.ProxyAddresses, after.ProxyAddresses))
+	fields.add("accountEnabled", before.AccountEnabled != after.AccountEnabled)
+	if fields == nil {
+		p.rep.Users.Unchanged++
+		return
+	}
+	p.rep.Users.Updated++
+	change.Action, change.Fields = "update", fields
+	p.rep.AddChange(change)
+	p.userUpdates = append(p.userUpdates, userChange{before: before, after: after,
+		requeue: addrs || before.UsageLocation != after.UsageLocation, addresses: addrs})
+}
+
+// addressClaims are the addresses an object of a file claims: all of them
+// for a new object, none unless they changed for an existing one.
+func addressClaims(created bool, before, after []string, owner string, line int) []nameClaim {
+	if !created && slices.Equal(normalizeAll(before), normalizeAll(after)) {
+		return nil
+	}
+	var out []nameClaim
+	for _, ad := range normalizeAll(after) {
+		out = append(out, nameClaim{name: ad, owner: owner, where: fmt.Sprintf("line %d", line), line: line})
+	}
+	return out
 }
 
 // checkNames refuses, each at its line, the names of a file that look like
@@ -267,7 +292,7 @@ func (p *importer) checkNames(file string, cols []nameColumns, claims ...[]nameC
 // mailNickname, and groups are few next to users.
 func (p *importer) loadGroups() error {
 	p.groups, p.groupByID = map[string][]*allot.Group{}, map[string]*allot.Group{}
-	rows, err := p.tx.QueryContext(p.ctx, p.s.q(`SELECT `+groupCols+` FROM dir_groups g WHERE g.tenant_id = ? ORDER BY g.id`), p.tenant)
+	rows, err := p.tx.Query(p.ctx, `SELECT `+groupCols+` FROM dir_groups g WHERE g.tenant_id = ? ORDER BY g.id`, p.tenant)
 	if err != nil {
 		return err
 	}
@@ -288,89 +313,103 @@ func (p *importer) loadGroups() error {
 
 func (p *importer) planGroups() error {
 	p.groupAfter, p.newGroupIDs = map[string]*allot.Group{}, map[string]bool{}
-	file := p.in.GroupsFile
 	var nicks, addrClaims []nameClaim
 	for _, r := range p.in.Groups {
-		key := allot.IdentifierKey(r.MailNickname)
-		if prev := p.groupAfter[key]; prev != nil {
-			p.fail(file, r.Line, "mailNickname %q is the same name as %q on an earlier line", r.MailNickname, prev.MailNickname)
+		before, after := p.groupRow(r)
+		if after == nil {
 			continue
 		}
-		matches := p.groups[key]
-		if len(matches) > 1 {
-			p.fail(file, r.Line, "mailNickname %q matches %d groups of the tenant; give them distinct mailNicknames first", r.MailNickname, len(matches))
-			continue
+		p.groupAfter[allot.IdentifierKey(r.MailNickname)] = after
+		nicks = append(nicks, nameClaim{name: after.MailNickname, owner: after.ID, where: fmt.Sprintf("line %d", r.Line), line: r.Line})
+		var old []string
+		if before != nil {
+			old = before.ProxyAddresses
 		}
-		var before *allot.Group
-		var after allot.Group
-		if len(matches) == 1 {
-			before = matches[0]
-			after = *before
-			after.ProxyAddresses = slices.Clone(before.ProxyAddresses)
-		} else {
-			after = allot.Group{ID: p.s.newID(), GroupTypes: []string{}, ProxyAddresses: []string{}, SecurityEnabled: true}
-			if r.GroupTypes != nil && len(*r.GroupTypes) > 0 {
-				// A Microsoft 365 group is mail-enabled and, by default, not a security group.
-				after.GroupTypes, after.MailEnabled, after.SecurityEnabled = slices.Clone(*r.GroupTypes), true, false
-			}
-		}
-		if before != nil && r.GroupTypes != nil && !slices.Equal(normTypes(before.GroupTypes), normTypes(*r.GroupTypes)) {
-			p.fail(file, r.Line, "groupTypes of an existing group cannot be changed (group %q has %q)", r.MailNickname, strings.Join(before.GroupTypes, ";"))
-			continue
-		}
-		after.MailNickname, after.DisplayName = allot.IdentifierForm(r.MailNickname), r.DisplayName
-		if r.Description != nil {
-			after.Description = *r.Description
-		}
-		if r.MailEnabled != nil {
-			after.MailEnabled = *r.MailEnabled
-		}
-		if r.SecurityEnabled != nil {
-			after.SecurityEnabled = *r.SecurityEnabled
-		}
-		if r.ProxyAddresses != nil {
-			after.ProxyAddresses = cleanAddresses(*r.ProxyAddresses)
-		}
-		if msg := invalid(after.DisplayName, validText("displayName", after.DisplayName, 256), validText("description", after.Description, 1024),
-			validNickname(r.MailNickname), validAddresses(after.ProxyAddresses)); msg != "" {
-			p.fail(file, r.Line, "%s", msg)
-			continue
-		}
-		p.groupAfter[key] = &after
-		where := fmt.Sprintf("line %d", r.Line)
-		nicks = append(nicks, nameClaim{name: after.MailNickname, owner: after.ID, where: where, line: r.Line})
-		if before == nil || !slices.Equal(normalizeAll(before.ProxyAddresses), normalizeAll(after.ProxyAddresses)) {
-			for _, ad := range normalizeAll(after.ProxyAddresses) {
-				addrClaims = append(addrClaims, nameClaim{name: ad, owner: after.ID, where: where, line: r.Line})
-			}
-		}
-		change := csvio.Change{File: file, Line: r.Line, Object: "group", Key: after.MailNickname}
-		if before == nil {
-			p.newGroups = append(p.newGroups, &after)
-			p.newGroupIDs[after.ID] = true
-			p.rep.Groups.Created++
-			change.Action = "create"
-			p.rep.AddChange(change)
-			continue
-		}
-		var fields changedFields
-		fields.add("mailNickname", before.MailNickname != after.MailNickname)
-		fields.add("displayName", before.DisplayName != after.DisplayName)
-		fields.add("description", before.Description != after.Description)
-		fields.add("mailEnabled", before.MailEnabled != after.MailEnabled)
-		fields.add("securityEnabled", before.SecurityEnabled != after.SecurityEnabled)
-		fields.add("proxyAddresses", !slices.Equal(before.ProxyAddresses, after.ProxyAddresses))
-		if fields == nil {
-			p.rep.Groups.Unchanged++
-			continue
-		}
-		p.rep.Groups.Updated++
-		change.Action, change.Fields = "update", fields
-		p.rep.AddChange(change)
-		p.groupUpdates = append(p.groupUpdates, groupChange{before: before, after: &after,
-			addresses: !slices.Equal(normalizeAll(before.ProxyAddresses), normalizeAll(after.ProxyAddresses))})
+		addrClaims = append(addrClaims, addressClaims(before == nil, old, after.ProxyAddresses, after.ID, r.Line)...)
+		p.recordGroup(r.Line, before, after)
 	}
-	return p.checkNames(file, []nameColumns{nicknameNames, addressNames}, nicks, addrClaims)
+	return p.checkNames(p.in.GroupsFile, []nameColumns{nicknameNames, addressNames}, nicks, addrClaims)
+}
+
+// groupRow is the group a row of groups.csv matches (nil for a new one)
+// and what the row makes of it; after is nil when the row fails, reported.
+func (p *importer) groupRow(r csvio.GroupRow) (before, after *allot.Group) {
+	file := p.in.GroupsFile
+	key := allot.IdentifierKey(r.MailNickname)
+	if prev := p.groupAfter[key]; prev != nil {
+		p.fail(file, r.Line, "mailNickname %q is the same name as %q on an earlier line", r.MailNickname, prev.MailNickname)
+		return nil, nil
+	}
+	matches := p.groups[key]
+	if len(matches) > 1 {
+		p.fail(file, r.Line, "mailNickname %q matches %d groups of the tenant; give them distinct mailNicknames first", r.MailNickname, len(matches))
+		return nil, nil
+	}
+	var g allot.Group
+	if len(matches) == 1 {
+		before = matches[0]
+		g = *before
+		g.ProxyAddresses = slices.Clone(before.ProxyAddresses)
+	} else {
+		g = allot.Group{ID: p.s.newID(), GroupTypes: []string{}, ProxyAddresses: []string{}, SecurityEnabled: true, CreatedAt: p.now}
+		if r.GroupTypes != nil && len(*r.GroupTypes) > 0 {
+			// A Microsoft 365 group is mail-enabled and, by default, not a security group.
+			g.GroupTypes, g.MailEnabled, g.SecurityEnabled = slices.Clone(*r.GroupTypes), true, false
+		}
+	}
+	if before != nil && r.GroupTypes != nil && !slices.Equal(normTypes(before.GroupTypes), normTypes(*r.GroupTypes)) {
+		p.fail(file, r.Line, "groupTypes of an existing group cannot be changed (group %q has %q)", r.MailNickname, strings.Join(before.GroupTypes, ";"))
+		return nil, nil
+	}
+	g.MailNickname, g.DisplayName = allot.IdentifierForm(r.MailNickname), r.DisplayName
+	if r.Description != nil {
+		g.Description = *r.Description
+	}
+	if r.MailEnabled != nil {
+		g.MailEnabled = *r.MailEnabled
+	}
+	if r.SecurityEnabled != nil {
+		g.SecurityEnabled = *r.SecurityEnabled
+	}
+	if r.ProxyAddresses != nil {
+		g.ProxyAddresses = allot.CleanAddresses(*r.ProxyAddresses)
+	}
+	if msg := invalid(g.DisplayName, allot.CheckText("displayName", g.DisplayName, 256), allot.CheckText("description", g.Description, 1024),
+		allot.CheckNickname(r.MailNickname), allot.CheckAddresses(g.ProxyAddresses)); msg != "" {
+		p.fail(file, r.Line, "%s", msg)
+		return nil, nil
+	}
+	return before, &g
+}
+
+// recordGroup counts and reports what a row does to its group, and keeps
+// the group to create or update.
+func (p *importer) recordGroup(line int, before, after *allot.Group) {
+	change := csvio.Change{File: p.in.GroupsFile, Line: line, Object: "group", Key: after.MailNickname}
+	if before == nil {
+		p.newGroups = append(p.newGroups, after)
+		p.newGroupIDs[after.ID] = true
+		p.rep.Groups.Created++
+		change.Action = "create"
+		p.rep.AddChange(change)
+		return
+	}
+	var fields changedFields
+	fields.add("mailNickname", before.MailNickname != after.MailNickname)
+	fields.add("displayName", before.DisplayName != after.DisplayName)
+	fields.add("description", before.Description != after.Description)
+	fields.add("mailEnabled", before.MailEnabled != after.MailEnabled)
+	fields.add("securityEnabled", before.SecurityEnabled != after.SecurityEnabled)
+	fields.add("proxyAddresses", !slices.Equal(before.ProxyAddresses, after.ProxyAddresses))
+	if fields == nil {
+		p.rep.Groups.Unchanged++
+		return
+	}
+	p.rep.Groups.Updated++
+	change.Action, change.Fields = "update", fields
+	p.rep.AddChange(change)
+	p.groupUpdates = append(p.groupUpdates, groupChange{before: before, after: after,
+		addresses: !slices.Equal(normalizeAll(before.ProxyAddresses), normalizeAll(after.ProxyAddresses))})
 }
 
 // invalid is the message for a row that fails the checks of the single
@@ -441,42 +480,61 @@ func (p *importer) user(upn string, line int) *allot.User {
 	return nil
 }
 
+// wantedMembership is a row of memberships.csv resolved to ids.
+type wantedMembership struct {
+	line                int
+	group, member, kind string
+	groupKey, memberKey string // the names the row gives, for the report
+}
+
 func (p *importer) planMemberships() error {
 	if p.in.MembershipsFile == "" {
 		return nil
 	}
-	type wanted struct {
-		line                int
-		group, member, kind string
-		groupKey, memberKey string
+	want := p.wantedMemberships()
+	if p.rep.Errors.Len() > 0 {
+		return nil
 	}
-	var want []wanted
-	var memberIDs []string
+	existing, err := p.existingMemberships(want)
+	if err != nil {
+		return err
+	}
+	keep := p.planAdds(want, existing)
+	if !p.in.PruneMemberships {
+		return nil
+	}
+	return p.planRemoves(existing, keep)
+}
+
+// wantedMemberships resolves the rows of memberships.csv, reporting those
+// naming what does not exist.
+func (p *importer) wantedMemberships() []wantedMembership {
+	var want []wantedMembership
 	for _, r := range p.in.Memberships {
 		g := p.group(r.Group, r.Line)
-		var w wanted
+		var w wantedMembership
 		if r.User != "" {
 			if u := p.user(r.User, r.Line); u != nil && g != nil {
-				w = wanted{r.Line, g.ID, u.ID, allot.MemberUser, g.MailNickname, u.UserPrincipalName}
+				w = wantedMembership{r.Line, g.ID, u.ID, allot.MemberUser, g.MailNickname, u.UserPrincipalName}
 			}
 		} else if m := p.group(r.MemberGroup, r.Line); m != nil && g != nil {
 			if m.ID == g.ID {
 				p.fail(p.in.MembershipsFile, r.Line, "group %q cannot be a member of itself", r.Group)
 				continue
 			}
-			w = wanted{r.Line, g.ID, m.ID, allot.MemberGroup, g.MailNickname, m.MailNickname}
+			w = wantedMembership{r.Line, g.ID, m.ID, allot.MemberGroup, g.MailNickname, m.MailNickname}
 		}
-		if w.group == "" {
-			continue
+		if w.group != "" {
+			want = append(want, w)
 		}
-		want = append(want, w)
-		memberIDs = append(memberIDs, w.member)
 	}
-	if p.rep.Errors.Len() > 0 {
-		return nil
-	}
-	// The memberships that exist: of the pruned groups, all of them;
-	// otherwise those of the members named, which is all that is compared.
+	return want
+}
+
+// existingMemberships reads the memberships that exist: of the pruned
+// groups, all of them; otherwise those of the members named, which is all
+// that is compared. They map to the member's kind.
+func (p *importer) existingMemberships(want []wantedMembership) (map[[2]string]string, error) {
 	existing := map[[2]string]string{}
 	scan := func(r *sql.Rows) error {
 		var g, m, kind string
@@ -484,24 +542,30 @@ func (p *importer) planMemberships() error {
 		existing[[2]string{g, m}] = kind
 		return err
 	}
-	var scope []string
 	if p.in.PruneMemberships {
+		var scope []string
 		for _, g := range p.groupAfter {
 			scope = append(scope, g.ID)
 		}
 		for _, w := range want {
 			scope = append(scope, w.group)
 		}
-		scope = dedupe(scope)
-		sort.Strings(scope)
-		if err := p.s.each(p.ctx, p.tx, `SELECT group_id, member_id, member_kind FROM memberships WHERE tenant_id = ? AND group_id IN (%s)`,
-			scope, []any{p.tenant}, scan); err != nil {
-			return err
-		}
-	} else if err := p.s.each(p.ctx, p.tx, `SELECT group_id, member_id, member_kind FROM memberships WHERE tenant_id = ? AND member_id IN (%s)`,
-		dedupe(memberIDs), []any{p.tenant}, scan); err != nil {
-		return err
+		slices.Sort(scope)
+		scope = slices.Compact(scope)
+		err := p.tx.each(p.ctx, `SELECT group_id, member_id, member_kind FROM memberships WHERE tenant_id = ? AND group_id IN (%s)`, scope, []any{p.tenant}, scan)
+		return existing, err
 	}
+	var members []string
+	for _, w := range want {
+		members = append(members, w.member)
+	}
+	err := p.tx.each(p.ctx, `SELECT group_id, member_id, member_kind FROM memberships WHERE tenant_id = ? AND member_id IN (%s)`, slices.Compact(slices.Sorted(slices.Values(members))), []any{p.tenant}, scan)
+	return existing, err
+}
+
+// planAdds keeps the wanted memberships that do not exist yet to add, and
+// returns every wanted one.
+func (p *importer) planAdds(want []wantedMembership, existing map[[2]string]string) map[[2]string]bool {
 	keep := map[[2]string]bool{}
 	for _, w := range want {
 		pair := [2]string{w.group, w.member}
@@ -519,9 +583,12 @@ func (p *importer) planMemberships() error {
 		p.rep.Memberships.Added++
 		p.rep.AddChange(csvio.Change{File: p.in.MembershipsFile, Line: w.line, Object: "membership", Action: "add", Key: w.groupKey, Member: w.memberKey})
 	}
-	if !p.in.PruneMemberships {
-		return nil
-	}
+	return keep
+}
+
+// planRemoves keeps the existing memberships the file does not list to
+// remove, reported by the groups' and members' names.
+func (p *importer) planRemoves(existing map[[2]string]string, keep map[[2]string]bool) error {
 	var gone []memberChange
 	var goneUsers []string
 	for pair, kind := range existing {
@@ -533,7 +600,7 @@ func (p *importer) planMemberships() error {
 		}
 	}
 	upn := map[string]string{}
-	if err := p.s.each(p.ctx, p.tx, `SELECT id, upn FROM users WHERE tenant_id = ? AND id IN (%s)`, goneUsers, []any{p.tenant}, func(r *sql.Rows) error {
+	if err := p.tx.each(p.ctx, `SELECT id, upn FROM users WHERE tenant_id = ? AND id IN (%s)`, goneUsers, []any{p.tenant}, func(r *sql.Rows) error {
 		var id, name string
 		err := r.Scan(&id, &name)
 		upn[id] = name
@@ -568,7 +635,7 @@ func (p *importer) planMemberships() error {
 }
 
 func (p *importer) addAudit(activity, targetType, targetID, before, after string) {
-	p.audit = append(p.audit, auditRow(p.ctx, p.tenant, p.now, activity, targetType, targetID, before, after, "success"))
+	p.audit = append(p.audit, auditRow(p.ctx, p.tenant, fmtTime(p.now), activity, targetType, targetID, before, after, "success"))
 }
 
 func (p *importer) apply() error {
@@ -579,32 +646,21 @@ func (p *importer) apply() error {
 	}
 	p.addAudit("Import directory", "Tenant", p.tenant, "", toJSON(map[string]any{"format": "csv",
 		"users": p.rep.Users, "groups": p.rep.Groups, "memberships": p.rep.Memberships}))
-	return p.s.insertRows(p.ctx, p.tx, auditCols, p.audit)
+	return p.tx.insertRows(p.ctx, auditCols, p.audit)
 }
 
 func (p *importer) applyUsers() error {
 	s, ctx, tx := p.s, p.ctx, p.tx
-	var rows, addrs [][]any
 	for _, u := range p.newUsers {
-		rows = append(rows, []any{p.tenant, u.ID, u.UserPrincipalName, allot.IdentifierKey(u.UserPrincipalName), allot.IdentifierSkeleton(u.UserPrincipalName),
-			u.DisplayName, u.Mail, u.UsageLocation, toJSON(u.ProxyAddresses), b2i(u.AccountEnabled), p.now})
-		for _, ad := range normalizeAll(u.ProxyAddresses) {
-			addrs = append(addrs, addressRow(p.tenant, ad, u.ID, allot.MemberUser))
-		}
-		p.addAudit("Add user", "User", u.ID, "", toJSON(map[string]any{"userPrincipalName": u.UserPrincipalName, "usageLocation": u.UsageLocation, "proxyAddresses": u.ProxyAddresses}))
+		p.addAudit("Add user", "User", u.ID, "", userCreatedJSON(u))
 	}
-	if err := s.insertRows(ctx, tx, `INSERT INTO users (tenant_id, id, upn, upn_key, upn_skeleton, display_name, mail, usage_location, proxy_addresses, account_enabled, created_at) VALUES `, rows); err != nil {
-		return err
-	}
-	if err := s.insertRows(ctx, tx, addressCols, addrs); err != nil {
+	if err := insertUsers(ctx, tx, p.tenant, p.newUsers); err != nil {
 		return err
 	}
 	var requeue, moved []string
 	for _, c := range p.userUpdates {
 		u := c.after
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE users SET upn = ?, upn_key = ?, upn_skeleton = ?, display_name = ?, mail = ?, usage_location = ?, proxy_addresses = ?, account_enabled = ?
-			WHERE tenant_id = ? AND id = ?`), u.UserPrincipalName, allot.IdentifierKey(u.UserPrincipalName), allot.IdentifierSkeleton(u.UserPrincipalName), u.DisplayName, u.Mail, u.UsageLocation,
-			toJSON(u.ProxyAddresses), b2i(u.AccountEnabled), p.tenant, u.ID); err != nil {
+		if err := updateUserRow(ctx, tx, p.tenant, u); err != nil {
 			return err
 		}
 		p.addAudit("Update user", "User", u.ID, userAuditJSON(c.before), userAuditJSON(u))
@@ -621,7 +677,7 @@ func (p *importer) applyUsers() error {
 	if err := s.enqueueUsers(ctx, tx, p.tenant, requeue, ""); err != nil {
 		return err
 	}
-	mailbox, err := s.idSet(ctx, tx, `SELECT user_id FROM mailboxes WHERE tenant_id = ? AND user_id IN (%s)`, moved, p.tenant)
+	mailbox, err := tx.idSet(ctx, `SELECT user_id FROM mailboxes WHERE tenant_id = ? AND user_id IN (%s)`, moved, p.tenant)
 	if err != nil {
 		return err
 	}
@@ -643,21 +699,12 @@ func (p *importer) applyUsers() error {
 
 func (p *importer) applyGroups() error {
 	s, ctx, tx := p.s, p.ctx, p.tx
-	var rows, addrs [][]any
 	var owned []string
 	for _, g := range p.newGroups {
-		rows = append(rows, []any{p.tenant, g.ID, g.DisplayName, g.Description, g.MailNickname, nicknameSkeleton(g.MailNickname), toJSON(g.GroupTypes), b2i(g.MailEnabled),
-			b2i(g.SecurityEnabled), toJSON(g.ProxyAddresses), p.now})
-		for _, ad := range normalizeAll(g.ProxyAddresses) {
-			addrs = append(addrs, addressRow(p.tenant, ad, g.ID, allot.MemberGroup))
-		}
 		owned = append(owned, g.ProxyAddresses...)
-		p.addAudit("Add group", "Group", g.ID, "", toJSON(map[string]any{"displayName": g.DisplayName, "proxyAddresses": g.ProxyAddresses}))
+		p.addAudit("Add group", "Group", g.ID, "", groupCreatedJSON(g))
 	}
-	if err := s.insertRows(ctx, tx, `INSERT INTO dir_groups (tenant_id, id, display_name, description, mail_nickname, mail_nickname_skeleton, group_types, mail_enabled, security_enabled, proxy_addresses, created_at) VALUES `, rows); err != nil {
-		return err
-	}
-	if err := s.insertRows(ctx, tx, addressCols, addrs); err != nil {
+	if err := insertGroups(ctx, tx, p.tenant, p.newGroups); err != nil {
 		return err
 	}
 	// A group owns the addresses it lists: their user listers are queued.
@@ -674,8 +721,7 @@ func (p *importer) applyGroups() error {
 				return err
 			}
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE dir_groups SET display_name = ?, description = ?, mail_nickname = ?, mail_nickname_skeleton = ?, mail_enabled = ?, security_enabled = ?, proxy_addresses = ?
-			WHERE tenant_id = ? AND id = ?`), g.DisplayName, g.Description, g.MailNickname, nicknameSkeleton(g.MailNickname), b2i(g.MailEnabled), b2i(g.SecurityEnabled), toJSON(g.ProxyAddresses), p.tenant, g.ID); err != nil {
+		if err := updateGroupRow(ctx, tx, p.tenant, g); err != nil {
 			return err
 		}
 		p.addAudit("Update group", "Group", g.ID, toJSON(c.before), toJSON(g))
@@ -685,7 +731,6 @@ func (p *importer) applyGroups() error {
 
 func (p *importer) applyMemberships() error {
 	s, ctx, tx := p.s, p.ctx, p.tx
-	var rows [][]any
 	touched := map[string][]string{} // group -> users who joined or left, in file order
 	var order []string
 	touch := func(c memberChange) {
@@ -698,15 +743,14 @@ func (p *importer) applyMemberships() error {
 		touched[c.group] = append(touched[c.group], c.member)
 	}
 	for _, c := range p.adds {
-		rows = append(rows, []any{p.tenant, c.group, c.member, c.kind, p.now})
 		p.addAudit("Add member to group", "Group", c.group, "", toJSON(map[string]string{"memberId": c.member, "memberType": c.kind}))
 		touch(c)
 	}
-	if err := s.insertRows(ctx, tx, `INSERT INTO memberships (tenant_id, group_id, member_id, member_kind, added_at) VALUES `, rows); err != nil {
+	if err := insertMemberships(ctx, tx, p.tenant, fmtTime(p.now), p.adds); err != nil {
 		return err
 	}
 	for _, c := range p.removes {
-		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM memberships WHERE tenant_id = ? AND group_id = ? AND member_id = ?`), p.tenant, c.group, c.member); err != nil {
+		if _, err := tx.Exec(ctx, `DELETE FROM memberships WHERE tenant_id = ? AND group_id = ? AND member_id = ?`, p.tenant, c.group, c.member); err != nil {
 			return err
 		}
 		p.addAudit("Remove member from group", "Group", c.group, toJSON(map[string]string{"memberId": c.member, "memberType": c.kind}), "")
@@ -717,12 +761,12 @@ func (p *importer) applyMemberships() error {
 	// the user still has states from it.
 	for _, g := range order {
 		var n int
-		if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM assignments WHERE tenant_id = ? AND target_id = ?`), p.tenant, g).Scan(&n); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM assignments WHERE tenant_id = ? AND target_id = ?`, p.tenant, g).Scan(&n); err != nil {
 			return err
 		}
 		ids := touched[g]
 		if n == 0 {
-			licensed, err := s.idSet(ctx, tx, `SELECT DISTINCT user_id FROM license_states WHERE tenant_id = ? AND source = ? AND user_id IN (%s)`, ids, p.tenant, g)
+			licensed, err := tx.idSet(ctx, `SELECT DISTINCT user_id FROM license_states WHERE tenant_id = ? AND source = ? AND user_id IN (%s)`, ids, p.tenant, g)
 			if err != nil {
 				return err
 			}

@@ -6,104 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/allot-dev/allot"
 )
-
-func init() {
-	cliCommands = append(cliCommands,
-		cliCmd{
-			name:    "products",
-			summary: "list the subscribed products with their seats",
-			examples: `allot products
-				allot products --output csv > products.csv
-				ALLOT_SERVER=https://allot.example.com allot products -o json`,
-			define: defineProducts,
-		},
-		cliCmd{
-			name:     "assign",
-			synopsis: "--product SKU (--group G… | --user U…) [--disable-plan PLAN…] [--include-nested] [--wait]",
-			summary:  "assign a product to groups or users",
-			details: `SKU and PLAN are a part number (ENTERPRISEPACK, EXCHANGE_S_ENTERPRISE) or an id;
-a group is an id or a display name, a user an id or a userPrincipalName. Repeat
---group, --user and --disable-plan for several; up to 20 groups at once. Groups are
-processed in the background: --wait shows the progress and the outcome. Assigning
-a product again replaces its disabled plans. --include-nested (groups only) also
-licenses the users of groups nested in the groups, up to 5 levels deep;
---include-nested=false switches that off, and leaving it out keeps the setting
-(docs/NESTED-GROUPS.md).`,
-			examples: `allot assign --product ENTERPRISEPACK --group Sales --group Marketing --wait
-				allot assign --product ENTERPRISEPACK --group Sales --disable-plan EXCHANGE_S_ENTERPRISE
-				allot assign --product ENTERPRISEPACK --group Staff --include-nested --wait
-				allot assign --product SPE_E5 --user adele@contoso.com --user alex@contoso.com`,
-			define: defineAssign(true),
-		},
-		cliCmd{
-			name:     "unassign",
-			synopsis: "--product SKU (--group G… | --user U…) [--wait]",
-			summary:  "remove a product from groups or users",
-			details: `Removing a product from a group removes it from every member that has it
-only through that group; --wait shows the progress.`,
-			examples: `allot unassign --product ENTERPRISEPACK --group Sales --wait
-				allot unassign --product SPE_E5 --user adele@contoso.com`,
-			define: defineAssign(false),
-		},
-		cliCmd{
-			name:     "group status",
-			synopsis: "GROUP",
-			summary:  "show a group's licenses, processing state and member counts",
-			examples: `allot group status Sales
-				allot group status 0f5c1c2e-7f3b-4c1a-9d2e-3a4b5c6d7e8f -o json`,
-			define: defineGroupStatus,
-		},
-		cliCmd{
-			name:     "group errors",
-			synopsis: "GROUP",
-			summary:  "list the group's members whose licenses from it failed, and why",
-			examples: `allot group errors Sales
-				allot group errors Sales -o csv > sales-errors.csv`,
-			define: defineGroupErrors,
-		},
-		cliCmd{
-			name:     "reprocess",
-			synopsis: "(--group G | --user U…) [--wait]",
-			summary:  "apply a group's or users' licenses again, e.g. after freeing seats",
-			examples: `allot reprocess --group Sales --wait
-				allot reprocess --user adele@contoso.com --user alex@contoso.com`,
-			define: defineReprocess,
-		},
-		cliCmd{
-			name:     "purchase",
-			synopsis: "--product SKU --seats N [--user U…]",
-			summary:  "buy seats, optionally giving them first to users waiting for them",
-			details: `Users given with --user who wait for the product (in CountViolation, e.g. from
-a group) get the new seats first, at once; the rest go to whoever waits longest.
-There may be no more of them than seats bought, and at most 20.`,
-			examples: `allot purchase --product ENTERPRISEPACK --seats 10
-				allot purchase --product SPE_E5 --seats 2 --user adele@contoso.com --user alex@contoso.com`,
-			define: definePurchase,
-		},
-		cliCmd{
-			name:    "status",
-			summary: "show the processing queue and the groups being processed",
-			examples: `allot status
-				allot status -o json`,
-			define: defineStatus,
-		},
-		cliCmd{
-			name:     "completion",
-			synopsis: "bash|zsh|fish",
-			summary:  "print a shell completion script",
-			examples: `source <(allot completion bash)      # in ~/.bashrc
-				source <(allot completion zsh)       # in ~/.zshrc, after compinit
-				allot completion fish > ~/.config/fish/completions/allot.fish`,
-			local:  true,
-			define: defineCompletion,
-		},
-	)
-}
 
 // subscriptionBody is an item of GET /allot/v1/subscriptions.
 type subscriptionBody struct {
@@ -169,97 +77,127 @@ type addLicense struct {
 
 // defineAssign is assign (add) and unassign (!add): they share their flags
 // and their checks.
-func defineAssign(add bool) func(fs *flag.FlagSet, e *cliEnv) func(context.Context, []string) error {
+func defineAssign(add bool) defineFunc {
 	return func(fs *flag.FlagSet, e *cliEnv) func(context.Context, []string) error {
-		product := fs.String("product", "", "the product: a part number or SKU `id`")
-		var groups, users, plans multiFlag
-		fs.Var(&groups, "group", "a `group` by id or display name; repeat for several (up to 20)")
-		fs.Var(&users, "user", "a `user` by id or userPrincipalName; repeat for several")
+		a := assignFlags{verb: map[bool]string{true: "assign", false: "unassign"}[add]}
+		a.product = fs.String("product", "", "the product: a part number or SKU `id`")
+		fs.Var(&a.groups, "group", "a `group` by id or display name; repeat for several (up to 20)")
+		fs.Var(&a.users, "user", "a `user` by id or userPrincipalName; repeat for several")
 		if add {
-			fs.Var(&plans, "disable-plan", "a service `plan` of the product to leave off, by name or id; repeat for several")
+			fs.Var(&a.plans, "disable-plan", "a service `plan` of the product to leave off, by name or id; repeat for several")
+			fs.Var(&a.nested, "include-nested", "groups only: also license the users of nested groups (=false to switch off)")
 		}
-		var nested optionalBool
-		if add {
-			fs.Var(&nested, "include-nested", "groups only: also license the users of nested groups (=false to switch off)")
-		}
-		wait := fs.Bool("wait", false, "wait until the groups are processed, showing progress on stderr")
+		a.wait = fs.Bool("wait", false, "wait until the groups are processed, showing progress on stderr")
 		addPollFlag(fs, e)
-		verb := map[bool]string{true: "assign", false: "unassign"}[add]
 		return func(ctx context.Context, pos []string) error {
 			if err := noArgs(pos); err != nil {
 				return err
 			}
-			switch {
-			case *product == "":
-				return usagef("%s: --product is required", verb)
-			case len(groups) == 0 && len(users) == 0:
-				return usagef("%s: give --group or --user", verb)
-			case len(groups) > 0 && len(users) > 0:
-				return usagef("%s: give --group or --user, not both", verb)
-			case len(groups) > allot.MaxBatch:
-				return usagef("%s: at most %d groups at once, %d given", verb, allot.MaxBatch, len(groups))
-			case *wait && len(users) > 0:
-				return usagef("%s: --wait is for groups; users are licensed at once", verb)
-			case nested.set && len(users) > 0:
-				return usagef("%s: --include-nested is for groups", verb)
+			if err := a.check(); err != nil {
+				return err
 			}
 			r := &resolver{c: e.c}
-			sku, err := r.sku(ctx, *product)
+			sku, err := r.sku(ctx, *a.product)
 			if err != nil {
 				return err
 			}
-			disabled, err := r.plans(ctx, sku, plans)
+			disabled, err := r.plans(ctx, sku, a.plans)
 			if err != nil {
 				return err
 			}
-			if len(users) > 0 {
-				us, err := r.users(ctx, users)
+			if len(a.users) > 0 {
+				us, err := r.users(ctx, a.users)
 				if err != nil {
 					return err
 				}
 				return e.assignUsers(ctx, r, sku, disabled, us, add)
 			}
-			gs, err := r.groups(ctx, groups)
+			gs, err := r.groups(ctx, a.groups)
 			if err != nil {
 				return err
 			}
 			if add {
-				body := map[string]any{"groupIds": groupIDs(gs), "skuId": sku.ID, "disabledPlans": disabled}
-				if nested.set {
-					body["includeNestedGroups"] = nested.v
-				}
-				err = e.c.post(ctx, "/allot/v1/groups/assignLicense", body, nil)
-				if err != nil {
-					return err
-				}
+				err = e.assignGroups(ctx, gs, sku, disabled, a.nested)
 			} else {
-				// Check that every group has the product before removing it
-				// from any, so that a mistake changes nothing.
-				for _, g := range gs {
-					has, err := e.groupHas(ctx, g.ID, sku.ID)
-					if err != nil {
-						return err
-					}
-					if !has {
-						return failf("group %s does not have %s; nothing was changed", g.Name, sku.PartNumber)
-					}
-				}
-				for _, g := range gs {
-					body := assignLicenseBody{AddLicenses: []addLicense{}, RemoveLicenses: []string{sku.ID}}
-					if err := e.c.post(ctx, "/v1.0/groups/"+url.PathEscape(g.ID)+"/assignLicense", body, nil); err != nil {
-						return fmt.Errorf("group %s: %w", g.Name, err)
-					}
-				}
+				err = e.unassignGroups(ctx, gs, sku)
 			}
-			return e.reportGroups(ctx, gs, sku.PartNumber, *wait)
+			if err != nil {
+				return err
+			}
+			return e.reportGroups(ctx, gs, sku.PartNumber, *a.wait)
 		}
 	}
+}
+
+// assignFlags are the flags of assign and unassign.
+type assignFlags struct {
+	verb                 string
+	product              *string
+	groups, users, plans multiFlag
+	nested               optionalBool
+	wait                 *bool
+}
+
+func (a *assignFlags) check() error {
+	switch {
+	case *a.product == "":
+		return usagef("%s: --product is required", a.verb)
+	case len(a.groups) == 0 && len(a.users) == 0:
+		return usagef("%s: give --group or --user", a.verb)
+	case len(a.groups) > 0 && len(a.users) > 0:
+		return usagef("%s: give --group or --user, not both", a.verb)
+	case len(a.groups) > allot.MaxBatch:
+		return usagef("%s: at most %d groups at once, %d given", a.verb, allot.MaxBatch, len(a.groups))
+	case *a.wait && len(a.users) > 0:
+		return usagef("%s: --wait is for groups; users are licensed at once", a.verb)
+	case a.nested.set && len(a.users) > 0:
+		return usagef("%s: --include-nested is for groups", a.verb)
+	}
+	return nil
+}
+
+func (e *cliEnv) assignGroups(ctx context.Context, gs []groupRef, sku *allot.SKU, disabled []string, nested optionalBool) error {
+	body := map[string]any{"groupIds": groupIDs(gs), "skuId": sku.ID, "disabledPlans": disabled}
+	if nested.set {
+		body["includeNestedGroups"] = nested.v
+	}
+	return e.c.post(ctx, "/allot/v1/groups/assignLicense", body, nil)
+}
+
+// unassignGroups checks that every group has the product before removing
+// it from any, so that a mistake changes nothing.
+func (e *cliEnv) unassignGroups(ctx context.Context, gs []groupRef, sku *allot.SKU) error {
+	for _, g := range gs {
+		has, err := e.groupHas(ctx, g.ID, sku.ID)
+		if err != nil {
+			return err
+		}
+		if !has {
+			return failf("group %s does not have %s; nothing was changed", g.Name, sku.PartNumber)
+		}
+	}
+	for _, g := range gs {
+		body := assignLicenseBody{AddLicenses: []addLicense{}, RemoveLicenses: []string{sku.ID}}
+		if err := e.c.post(ctx, "/v1.0/groups/"+url.PathEscape(g.ID)+"/assignLicense", body, nil); err != nil {
+			return fmt.Errorf("group %s: %w", g.Name, err)
+		}
+	}
+	return nil
 }
 
 func groupIDs(gs []groupRef) []string {
 	ids := make([]string, len(gs))
 	for i, g := range gs {
 		ids[i] = g.ID
+	}
+	return ids
+}
+
+// userIDs is never nil: the API wants a list, empty or not.
+func userIDs(us []userRef) []string {
+	ids := make([]string, len(us))
+	for i, u := range us {
+		ids[i] = u.ID
 	}
 	return ids
 }
@@ -373,14 +311,19 @@ func oneGroupArg(verb string, pos []string) (string, error) {
 	return "", usagef("%s: one group at a time; unexpected %q", verb, pos[1])
 }
 
+// groupArg resolves the one group that verb's arguments name.
+func (r *resolver) groupArg(ctx context.Context, verb string, pos []string) (groupRef, error) {
+	name, err := oneGroupArg(verb, pos)
+	if err != nil {
+		return groupRef{}, err
+	}
+	return r.group(ctx, name)
+}
+
 func defineGroupStatus(fs *flag.FlagSet, e *cliEnv) func(context.Context, []string) error {
 	return func(ctx context.Context, pos []string) error {
-		name, err := oneGroupArg("group status", pos)
-		if err != nil {
-			return err
-		}
 		r := &resolver{c: e.c}
-		g, err := r.group(ctx, name)
+		g, err := r.groupArg(ctx, "group status", pos)
 		if err != nil {
 			return err
 		}
@@ -455,12 +398,8 @@ func plainError(code string) string {
 
 func defineGroupErrors(fs *flag.FlagSet, e *cliEnv) func(context.Context, []string) error {
 	return func(ctx context.Context, pos []string) error {
-		name, err := oneGroupArg("group errors", pos)
-		if err != nil {
-			return err
-		}
 		r := &resolver{c: e.c}
-		g, err := r.group(ctx, name)
+		g, err := r.groupArg(ctx, "group errors", pos)
 		if err != nil {
 			return err
 		}
@@ -540,11 +479,7 @@ func defineReprocess(fs *flag.FlagSet, e *cliEnv) func(context.Context, []string
 		if err != nil {
 			return err
 		}
-		ids := make([]string, len(us))
-		for i, u := range us {
-			ids[i] = u.ID
-		}
-		if err := e.c.post(ctx, "/allot/v1/users/reprocess", map[string]any{"userIds": ids}, nil); err != nil {
+		if err := e.c.post(ctx, "/allot/v1/users/reprocess", map[string]any{"userIds": userIDs(us)}, nil); err != nil {
 			return err
 		}
 		t := newTable("userPrincipalName", "USER", "id", "USER ID", "licenses", "LICENSES", "errors", "ERRORS")
@@ -566,15 +501,11 @@ func defineReprocess(fs *flag.FlagSet, e *cliEnv) func(context.Context, []string
 	}
 }
 
+// uniqSorted is xs sorted without repeats, never nil: a table shows an
+// empty list as [] in JSON.
 func uniqSorted(xs []string) []string {
-	sort.Strings(xs)
-	out := []string{}
-	for i, x := range xs {
-		if i == 0 || x != xs[i-1] {
-			out = append(out, x)
-		}
-	}
-	return out
+	slices.Sort(xs)
+	return append([]string{}, slices.Compact(xs)...)
 }
 
 func definePurchase(fs *flag.FlagSet, e *cliEnv) func(context.Context, []string) error {
@@ -603,13 +534,9 @@ func definePurchase(fs *flag.FlagSet, e *cliEnv) func(context.Context, []string)
 		if err != nil {
 			return err
 		}
-		ids := []string{}
-		for _, u := range us {
-			ids = append(ids, u.ID)
-		}
 		var sub subscriptionBody
 		err = e.c.post(ctx, "/allot/v1/subscriptions/"+url.PathEscape(sku.ID)+"/purchase",
-			map[string]any{"quantity": *seats, "userIds": ids}, &sub)
+			map[string]any{"quantity": *seats, "userIds": userIDs(us)}, &sub)
 		if err != nil {
 			return err
 		}
@@ -655,19 +582,5 @@ func defineStatus(fs *flag.FlagSet, e *cliEnv) func(context.Context, []string) e
 		}
 		fmt.Fprintln(e.stdout)
 		return t.write(e.stdout, e.format)
-	}
-}
-
-func defineCompletion(fs *flag.FlagSet, e *cliEnv) func(context.Context, []string) error {
-	return func(ctx context.Context, pos []string) error {
-		if len(pos) != 1 {
-			return usagef("completion: give one shell: bash, zsh or fish")
-		}
-		s, err := completionScript(pos[0], completions())
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprint(e.stdout, s)
-		return err
 	}
 }

@@ -1,0 +1,215 @@
+// Package store is Allot's database adapter: it implements allot.Service,
+// allot.Processor and allot.Checker on SQLite (embedded, the default) with
+// SQL written to run on PostgreSQL too. It owns every transaction, and so
+// the one place where seats are counted.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/allot-dev/allot"
+	"github.com/google/uuid"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// Config configures a DB.
+type Config struct {
+	// DSN is a SQLite file path, or ":memory:" for a private in-memory database.
+	DSN string
+	// Catalog, when set, replaces the stored catalog on open (queueing every
+	// licensed user if it differs). When nil the stored one is used.
+	Catalog *allot.Catalog
+	Now     func() time.Time
+	// NewID makes object ids; tests set it so runs are reproducible.
+	NewID  func() string
+	Logger *slog.Logger
+	// OnEnqueue is called after a transaction that queued work commits, so
+	// an idle worker can wake at once instead of at its next poll.
+	OnEnqueue func()
+	// PasswordCost is the bcrypt cost of account passwords; 0 means
+	// bcrypt.DefaultCost. Tests lower it.
+	PasswordCost int
+}
+
+// DB is the store. It is safe for concurrent use.
+type DB struct {
+	// db is the pool. Statements go through a txn (tx.go), which rebinds
+	// them for the dialect; only the plumbing of Open and of the
+	// checkpoints (stats.go, checkpoint.go) runs statements on it directly.
+	db         *sql.DB
+	now        func() time.Time
+	newID      func() string
+	log        *slog.Logger
+	notify     func()
+	mu         sync.RWMutex // guards cat and catVersion
+	cat        *allot.Catalog
+	catVersion string
+	dialect    dialect
+	pwCost     int
+	// stopCheckpoints ends the SQLite file's checkpoint goroutine, which
+	// closes checkpointDone; both nil on PostgreSQL and in memory.
+	stopCheckpoints, checkpointDone chan struct{}
+	stopOnce                        sync.Once
+	// gate orders this process's writers on SQLite (writegate.go); nil on
+	// PostgreSQL, whose row and advisory locks queue waiters themselves.
+	gate *writeGate
+	// lastTenant is the tenant whose work the last batch did: the next
+	// batch serves the next tenant with work, round-robin (process.go).
+	tenantMu   sync.Mutex
+	lastTenant string
+	// batchHook, when a test sets it, runs inside each processing batch's
+	// transaction, so a test can pause a walk mid-batch.
+	batchHook func()
+}
+
+// Open opens the database, applies pending migrations and loads the catalog.
+func Open(ctx context.Context, cfg Config) (*DB, error) {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.NewID == nil {
+		cfg.NewID = uuid.NewString
+	}
+	if cfg.OnEnqueue == nil {
+		cfg.OnEnqueue = func() {}
+	}
+	sdb, dia, err := openSQL(cfg.DSN)
+	if err != nil {
+		return nil, err
+	}
+	s := &DB{db: sdb, dialect: dia, newID: cfg.NewID, now: func() time.Time { return cfg.Now().UTC() }, log: cfg.Logger, notify: cfg.OnEnqueue, pwCost: cfg.PasswordCost}
+	if dia == dialectSQLite {
+		s.gate = newWriteGate()
+	}
+	if err := retryBusy(ctx, func() error { return s.migrate(ctx) }); err != nil {
+		sdb.Close()
+		return nil, err
+	}
+	if err := retryBusy(ctx, func() error { return s.writeSQLiteStats(ctx) }); err != nil {
+		sdb.Close()
+		return nil, fmt.Errorf("planner statistics: %w", err)
+	}
+	if err := s.loadCatalog(ctx, cfg.Catalog); err != nil {
+		sdb.Close()
+		return nil, err
+	}
+	if _, memory := sqliteDSN(cfg.DSN); dia == dialectSQLite && !memory {
+		s.stopCheckpoints, s.checkpointDone = make(chan struct{}), make(chan struct{})
+		go s.checkpoints()
+	}
+	return s, nil
+}
+
+// retryBusy retries fn while SQLite answers "database is locked" without
+// waiting, as it may while another process opening the same new file
+// switches it to WAL.
+func retryBusy(ctx context.Context, fn func() error) error {
+	for i := 0; ; i++ {
+		err := fn()
+		var se *sqlite.Error
+		busy := errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY || errors.Is(err, errBusy)
+		if err == nil || i == 100 || !busy {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// IsPostgres reports whether dsn names a PostgreSQL database.
+func IsPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+func openSQL(dsn string) (*sql.DB, dialect, error) {
+	if IsPostgres(dsn) {
+		db, err := sql.Open("pgx", pgDSN(dsn))
+		if err != nil {
+			return nil, 0, fmt.Errorf("open postgres: %w", err)
+		}
+		db.SetMaxOpenConns(pgPoolSize(dsn))
+		db.SetMaxIdleConns(pgPoolSize(dsn))
+		db.SetConnMaxIdleTime(5 * time.Minute)
+		return db, dialectPostgres, nil
+	}
+	path, memory := sqliteDSN(dsn)
+	db, err := sql.Open(cachingSQLite, path)
+	if err != nil {
+		return nil, 0, fmt.Errorf("open %s: %w", dsn, err)
+	}
+	if memory {
+		// Each connection to ":memory:" would be its own empty database.
+		db.SetMaxOpenConns(1)
+	} else {
+		db.SetMaxOpenConns(4)
+	}
+	return db, dialectSQLite, nil
+}
+
+// pgDSN adds Allot's session defaults unless the URL sets them: a
+// transaction left idle by a replica that hangs (rather than dies) is
+// ended by the server, releasing its locks and claimed work.
+func pgDSN(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return dsn // sql.Open reports it
+	}
+	q := u.Query()
+	if q.Get("idle_in_transaction_session_timeout") == "" {
+		q.Set("idle_in_transaction_session_timeout", "60000")
+	}
+	if q.Get("application_name") == "" {
+		q.Set("application_name", "allot")
+	}
+	q.Del("pool_max_conns") // Allot's own setting, not a server parameter
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// pgPoolSize reads pool_max_conns from the DSN (pgx's own parameter name),
+// defaulting to 10 connections per replica.
+func pgPoolSize(dsn string) int {
+	if u, err := url.Parse(dsn); err == nil {
+		if n, err := strconv.Atoi(u.Query().Get("pool_max_conns")); err == nil && n > 0 {
+			return n
+		}
+	}
+	return 10
+}
+
+// sqliteDSN puts the pragmas in the DSN so every pooled connection gets
+// them: busy_timeout before WAL, foreign keys, and immediate transactions
+// so two writers queue instead of failing on lock upgrade.
+func sqliteDSN(path string) (string, bool) {
+	pragmas := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=cache_size(-32768)&_txlock=immediate"
+	if path == ":memory:" || path == "" {
+		return "file::memory:?" + pragmas, true
+	}
+	return "file:" + path + "?" + pragmas + "&_pragma=journal_mode(WAL)&_pragma=wal_autocheckpoint(" + strconv.Itoa(walBackstopPages) + ")", false
+}
+
+// Close closes the database.
+func (s *DB) Close() error {
+	if s.stopCheckpoints != nil {
+		s.stopOnce.Do(func() { close(s.stopCheckpoints) })
+		<-s.checkpointDone
+	}
+	return s.db.Close()
+}
