@@ -57,12 +57,12 @@ func TestCatalogAvailabilityChangeReevaluatesUsers(t *testing.T) {
 func TestReplaceCatalogDuringProcessingDoesNotDeadlock(t *testing.T) {
 	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	var mu sync.Mutex
-	n := 0
+	n, salt := 0, envSalt()
 	newID := func() string {
 		mu.Lock()
 		defer mu.Unlock()
 		n++
-		return fmt.Sprintf("%08x-0000-4000-8000-%012x", n, n)
+		return fmt.Sprintf("%08x-%04x-4000-8000-%012x", n, salt, n)
 	}
 	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return c.Now() }
 	db, err := store.Open(context.Background(), store.Config{DSN: testdb.DSN(t, true), Catalog: testCatalog(), Now: now, NewID: newID})

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -69,8 +70,8 @@ type env struct {
 func newEnv(t testing.TB, defaultLocation string) *env {
 	t.Helper()
 	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	n := 0
-	newID := func() string { n++; return fmt.Sprintf("%08x-0000-4000-8000-%012x", n, n) }
+	n, salt := 0, envSalt()
+	newID := func() string { n++; return fmt.Sprintf("%08x-%04x-4000-8000-%012x", n, salt, n) }
 	db, err := store.Open(context.Background(), store.Config{DSN: testdb.DSN(t, true), Catalog: testCatalog(), Now: c.Now, NewID: newID})
 	if err != nil {
 		t.Fatal(err)
@@ -156,3 +157,11 @@ func lic(sku string, disabled ...string) []allot.AssignedLicense {
 	}
 	return []allot.AssignedLicense{{SkuID: sku, DisabledPlans: disabled}}
 }
+
+// envSalt sets apart the ids of one test's store from every other's. Ids
+// count up so that orders are the same run after run, but the tenant
+// locks of PostgreSQL are database-wide, not per schema: two tests running
+// at once with the same tenant id (each in its own schema) took each
+// other's lock, and a worker that found its tenant locked thought the
+// queue empty, so a test checked its invariants before processing ended.
+func envSalt() uint16 { return uint16(rand.Uint32()) }
