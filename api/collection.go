@@ -90,8 +90,11 @@ func graphSearch(s string) (string, error) {
 func (s *server) nextLink(r *http.Request, cursor string) string {
 	base := s.base(r)
 	u := *r.URL
+	if rest, ok := strings.CutPrefix(u.Path, "/v1.0"); ok {
+		u.Path, u.RawPath = version(r)+rest, ""
+	}
 	if p := strings.TrimRight(base.Path, "/"); p != "" {
-		u.Path, u.RawPath = p+r.URL.Path, ""
+		u.Path, u.RawPath = p+u.Path, ""
 	}
 	return odata.NextLink(base, &u, cursor)
 }

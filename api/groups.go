@@ -479,7 +479,7 @@ func (s *server) assignGroupLicense(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Location", withBasePath(s.base(r), "/v1.0/groups/"+g.ID))
+	w.Header().Set("Location", withBasePath(s.base(r), version(r)+"/groups/"+g.ID))
 	s.writeGroup(w, r, http.StatusAccepted, g, nil)
 	return nil
 }

@@ -21,6 +21,7 @@ type requestInfo struct {
 	client   string // the client's address, as the rate limits key it
 	actor    *allot.Actor
 	route    string // the route's pattern, once dispatch has matched one
+	version  string // "/beta" when the request came under /beta, else "/v1.0"
 }
 
 type infoKey struct{}

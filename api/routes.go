@@ -154,6 +154,7 @@ func New(cfg Config) http.Handler {
 	s.routes()
 
 	var h http.Handler = http.HandlerFunc(s.dispatch)
+	h = betaAlias(h)
 	h = s.limitBody(h)
 	h = s.recoverPanics(h)
 	h = s.logRequests(h)
@@ -299,6 +300,31 @@ func (s *server) routes() {
 	}
 }
 
+// betaAlias serves /beta as /v1.0: Graph's beta endpoint is a superset,
+// and scripts written against it read the same properties of the subset
+// Allot serves. Links in the answer keep the /beta the caller used.
+func betaAlias(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		info := infoFrom(r.Context())
+		info.version = "/v1.0"
+		if rest, ok := strings.CutPrefix(r.URL.Path, "/beta"); ok && (rest == "" || rest[0] == '/') {
+			info.version = "/beta"
+			r2 := r.Clone(r.Context())
+			r2.URL.Path, r2.URL.RawPath = "/v1.0"+rest, ""
+			r = r2
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// version is the Graph version segment the caller used, for links.
+func version(r *http.Request) string {
+	if v := infoFrom(r.Context()).version; v != "" {
+		return v
+	}
+	return "/v1.0"
+}
+
 // dispatch routes through the mux but answers its plain-text 404 and 405
 // with Graph's envelope, keeping the Allow header the mux sets.
 func (s *server) dispatch(w http.ResponseWriter, r *http.Request) {
@@ -438,5 +464,5 @@ func (s *server) metadata(r *http.Request, fragment string, sel []string) string
 			fragment += "/" + rest
 		}
 	}
-	return strings.TrimRight(s.base(r).String(), "/") + "/v1.0/$metadata#" + fragment
+	return strings.TrimRight(s.base(r).String(), "/") + version(r) + "/$metadata#" + fragment
 }

@@ -567,7 +567,7 @@ func (s *server) licenseDetails(w http.ResponseWriter, r *http.Request) error {
 			"servicePlans":  plans,
 		}, q.Select, licenseDetailSelect))
 	}
-	ctx := strings.TrimRight(s.base(r).String(), "/") + "/v1.0/$metadata#users('" + id + "')/licenseDetails"
+	ctx := strings.TrimRight(s.base(r).String(), "/") + version(r) + "/$metadata#users('" + id + "')/licenseDetails"
 	writeJSON(w, http.StatusOK, object{"@odata.context": ctx, "value": items})
 	return nil
 }

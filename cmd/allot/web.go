@@ -9,10 +9,11 @@ import (
 )
 
 // apiPaths are served by the API; everything else is the admin center's.
-var apiPaths = []string{"/v1.0/", "/allot/", "/scim/", "/healthz", "/readyz"}
+// The bare prefixes are the API's too, so that a Graph or SCIM client
+// that gets a path wrong reads a JSON 404, never the admin center's sign-in
+// page or a redirect to it.
+var apiPaths = []string{"/v1.0/", "/beta/", "/allot/", "/scim/", "/v1.0", "/beta", "/allot", "/scim", "/healthz", "/readyz"}
 
-// withAdminCenter composes the server's one mux: the API handler on its
-// paths, the admin center at "/".
 // webOptions is what the admin center takes from allot serve's flags.
 type webOptions struct {
 	db             *store.DB
@@ -21,6 +22,8 @@ type webOptions struct {
 	clientIPHeader string
 }
 
+// withAdminCenter composes the server's one mux: the API handler on its
+// paths, the admin center at "/".
 func withAdminCenter(apiHandler http.Handler, o webOptions) (http.Handler, error) {
 	admin, err := web.New(web.Config{Services: o.db.Services(), Alerts: o.db, Logger: o.log, SecureCookies: o.secureCookies, ClientIPHeader: o.clientIPHeader})
 	if err != nil {
