@@ -64,7 +64,7 @@ const (
 // azIDs are the objects of one tenant that a request names.
 type azIDs struct {
 	tenant, user, user2, group, licGroup, token, sku string
-	webhook                                          string
+	webhook, subscription                            string
 }
 
 // azRow is one line of the matrix: a request on a route, who may make it
@@ -114,6 +114,12 @@ var azMatrix = []azRow{
 	{pattern: "GET /v1.0/subscribedSkus", may: everyRole, req: at("/v1.0/subscribedSkus")},
 	{pattern: "GET /v1.0/subscribedSkus/{id}", may: everyRole, scoped: true,
 		req: func(f *azIDs) (string, string) { return "/v1.0/subscribedSkus/" + f.tenant + "_" + f.sku, "" }},
+	{pattern: "GET /v1.0/organization", may: everyRole, req: at("/v1.0/organization")},
+	{pattern: "GET /v1.0/organization/{id}", may: everyRole, scoped: true,
+		req: func(f *azIDs) (string, string) { return "/v1.0/organization/" + f.tenant, "" }},
+	{pattern: "GET /v1.0/directory/subscriptions", may: everyRole, req: at("/v1.0/directory/subscriptions")},
+	{pattern: "GET /v1.0/directory/subscriptions/{id}", may: everyRole, scoped: true,
+		req: func(f *azIDs) (string, string) { return "/v1.0/directory/subscriptions/" + f.subscription, "" }},
 	{pattern: "GET /v1.0/users", may: everyRole, req: at("/v1.0/users?$select=id,displayName,assignedLicenses")},
 	{pattern: "GET /v1.0/users/$count", may: everyRole, req: at("/v1.0/users/$count")},
 	{pattern: "POST /v1.0/users", may: userMgmt,
@@ -332,7 +338,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		routes.HandleFunc(p, func(http.ResponseWriter, *http.Request) {})
 	}
 	sample := &azIDs{tenant: newTestGUID(), user: newTestGUID(), user2: newTestGUID(), group: newTestGUID(),
-		licGroup: newTestGUID(), token: newTestGUID(), sku: azSubscribed, webhook: newTestGUID()}
+		licGroup: newTestGUID(), token: newTestGUID(), sku: azSubscribed, webhook: newTestGUID(), subscription: newTestGUID()}
 	for _, row := range azMatrix {
 		target, _ := row.req(sample)
 		_, pattern := routes.Handler(httptest.NewRequest(row.method(), target, nil))
@@ -392,7 +398,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 					}
 					if row.scoped {
 						ghost := azIDs{tenant: newTestGUID(), user: newTestGUID(), user2: newTestGUID(), group: newTestGUID(),
-							licGroup: newTestGUID(), token: newTestGUID(), sku: newTestGUID(), webhook: newTestGUID()}
+							licGroup: newTestGUID(), token: newTestGUID(), sku: newTestGUID(), webhook: newTestGUID(), subscription: newTestGUID()}
 						gt, gb := row.req(&ghost)
 						gst, gcode, gresp := m.do(other.roles[role], row.method(), gt, gb)
 						if gst != st || gcode != code {
@@ -587,6 +593,11 @@ func (m *azWorld) tenant(objects bool) *azTenant {
 	m.call(ga, "POST", "/v1.0/groups/"+tn.ids.licGroup+"/assignLicense", `{"addLicenses":[{"skuId":"`+azSubscribed+`"}],"removeLicenses":[]}`, 202)
 	tn.ids.token = m.call(ga, "POST", "/allot/v1/tokens", `{"name":"spare","role":"GlobalReader"}`, 201)["id"].(string)
 	tn.ids.webhook = m.call(ga, "POST", "/allot/v1/alerts/webhooks", `{"url":"http://127.0.0.1:9/hook"}`, 201)["id"].(string)
+	for _, x := range m.call(ga, "GET", "/v1.0/directory/subscriptions", "", 200)["value"].([]any) {
+		if sub := x.(map[string]any); sub["skuId"] == azSubscribed {
+			tn.ids.subscription = sub["id"].(string)
+		}
+	}
 	return tn
 }
 

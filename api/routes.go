@@ -197,6 +197,10 @@ func (s *server) routeTable() []route {
 		// Graph v1.0 subset (docs/COMPATIBILITY.md).
 		{"GET /v1.0/subscribedSkus", readers, s.listSkus},
 		{"GET /v1.0/subscribedSkus/{id}", readers, s.getSku},
+		{"GET /v1.0/organization", readers, s.organization},
+		{"GET /v1.0/organization/{id}", readers, s.organization},
+		{"GET /v1.0/directory/subscriptions", readers, s.directorySubscriptions},
+		{"GET /v1.0/directory/subscriptions/{id}", readers, s.directorySubscriptions},
 
 		{"GET /v1.0/users", readers, s.listUsers},
 		{"GET /v1.0/users/$count", readers, s.countUsers},

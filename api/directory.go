@@ -1,0 +1,168 @@
+package api
+
+import (
+	"net/http"
+	"slices"
+
+	"github.com/allot-dev/allot"
+	"github.com/allot-dev/allot/odata"
+)
+
+// The tenant as Graph's organization and its subscriptions as Graph's
+// companySubscription (docs/COMPATIBILITY.md), for the scripts that report
+// on them: Get-MgOrganization, Get-MgDirectorySubscription.
+
+var orgSelect = []string{"id", "displayName", "createdDateTime", "countryLetterCode", "preferredLanguage",
+	"verifiedDomains", "assignedPlans", "tenantType"}
+
+var orgQuery = odata.QuerySpec{Select: orgSelect, TypeName: "microsoft.graph.organization"}
+
+var companySubSelect = []string{"id", "commerceSubscriptionId", "createdDateTime", "isTrial", "nextLifecycleDateTime",
+	"ownerId", "ownerTenantId", "ownerType", "serviceStatus", "skuId", "skuPartNumber", "status", "totalLicenses"}
+
+var companySubQuery = odata.QuerySpec{Select: companySubSelect, TypeName: "microsoft.graph.companySubscription"}
+
+// orgView is the tenant as an organization. Allot holds no domains, so
+// verifiedDomains is empty; assignedPlans are the plans of its
+// subscriptions, each once, as Graph lists them.
+func orgView(t *allot.Tenant, cat *allot.Catalog, subs []allot.Subscription, sel []string) object {
+	plans := []object{}
+	var seen []string
+	for _, sub := range subs {
+		sku := cat.SKUs[sub.SkuID]
+		if sku == nil {
+			continue
+		}
+		for _, pid := range sku.Plans {
+			if slices.Contains(seen, pid) {
+				continue
+			}
+			seen = append(seen, pid)
+			service := ""
+			if p := cat.Plans[pid]; p != nil {
+				service = p.Service
+			}
+			plans = append(plans, object{"assignedDateTime": jsonTime(sub.CreatedAt), "capabilityStatus": capability(&sub),
+				"service": service, "servicePlanId": pid})
+		}
+	}
+	var country any
+	if t.DefaultUsageLocation != "" {
+		country = t.DefaultUsageLocation
+	}
+	return pick(object{
+		"id":                t.ID,
+		"displayName":       t.DisplayName,
+		"createdDateTime":   jsonTime(t.CreatedAt),
+		"countryLetterCode": country,
+		"preferredLanguage": nil,
+		"verifiedDomains":   []object{},
+		"assignedPlans":     plans,
+		"tenantType":        "AAD",
+	}, sel, orgSelect)
+}
+
+func capability(sub *allot.Subscription) string {
+	if sub.CapabilityStatus == "" {
+		return allot.CapabilityEnabled
+	}
+	return sub.CapabilityStatus
+}
+
+// companySubView is one subscription as a companySubscription. Allot's
+// subscriptions have no term yet, so nextLifecycleDateTime is null and
+// isTrial false; totalLicenses counts the units of every state.
+func companySubView(cat *allot.Catalog, sub *allot.Subscription, sel []string) object {
+	part, status := "", []object{}
+	if sku := cat.SKUs[sub.SkuID]; sku != nil {
+		part = sku.PartNumber
+		for _, pid := range sku.Plans {
+			name := ""
+			if p := cat.Plans[pid]; p != nil {
+				name = p.Name
+			}
+			status = append(status, object{"servicePlanId": pid, "servicePlanName": name, "provisioningStatus": "Success", "appliesTo": "User"})
+		}
+	}
+	return pick(object{
+		"id":                     sub.ID,
+		"commerceSubscriptionId": sub.ID,
+		"createdDateTime":        jsonTime(sub.CreatedAt),
+		"isTrial":                false,
+		"nextLifecycleDateTime":  nil,
+		"ownerId":                nil,
+		"ownerTenantId":          nil,
+		"ownerType":              nil,
+		"serviceStatus":          status,
+		"skuId":                  sub.SkuID,
+		"skuPartNumber":          part,
+		"status":                 capability(sub),
+		"totalLicenses":          sub.Enabled + sub.Warning + sub.Suspended + sub.LockedOut,
+	}, sel, companySubSelect)
+}
+
+// organization serves GET /v1.0/organization (a collection of one) and
+// GET /v1.0/organization/{id}.
+func (s *server) organization(w http.ResponseWriter, r *http.Request) error {
+	q, err := odata.ParseQuery(r.URL.Query(), orgQuery)
+	if err != nil {
+		return err
+	}
+	t, err := s.svc.Tenants.Tenant(r.Context())
+	if err != nil {
+		return err
+	}
+	if raw := r.PathValue("id"); raw != "" {
+		if id, ok := allot.ParseID(raw); !ok || id != t.ID {
+			return allot.Errorf(allot.ENOTFOUND, "Resource '%s' does not exist or one of its queried reference-property objects are not present.", clip(raw))
+		}
+	}
+	subs, err := s.svc.Subscriptions.Subscriptions(r.Context())
+	if err != nil {
+		return err
+	}
+	v := orgView(t, s.svc.Subscriptions.Catalog(), subs, q.Select)
+	if r.PathValue("id") != "" {
+		v["@odata.context"] = s.metadata(r, "organization/$entity", q.Select)
+		writeJSON(w, http.StatusOK, v)
+		return nil
+	}
+	writeJSON(w, http.StatusOK, object{"@odata.context": s.metadata(r, "organization", q.Select), "value": []any{v}})
+	return nil
+}
+
+// directorySubscriptions serves GET /v1.0/directory/subscriptions and
+// GET /v1.0/directory/subscriptions/{id}, the id being the subscription's.
+func (s *server) directorySubscriptions(w http.ResponseWriter, r *http.Request) error {
+	q, err := odata.ParseQuery(r.URL.Query(), companySubQuery)
+	if err != nil {
+		return err
+	}
+	subs, err := s.svc.Subscriptions.Subscriptions(r.Context())
+	if err != nil {
+		return err
+	}
+	cat := s.svc.Subscriptions.Catalog()
+	raw := r.PathValue("id")
+	if raw == "" {
+		items := make([]any, 0, len(subs))
+		for i := range subs {
+			items = append(items, companySubView(cat, &subs[i], q.Select))
+		}
+		writeJSON(w, http.StatusOK, object{"@odata.context": s.metadata(r, "directory/subscriptions", q.Select), "value": items})
+		return nil
+	}
+	id, ok := allot.ParseID(raw)
+	if !ok {
+		return invalidID(clip(raw))
+	}
+	for i := range subs {
+		if subs[i].ID == id {
+			v := companySubView(cat, &subs[i], q.Select)
+			v["@odata.context"] = s.metadata(r, "directory/subscriptions/$entity", q.Select)
+			writeJSON(w, http.StatusOK, v)
+			return nil
+		}
+	}
+	return allot.Errorf(allot.ENOTFOUND, "Resource '%s' does not exist or one of its queried reference-property objects are not present.", clip(raw))
+}
