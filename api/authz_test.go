@@ -114,6 +114,10 @@ var azMatrix = []azRow{
 	{pattern: "GET /v1.0/subscribedSkus", may: everyRole, req: at("/v1.0/subscribedSkus")},
 	{pattern: "GET /v1.0/subscribedSkus/{id}", may: everyRole, scoped: true,
 		req: func(f *azIDs) (string, string) { return "/v1.0/subscribedSkus/" + f.tenant + "_" + f.sku, "" }},
+	// Each step of a batch is authorized on its own (api/batch_test.go);
+	// the batch itself is open to every tenant role.
+	{pattern: "POST /v1.0/$batch", may: everyRole,
+		req: at2("/v1.0/$batch", `{"requests":[{"id":"1","method":"GET","url":"/subscribedSkus"}]}`)},
 	{pattern: "GET /v1.0/organization", may: everyRole, req: at("/v1.0/organization")},
 	{pattern: "GET /v1.0/organization/{id}", may: everyRole, scoped: true,
 		req: func(f *azIDs) (string, string) { return "/v1.0/organization/" + f.tenant, "" }},

@@ -48,6 +48,7 @@ func (r fzRoute) method() string { m, _, _ := strings.Cut(r.pattern, " "); retur
 // fzRoutes is every route whose method carries a body (POST, PATCH, PUT);
 // TestFuzzCoversEveryBodyRoute keeps it complete.
 var fzRoutes = []fzRoute{
+	{pattern: "POST /v1.0/$batch", target: "/v1.0/$batch"},
 	{pattern: "POST /v1.0/users", target: "/v1.0/users"},
 	{pattern: "PATCH /v1.0/users/{id}", target: "/v1.0/users/" + fzUser},
 	{pattern: "POST /v1.0/users/{id}/assignLicense", target: "/v1.0/users/" + fzUser + "/assignLicense"},
@@ -247,6 +248,8 @@ var validBodies = map[string][]string{
 	"POST /v1.0/users/{id}/assignLicense": {`{"addLicenses":[{"skuId":"` + fzSku2 + `","disabledPlans":[]}],"removeLicenses":[]}`,
 		`{"addLicenses":[],"removeLicenses":["` + fzSku2 + `"]}`, `{"addLicenses":[{"skuId":"` + fzSku + `","disabledPlans":["` + fzSku + `"]}],"removeLicenses":[]}`},
 	"POST /v1.0/users/{id}/reprocessLicenseAssignment": {``, `{}`},
+	"POST /v1.0/$batch": {`{"requests":[{"id":"1","method":"PATCH","url":"/users/` + fzUser + `","body":{"usageLocation":"GB"}},` +
+		`{"id":"2","method":"GET","url":"/users/` + fzUser + `?$select=id","dependsOn":["1"]},{"id":"3","method":"POST","url":"users","body":{"x":1}}]}`},
 	"POST /v1.0/groups":       {`{"displayName":"G","mailNickname":"gg","mailEnabled":true,"securityEnabled":false,"groupTypes":["Unified"],"proxyAddresses":["SMTP:g@fuzz.example"]}`},
 	"PATCH /v1.0/groups/{id}": {`{"description":"d","proxyAddresses":["SMTP:shared@fuzz.example"]}`, `{"groupTypes":[]}`, `{"mailNickname":null}`},
 	"POST /v1.0/groups/{id}/members/$ref": {`{"@odata.id":"https://graph.microsoft.com/v1.0/directoryObjects/` + fzUser2 + `"}`,

@@ -97,6 +97,7 @@ type server struct {
 	alerts   alerts.Service      // nil: no webhooks
 	importer csvio.ImportService // nil: no CSV import
 	scim     http.Handler
+	handler  http.Handler // the whole chain, which each step of a $batch goes through
 }
 
 // handlerFunc returns its error instead of writing it, so that every error
@@ -160,6 +161,7 @@ func New(cfg Config) http.Handler {
 	h = s.logRequests(h)
 	h = requestID(h)
 	h = securityHeaders(h)
+	s.handler = h
 	return h
 }
 
@@ -197,6 +199,7 @@ func (s *server) routeTable() []route {
 		// Graph v1.0 subset (docs/COMPATIBILITY.md).
 		{"GET /v1.0/subscribedSkus", readers, s.listSkus},
 		{"GET /v1.0/subscribedSkus/{id}", readers, s.getSku},
+		{"POST /v1.0/$batch", byHandler, s.batch},
 		{"GET /v1.0/organization", readers, s.organization},
 		{"GET /v1.0/organization/{id}", readers, s.organization},
 		{"GET /v1.0/directory/subscriptions", readers, s.directorySubscriptions},
