@@ -49,8 +49,9 @@ type ListOptions struct {
 	After         string
 	OrderByName   bool
 	Count         bool
-	ErrorsOnly    bool // members with a license error from the group (membersWithLicenseErrors)
-	SuccessOnly   bool // members whose states from the group are all Active
+	ErrorsOnly    bool   // members with a license error from the group (membersWithLicenseErrors)
+	SuccessOnly   bool   // members whose states from the group are all Active
+	MemberID      string // members: only this user or group (members/{id})
 	Search        string
 	WithLicensing bool // fill AssignedLicenses and States (costly; only when selected)
 }

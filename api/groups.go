@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/allot-dev/allot"
@@ -321,6 +322,12 @@ var memberFilter = userFilter
 func (s *server) members(transitive bool) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		cast := r.PathValue("cast")
+		if cast == "$count" {
+			return s.countMembers(w, r, transitive, false)
+		}
+		if memberID, ok := allot.ParseID(cast); ok {
+			return s.member(w, r, transitive, memberID)
+		}
 		sel, set, filter := memberSelect, "directoryObjects", memberFilter
 		switch cast {
 		case "":
@@ -512,4 +519,58 @@ func (s *server) membersWithLicenseErrors(w http.ResponseWriter, r *http.Request
 	}
 	s.writeCollection(w, r, s.metadata(r, "directoryObjects", q.Select), items, page.Count, q, page.NextCursor)
 	return nil
+}
+
+// countMembers serves members/$count, transitiveMembers/$count and
+// membersWithLicenseErrors/$count: the number as plain text, with the
+// same $filter as the list, as Graph answers it.
+func (s *server) countMembers(w http.ResponseWriter, r *http.Request, transitive, errorsOnly bool) error {
+	q, err := odata.ParseQuery(r.URL.Query(), odata.QuerySpec{Filter: memberFilter, TypeName: "microsoft.graph.directoryObject"})
+	if err != nil {
+		return err
+	}
+	id, err := pathGUID(r, "id")
+	if err != nil {
+		return err
+	}
+	page, err := s.svc.Groups.Members(r.Context(), id, transitive, allot.ListOptions{Filter: q.Filter, Count: true, Top: 1, ErrorsOnly: errorsOnly})
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write([]byte(strconv.Itoa(page.Count)))
+	return nil
+}
+
+// member serves members/{id} and transitiveMembers/{id}: the member as a
+// directoryObject, or 404 when it is not one.
+func (s *server) member(w http.ResponseWriter, r *http.Request, transitive bool, memberID string) error {
+	q, err := odata.ParseQuery(r.URL.Query(), odata.QuerySpec{Select: memberSelect, TypeName: "microsoft.graph.directoryObject"})
+	if err != nil {
+		return err
+	}
+	id, err := pathGUID(r, "id")
+	if err != nil {
+		return err
+	}
+	page, err := s.svc.Groups.Members(r.Context(), id, transitive, allot.ListOptions{MemberID: memberID, Top: 1,
+		WithLicensing: userLicensing(q.Select) || groupLicensing(q.Select)})
+	if err != nil {
+		return err
+	}
+	if len(page.Items) == 0 {
+		return allot.Errorf(allot.ENOTFOUND, "Resource '%s' does not exist or one of its queried reference-property objects are not present.", memberID)
+	}
+	v, err := s.memberView(r, page.Items[0], q.Select, "")
+	if err != nil {
+		return err
+	}
+	v["@odata.context"] = s.metadata(r, "directoryObjects/$entity", q.Select)
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+// membersWithLicenseErrorsCount serves membersWithLicenseErrors/$count.
+func (s *server) membersWithLicenseErrorsCount(w http.ResponseWriter, r *http.Request) error {
+	return s.countMembers(w, r, false, true)
 }

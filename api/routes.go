@@ -229,6 +229,7 @@ func (s *server) routeTable() []route {
 		{"DELETE /v1.0/groups/{id}/members/{memberId}/$ref", groupAdmins, s.removeMember},
 		{"POST /v1.0/groups/{id}/assignLicense", licensers, s.assignGroupLicense},
 		{"GET /v1.0/groups/{id}/membersWithLicenseErrors", readers, s.membersWithLicenseErrors},
+		{"GET /v1.0/groups/{id}/membersWithLicenseErrors/$count", readers, s.membersWithLicenseErrorsCount},
 
 		// Allot extensions (api/openapi.json).
 		{"POST /allot/v1/tenants", operatorOnly, s.createTenant},

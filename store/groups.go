@@ -560,6 +560,10 @@ func memberCond(tenantID string, groups []string, source string, sourceArgs []an
 			AND NOT EXISTS (SELECT 1 FROM license_states x WHERE x.tenant_id = m.tenant_id AND x.user_id = m.member_id AND x.source = ` + source + ` AND x.state = 'Error')`
 		args = append(append(args, sourceArgs...), sourceArgs...)
 	}
+	if opt.MemberID != "" {
+		cond += ` AND m.member_id = ?`
+		args = append(args, opt.MemberID)
+	}
 	if opt.Filter != nil {
 		// Only user properties are filterable on member lists.
 		ucond, uargs, err := userList.where(opt.Filter)
