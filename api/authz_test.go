@@ -197,7 +197,9 @@ var azMatrix = []azRow{
 	{pattern: "GET /v1.0/groups/{id}/membersWithLicenseErrors", may: everyRole, scoped: true,
 		req: func(f *azIDs) (string, string) { return "/v1.0/groups/" + f.licGroup + "/membersWithLicenseErrors", "" }},
 	{pattern: "GET /v1.0/groups/{id}/membersWithLicenseErrors/$count", may: everyRole, scoped: true,
-		req: func(f *azIDs) (string, string) { return "/v1.0/groups/" + f.licGroup + "/membersWithLicenseErrors/$count", "" }},
+		req: func(f *azIDs) (string, string) {
+			return "/v1.0/groups/" + f.licGroup + "/membersWithLicenseErrors/$count", ""
+		}},
 
 	{pattern: "POST /allot/v1/tenants", may: wOperator, req: at2("/allot/v1/tenants", `{"displayName":"Another"}`)},
 	{pattern: "GET /allot/v1/tenant", may: everyRole, req: at("/allot/v1/tenant")},

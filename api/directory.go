@@ -73,16 +73,9 @@ func capability(sub *allot.Subscription) string {
 // subscriptions have no term yet, so nextLifecycleDateTime is null and
 // isTrial false; totalLicenses counts the units of every state.
 func companySubView(cat *allot.Catalog, sub *allot.Subscription, sel []string) object {
-	part, status := "", []object{}
+	part := ""
 	if sku := cat.SKUs[sub.SkuID]; sku != nil {
 		part = sku.PartNumber
-		for _, pid := range sku.Plans {
-			name := ""
-			if p := cat.Plans[pid]; p != nil {
-				name = p.Name
-			}
-			status = append(status, object{"servicePlanId": pid, "servicePlanName": name, "provisioningStatus": "Success", "appliesTo": "User"})
-		}
 	}
 	return pick(object{
 		"id":                     sub.ID,
@@ -93,7 +86,7 @@ func companySubView(cat *allot.Catalog, sub *allot.Subscription, sel []string) o
 		"ownerId":                nil,
 		"ownerTenantId":          nil,
 		"ownerType":              nil,
-		"serviceStatus":          status,
+		"serviceStatus":          skuPlans(cat, sub.SkuID),
 		"skuId":                  sub.SkuID,
 		"skuPartNumber":          part,
 		"status":                 capability(sub),

@@ -19,29 +19,13 @@ var skuQuery = odata.QuerySpec{Select: skuSelect, TypeName: "microsoft.graph.sub
 
 func skuView(t *allot.Tenant, cat *allot.Catalog, sub *allot.Subscription, sel []string) object {
 	appliesTo, part := "User", ""
-	plans := []object{}
 	if sku := cat.SKUs[sub.SkuID]; sku != nil {
 		part = sku.PartNumber
 		if sku.AppliesTo != "" {
 			appliesTo = sku.AppliesTo
 		}
-		for _, pid := range sku.Plans {
-			name := ""
-			if p := cat.Plans[pid]; p != nil {
-				name = p.Name
-			}
-			plans = append(plans, object{
-				"servicePlanId":      pid,
-				"servicePlanName":    name,
-				"provisioningStatus": "Success",
-				"appliesTo":          "User",
-			})
-		}
 	}
-	status := sub.CapabilityStatus
-	if status == "" {
-		status = allot.CapabilityEnabled
-	}
+	plans, status := skuPlans(cat, sub.SkuID), capability(sub)
 	subIDs := []string{}
 	if sub.ID != "" {
 		subIDs = append(subIDs, sub.ID)
@@ -125,4 +109,22 @@ func (s *server) getSku(w http.ResponseWriter, r *http.Request) error {
 	v["@odata.context"] = s.metadata(r, "subscribedSkus/$entity", q.Select)
 	writeJSON(w, http.StatusOK, v)
 	return nil
+}
+
+// skuPlans is a SKU's plans as Graph's servicePlanInfo list, the shape of
+// subscribedSku.servicePlans and companySubscription.serviceStatus.
+func skuPlans(cat *allot.Catalog, skuID string) []object {
+	plans := []object{}
+	sku := cat.SKUs[skuID]
+	if sku == nil {
+		return plans
+	}
+	for _, pid := range sku.Plans {
+		name := ""
+		if p := cat.Plans[pid]; p != nil {
+			name = p.Name
+		}
+		plans = append(plans, object{"servicePlanId": pid, "servicePlanName": name, "provisioningStatus": "Success", "appliesTo": "User"})
+	}
+	return plans
 }
