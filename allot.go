@@ -139,7 +139,9 @@ type User struct {
 	UsageLocation     string
 	ProxyAddresses    []string
 	AccountEnabled    bool
+	Profile           Profile
 	CreatedAt         time.Time
+	ModifiedAt        time.Time // the last change to a property above
 
 	// Derived, filled on reads.
 	AssignedLicenses []AssignedLicense
@@ -157,6 +159,7 @@ type Group struct {
 	SecurityEnabled bool
 	ProxyAddresses  []string
 	CreatedAt       time.Time
+	ModifiedAt      time.Time // the last change to a property above
 
 	// Derived, filled on reads.
 	AssignedLicenses            []AssignedLicense

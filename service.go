@@ -36,9 +36,11 @@ type UserCreate struct {
 	UsageLocation     string
 	ProxyAddresses    []string
 	AccountEnabled    bool
+	Profile           Profile
 }
 
-// UserUpdate holds the fields to change; nil means unchanged.
+// UserUpdate holds the fields to change; nil means unchanged. Of Profile,
+// only the fields ProfileFields names change (ProfileFieldNames).
 type UserUpdate struct {
 	UserPrincipalName *string
 	DisplayName       *string
@@ -46,6 +48,8 @@ type UserUpdate struct {
 	UsageLocation     *string
 	ProxyAddresses    *[]string
 	AccountEnabled    *bool
+	Profile           Profile
+	ProfileFields     []string
 }
 
 // GroupCreate holds the fields of a new group.

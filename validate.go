@@ -2,6 +2,7 @@ package allot
 
 import (
 	"errors"
+	"slices"
 	"strings"
 )
 
@@ -34,6 +35,9 @@ func (u UserCreate) Normalized() (UserCreate, error) {
 	}
 	var err error
 	if u.UsageLocation, err = NormalizeLocation(u.UsageLocation); err != nil {
+		return u, err
+	}
+	if u.Profile, err = u.Profile.Normalized(); err != nil {
 		return u, err
 	}
 	u.ProxyAddresses = CleanAddresses(u.ProxyAddresses)
@@ -70,7 +74,15 @@ func (u UserUpdate) Normalized() (UserUpdate, error) {
 		}
 		u.ProxyAddresses = &proxy
 	}
-	return u, nil
+	known := ProfileFieldNames()
+	for _, f := range u.ProfileFields {
+		if !slices.Contains(known, f) {
+			return u, Errorf(EINVALID, "Property '%s' does not exist on type 'microsoft.graph.user'.", f)
+		}
+	}
+	var err error
+	u.Profile, err = u.Profile.Normalized()
+	return u, err
 }
 
 // Normalized returns the group as it is stored (id in lower case,

@@ -10,16 +10,17 @@ import (
 	"github.com/allot-dev/allot"
 )
 
-const groupCols = `g.id, g.display_name, g.description, g.mail_nickname, g.group_types, g.mail_enabled, g.security_enabled, g.proxy_addresses, g.created_at`
+const groupCols = `g.id, g.display_name, g.description, g.mail_nickname, g.group_types, g.mail_enabled, g.security_enabled, g.proxy_addresses, g.created_at, g.modified_at`
 
 func scanGroup(r interface{ Scan(...any) error }) (*allot.Group, error) {
 	var g allot.Group
-	var types, proxy, created string
+	var types, proxy, created, modified string
 	var mail, sec int
-	if err := r.Scan(&g.ID, &g.DisplayName, &g.Description, &g.MailNickname, &types, &mail, &sec, &proxy, &created); err != nil {
+	if err := r.Scan(&g.ID, &g.DisplayName, &g.Description, &g.MailNickname, &types, &mail, &sec, &proxy, &created, &modified); err != nil {
 		return nil, err
 	}
-	g.GroupTypes, g.MailEnabled, g.SecurityEnabled, g.ProxyAddresses, g.CreatedAt = strList(types), mail == 1, sec == 1, strList(proxy), parseTime(created)
+	g.GroupTypes, g.MailEnabled, g.SecurityEnabled, g.ProxyAddresses = strList(types), mail == 1, sec == 1, strList(proxy)
+	g.CreatedAt, g.ModifiedAt = parseTime(created), parseTime(modified)
 	return &g, nil
 }
 
@@ -205,11 +206,12 @@ func insertGroups(ctx context.Context, tx *txn, tenantID string, groups []*allot
 	rows := make([][]any, 0, len(groups))
 	var addrs [][]any
 	for _, g := range groups {
+		g.ModifiedAt = g.CreatedAt
 		rows = append(rows, []any{tenantID, g.ID, g.DisplayName, g.Description, g.MailNickname, nicknameSkeleton(g.MailNickname), toJSON(g.GroupTypes),
-			b2i(g.MailEnabled), b2i(g.SecurityEnabled), toJSON(g.ProxyAddresses), fmtTime(g.CreatedAt)})
+			b2i(g.MailEnabled), b2i(g.SecurityEnabled), toJSON(g.ProxyAddresses), fmtTime(g.CreatedAt), fmtTime(g.ModifiedAt)})
 		addrs = append(addrs, addressRows(tenantID, g.ID, allot.MemberGroup, g.ProxyAddresses)...)
 	}
-	if err := tx.insertRows(ctx, `INSERT INTO dir_groups (tenant_id, id, display_name, description, mail_nickname, mail_nickname_skeleton, group_types, mail_enabled, security_enabled, proxy_addresses, created_at) VALUES `, rows); err != nil {
+	if err := tx.insertRows(ctx, `INSERT INTO dir_groups (tenant_id, id, display_name, description, mail_nickname, mail_nickname_skeleton, group_types, mail_enabled, security_enabled, proxy_addresses, created_at, modified_at) VALUES `, rows); err != nil {
 		return err
 	}
 	return insertAddresses(ctx, tx, addrs)
@@ -222,8 +224,9 @@ func groupCreatedJSON(g *allot.Group) string {
 
 // updateGroupRow writes a group's properties.
 func updateGroupRow(ctx context.Context, tx *txn, tenantID string, g *allot.Group) error {
-	_, err := tx.Exec(ctx, `UPDATE dir_groups SET display_name = ?, description = ?, mail_nickname = ?, mail_nickname_skeleton = ?, mail_enabled = ?, security_enabled = ?, proxy_addresses = ?
-		WHERE tenant_id = ? AND id = ?`, g.DisplayName, g.Description, g.MailNickname, nicknameSkeleton(g.MailNickname), b2i(g.MailEnabled), b2i(g.SecurityEnabled), toJSON(g.ProxyAddresses), tenantID, g.ID)
+	_, err := tx.Exec(ctx, `UPDATE dir_groups SET display_name = ?, description = ?, mail_nickname = ?, mail_nickname_skeleton = ?, mail_enabled = ?, security_enabled = ?, proxy_addresses = ?, modified_at = ?
+		WHERE tenant_id = ? AND id = ?`, g.DisplayName, g.Description, g.MailNickname, nicknameSkeleton(g.MailNickname), b2i(g.MailEnabled), b2i(g.SecurityEnabled), toJSON(g.ProxyAddresses),
+		fmtTime(g.ModifiedAt), tenantID, g.ID)
 	return err
 }
 
@@ -239,6 +242,17 @@ func insertMemberships(ctx context.Context, tx *txn, tenantID, addedAt string, m
 		rows = append(rows, []any{tenantID, m.group, m.member, m.kind, addedAt})
 	}
 	return tx.insertRows(ctx, `INSERT INTO memberships (tenant_id, group_id, member_id, member_kind, added_at) VALUES `, rows)
+}
+
+// touchGroups records that the members of groups changed at: a member is
+// part of a group as SCIM's meta.lastModified sees it.
+func touchGroups(ctx context.Context, tx *txn, tenantID, at string, groups []string) error {
+	for _, g := range groups {
+		if _, err := tx.Exec(ctx, `UPDATE dir_groups SET modified_at = ? WHERE tenant_id = ? AND id = ?`, at, tenantID, g); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // UpdateGroup changes a group; addresses it gains or drops queue their listers.
@@ -295,6 +309,7 @@ func (s *DB) UpdateGroup(ctx context.Context, id string, in allot.GroupUpdate) (
 			}
 			g.ProxyAddresses = proxy
 		}
+		g.ModifiedAt = s.now()
 		if err := updateGroupRow(ctx, tx, a.TenantID, g); err != nil {
 			return err
 		}
@@ -395,7 +410,11 @@ func (s *DB) addMember(ctx context.Context, tx *txn, tenantID, groupID, memberID
 	if n > 0 {
 		return allot.Errorf(allot.EINVALID, "One or more added object references already exist for the following modified properties: 'members'.")
 	}
-	if err := insertMemberships(ctx, tx, tenantID, fmtTime(s.now()), []memberChange{{g.ID, mid, kind}}); err != nil {
+	now := fmtTime(s.now())
+	if err := insertMemberships(ctx, tx, tenantID, now, []memberChange{{g.ID, mid, kind}}); err != nil {
+		return err
+	}
+	if err := touchGroups(ctx, tx, tenantID, now, []string{g.ID}); err != nil {
 		return err
 	}
 	if kind == allot.MemberUser {
@@ -456,6 +475,9 @@ func (s *DB) removeMember(ctx context.Context, tx *txn, tenantID, groupID, membe
 		return err
 	}
 	if _, err := tx.Exec(ctx, `DELETE FROM memberships WHERE tenant_id = ? AND group_id = ? AND member_id = ?`, tenantID, g.ID, mid); err != nil {
+		return err
+	}
+	if err := touchGroups(ctx, tx, tenantID, fmtTime(s.now()), []string{g.ID}); err != nil {
 		return err
 	}
 	if kind == allot.MemberUser {

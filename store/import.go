@@ -205,6 +205,7 @@ func (p *importer) userRow(r csvio.UserRow) (before, after *allot.User) {
 	} else {
 		u = allot.User{ID: p.s.newID(), AccountEnabled: true, ProxyAddresses: []string{}, CreatedAt: p.now}
 	}
+	u.ModifiedAt = p.now
 	u.UserPrincipalName, u.DisplayName = allot.IdentifierForm(r.UserPrincipalName), r.DisplayName
 	if r.Mail != nil {
 		u.Mail = *r.Mail
@@ -721,6 +722,7 @@ func (p *importer) applyGroups() error {
 				return err
 			}
 		}
+		g.ModifiedAt = p.now
 		if err := updateGroupRow(ctx, tx, p.tenant, g); err != nil {
 			return err
 		}
@@ -747,6 +749,13 @@ func (p *importer) applyMemberships() error {
 		touch(c)
 	}
 	if err := insertMemberships(ctx, tx, p.tenant, fmtTime(p.now), p.adds); err != nil {
+		return err
+	}
+	var changed []string
+	for _, c := range append(slices.Clone(p.adds), p.removes...) {
+		changed = append(changed, c.group)
+	}
+	if err := touchGroups(ctx, tx, p.tenant, fmtTime(p.now), slices.Compact(slices.Sorted(slices.Values(changed)))); err != nil {
 		return err
 	}
 	for _, c := range p.removes {

@@ -10,16 +10,19 @@ import (
 	"github.com/allot-dev/allot"
 )
 
-const userCols = `u.id, u.upn, u.display_name, u.mail, u.usage_location, u.proxy_addresses, u.account_enabled, u.created_at`
+var userCols = `u.id, u.upn, u.display_name, u.mail, u.usage_location, u.proxy_addresses, u.account_enabled, u.created_at, u.modified_at, u.` +
+	strings.Join(profileCols, ", u.")
 
 func scanUser(r interface{ Scan(...any) error }) (*allot.User, error) {
 	var u allot.User
-	var proxy, created string
+	var proxy, created, modified string
 	var enabled int
-	if err := r.Scan(&u.ID, &u.UserPrincipalName, &u.DisplayName, &u.Mail, &u.UsageLocation, &proxy, &enabled, &created); err != nil {
+	profile, done := profileScan(&u.Profile)
+	if err := r.Scan(append([]any{&u.ID, &u.UserPrincipalName, &u.DisplayName, &u.Mail, &u.UsageLocation, &proxy, &enabled, &created, &modified}, profile...)...); err != nil {
 		return nil, err
 	}
-	u.ProxyAddresses, u.AccountEnabled, u.CreatedAt = strList(proxy), enabled == 1, parseTime(created)
+	done()
+	u.ProxyAddresses, u.AccountEnabled, u.CreatedAt, u.ModifiedAt = strList(proxy), enabled == 1, parseTime(created), parseTime(modified)
 	return &u, nil
 }
 
@@ -217,7 +220,8 @@ func (s *DB) CreateUser(ctx context.Context, in allot.UserCreate) (*allot.User, 
 		return nil, err
 	}
 	u := allot.User{ID: in.ID, UserPrincipalName: in.UserPrincipalName, DisplayName: in.DisplayName, Mail: in.Mail,
-		UsageLocation: in.UsageLocation, AccountEnabled: in.AccountEnabled, ProxyAddresses: in.ProxyAddresses, CreatedAt: s.now()}
+		UsageLocation: in.UsageLocation, AccountEnabled: in.AccountEnabled, ProxyAddresses: in.ProxyAddresses, Profile: in.Profile, CreatedAt: s.now()}
+	u.ModifiedAt = u.CreatedAt
 	custom := u.ID != ""
 	if !custom {
 		u.ID = s.newID()
@@ -251,11 +255,12 @@ func insertUsers(ctx context.Context, tx *txn, tenantID string, users []*allot.U
 	rows := make([][]any, 0, len(users))
 	var addrs [][]any
 	for _, u := range users {
-		rows = append(rows, []any{tenantID, u.ID, u.UserPrincipalName, allot.IdentifierKey(u.UserPrincipalName), allot.IdentifierSkeleton(u.UserPrincipalName),
-			u.DisplayName, u.Mail, u.UsageLocation, toJSON(u.ProxyAddresses), b2i(u.AccountEnabled), fmtTime(u.CreatedAt)})
+		rows = append(rows, append([]any{tenantID, u.ID, u.UserPrincipalName, allot.IdentifierKey(u.UserPrincipalName), allot.IdentifierSkeleton(u.UserPrincipalName),
+			u.DisplayName, u.Mail, u.UsageLocation, toJSON(u.ProxyAddresses), b2i(u.AccountEnabled), fmtTime(u.CreatedAt), fmtTime(u.ModifiedAt)}, profileValues(&u.Profile)...))
 		addrs = append(addrs, addressRows(tenantID, u.ID, allot.MemberUser, u.ProxyAddresses)...)
 	}
-	if err := tx.insertRows(ctx, `INSERT INTO users (tenant_id, id, upn, upn_key, upn_skeleton, display_name, mail, usage_location, proxy_addresses, account_enabled, created_at) VALUES `, rows); err != nil {
+	if err := tx.insertRows(ctx, `INSERT INTO users (tenant_id, id, upn, upn_key, upn_skeleton, display_name, mail, usage_location, proxy_addresses, account_enabled, created_at, modified_at, `+
+		strings.Join(profileCols, ", ")+`) VALUES `, rows); err != nil {
 		return err
 	}
 	return insertAddresses(ctx, tx, addrs)
@@ -263,7 +268,7 @@ func insertUsers(ctx context.Context, tx *txn, tenantID string, users []*allot.U
 
 // userCreatedJSON is the audit's view of a new user.
 func userCreatedJSON(u *allot.User) string {
-	return toJSON(map[string]any{"userPrincipalName": u.UserPrincipalName, "usageLocation": u.UsageLocation, "proxyAddresses": u.ProxyAddresses})
+	return toJSON(profileAudit(map[string]any{"userPrincipalName": u.UserPrincipalName, "usageLocation": u.UsageLocation, "proxyAddresses": u.ProxyAddresses}, &u.Profile))
 }
 
 // checkUPNFree refuses upn for user self when another user has the same
@@ -344,6 +349,8 @@ func (s *DB) updateUser(ctx context.Context, tx *txn, tenantID, id string, upd u
 	if upd.AccountEnabled != nil {
 		u.AccountEnabled = *upd.AccountEnabled
 	}
+	applyProfile(&u.Profile, upd.Profile, upd.ProfileFields)
+	u.ModifiedAt = s.now()
 	requeue := false
 	if upd.UsageLocation != nil && upd.location != u.UsageLocation {
 		u.UsageLocation, requeue = upd.location, true
@@ -394,14 +401,15 @@ func (s *DB) moveUserAddresses(ctx context.Context, tx *txn, tenantID string, u 
 
 // updateUserRow writes a user's properties.
 func updateUserRow(ctx context.Context, tx *txn, tenantID string, u *allot.User) error {
-	_, err := tx.Exec(ctx, `UPDATE users SET upn = ?, upn_key = ?, upn_skeleton = ?, display_name = ?, mail = ?, usage_location = ?, proxy_addresses = ?, account_enabled = ?
-		WHERE tenant_id = ? AND id = ?`, u.UserPrincipalName, allot.IdentifierKey(u.UserPrincipalName), allot.IdentifierSkeleton(u.UserPrincipalName), u.DisplayName, u.Mail, u.UsageLocation,
-		toJSON(u.ProxyAddresses), b2i(u.AccountEnabled), tenantID, u.ID)
+	args := append([]any{u.UserPrincipalName, allot.IdentifierKey(u.UserPrincipalName), allot.IdentifierSkeleton(u.UserPrincipalName), u.DisplayName, u.Mail, u.UsageLocation,
+		toJSON(u.ProxyAddresses), b2i(u.AccountEnabled), fmtTime(u.ModifiedAt)}, profileValues(&u.Profile)...)
+	_, err := tx.Exec(ctx, `UPDATE users SET upn = ?, upn_key = ?, upn_skeleton = ?, display_name = ?, mail = ?, usage_location = ?, proxy_addresses = ?, account_enabled = ?, modified_at = ?, `+
+		strings.Join(profileCols, " = ?, ")+` = ? WHERE tenant_id = ? AND id = ?`, append(args, tenantID, u.ID)...)
 	return err
 }
 
 func userAuditJSON(u *allot.User) string {
-	return toJSON(map[string]any{"userPrincipalName": u.UserPrincipalName, "displayName": u.DisplayName, "usageLocation": u.UsageLocation, "proxyAddresses": u.ProxyAddresses, "accountEnabled": u.AccountEnabled})
+	return toJSON(profileAudit(map[string]any{"userPrincipalName": u.UserPrincipalName, "displayName": u.DisplayName, "usageLocation": u.UsageLocation, "proxyAddresses": u.ProxyAddresses, "accountEnabled": u.AccountEnabled}, &u.Profile))
 }
 
 // DeleteUser deletes a user; its seats are freed at once and its addresses
