@@ -5,7 +5,10 @@ package allot
 type Expr interface{ isExpr() }
 
 // Compare is "Property Op Value" or startswith(Property, Value).
-// Op is "eq", "ne" or "startswith". Value is a string, a bool or nil (null).
+// Op is "eq", "ne", "ge", "gt", "le", "lt", "in" or "startswith". Value is
+// a string, a bool, a time.Time, nil (null), or for "in" a []any of
+// strings. Inside Any, Property is "Collection/property", or Collection
+// itself for an element of a collection of strings.
 type Compare struct {
 	Property string
 	Op       string
@@ -22,6 +25,13 @@ type (
 // AnyLicense is assignedLicenses/any(x:x/skuId eq SkuID).
 type AnyLicense struct{ SkuID string }
 
+// Any is Collection/any(v: Cond): some element of the collection satisfies
+// Cond, whose properties are the element's ("Collection/property").
+type Any struct {
+	Collection string
+	Cond       Expr
+}
+
 // LicenseCount is assignedLicenses/$count eq|ne 0 (Op "eq" or "ne", N 0).
 type LicenseCount struct {
 	Op string
@@ -33,6 +43,7 @@ func (*And) isExpr()          {}
 func (*Or) isExpr()           {}
 func (*Not) isExpr()          {}
 func (*AnyLicense) isExpr()   {}
+func (*Any) isExpr()          {}
 func (*LicenseCount) isExpr() {}
 
 // MaxPageSize is Graph's largest $top.

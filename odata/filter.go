@@ -11,6 +11,7 @@ package odata
 import (
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/allot-dev/allot"
@@ -21,9 +22,12 @@ type FieldKind int
 
 // The kinds of filterable properties.
 const (
-	String FieldKind = iota // Edm.String: eq, ne, startswith with a string literal or null
-	Bool                    // Edm.Boolean: eq, ne with true, false or null
-	GUID                    // Edm.Guid: eq, ne with a GUID (bare or quoted) or null
+	String     FieldKind = iota // Edm.String: eq, ne, in, startswith with string literals or null
+	Bool                        // Edm.Boolean: eq, ne with true, false or null
+	GUID                        // Edm.Guid: eq, ne, in with GUIDs (bare or quoted) or null
+	DateTime                    // Edm.DateTimeOffset: eq, ne, ge, gt, le, lt with a bare RFC 3339 time or null
+	Collection                  // a collection of objects: any(v:v/p …) over its "Collection/p" fields
+	Strings                     // a collection of strings: any(v:v eq '…') or any(v:startswith(v,'…'))
 )
 
 // String returns the EDM name of the kind, as used in error messages.
@@ -35,6 +39,10 @@ func (k FieldKind) String() string {
 		return "Edm.Boolean"
 	case GUID:
 		return "Edm.Guid"
+	case DateTime:
+		return "Edm.DateTimeOffset"
+	case Collection, Strings:
+		return "Collection"
 	}
 	return fmt.Sprintf("FieldKind(%d)", int(k))
 }
@@ -189,7 +197,10 @@ func lex(s string) ([]token, error) {
 			toks = append(toks, token{kind: tString, text: s[start:i], val: b.String(), pos: start})
 		default:
 			start := i
-			for i < len(s) && !isDelim(s[i]) {
+			// A word that starts with a digit keeps its colons, so that a
+			// time (2024-01-01T00:00:00Z) is one word.
+			digit := '0' <= c && c <= '9'
+			for i < len(s) && (!isDelim(s[i]) || digit && s[i] == ':') {
 				i++
 			}
 			toks = append(toks, token{kind: tWord, text: s[start:i], pos: start})
@@ -225,6 +236,13 @@ type parser struct {
 	fields map[string]FieldKind
 	lower  map[string]string // lower-case name → canonical name
 	depth  int
+	lambda *lambda // the any() being parsed
+}
+
+// lambda is the variable of Collection/any(v: …) and what it ranges over.
+type lambda struct {
+	name, collection string
+	kind             FieldKind // Collection or Strings
 }
 
 func (p *parser) peek() token { return p.toks[p.i] }
@@ -339,12 +357,15 @@ func (p *parser) parseUnary() (allot.Expr, error) {
 
 // operators that are valid OData but not supported by Allot.
 var unsupportedOps = map[string]bool{
-	"gt": true, "ge": true, "lt": true, "le": true, "in": true, "has": true,
-	"add": true, "sub": true, "mul": true, "div": true, "divby": true, "mod": true,
+	"has": true, "add": true, "sub": true, "mul": true, "div": true, "divby": true, "mod": true,
 }
 
 // keywords that can never start a primary expression.
-var binaryKeywords = map[string]bool{"and": true, "or": true, "eq": true, "ne": true}
+var binaryKeywords = map[string]bool{"and": true, "or": true, "eq": true, "ne": true,
+	"ge": true, "gt": true, "le": true, "lt": true, "in": true}
+
+// orderOps compare times.
+var orderOps = map[string]bool{"ge": true, "gt": true, "le": true, "lt": true}
 
 func (p *parser) parsePrimary() (allot.Expr, error) {
 	t := p.peek()
@@ -386,8 +407,8 @@ func (p *parser) parseCall() (allot.Expr, error) {
 	if !strings.EqualFold(name.text, "startswith") {
 		return nil, p.unsupported(name, "function %s is not supported", p.show(name))
 	}
-	pt := p.next()
-	canon, kind, err := p.property(pt)
+	pt := p.peek()
+	canon, kind, err := p.propertyRef()
 	if err != nil {
 		return nil, err
 	}
@@ -395,9 +416,6 @@ func (p *parser) parseCall() (allot.Expr, error) {
 		return nil, p.invalid(pt, "startswith needs a string property but %s is %s", p.show(pt), kind)
 	}
 	if c := p.next(); c.kind != tComma {
-		if c.kind == tSlash {
-			return nil, p.unsupported(c, "property paths such as '%s/…' are not supported", canon)
-		}
 		return nil, p.unexpected(c, "','")
 	}
 	vt := p.next()
@@ -438,61 +456,205 @@ func (p *parser) property(t token) (string, FieldKind, error) {
 	if canon == LicensesField {
 		return "", 0, p.invalid(t, "%s is a collection; use assignedLicenses/any(x:x/skuId eq {skuId}) or assignedLicenses/$count", p.show(t))
 	}
-	if kind != String && kind != Bool && kind != GUID {
+	if kind == Collection || kind == Strings {
+		return "", 0, p.invalid(t, "%s is a collection; use %s/any(x:…)", p.show(t), canon)
+	}
+	if kind != String && kind != Bool && kind != GUID && kind != DateTime {
 		return "", 0, p.unsupported(t, "property %s cannot be filtered", p.show(t))
+	}
+	return canon, kind, nil
+}
+
+// propertyRef reads a property: a name, a path such as
+// signInActivity/lastSignInDateTime, or inside any() the lambda variable
+// (an element of a collection of strings) or v/property.
+func (p *parser) propertyRef() (string, FieldKind, error) {
+	t := p.peek()
+	if t.kind != tWord {
+		p.next()
+		return "", 0, p.unexpected(t, "a property name")
+	}
+	if l := p.lambda; l != nil {
+		if t.text == l.name {
+			p.next()
+			if p.peek().kind != tSlash {
+				if l.kind == Strings {
+					return l.collection, String, nil
+				}
+				return "", 0, p.invalid(t, "%s is an object of %s; use %s/property", p.show(t), l.collection, clip(l.name))
+			}
+			p.next()
+			sub := p.next()
+			if l.kind == Strings || sub.kind != tWord {
+				return "", 0, p.unexpected(sub, "a property of "+l.collection)
+			}
+			canon, ok := p.lower[strings.ToLower(l.collection+"/"+sub.text)]
+			if !ok {
+				return "", 0, p.invalid(sub, "unknown property %s on %s", p.show(sub), l.collection)
+			}
+			return canon, p.fields[canon], nil
+		}
+		if _, ok := p.lower[strings.ToLower(t.text)]; ok {
+			return "", 0, p.unsupported(t, "inside any() only the lambda variable '%s' can be used, not %s", clip(l.name), p.show(t))
+		}
+	}
+	// A path names a property of a single object (signInActivity/…); the
+	// properties of a collection's elements are reached through any().
+	if p.peekAt(1).kind == tSlash && p.isPath(t) {
+		canon := p.lower[strings.ToLower(t.text+"/"+p.peekAt(2).text)]
+		if k := p.fields[strings.SplitN(canon, "/", 2)[0]]; k != Collection && k != Strings {
+			p.next()
+			p.next()
+			p.next()
+			return canon, p.fields[canon], nil
+		}
+	}
+	p.next()
+	canon, kind, err := p.property(t)
+	if err != nil {
+		return "", 0, err
+	}
+	if c := p.peek(); c.kind == tSlash {
+		return "", 0, p.unsupported(c, "property paths such as '%s/…' are not supported", canon)
 	}
 	return canon, kind, nil
 }
 
 func (p *parser) parseComparison() (allot.Expr, error) {
 	pt := p.peek()
-	if p.peekAt(1).kind == tSlash {
+	if p.peekAt(1).kind == tSlash && p.lambda == nil {
 		if _, ok := p.fields[LicensesField]; ok && strings.EqualFold(pt.text, LicensesField) {
 			return p.parseLicenses()
 		}
 		canon, ok := p.lower[strings.ToLower(pt.text)]
-		if !ok {
+		if !ok && !p.isPath(pt) {
 			if isLiteral(pt.text) {
 				return nil, p.invalid(pt, "expected a property name but found %s", p.show(pt))
 			}
 			return nil, p.invalid(pt, "unknown property %s", p.show(pt))
 		}
-		seg := p.peekAt(2)
-		if seg.kind == tWord && (strings.EqualFold(seg.text, "any") || strings.EqualFold(seg.text, "all")) {
-			return nil, p.unsupported(seg, "lambda operators over '%s' are not supported", canon)
+		if seg := p.peekAt(2); seg.kind == tWord && (strings.EqualFold(seg.text, "any") || strings.EqualFold(seg.text, "all")) {
+			if k := p.fields[canon]; ok && (k == Collection || k == Strings) && strings.EqualFold(seg.text, "any") {
+				return p.parseLambda(canon, k)
+			}
+			return nil, p.unsupported(seg, "lambda operator %s over '%s' is not supported", p.show(seg), clip(pt.text))
 		}
-		return nil, p.unsupported(p.peekAt(1), "property paths such as '%s/…' are not supported", canon)
 	}
-	p.next()
-	canon, kind, err := p.property(pt)
+	canon, kind, err := p.propertyRef()
 	if err != nil {
 		return nil, err
 	}
+	ot := p.peek()
 	op, err := p.operator()
 	if err != nil {
 		return nil, err
+	}
+	switch {
+	case orderOps[op] && kind != DateTime:
+		return nil, p.unsupported(ot, "operator %s is not supported on %s property '%s'", p.show(ot), kind, canon)
+	case op == "in" && kind != String && kind != GUID:
+		return nil, p.unsupported(ot, "operator in is not supported on %s property '%s'", kind, canon)
+	case op == "in":
+		return p.parseIn(canon, kind)
 	}
 	vt := p.next()
 	v, err := p.value(vt, canon, kind)
 	if err != nil {
 		return nil, err
 	}
+	if v == nil && orderOps[op] {
+		return nil, p.invalid(vt, "'%s' cannot be compared with null by %s", canon, op)
+	}
 	return &allot.Compare{Property: canon, Op: op, Value: v}, nil
 }
 
-// operator reads eq or ne.
+// isPath reports whether t starts a property path that fields names.
+func (p *parser) isPath(t token) bool {
+	_, ok := p.lower[strings.ToLower(t.text+"/"+p.peekAt(2).text)]
+	return ok && p.peekAt(2).kind == tWord
+}
+
+// parseIn parses the list of "Property in (v1, v2, …)".
+func (p *parser) parseIn(canon string, kind FieldKind) (allot.Expr, error) {
+	if o := p.next(); o.kind != tLParen {
+		return nil, p.unexpected(o, "'('")
+	}
+	var vals []any
+	for {
+		vt := p.next()
+		v, err := p.value(vt, canon, kind)
+		if err != nil {
+			return nil, err
+		}
+		if v == nil {
+			return nil, p.invalid(vt, "null cannot be in the list of 'in'")
+		}
+		vals = append(vals, v)
+		if len(vals) > MaxInValues {
+			return nil, p.invalid(vt, "more than %d values in the list of 'in'", MaxInValues)
+		}
+		c := p.next()
+		if c.kind == tRParen {
+			return &allot.Compare{Property: canon, Op: "in", Value: vals}, nil
+		}
+		if c.kind != tComma {
+			return nil, p.unexpected(c, "',' or ')'")
+		}
+	}
+}
+
+// MaxInValues bounds the list of the in operator (Graph's limit is 15 on
+// many properties; Allot allows more, but not without end).
+const MaxInValues = 100
+
+// parseLambda parses Collection/any(v: condition).
+func (p *parser) parseLambda(canon string, kind FieldKind) (allot.Expr, error) {
+	p.next() // collection
+	p.next() // /
+	p.next() // any
+	open := p.next()
+	if open.kind != tLParen {
+		return nil, p.unexpected(open, "'('")
+	}
+	v := p.next()
+	if v.kind == tRParen {
+		return nil, p.unsupported(v, "%s/any() without a lambda is not supported", canon)
+	}
+	if v.kind != tWord || !isIdent(v.text) {
+		return nil, p.unexpected(v, "a lambda variable name")
+	}
+	if c := p.next(); c.kind != tColon {
+		return nil, p.unexpected(c, "':'")
+	}
+	if err := p.enter(open); err != nil {
+		return nil, err
+	}
+	p.lambda = &lambda{name: v.text, collection: canon, kind: kind}
+	cond, err := p.parseOr()
+	p.lambda = nil
+	if err != nil {
+		return nil, err
+	}
+	if c := p.next(); c.kind != tRParen {
+		return nil, p.unexpected(c, "')'")
+	}
+	p.depth--
+	return &allot.Any{Collection: canon, Cond: cond}, nil
+}
+
+// operator reads a comparison operator.
 func (p *parser) operator() (string, error) {
 	t := p.next()
 	if t.kind == tWord {
 		lw := strings.ToLower(t.text)
-		if lw == "eq" || lw == "ne" {
+		if lw == "eq" || lw == "ne" || lw == "in" || orderOps[lw] {
 			return lw, nil
 		}
 		if unsupportedOps[lw] {
 			return "", p.unsupported(t, "operator %s is not supported", p.show(t))
 		}
 	}
-	return "", p.unexpected(t, "an operator ('eq' or 'ne')")
+	return "", p.unexpected(t, "an operator ('eq', 'ne', 'in', 'ge', 'gt', 'le' or 'lt')")
 }
 
 // value reads the literal compared with property canon of the given kind.
@@ -507,6 +669,8 @@ func (p *parser) value(t token, canon string, kind FieldKind) (any, error) {
 				return id, nil
 			}
 			return nil, p.invalid(t, "%s is not a valid GUID for property '%s'", p.show(t), canon)
+		case DateTime:
+			return nil, p.invalid(t, "property '%s' is %s: write the time without quotes (2024-01-31T00:00:00Z), not %s", canon, kind, p.show(t))
 		}
 		return nil, p.invalid(t, "property '%s' is %s and cannot be compared with the string %s", canon, kind, p.show(t))
 	case tWord:
@@ -522,6 +686,11 @@ func (p *parser) value(t token, canon string, kind FieldKind) (any, error) {
 			if kind == GUID {
 				return lw, nil
 			}
+		case kind == DateTime && isNumber(t.text):
+			if at, ok := parseTime(t.text); ok {
+				return at, nil
+			}
+			return nil, p.invalid(t, "%s is not a valid Edm.DateTimeOffset for property '%s'", p.show(t), canon)
 		default:
 			if _, ok := p.lower[lw]; ok {
 				return nil, p.unsupported(t, "comparing property '%s' with property %s is not supported", canon, p.show(t))
@@ -533,6 +702,18 @@ func (p *parser) value(t token, canon string, kind FieldKind) (any, error) {
 		return nil, p.invalid(t, "property '%s' is %s and cannot be compared with %s", canon, kind, p.show(t))
 	}
 	return nil, p.unexpected(t, "a literal value")
+}
+
+// parseTime reads an Edm.DateTimeOffset (RFC 3339) or an Edm.Date, which
+// is midnight UTC.
+func parseTime(s string) (time.Time, bool) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t.UTC(), true
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, true
+	}
+	return time.Time{}, false
 }
 
 // parseLicenses parses assignedLicenses/any(x:x/skuId eq {guid}) and
@@ -557,9 +738,13 @@ func (p *parser) parseLicenses() (allot.Expr, error) {
 
 // parseLicenseCount parses the rest of assignedLicenses/$count eq|ne 0.
 func (p *parser) parseLicenseCount() (allot.Expr, error) {
+	ot := p.peek()
 	op, err := p.operator()
 	if err != nil {
 		return nil, err
+	}
+	if op != "eq" && op != "ne" {
+		return nil, p.unsupported(ot, "assignedLicenses/$count can only be compared with 0 by eq or ne, not %s", p.show(ot))
 	}
 	vt := p.next()
 	if vt.kind != tWord || !isNumber(vt.text) {

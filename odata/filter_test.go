@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/allot-dev/allot"
 	"github.com/allot-dev/allot/odata"
@@ -12,14 +13,20 @@ import (
 
 // userFields is a /users-like set of filterable properties.
 var userFields = map[string]odata.FieldKind{
-	"displayName":                 odata.String,
-	"userPrincipalName":           odata.String,
-	"usageLocation":               odata.String,
-	"proxyAddresses":              odata.String,
-	"accountEnabled":              odata.Bool,
-	"hasMembersWithLicenseErrors": odata.Bool,
-	"id":                          odata.GUID,
-	"assignedLicenses":            odata.GUID,
+	"displayName":                       odata.String,
+	"userPrincipalName":                 odata.String,
+	"usageLocation":                     odata.String,
+	"proxyAddresses":                    odata.String,
+	"accountEnabled":                    odata.Bool,
+	"hasMembersWithLicenseErrors":       odata.Bool,
+	"id":                                odata.GUID,
+	"assignedLicenses":                  odata.GUID,
+	"createdDateTime":                   odata.DateTime,
+	"signInActivity/lastSignInDateTime": odata.DateTime,
+	"assignedPlans":                     odata.Collection,
+	"assignedPlans/servicePlanId":       odata.GUID,
+	"assignedPlans/capabilityStatus":    odata.String,
+	"otherMails":                        odata.Strings,
 }
 
 // noLicenseFields lacks assignedLicenses.
@@ -49,6 +56,17 @@ func TestParseFilter(t *testing.T) {
 	}{
 		// comparisons
 		{"Eq", "displayName eq 'Alice'", cmp("displayName", "eq", "Alice")},
+		{"In", "displayName in ('a', 'b')", cmp("displayName", "in", []any{"a", "b"})},
+		{"InGUID", "id in ('" + strings.ToUpper(sku) + "')", cmp("id", "in", []any{sku})},
+		{"DateGe", "createdDateTime ge 2024-01-31T10:00:00Z", cmp("createdDateTime", "ge", time.Date(2024, 1, 31, 10, 0, 0, 0, time.UTC))},
+		{"DateOffset", "createdDateTime lt 2024-01-31T10:00:00.5-02:00", cmp("createdDateTime", "lt", time.Date(2024, 1, 31, 12, 0, 0, 5e8, time.UTC))},
+		{"DateOnly", "createdDateTime gt 2024-01-31", cmp("createdDateTime", "gt", time.Date(2024, 1, 31, 0, 0, 0, 0, time.UTC))},
+		{"DateNull", "createdDateTime eq null", cmp("createdDateTime", "eq", nil)},
+		{"Path", "signInActivity/LastSignInDateTime le 2024-01-31T00:00:00Z", cmp("signInActivity/lastSignInDateTime", "le", time.Date(2024, 1, 31, 0, 0, 0, 0, time.UTC))},
+		{"Lambda", "assignedPlans/any(p:p/servicePlanId eq " + sku + " and p/capabilityStatus eq 'Enabled')",
+			&allot.Any{Collection: "assignedPlans", Cond: and(cmp("assignedPlans/servicePlanId", "eq", sku), cmp("assignedPlans/capabilityStatus", "eq", "Enabled"))}},
+		{"LambdaStrings", "otherMails/any(m:startswith(m,'a@'))", &allot.Any{Collection: "otherMails", Cond: cmp("otherMails", "startswith", "a@")}},
+		{"LambdaStringsEq", "not otherMails/ANY(m: m eq 'a@x')", not(&allot.Any{Collection: "otherMails", Cond: cmp("otherMails", "eq", "a@x")})},
 		{"Ne", "displayName ne 'Alice'", cmp("displayName", "ne", "Alice")},
 		{"EqNull", "usageLocation eq null", cmp("usageLocation", "eq", nil)},
 		{"NeNull", "usageLocation ne NULL", cmp("usageLocation", "ne", nil)},
@@ -198,7 +216,24 @@ func TestParseFilterErrors(t *testing.T) {
 		{"Ge", "displayName ge 'a'", nil, allot.EUNSUPPORTEDQUERY, "'ge'"},
 		{"Lt", "displayName lt 'a'", nil, allot.EUNSUPPORTEDQUERY, "'lt'"},
 		{"Le", "displayName le 'a'", nil, allot.EUNSUPPORTEDQUERY, "'le'"},
-		{"In", "id in ('" + sku + "')", nil, allot.EUNSUPPORTEDQUERY, "'in'"},
+		{"InBool", "accountEnabled in (true)", nil, allot.EUNSUPPORTEDQUERY, "'accountEnabled'"},
+		{"InNull", "displayName in ('a', null)", nil, allot.EINVALID, "null"},
+		{"InUnclosed", "displayName in ('a'", nil, allot.EINVALID, "end of filter"},
+		{"InNoParen", "displayName in 'a'", nil, allot.EINVALID, "'a'"},
+		{"InTooMany", "displayName in (" + strings.Repeat("'a',", odata.MaxInValues) + "'b')", nil, allot.EINVALID, "more than"},
+		{"DateQuoted", "createdDateTime ge '2024-01-01T00:00:00Z'", nil, allot.EINVALID, "without quotes"},
+		{"DateBad", "createdDateTime ge 2024-13-01T00:00:00Z", nil, allot.EINVALID, "2024-13-01"},
+		{"DateNullOrder", "createdDateTime le null", nil, allot.EINVALID, "null"},
+		{"DateStartsWith", "startswith(createdDateTime,'2024')", nil, allot.EINVALID, "'createdDateTime'"},
+		{"PathUnknown", "signInActivity/foo le 2024-01-01T00:00:00Z", nil, allot.EINVALID, "'signInActivity'"},
+		{"LambdaSubAsPath", "assignedPlans/servicePlanId eq " + sku, nil, allot.EINVALID, "assignedPlans/any"},
+		{"LambdaUnknownProp", "assignedPlans/any(p:p/foo eq 'x')", nil, allot.EINVALID, "'foo'"},
+		{"LambdaOuterProp", "assignedPlans/any(p:displayName eq 'x')", nil, allot.EUNSUPPORTEDQUERY, "'displayName'"},
+		{"LambdaNested", "assignedPlans/any(p:otherMails/any(m:m eq 'x'))", nil, allot.EUNSUPPORTEDQUERY, "otherMails"},
+		{"LambdaAll", "assignedPlans/all(p:p/capabilityStatus eq 'Enabled')", nil, allot.EUNSUPPORTEDQUERY, "'all'"},
+		{"CollectionAsScalar", "otherMails eq 'x'", nil, allot.EINVALID, "'otherMails'"},
+		{"StringsElementPath", "otherMails/any(m:m/x eq 'a')", nil, allot.EINVALID, "'x'"},
+		{"ObjectElementBare", "assignedPlans/any(p:p eq 'a')", nil, allot.EINVALID, "'p'"},
 		{"Add", "displayName add 'a' eq 'b'", nil, allot.EUNSUPPORTEDQUERY, "'add'"},
 		{"EndsWith", "endswith(displayName,'a')", nil, allot.EUNSUPPORTEDQUERY, "'endswith'"},
 		{"Contains", "contains(displayName,'a')", nil, allot.EUNSUPPORTEDQUERY, "'contains'"},
@@ -252,7 +287,7 @@ func TestParseFilterMessages(t *testing.T) {
 		{"not (foo eq 'x')", "Invalid filter clause: unknown property 'foo' at position 5."},
 		// Positions count characters, not bytes.
 		{"displayName eq 'Zoë' and foo eq 1", "Invalid filter clause: unknown property 'foo' at position 25."},
-		{"displayName gt 'a'", "Unsupported filter clause: operator 'gt' is not supported at position 12."},
+		{"displayName gt 'a'", "Unsupported filter clause: operator 'gt' is not supported on Edm.String property 'displayName' at position 12."},
 		{"displayName eq", "Invalid filter clause: unexpected end of filter, expected a literal value at position 14."},
 	}
 	for _, tt := range tests {

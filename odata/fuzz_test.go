@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/allot-dev/allot"
 	"github.com/allot-dev/allot/odata"
@@ -20,9 +21,11 @@ func format(x allot.Expr) string {
 		return "<nil>"
 	case *allot.Compare:
 		if x.Op == "startswith" {
-			return "startswith(" + x.Property + "," + literal(x.Value) + ")"
+			return "startswith(" + element(x.Property) + "," + literal(x.Value) + ")"
 		}
-		return x.Property + " " + x.Op + " " + literal(x.Value)
+		return element(x.Property) + " " + x.Op + " " + literal(x.Value)
+	case *allot.Any:
+		return x.Collection + "/any(v:" + format(x.Cond) + ")"
 	case *allot.AnyLicense:
 		return "assignedLicenses/any(x:x/skuId eq " + x.SkuID + ")"
 	case *allot.LicenseCount:
@@ -50,10 +53,29 @@ func paren(x allot.Expr, need func(allot.Expr) bool) string {
 	return format(x)
 }
 
+// element writes a property inside any(v:…) as the lambda variable does.
+func element(p string) string {
+	if coll, sub, ok := strings.Cut(p, "/"); ok && userFields[coll] == odata.Collection {
+		return "v/" + sub
+	}
+	if userFields[p] == odata.Strings {
+		return "v"
+	}
+	return p
+}
+
 func literal(v any) string {
 	switch v := v.(type) {
 	case nil:
 		return "null"
+	case time.Time:
+		return v.Format(time.RFC3339Nano)
+	case []any:
+		var parts []string
+		for _, x := range v {
+			parts = append(parts, literal(x))
+		}
+		return "(" + strings.Join(parts, ",") + ")"
 	case bool:
 		return fmt.Sprint(v)
 	case string:
@@ -68,11 +90,25 @@ func checkAST(t *testing.T, x allot.Expr, fields map[string]odata.FieldKind) {
 	switch x := x.(type) {
 	case *allot.Compare:
 		kind, ok := fields[x.Property]
-		if !ok || x.Property == odata.LicensesField {
+		if !ok || x.Property == odata.LicensesField || kind == odata.Collection {
 			t.Fatalf("Compare on %q, not a filterable field", x.Property)
+		}
+		if kind == odata.Strings {
+			kind = odata.String // an element, inside any()
 		}
 		switch x.Op {
 		case "eq", "ne":
+		case "ge", "gt", "le", "lt":
+			if _, ok := x.Value.(time.Time); !ok || kind != odata.DateTime {
+				t.Fatalf("%s on %s field %q with %#v", x.Op, kind, x.Property, x.Value)
+			}
+			return
+		case "in":
+			vals, ok := x.Value.([]any)
+			if !ok || len(vals) == 0 || kind != odata.String && kind != odata.GUID {
+				t.Fatalf("in on %s field %q with %#v", kind, x.Property, x.Value)
+			}
+			return
 		case "startswith":
 			if kind != odata.String {
 				t.Fatalf("startswith on %s field %q", kind, x.Property)
@@ -93,9 +129,18 @@ func checkAST(t *testing.T, x allot.Expr, fields map[string]odata.FieldKind) {
 			if kind != odata.Bool {
 				t.Fatalf("%s field %q compared with a bool", kind, x.Property)
 			}
+		case time.Time:
+			if kind != odata.DateTime {
+				t.Fatalf("%s field %q compared with a time", kind, x.Property)
+			}
 		default:
 			t.Fatalf("value %#v", v)
 		}
+	case *allot.Any:
+		if k := fields[x.Collection]; k != odata.Collection && k != odata.Strings {
+			t.Fatalf("any over %q", x.Collection)
+		}
+		checkAST(t, x.Cond, fields)
 	case *allot.And:
 		checkAST(t, x.Left, fields)
 		checkAST(t, x.Right, fields)
@@ -143,6 +188,10 @@ func FuzzParseFilter(f *testing.F) {
 		"hasMembersWithLicenseErrors eq true",
 		"DISPLAYNAME EQ 'a' OR NOT (USAGELOCATION NE 'b' AND ACCOUNTENABLED EQ FALSE)",
 		"startswith(displayName,'a') eq false",
+		"createdDateTime ge 2024-01-01T00:00:00Z and signInActivity/lastSignInDateTime le 2024-06-30",
+		"displayName in ('a','b') and id in (" + sku + ")",
+		"assignedPlans/any(p:p/servicePlanId eq " + sku + " and p/capabilityStatus eq 'Enabled')",
+		"otherMails/any(m:startswith(m,'a') or m eq 'b')",
 		// invalid or unsupported
 		"displayName gt 'a'",
 		"endswith(displayName,'a')",
