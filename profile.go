@@ -14,15 +14,15 @@ import (
 // wrote, and is reported as Graph reports signInActivity.
 type Profile struct {
 	GivenName, Surname, JobTitle, Department, CompanyName string
-	EmployeeID, EmployeeType                             string
-	StreetAddress, City, State, PostalCode, Country      string
-	OfficeLocation, MobilePhone, PreferredLanguage       string
-	UserType                                             string // UserMember or UserGuest
-	ExternalUserState, CreationType                      string
-	BusinessPhones, OtherMails                           []string
-	OnPremisesSyncEnabled                                *bool // nil: never synchronised
-	ExtensionAttributes                                  [15]string
-	SignIn                                               SignIn
+	EmployeeID, EmployeeType                              string
+	StreetAddress, City, State, PostalCode, Country       string
+	OfficeLocation, MobilePhone, PreferredLanguage        string
+	UserType                                              string // UserMember or UserGuest
+	ExternalUserState, CreationType                       string
+	BusinessPhones, OtherMails                            []string
+	OnPremisesSyncEnabled                                 *bool // nil: never synchronised
+	ExtensionAttributes                                   [15]string
+	SignIn                                                SignIn
 }
 
 // SignIn is Graph's signInActivity: the last interactive and

@@ -179,6 +179,12 @@ func checkFields(raw json.RawMessage, t reflect.Type, path string) error {
 func fieldByTag(t reflect.Type, key string) (reflect.StructField, bool) {
 	for i := range t.NumField() {
 		f := t.Field(i)
+		if f.Anonymous && f.Type.Kind() == reflect.Struct {
+			if sub, ok := fieldByTag(f.Type, key); ok {
+				return sub, true
+			}
+			continue
+		}
 		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
 		if name == key && name != "-" && name != "" {
 			return f, true

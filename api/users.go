@@ -19,15 +19,18 @@ var userDefault = []string{
 	"officeLocation", "preferredLanguage", "surname", "userPrincipalName",
 }
 
-var userSelect = append(append([]string{}, userDefault...),
+var userSelect = append(append(append([]string{}, userDefault...),
 	"accountEnabled", "usageLocation", "proxyAddresses", "createdDateTime",
-	"assignedLicenses", "assignedPlans", "licenseAssignmentStates")
+	"assignedLicenses", "assignedPlans", "licenseAssignmentStates"), profileSelect()...)
 
-var userFilter = map[string]odata.FieldKind{
+var userFilter = profileFilter(map[string]odata.FieldKind{
 	"id": odata.GUID, "userPrincipalName": odata.String, "displayName": odata.String,
 	"mail": odata.String, "usageLocation": odata.String, "accountEnabled": odata.Bool,
+	"createdDateTime": odata.DateTime, "proxyAddresses": odata.Strings,
 	odata.LicensesField: odata.GUID,
-}
+	"assignedPlans":     odata.Collection, "assignedPlans/servicePlanId": odata.GUID,
+	"assignedPlans/capabilityStatus": odata.String, "assignedPlans/service": odata.String,
+})
 
 var (
 	usersQuery = odata.QuerySpec{Select: userSelect, Filter: userFilter, Paging: true, OrderBy: true,
@@ -45,18 +48,12 @@ func userLicensing(sel []string) bool {
 // when selected.
 func (s *server) userView(ctx context.Context, u *allot.User, sel []string) (object, error) {
 	full := object{
-		"businessPhones":    []string{},
 		"displayName":       u.DisplayName,
-		"givenName":         nil,
 		"id":                u.ID,
-		"jobTitle":          nil,
 		"mail":              nullable(u.Mail),
-		"mobilePhone":       nil,
-		"officeLocation":    nil,
-		"preferredLanguage": nil,
-		"surname":           nil,
 		"userPrincipalName": u.UserPrincipalName,
 	}
+	profileView(full, &u.Profile)
 	if len(sel) > 0 {
 		full["accountEnabled"] = u.AccountEnabled
 		full["usageLocation"] = nullable(u.UsageLocation)
@@ -221,6 +218,7 @@ type userCreateBody struct {
 	Mail              *string         `json:"mail"`
 	UsageLocation     *string         `json:"usageLocation"`
 	ProxyAddresses    []string        `json:"proxyAddresses"`
+	profileBody
 }
 
 func (userCreateBody) graphType() string { return "microsoft.graph.user" }
@@ -230,11 +228,14 @@ func (s *server) createUser(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var b userCreateBody
-	if _, err := decodeJSON(r, &b); err != nil {
+	present, err := decodeJSON(r, &b)
+	if err != nil {
 		return err
 	}
 	c := allot.UserCreate{AccountEnabled: true}
-	var err error
+	if c.Profile, _, err = b.profile(present); err != nil {
+		return err
+	}
 	if b.DisplayName == nil {
 		return required("displayName", "User")
 	}
@@ -286,6 +287,7 @@ type userUpdateBody struct {
 	Mail              *string   `json:"mail"`
 	UsageLocation     *string   `json:"usageLocation"`
 	ProxyAddresses    *[]string `json:"proxyAddresses"`
+	profileBody
 }
 
 func (userUpdateBody) graphType() string { return "microsoft.graph.user" }
@@ -392,7 +394,9 @@ func userUpdate(b userUpdateBody, present map[string]bool) (allot.UserUpdate, er
 		}
 		u.ProxyAddresses = &v
 	}
-	return u, nil
+	var err error
+	u.Profile, u.ProfileFields, err = b.profile(present)
+	return u, err
 }
 
 func (s *server) deleteUser(w http.ResponseWriter, r *http.Request) error {

@@ -517,7 +517,7 @@ func (s *DB) Members(ctx context.Context, groupID string, transitive bool, opt a
 		if err != nil {
 			return nil, err
 		}
-		cond, args, err := memberCond(a.TenantID, groups, source, sourceArgs, opt)
+		cond, args, err := memberCond(userList.on(s, ctx, tx), a.TenantID, groups, source, sourceArgs, opt)
 		if err != nil {
 			return nil, err
 		}
@@ -570,7 +570,7 @@ func (s *DB) transitiveGroups(ctx context.Context, tx *txn, tenantID, groupID st
 // memberCond is the condition on memberships m of a member list: members
 // of groups, narrowed by the options. source is what a member's state
 // must come from for ErrorsOnly and SuccessOnly.
-func memberCond(tenantID string, groups []string, source string, sourceArgs []any, opt allot.ListOptions) (string, []any, error) {
+func memberCond(users listSpec, tenantID string, groups []string, source string, sourceArgs []any, opt allot.ListOptions) (string, []any, error) {
 	cond := `m.tenant_id = ? AND m.group_id IN (` + placeholders(len(groups)) + `)`
 	args := append([]any{tenantID}, anys(groups)...)
 	switch {
@@ -588,7 +588,7 @@ func memberCond(tenantID string, groups []string, source string, sourceArgs []an
 	}
 	if opt.Filter != nil {
 		// Only user properties are filterable on member lists.
-		ucond, uargs, err := userList.where(opt.Filter)
+		ucond, uargs, err := users.where(opt.Filter)
 		if err != nil {
 			return "", nil, err
 		}

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"database/sql"
 	"fmt"
 	"strings"
 
@@ -56,7 +55,7 @@ func profileValues(p *allot.Profile) []any {
 	for _, v := range p.ExtensionAttributes {
 		out = append(out, v)
 	}
-	var sync any
+	sync := -1
 	if p.OnPremisesSyncEnabled != nil {
 		sync = b2i(*p.OnPremisesSyncEnabled)
 	}
@@ -81,13 +80,13 @@ func profileScan(p *allot.Profile) ([]any, func()) {
 		dest = append(dest, &p.ExtensionAttributes[i])
 	}
 	var phones, mails, last, lastNI string
-	var sync sql.NullInt64
+	var sync int
 	dest = append(dest, &phones, &mails, &sync, &last, &lastNI)
 	return dest, func() {
 		p.BusinessPhones, p.OtherMails = strList(phones), strList(mails)
 		p.SignIn.Last, p.SignIn.LastNonInteractive = parseTime(last), parseTime(lastNI)
-		if sync.Valid {
-			b := sync.Int64 == 1
+		if sync >= 0 {
+			b := sync == 1
 			p.OnPremisesSyncEnabled = &b
 		}
 	}

@@ -152,20 +152,20 @@ func (s *DB) ListUsers(ctx context.Context, opt allot.ListOptions) (*allot.Page[
 	if err != nil {
 		return nil, err
 	}
-	cond, args, err := userList.where(opt.Filter)
-	if err != nil {
-		return nil, err
-	}
 	keyset, kargs, order, err := pageClause("u", opt)
 	if err != nil {
 		return nil, err
 	}
 	search, sargs := searchClause("u", opt, "display_name", "upn", "mail")
-	base := ` FROM users u WHERE u.tenant_id = ? AND ` + cond + search
-	bargs := append(append([]any{a.TenantID}, args...), sargs...)
 	page := &allot.Page[allot.User]{Items: []allot.User{}}
 	top := topOf(opt)
 	err = s.readTx(ctx, func(tx *txn) error {
+		cond, args, err := userList.on(s, ctx, tx).where(opt.Filter)
+		if err != nil {
+			return err
+		}
+		base := ` FROM users u WHERE u.tenant_id = ? AND ` + cond + search
+		bargs := append(append([]any{a.TenantID}, args...), sargs...)
 		if opt.Count {
 			if err := tx.QueryRow(ctx, `SELECT COUNT(*)`+base, bargs...).Scan(&page.Count); err != nil {
 				return err

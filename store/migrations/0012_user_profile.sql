@@ -5,8 +5,9 @@
 -- select and filter on (allot.Profile). They are columns, not one JSON
 -- document, so that $filter and $orderby run in SQL on both databases;
 -- extension attributes likewise, one column each. Sign-ins are what an
--- import or SCIM wrote ('' when unknown). on_prem_sync is NULL for a user
--- never synchronised from on-premises, as Graph's onPremisesSyncEnabled.
+-- import or SCIM wrote ('' when unknown). on_prem_sync is -1 for a user
+-- never synchronised from on-premises (Graph's onPremisesSyncEnabled null),
+-- not NULL, so that bulk inserts carry one type per column.
 -- modified_at is SCIM's meta.lastModified: set to created_at for
 -- existing rows.
 ALTER TABLE users ADD COLUMN given_name TEXT NOT NULL DEFAULT '';
@@ -29,7 +30,7 @@ ALTER TABLE users ADD COLUMN external_user_state TEXT NOT NULL DEFAULT '';
 ALTER TABLE users ADD COLUMN creation_type TEXT NOT NULL DEFAULT '';
 ALTER TABLE users ADD COLUMN business_phones TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE users ADD COLUMN other_mails TEXT NOT NULL DEFAULT '[]';
-ALTER TABLE users ADD COLUMN on_prem_sync INTEGER;
+ALTER TABLE users ADD COLUMN on_prem_sync INTEGER NOT NULL DEFAULT -1;
 ALTER TABLE users ADD COLUMN ext_attr_1 TEXT NOT NULL DEFAULT '';
 ALTER TABLE users ADD COLUMN ext_attr_2 TEXT NOT NULL DEFAULT '';
 ALTER TABLE users ADD COLUMN ext_attr_3 TEXT NOT NULL DEFAULT '';
