@@ -58,7 +58,8 @@ type ListOptions struct {
 	Filter        Expr
 	Top           int
 	After         string
-	OrderByName   bool
+	OrderBy       string // "" (by id) or the property to sort by: displayName, or userPrincipalName for users
+	Descending    bool
 	Count         bool
 	ErrorsOnly    bool   // members with a license error from the group (membersWithLicenseErrors)
 	SuccessOnly   bool   // members whose states from the group are all Active

@@ -271,9 +271,10 @@ type UserService interface {
 	// DeleteUser deletes a user and frees its seats at once
 	// (PermManageUsers); ENOTFOUND when there is none.
 	DeleteUser(ctx context.Context, id string) error
-	// MemberOf lists the groups the user is a direct member of (PermRead);
-	// ENOTFOUND for an unknown user.
-	MemberOf(ctx context.Context, userID string, opt ListOptions) (*Page[Group], error)
+	// MemberOf lists the groups the user is a direct member of, or with
+	// transitive also the groups containing those, as nested licensing
+	// reaches them (PermRead); ENOTFOUND for an unknown user.
+	MemberOf(ctx context.Context, userID string, transitive bool, opt ListOptions) (*Page[Group], error)
 }
 
 // GroupService reads and changes groups and their members.

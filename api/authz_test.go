@@ -154,6 +154,8 @@ var azMatrix = []azRow{
 		req: func(f *azIDs) (string, string) { return "/v1.0/users/" + f.user + "/licenseDetails", "" }},
 	{pattern: "GET /v1.0/users/{id}/memberOf", may: everyRole, scoped: true,
 		req: func(f *azIDs) (string, string) { return "/v1.0/users/" + f.user + "/memberOf", "" }},
+	{pattern: "GET /v1.0/users/{id}/transitiveMemberOf", may: everyRole, scoped: true,
+		req: func(f *azIDs) (string, string) { return "/v1.0/users/" + f.user + "/transitiveMemberOf", "" }},
 
 	{pattern: "GET /v1.0/groups", may: everyRole, req: at("/v1.0/groups?$select=id,assignedLicenses")},
 	{pattern: "POST /v1.0/groups", may: groupMgmt,

@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -29,9 +30,10 @@ var groupFilter = map[string]odata.FieldKind{
 }
 
 var (
-	groupsQuery = odata.QuerySpec{Select: groupSelect, Filter: groupFilter, Paging: true, OrderBy: true,
-		Count: true, Search: true, TypeName: "microsoft.graph.group"}
-	groupQuery = odata.QuerySpec{Select: groupSelect, TypeName: "microsoft.graph.group"}
+	groupsQuery = odata.QuerySpec{Select: groupSelect, Filter: groupFilter, Paging: true, OrderBy: []string{"displayName"},
+		Count: true, Search: true, Expand: groupExpand, TypeName: "microsoft.graph.group"}
+	groupQuery  = odata.QuerySpec{Select: groupSelect, Expand: groupExpand, TypeName: "microsoft.graph.group"}
+	groupExpand = []string{"members"}
 )
 
 func groupLicensing(sel []string) bool {
@@ -94,7 +96,11 @@ func (s *server) listGroups(w http.ResponseWriter, r *http.Request) error {
 	}
 	items := make([]any, 0, len(page.Items))
 	for i := range page.Items {
-		items = append(items, groupView(&page.Items[i], q.Select))
+		v := groupView(&page.Items[i], q.Select)
+		if err := s.expandGroup(r, v, page.Items[i].ID, q.Expand); err != nil {
+			return err
+		}
+		items = append(items, v)
 	}
 	s.writeCollection(w, r, s.metadata(r, "groups", q.Select), items, page.Count, q, page.NextCursor)
 	return nil
@@ -113,7 +119,38 @@ func (s *server) getGroup(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.writeGroup(w, r, http.StatusOK, g, q.Select)
+	v := groupView(g, q.Select)
+	if err := s.expandGroup(r, v, g.ID, q.Expand); err != nil {
+		return err
+	}
+	v["@odata.context"] = s.metadata(r, "groups/$entity", q.Select)
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+// maxExpanded is how many objects an expanded collection holds, as in
+// Graph (which documents 20 for members and memberOf).
+const maxExpanded = 20
+
+// expandGroup adds $expand=members: the first direct members, with their
+// default properties.
+func (s *server) expandGroup(r *http.Request, v object, id string, expand []string) error {
+	if !slices.Contains(expand, "members") {
+		return nil
+	}
+	page, err := s.svc.Groups.Members(r.Context(), id, false, allot.ListOptions{Top: maxExpanded})
+	if err != nil {
+		return err
+	}
+	members := make([]any, 0, len(page.Items))
+	for _, m := range page.Items {
+		mv, err := s.memberView(r, m, nil, "")
+		if err != nil {
+			return err
+		}
+		members = append(members, mv)
+	}
+	v["members"] = members
 	return nil
 }
 

@@ -214,7 +214,8 @@ func (s *server) routeTable() []route {
 		{"POST /v1.0/users/{id}/assignLicense", licensers, s.assignUserLicense},
 		{"POST /v1.0/users/{id}/reprocessLicenseAssignment", licensers, s.reprocessUser},
 		{"GET /v1.0/users/{id}/licenseDetails", readers, s.licenseDetails},
-		{"GET /v1.0/users/{id}/memberOf", readers, s.memberOf},
+		{"GET /v1.0/users/{id}/memberOf", readers, s.memberOf(false)},
+		{"GET /v1.0/users/{id}/transitiveMemberOf", readers, s.memberOf(true)},
 
 		{"GET /v1.0/groups", readers, s.listGroups},
 		{"POST /v1.0/groups", groupAdmins, s.createGroup},

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -33,9 +34,10 @@ var userFilter = profileFilter(map[string]odata.FieldKind{
 })
 
 var (
-	usersQuery = odata.QuerySpec{Select: userSelect, Filter: userFilter, Paging: true, OrderBy: true,
-		Count: true, Search: true, TypeName: "microsoft.graph.user"}
-	userQuery = odata.QuerySpec{Select: userSelect, TypeName: "microsoft.graph.user"}
+	usersQuery = odata.QuerySpec{Select: userSelect, Filter: userFilter, Paging: true, OrderBy: []string{"displayName", "userPrincipalName"},
+		Count: true, Search: true, Expand: userExpand, TypeName: "microsoft.graph.user"}
+	userQuery  = odata.QuerySpec{Select: userSelect, Expand: userExpand, TypeName: "microsoft.graph.user"}
+	userExpand = []string{"licenseDetails", "memberOf"}
 )
 
 // userLicensing reports whether sel needs the store's (costly) licensing view.
@@ -139,9 +141,12 @@ func (s *server) userID(r *http.Request) (string, error) {
 	return u.ID, nil
 }
 
-func (s *server) writeUser(w http.ResponseWriter, r *http.Request, status int, u *allot.User, sel []string) error {
+func (s *server) writeUser(w http.ResponseWriter, r *http.Request, status int, u *allot.User, sel []string, expand ...string) error {
 	v, err := s.userView(r.Context(), u, sel)
 	if err != nil {
+		return err
+	}
+	if err := s.expandUser(r, v, u.ID, expand); err != nil {
 		return err
 	}
 	v["@odata.context"] = s.metadata(r, "users/$entity", sel)
@@ -163,6 +168,9 @@ func (s *server) listUsers(w http.ResponseWriter, r *http.Request) error {
 	for i := range page.Items {
 		v, err := s.userView(r.Context(), &page.Items[i], q.Select)
 		if err != nil {
+			return err
+		}
+		if err := s.expandUser(r, v, page.Items[i].ID, q.Expand); err != nil {
 			return err
 		}
 		items = append(items, v)
@@ -201,7 +209,33 @@ func (s *server) getUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return s.writeUser(w, r, http.StatusOK, u, q.Select)
+	return s.writeUser(w, r, http.StatusOK, u, q.Select, q.Expand...)
+}
+
+// expandUser adds $expand=licenseDetails (all of them) and memberOf (the
+// first groups, with their default properties).
+func (s *server) expandUser(r *http.Request, v object, id string, expand []string) error {
+	if slices.Contains(expand, "licenseDetails") {
+		details, err := s.licenseDetailViews(r, id, nil)
+		if err != nil {
+			return err
+		}
+		v["licenseDetails"] = details
+	}
+	if slices.Contains(expand, "memberOf") {
+		page, err := s.svc.Users.MemberOf(r.Context(), id, false, allot.ListOptions{Top: maxExpanded})
+		if err != nil {
+			return err
+		}
+		groups := make([]any, 0, len(page.Items))
+		for i := range page.Items {
+			g := groupView(&page.Items[i], nil)
+			g["@odata.type"] = "#microsoft.graph.group"
+			groups = append(groups, g)
+		}
+		v["memberOf"] = groups
+	}
+	return nil
 }
 
 // userCreateBody is the Graph user a client may POST. mailNickname and
@@ -549,9 +583,20 @@ func (s *server) licenseDetails(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	details, err := s.svc.Licenses.LicenseDetails(r.Context(), id)
+	items, err := s.licenseDetailViews(r, id, q.Select)
 	if err != nil {
 		return err
+	}
+	ctx := strings.TrimRight(s.base(r).String(), "/") + version(r) + "/$metadata#users('" + id + "')/licenseDetails"
+	writeJSON(w, http.StatusOK, object{"@odata.context": ctx, "value": items})
+	return nil
+}
+
+// licenseDetailViews are a user's licenseDetails in Graph's shape.
+func (s *server) licenseDetailViews(r *http.Request, id string, sel []string) ([]any, error) {
+	details, err := s.svc.Licenses.LicenseDetails(r.Context(), id)
+	if err != nil {
+		return nil, err
 	}
 	items := make([]any, 0, len(details))
 	for _, d := range details {
@@ -569,11 +614,9 @@ func (s *server) licenseDetails(w http.ResponseWriter, r *http.Request) error {
 			"skuId":         d.SkuID,
 			"skuPartNumber": d.PartNumber,
 			"servicePlans":  plans,
-		}, q.Select, licenseDetailSelect))
+		}, sel, licenseDetailSelect))
 	}
-	ctx := strings.TrimRight(s.base(r).String(), "/") + version(r) + "/$metadata#users('" + id + "')/licenseDetails"
-	writeJSON(w, http.StatusOK, object{"@odata.context": ctx, "value": items})
-	return nil
+	return items, nil
 }
 
 // licenseDetailID is opaque like Graph's: the user's and the SKU's GUID
@@ -583,27 +626,30 @@ func licenseDetailID(userID, skuID string) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func (s *server) memberOf(w http.ResponseWriter, r *http.Request) error {
-	q, opt, err := parseList(r, odata.QuerySpec{Select: groupSelect, Filter: groupFilter, Paging: true,
-		OrderBy: true, Count: true, TypeName: "microsoft.graph.group"})
-	if err != nil {
-		return err
+// memberOf lists a user's groups: memberOf or transitiveMemberOf.
+func (s *server) memberOf(transitive bool) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		q, opt, err := parseList(r, odata.QuerySpec{Select: groupSelect, Filter: groupFilter, Paging: true,
+			OrderBy: []string{"displayName"}, Count: true, TypeName: "microsoft.graph.group"})
+		if err != nil {
+			return err
+		}
+		opt.WithLicensing = groupLicensing(q.Select)
+		id, err := s.userID(r)
+		if err != nil {
+			return err
+		}
+		page, err := s.svc.Users.MemberOf(r.Context(), id, transitive, opt)
+		if err != nil {
+			return err
+		}
+		items := make([]any, 0, len(page.Items))
+		for i := range page.Items {
+			v := groupView(&page.Items[i], q.Select)
+			v["@odata.type"] = "#microsoft.graph.group"
+			items = append(items, v)
+		}
+		s.writeCollection(w, r, s.metadata(r, "directoryObjects", q.Select), items, page.Count, q, page.NextCursor)
+		return nil
 	}
-	opt.WithLicensing = groupLicensing(q.Select)
-	id, err := s.userID(r)
-	if err != nil {
-		return err
-	}
-	page, err := s.svc.Users.MemberOf(r.Context(), id, opt)
-	if err != nil {
-		return err
-	}
-	items := make([]any, 0, len(page.Items))
-	for i := range page.Items {
-		v := groupView(&page.Items[i], q.Select)
-		v["@odata.type"] = "#microsoft.graph.group"
-		items = append(items, v)
-	}
-	s.writeCollection(w, r, s.metadata(r, "directoryObjects", q.Select), items, page.Count, q, page.NextCursor)
-	return nil
 }

@@ -12,13 +12,15 @@ import (
 
 // Query is the parsed query options of a request.
 type Query struct {
-	Select      []string   // canonical property names, deduplicated; nil when $select is absent
-	Filter      allot.Expr // nil when $filter is absent
-	Top         int        // page size; allot.DefaultPageSize when paging and $top is absent, else 0
-	Count       bool       // $count=true
-	OrderByName bool       // $orderby=displayName
-	SkipToken   string     // the raw $skiptoken, already checked by DecodeSkipToken
-	Search      string     // the raw $search value
+	Select     []string   // canonical property names, deduplicated; nil when $select is absent
+	Filter     allot.Expr // nil when $filter is absent
+	Top        int        // page size; allot.DefaultPageSize when paging and $top is absent, else 0
+	Count      bool       // $count=true
+	OrderBy    string     // $orderby's property, canonical; "" when absent
+	Descending bool       // $orderby … desc
+	SkipToken  string     // the raw $skiptoken, already checked by DecodeSkipToken
+	Search     string     // the raw $search value
+	Expand     []string   // navigation properties to expand, canonical
 }
 
 // QuerySpec lists the query options an endpoint accepts. An option the
@@ -27,9 +29,10 @@ type QuerySpec struct {
 	Select   []string             // properties allowed in $select; nil: $select not supported
 	Filter   map[string]FieldKind // properties allowed in $filter; nil: $filter not supported
 	Paging   bool                 // $top and $skiptoken
-	OrderBy  bool                 // $orderby=displayName
+	OrderBy  []string             // properties allowed in $orderby; nil: $orderby not supported
 	Count    bool                 // $count
 	Search   bool                 // $search
+	Expand   []string             // navigation properties $expand may name; nil: $expand not supported
 	TypeName string               // e.g. "microsoft.graph.user", for messages
 }
 
@@ -38,7 +41,7 @@ type QuerySpec struct {
 // never supports.
 var systemOptions = map[string]bool{
 	"select": true, "filter": true, "top": true, "count": true, "orderby": true, "skiptoken": true, "search": true,
-	"expand": false, "skip": false, "format": false, "apply": false, "compute": false, "levels": false,
+	"expand": true, "skip": false, "format": false, "apply": false, "compute": false, "levels": false,
 	"deltatoken": false, "index": false, "schemaversion": false, "id": false,
 }
 
@@ -119,9 +122,11 @@ func (spec QuerySpec) supports(name string) bool {
 	case "count":
 		return spec.Count
 	case "orderby":
-		return spec.OrderBy
+		return spec.OrderBy != nil
 	case "search":
 		return spec.Search
+	case "expand":
+		return spec.Expand != nil
 	}
 	return false
 }
@@ -146,11 +151,13 @@ func (q *Query) set(name, val string, spec QuerySpec) error {
 			err = allot.Errorf(allot.EINVALID, "Invalid value '%s' for query option '$count': expected 'true' or 'false'.", sanitize(val))
 		}
 	case "orderby":
-		q.OrderByName, err = parseOrderBy(val)
+		q.OrderBy, q.Descending, err = parseOrderBy(val, spec.OrderBy)
 	case "skiptoken":
 		if _, err = DecodeSkipToken(val); err == nil {
 			q.SkipToken = val
 		}
+	case "expand":
+		q.Expand, err = parseExpand(val, spec.Expand)
 	case "search":
 		if strings.TrimSpace(val) == "" {
 			err = allot.Errorf(allot.EINVALID, "The $search query option must not be empty.")
@@ -165,11 +172,12 @@ func (q *Query) set(name, val string, spec QuerySpec) error {
 // page: Count is false when a $skiptoken is present.
 func (q *Query) ListOptions() (allot.ListOptions, error) {
 	o := allot.ListOptions{
-		Filter:      q.Filter,
-		Top:         q.Top,
-		OrderByName: q.OrderByName,
-		Count:       q.Count && q.SkipToken == "",
-		Search:      q.Search,
+		Filter:     q.Filter,
+		Top:        q.Top,
+		OrderBy:    q.OrderBy,
+		Descending: q.Descending,
+		Count:      q.Count && q.SkipToken == "",
+		Search:     q.Search,
 	}
 	if q.SkipToken != "" {
 		after, err := DecodeSkipToken(q.SkipToken)
@@ -181,15 +189,36 @@ func (q *Query) ListOptions() (allot.ListOptions, error) {
 	return o, nil
 }
 
-func parseOrderBy(val string) (bool, error) {
+// parseExpand reads a list of navigation properties. Options inside an
+// expansion ("memberOf($select=id)") are not supported: an expansion
+// returns its objects' default properties.
+func parseExpand(val string, allowed []string) ([]string, error) {
+	if strings.ContainsAny(val, "()") {
+		return nil, allot.Errorf(allot.EUNSUPPORTEDQUERY, "Query options inside $expand ('%s') are not supported.", sanitize(val))
+	}
+	out, err := parseSelect(val, allowed, "")
+	if err != nil {
+		return nil, allot.Errorf(allot.EINVALID, "Invalid $expand '%s': it can expand %s.", sanitize(val), strings.Join(allowed, ", "))
+	}
+	return out, nil
+}
+
+// parseOrderBy reads "property [asc|desc]" for one of the allowed
+// properties; Graph sorts users and groups by one property at a time.
+func parseOrderBy(val string, allowed []string) (string, bool, error) {
 	f := strings.Fields(val)
 	if len(f) == 0 {
-		return false, allot.Errorf(allot.EINVALID, "The $orderby query option must not be empty.")
+		return "", false, allot.Errorf(allot.EINVALID, "The $orderby query option must not be empty.")
 	}
-	if strings.EqualFold(f[0], "displayName") && (len(f) == 1 || len(f) == 2 && strings.EqualFold(f[1], "asc")) {
-		return true, nil
+	desc := len(f) == 2 && strings.EqualFold(f[1], "desc")
+	if len(f) == 1 || len(f) == 2 && (desc || strings.EqualFold(f[1], "asc")) {
+		for _, a := range allowed {
+			if strings.EqualFold(f[0], a) {
+				return a, desc, nil
+			}
+		}
 	}
-	return false, allot.Errorf(allot.EUNSUPPORTEDQUERY, "Sorting by '%s' is not supported; only '$orderby=displayName' is.", sanitize(val))
+	return "", false, allot.Errorf(allot.EUNSUPPORTEDQUERY, "Sorting by '%s' is not supported; use $orderby with one of %s, then asc or desc.", sanitize(val), strings.Join(allowed, ", "))
 }
 
 // ParseTop parses $top: empty gives allot.DefaultPageSize, otherwise an

@@ -15,7 +15,7 @@ var userSpec = odata.QuerySpec{
 	Select:   []string{"id", "displayName", "userPrincipalName", "assignedLicenses", "licenseAssignmentStates"},
 	Filter:   userFields,
 	Paging:   true,
-	OrderBy:  true,
+	OrderBy:  []string{"displayName", "userPrincipalName"},
 	Count:    true,
 	Search:   true,
 	TypeName: "microsoft.graph.user",
@@ -123,16 +123,17 @@ func TestParseQuery(t *testing.T) {
 		{"CountTrue", "$count=true", userSpec, odata.Query{Top: 100, Count: true}},
 		{"CountFalse", "$count=false", userSpec, odata.Query{Top: 100}},
 		{"CountCase", "$Count=TRUE", userSpec, odata.Query{Top: 100, Count: true}},
-		{"OrderBy", "$orderby=displayName", userSpec, odata.Query{Top: 100, OrderByName: true}},
-		{"OrderByAsc", "$orderby=displayName asc", userSpec, odata.Query{Top: 100, OrderByName: true}},
-		{"OrderByCase", "$orderBy=DisplayName  ASC", userSpec, odata.Query{Top: 100, OrderByName: true}},
+		{"OrderBy", "$orderby=displayName", userSpec, odata.Query{Top: 100, OrderBy: "displayName"}},
+		{"OrderByAsc", "$orderby=displayName asc", userSpec, odata.Query{Top: 100, OrderBy: "displayName"}},
+		{"OrderByCase", "$orderBy=DisplayName  ASC", userSpec, odata.Query{Top: 100, OrderBy: "displayName"}},
+		{"OrderByDesc", "$orderby=userprincipalname desc", userSpec, odata.Query{Top: 100, OrderBy: "userPrincipalName", Descending: true}},
 		{"SkipToken", "$skiptoken=" + tok, userSpec, odata.Query{Top: 100, SkipToken: tok}},
 		{"SkipTokenCamel", "$skipToken=" + tok, userSpec, odata.Query{Top: 100, SkipToken: tok}},
 		{"SkipTokenWithoutDollar", "skiptoken=" + tok, userSpec, odata.Query{Top: 100, SkipToken: tok}},
 		{"Search", `$search="displayName:al"`, userSpec, odata.Query{Top: 100, Search: `"displayName:al"`}},
 		{"IgnoresOtherParameters", "api-version=1.6&foo=bar&id=7", userSpec, odata.Query{Top: 100}},
 		{"All", "$select=id&$filter=displayName eq 'a'&$top=10&$count=true&$orderby=displayName&$skiptoken=" + tok + "&api-version=1", userSpec,
-			odata.Query{Select: []string{"id"}, Filter: a, Top: 10, Count: true, OrderByName: true, SkipToken: tok}},
+			odata.Query{Select: []string{"id"}, Filter: a, Top: 10, Count: true, OrderBy: "displayName", SkipToken: tok}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -180,7 +181,7 @@ func TestParseQueryErrors(t *testing.T) {
 		{"Format", "$format=json", userSpec, allot.EUNSUPPORTEDQUERY, "'$format'"},
 		{"CountBadValue", "$count=yes", userSpec, allot.EINVALID, "'yes'"},
 		{"CountEmpty", "$count=", userSpec, allot.EINVALID, "''"},
-		{"OrderByDesc", "$orderby=displayName desc", userSpec, allot.EUNSUPPORTEDQUERY, "'displayName desc'"},
+		{"OrderByBadDirection", "$orderby=displayName down", userSpec, allot.EUNSUPPORTEDQUERY, "'displayName down'"},
 		{"OrderByOther", "$orderby=id", userSpec, allot.EUNSUPPORTEDQUERY, "'id'"},
 		{"OrderByTwo", "$orderby=displayName,id", userSpec, allot.EUNSUPPORTEDQUERY, "'displayName,id'"},
 		{"OrderByEmpty", "$orderby=", userSpec, allot.EINVALID, "empty"},
@@ -213,7 +214,7 @@ func TestQueryListOptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, err := first.ListOptions()
-	want := allot.ListOptions{Filter: a, Top: 7, Count: true, OrderByName: true, Search: `"x"`}
+	want := allot.ListOptions{Filter: a, Top: 7, Count: true, OrderBy: "displayName", Search: `"x"`}
 	if err != nil || !reflect.DeepEqual(got, want) {
 		t.Fatalf("first page ListOptions = %+v, %v; want %+v", got, err, want)
 	}

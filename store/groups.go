@@ -144,7 +144,7 @@ func (s *DB) listGroups(ctx context.Context, tx *txn, tenantID string, opt allot
 	rows.Close()
 	if len(groups) > top {
 		groups = groups[:top]
-		page.NextCursor = cursorOf(opt, groups[top-1].DisplayName, groups[top-1].ID)
+		page.NextCursor = cursorOf(opt, groups[top-1].ID, map[string]string{"displayName": groups[top-1].DisplayName})
 	}
 	if len(groups) > 0 {
 		if err := s.fillGroups(ctx, tx, tenantID, groups); err != nil {

@@ -205,13 +205,13 @@ func TestBadInputIsNeverAnInternalError(t *testing.T) {
 		{"Subscription missing", func() error { _, err := e.db.Subscription(e.ctx, huge); return err }},
 		{"LicenseDetails missing", func() error { _, err := e.db.LicenseDetails(e.ctx, "x"); return err }},
 		{"AssignedPlans missing", func() error { _, err := e.db.AssignedPlans(e.ctx, "x"); return err }},
-		{"MemberOf missing", func() error { _, err := e.db.MemberOf(e.ctx, "x", allot.ListOptions{}); return err }},
+		{"MemberOf missing", func() error { _, err := e.db.MemberOf(e.ctx, "x", true, allot.ListOptions{}); return err }},
 	}
 	for _, c := range calls {
 		rvCode(t, c.what, c.f(), bad...)
 	}
 	// Paging with a garbage cursor is not an error, but must not fail inside.
-	for _, opt := range []allot.ListOptions{{After: huge}, {After: "\x00\x00", OrderByName: true}, {Top: -5}, {Top: 1 << 30}, {Search: "%_\\"}} {
+	for _, opt := range []allot.ListOptions{{After: huge}, {After: "\x00\x00", OrderBy: "displayName"}, {Top: -5}, {Top: 1 << 30}, {Search: "%_\\"}} {
 		if _, err := e.db.ListUsers(e.ctx, opt); allot.ErrorCode(err) == allot.EINTERNAL {
 			t.Errorf("ListUsers %+v: %v", opt, err)
 		}

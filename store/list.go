@@ -345,23 +345,38 @@ func likeEscape(s string) string {
 	return r.Replace(s)
 }
 
+// sortColumns are the columns $orderby may name, by alias and property.
+var sortColumns = map[string]map[string]string{
+	"u": {"displayName": "u.display_name", "userPrincipalName": "u.upn"},
+	"g": {"displayName": "g.display_name"},
+}
+
 // pageClause returns the keyset condition and order for a page. A cursor
-// ordered by name is the last item's id (fixed length) then its name.
+// of a sorted list is the last item's id (fixed length) then its sort
+// value; ties sort by id, in the same direction.
 func pageClause(alias string, opt allot.ListOptions) (string, []any, string, error) {
-	id, name := alias+".id", alias+".display_name"
+	id := alias + ".id"
 	if strings.ContainsRune(opt.After, 0) {
 		return "", nil, "", allot.Errorf(allot.EINVALID, "The $skiptoken is invalid.")
 	}
-	if opt.OrderByName {
-		order := " ORDER BY " + name + ", " + id
+	if opt.OrderBy != "" {
+		col, ok := sortColumns[alias][opt.OrderBy]
+		if !ok {
+			return "", nil, "", allot.Errorf(allot.EUNSUPPORTEDQUERY, "Sorting by '%s' is not supported.", opt.OrderBy)
+		}
+		dir, cmp := "", ">"
+		if opt.Descending {
+			dir, cmp = " DESC", "<"
+		}
+		order := " ORDER BY " + col + dir + ", " + id + dir
 		if opt.After == "" {
 			return "", nil, order, nil
 		}
 		if len(opt.After) < 36 {
 			return "", nil, "", allot.Errorf(allot.EINVALID, "The $skiptoken is invalid.")
 		}
-		i, n := opt.After[:36], opt.After[36:]
-		return " AND (" + name + " > ? OR (" + name + " = ? AND " + id + " > ?))", []any{n, n, i}, order, nil
+		i, v := opt.After[:36], opt.After[36:]
+		return " AND (" + col + " " + cmp + " ? OR (" + col + " = ? AND " + id + " " + cmp + " ?))", []any{v, v, i}, order, nil
 	}
 	order := " ORDER BY " + id
 	if opt.After == "" {
@@ -370,9 +385,11 @@ func pageClause(alias string, opt allot.ListOptions) (string, []any, string, err
 	return " AND " + id + " > ?", []any{opt.After}, order, nil
 }
 
-func cursorOf(opt allot.ListOptions, name, id string) string {
-	if opt.OrderByName {
-		return id + name
+// cursorOf is the cursor after an item with id whose sort values are
+// values (property → value).
+func cursorOf(opt allot.ListOptions, id string, values map[string]string) string {
+	if opt.OrderBy != "" {
+		return id + values[opt.OrderBy]
 	}
 	return id
 }

@@ -53,7 +53,7 @@ func TestOtherTenantsObjectsAreNotFound(t *testing.T) {
 	calls["ReprocessUsers"] = e.db.ReprocessUsers(e.ctx, []string{u1.ID, u2.ID})
 	calls["LicenseDetails"] = func() error { _, err := e.db.LicenseDetails(e.ctx, u2.ID); return err }()
 	calls["AssignedPlans"] = func() error { _, err := e.db.AssignedPlans(e.ctx, u2.ID); return err }()
-	calls["MemberOf"] = func() error { _, err := e.db.MemberOf(e.ctx, u2.ID, allot.ListOptions{}); return err }()
+	calls["MemberOf"] = func() error { _, err := e.db.MemberOf(e.ctx, u2.ID, false, allot.ListOptions{}); return err }()
 	calls["Group"] = func() error { _, err := e.db.Group(e.ctx, g2.ID); return err }()
 	calls["UpdateGroup"] = func() error {
 		_, err := e.db.UpdateGroup(e.ctx, g2.ID, allot.GroupUpdate{DisplayName: &name})

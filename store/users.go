@@ -191,7 +191,7 @@ func (s *DB) ListUsers(ctx context.Context, opt allot.ListOptions) (*allot.Page[
 		if len(users) > top {
 			users = users[:top]
 			last := users[top-1]
-			page.NextCursor = cursorOf(opt, last.DisplayName, last.ID)
+			page.NextCursor = cursorOf(opt, last.ID, map[string]string{"displayName": last.DisplayName, "userPrincipalName": last.UserPrincipalName})
 		}
 		if opt.WithLicensing && len(users) > 0 {
 			if err := s.fillLicensing(ctx, tx, a.TenantID, users); err != nil {
@@ -597,7 +597,7 @@ func (s *DB) ReprocessUsers(ctx context.Context, ids []string) error {
 }
 
 // MemberOf lists the groups the user is a direct member of.
-func (s *DB) MemberOf(ctx context.Context, userID string, opt allot.ListOptions) (*allot.Page[allot.Group], error) {
+func (s *DB) MemberOf(ctx context.Context, userID string, transitive bool, opt allot.ListOptions) (*allot.Page[allot.Group], error) {
 	a, err := actorOf(ctx)
 	if err != nil {
 		return nil, err
@@ -607,7 +607,24 @@ func (s *DB) MemberOf(ctx context.Context, userID string, opt allot.ListOptions)
 		if err != nil {
 			return nil, err
 		}
-		return s.listGroups(ctx, tx, a.TenantID, opt, ` AND g.id IN (SELECT group_id FROM memberships WHERE tenant_id = ? AND member_id = ?)`, []any{a.TenantID, u.ID})
+		if !transitive {
+			return s.listGroups(ctx, tx, a.TenantID, opt, ` AND g.id IN (SELECT group_id FROM memberships WHERE tenant_id = ? AND member_id = ?)`, []any{a.TenantID, u.ID})
+		}
+		direct, err := tx.queryIDs(ctx, `SELECT group_id FROM memberships WHERE tenant_id = ? AND member_id = ? ORDER BY group_id`, a.TenantID, u.ID)
+		if err != nil {
+			return nil, err
+		}
+		// The groups containing those, as nested licensing walks them.
+		_, above, err := s.groupEdges(ctx, tx, a.TenantID, direct, true)
+		if err != nil {
+			return nil, err
+		}
+		all := slices.Compact(slices.Sorted(slices.Values(append(direct, above...))))
+		if len(all) == 0 {
+			return &allot.Page[allot.Group]{Items: []allot.Group{}}, nil
+		}
+		in, args := tx.in(all)
+		return s.listGroups(ctx, tx, a.TenantID, opt, ` AND g.id `+in, args)
 	})
 }
 

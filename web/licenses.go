@@ -123,13 +123,13 @@ func (s *server) loadProduct(r *http.Request, tab, after string) (*productData, 
 	if tab != "users" {
 		userAfter, groupAfter = "", after
 	}
-	users, err := s.svc.Users.ListUsers(ctx, allot.ListOptions{Filter: &allot.AnyLicense{SkuID: skuID}, OrderByName: true, Top: s.pageSize,
+	users, err := s.svc.Users.ListUsers(ctx, allot.ListOptions{Filter: &allot.AnyLicense{SkuID: skuID}, OrderBy: "displayName", Top: s.pageSize,
 		After: userAfter, WithLicensing: tab == "users", Count: true})
 	if err != nil {
 		return nil, err
 	}
 	d.UserCount = users.Count
-	groups, err := s.svc.Groups.ListGroups(ctx, allot.ListOptions{Filter: &allot.AnyLicense{SkuID: skuID}, OrderByName: true, Top: s.pageSize, After: groupAfter, Count: true})
+	groups, err := s.svc.Groups.ListGroups(ctx, allot.ListOptions{Filter: &allot.AnyLicense{SkuID: skuID}, OrderBy: "displayName", Top: s.pageSize, After: groupAfter, Count: true})
 	if err != nil {
 		return nil, err
 	}
@@ -267,7 +267,7 @@ func (s *server) plansOf(skuID string, off []string) []planOption {
 // suggestions are the groups whose name matches q (the first ten by name
 // when q is empty), minus those already selected.
 func (s *server) suggestions(r *http.Request, skuID, q string, selected []groupOption) ([]groupOption, error) {
-	page, err := s.svc.Groups.ListGroups(r.Context(), allot.ListOptions{Search: q, OrderByName: true, Top: 10})
+	page, err := s.svc.Groups.ListGroups(r.Context(), allot.ListOptions{Search: q, OrderBy: "displayName", Top: 10})
 	if err != nil {
 		return nil, err
 	}

@@ -29,7 +29,7 @@ type userListRow struct {
 func (s *server) usersPage(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	d := usersData{Query: strings.TrimSpace(q.Get("q"))}
-	page, err := s.svc.Users.ListUsers(r.Context(), allot.ListOptions{Search: d.Query, OrderByName: true, Top: 100, After: q.Get("after"), WithLicensing: true, Count: true})
+	page, err := s.svc.Users.ListUsers(r.Context(), allot.ListOptions{Search: d.Query, OrderBy: "displayName", Top: 100, After: q.Get("after"), WithLicensing: true, Count: true})
 	if err != nil {
 		return err
 	}
@@ -73,7 +73,7 @@ func (s *server) loadUser(r *http.Request) (*allot.User, *userData, error) {
 		defaultLoc = t.DefaultUsageLocation
 	}
 	d := &userData{User: s.userDetailsOf(r, u, defaultLoc), Mail: u.Mail, Enabled: u.AccountEnabled}
-	groups, err := s.svc.Users.MemberOf(r.Context(), u.ID, allot.ListOptions{OrderByName: true, Top: 100})
+	groups, err := s.svc.Users.MemberOf(r.Context(), u.ID, false, allot.ListOptions{OrderBy: "displayName", Top: 100})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -404,7 +404,7 @@ type groupsData struct {
 func (s *server) groupsPage(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	d := groupsData{Query: strings.TrimSpace(q.Get("q"))}
-	page, err := s.svc.Groups.ListGroups(r.Context(), allot.ListOptions{Search: d.Query, OrderByName: true, Top: 100, After: q.Get("after"), Count: true})
+	page, err := s.svc.Groups.ListGroups(r.Context(), allot.ListOptions{Search: d.Query, OrderBy: "displayName", Top: 100, After: q.Get("after"), Count: true})
 	if err != nil {
 		return err
 	}
