@@ -252,6 +252,13 @@ func (h *history) step() {
 		}
 		op = fmt.Sprintf("purchase %s for %v", sku, who)
 		_, err = h.db.Purchase(h.ctx, sku, 1+h.r.IntN(2), who)
+	case k < 83:
+		// Profile properties never touch licensing: the invariants and
+		// the independent reading of the rules must hold as before.
+		u := h.pick(h.users)
+		p := allot.Profile{Department: h.pick([]string{"", "Sales", "Ops"}), UserType: h.pick([]string{"Member", "Guest"})}
+		op = fmt.Sprintf("set profile %s %s %s", u, p.Department, p.UserType)
+		_, err = h.db.UpdateUser(h.ctx, u, allot.UserUpdate{Profile: p, ProfileFields: []string{"department", "userType"}})
 	case k < 85:
 		u, l := h.pick(h.users), h.pick(locations)
 		op = "set location " + u + " " + l
