@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/allot-dev/allot"
 	"github.com/allot-dev/allot/store"
@@ -86,6 +87,11 @@ func (d *demoSeed) addGroups() error {
 	return d.db.AddMember(d.admin, d.groups["Sales"], d.groups["Regional Sales"])
 }
 
+var (
+	demoDepartments = []string{"Sales", "Engineering", "Support", "Finance", "Operations"}
+	demoTitles      = []string{"Account Manager", "Engineer", "Support Specialist", "Analyst", "Team Lead", "Intern"}
+)
+
 func (d *demoSeed) addUsers() error {
 	for i := range 200 {
 		loc := demoLocations[i%len(demoLocations)]
@@ -98,7 +104,16 @@ func (d *demoSeed) addUsers() error {
 		if i == 12 || i == 150 {
 			proxy = append(proxy, "smtp:sales@contoso.example") // the duplicate address
 		}
-		u, err := d.db.CreateUser(d.admin, allot.UserCreate{UserPrincipalName: upn, DisplayName: name, UsageLocation: loc, ProxyAddresses: proxy, AccountEnabled: true})
+		// A profile as license reports read it: departments, titles, a few
+		// guests, and sign-ins that make some licenses look unused.
+		p := allot.Profile{Department: demoDepartments[i%len(demoDepartments)], JobTitle: demoTitles[i%len(demoTitles)], CompanyName: "Contoso"}
+		if i%40 == 39 {
+			p.UserType = allot.UserGuest
+		}
+		if i%7 != 3 {
+			p.SignIn.Last = time.Date(2026, time.Month(1+i%11), 1+i%27, 8, 0, 0, 0, time.UTC)
+		}
+		u, err := d.db.CreateUser(d.admin, allot.UserCreate{UserPrincipalName: upn, DisplayName: name, UsageLocation: loc, ProxyAddresses: proxy, AccountEnabled: true, Profile: p})
 		if err != nil {
 			return err
 		}
