@@ -101,6 +101,10 @@ func TestUserProfile(t *testing.T) {
 	if m["department"] != nil || m["city"] != "Munich" || m["jobTitle"] != "Account Manager" || ext["extensionAttribute1"] != "cost-17" || ext["extensionAttribute2"] != "x" {
 		t.Fatalf("after PATCH %v", m)
 	}
+	w.do("PATCH", "/v1.0/users/"+annID, w.ga, map[string]any{"userType": " guest "}).expect(http.StatusNoContent, "")
+	if m := w.do("GET", "/v1.0/users/"+annID+"?$select=userType", w.ga, nil).expect(http.StatusOK, ""); m["userType"] != "Guest" {
+		t.Fatalf("userType is stored in its canonical case: %v", m)
+	}
 	// Bad input changes nothing.
 	for _, body := range []map[string]any{
 		{"city": "Hamburg", "userType": "Alien"},

@@ -13,15 +13,30 @@ import (
 // userName, externalId or displayName before every create.
 
 // userProps maps a user attribute (lower case, "attr" or "attr.sub") to
-// Allot's property.
+// Allot's property. The enterprise extension's attributes are named
+// without their schema URI, which may also be left out (names do not
+// clash with the core schema's).
 var userProps = map[string]string{
-	"id":                "id",
-	"username":          "userPrincipalName",
-	"displayname":       "displayName",
-	"active":            "accountEnabled",
-	"emails":            "mail",
-	"emails.value":      "mail",
-	"addresses.country": "usageLocation",
+	"id":                      "id",
+	"username":                "userPrincipalName",
+	"displayname":             "displayName",
+	"active":                  "accountEnabled",
+	"emails":                  "mail",
+	"emails.value":            "mail",
+	"addresses.country":       "usageLocation",
+	"name.givenname":          "givenName",
+	"name.familyname":         "surname",
+	"title":                   "jobTitle",
+	"usertype":                "userType",
+	"preferredlanguage":       "preferredLanguage",
+	"addresses.streetaddress": "streetAddress",
+	"addresses.locality":      "city",
+	"addresses.region":        "state",
+	"addresses.postalcode":    "postalCode",
+	"addresses.formatted":     "officeLocation",
+	"employeenumber":          "employeeId",
+	"department":              "department",
+	"organization":            "companyName",
 }
 
 var groupProps = map[string]string{
@@ -73,7 +88,23 @@ func (h *handler) compare(ctx context.Context, kind string, x *filter.AttributeE
 	if sub := x.AttributePath.SubAttributeName(); sub != "" {
 		name += "." + strings.ToLower(sub)
 	}
+	core := userSchemaID
+	if kind == allot.MemberGroup {
+		core = groupSchemaID
+	}
+	if uri := strings.ToLower(x.AttributePath.URI()); uri != "" && uri != strings.ToLower(core) && (kind != allot.MemberUser || uri != entKey) {
+		return nil, badFilter("Filtering on '%s' is not supported.", x.AttributePath.String())
+	}
 	switch name {
+	case "manager", "manager.value":
+		// Allot keeps no manager, so no user has one, and a comparison
+		// with an attribute that has no value is false (RFC 7644
+		// §3.4.2.2). Entra ID checks a user's manager so before it sets
+		// it (its tutorial's "query the value of a reference attribute").
+		if kind != allot.MemberUser || (x.Operator != filter.EQ && x.Operator != filter.PR) {
+			return nil, badFilter("manager supports only 'eq' and 'pr'.")
+		}
+		return anyID(nil), nil
 	case "externalid":
 		s, ok := x.CompareValue.(string)
 		if x.Operator != filter.EQ || !ok {

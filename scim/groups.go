@@ -25,7 +25,7 @@ func (h *handler) groupResource(r *http.Request, g *allot.Group, ext string, mem
 	if members != nil {
 		attrs["members"] = members
 	}
-	return resource(g.ID, project(r, attrs), ext, g.CreatedAt)
+	return resource(g.ID, project(r, attrs), ext, g.CreatedAt, g.ModifiedAt)
 }
 
 // members lists a group's direct members as SCIM members.
@@ -90,6 +90,12 @@ func (h *handler) group(ctx context.Context, id string) (*allot.Group, string, e
 
 // checkNewMembers refuses ids that name no user or group of the tenant, or
 // the group itself, before anything changes.
+//
+// An unknown member is 400 invalidValue (RFC 7644 §3.12: "the value
+// specified was not compatible with the operation"), not 404: RFC 7644
+// and Entra's tutorial use 404 for the resource of the URL, so a 404 on
+// PATCH or PUT /Groups/{id} would tell the identity provider that the
+// group is gone, and it is there. The detail names the id.
 func (h *handler) checkNewMembers(ctx context.Context, groupID string, ids []string) error {
 	if len(ids) == 0 {
 		return nil
@@ -162,13 +168,18 @@ func (x *groups) Create(r *http.Request, attrs scimlib.ResourceAttributes) (scim
 	}
 	for _, id := range ids {
 		if err := x.svc.Groups.AddMember(ctx, g.ID, id); err != nil {
-			return undo(err)
+			return undo(x.memberError(ctx, id, err))
 		}
 	}
 	var members []any
-	if len(ids) > 0 && wants(r, "members", true) {
-		if members, err = x.members(r, g.ID); err != nil {
-			return scimlib.Resource{}, err
+	if wants(r, "members", true) {
+		// Entra's and Okta's guides answer a new group with its members,
+		// an empty list when it has none.
+		members = []any{}
+		if len(ids) > 0 {
+			if members, err = x.members(r, g.ID); err != nil {
+				return scimlib.Resource{}, err
+			}
 		}
 	}
 	return x.groupResource(r, g, ext, members), nil
@@ -291,9 +302,22 @@ func (x *groups) Patch(r *http.Request, id string, ops []scimlib.PatchOperation)
 	if err := x.apply(r, id, c); err != nil {
 		return scimlib.Resource{}, err
 	}
-	// 204: the identity provider has what it sent, and a large group's
-	// member list is not worth sending back after every batch.
-	return scimlib.Resource{}, nil
+	// 200 with the group (RFC 7644 §3.5.2), so that the identity provider
+	// sees its meta, but its members only when attributes asks for them:
+	// identity providers send members in batches, and a large group's
+	// list after every batch is what Entra's tutorial advises against;
+	// Okta's guide shows members null in its answer.
+	g, ext, err := x.group(r.Context(), id)
+	if err != nil {
+		return scimlib.Resource{}, err
+	}
+	var members []any
+	if wants(r, "members", false) {
+		if members, err = x.members(r, g.ID); err != nil {
+			return scimlib.Resource{}, err
+		}
+	}
+	return x.groupResource(r, g, ext, members), nil
 }
 
 // valueIDs reads the ids of a filter "value eq id [or value eq id …]".
@@ -370,10 +394,19 @@ func (x *groups) apply(r *http.Request, id string, c groupChange) error {
 	}
 	for _, id := range add {
 		if err := x.svc.Groups.AddMember(ctx, g.ID, id); err != nil {
-			return x.scimError(ctx, err)
+			return x.memberError(ctx, id, err)
 		}
 	}
 	return nil
+}
+
+// memberError maps an error of AddMember: a member deleted since
+// checkNewMembers is the same invalidValue as one that never was.
+func (h *handler) memberError(ctx context.Context, id string, err error) error {
+	if allot.ErrorCode(err) == allot.ENOTFOUND {
+		return badValue("Member '%s' is not a user or group of this tenant.", id)
+	}
+	return h.scimError(ctx, err)
 }
 
 // currentMembers reads the group's members that steps can change: all of

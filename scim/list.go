@@ -7,6 +7,7 @@ import (
 
 	"github.com/allot-dev/allot"
 	scimlib "github.com/elimity-com/scim"
+	"github.com/scim2/filter-parser/v2"
 )
 
 // collect answers SCIM's index-based paging (startIndex, count) from
@@ -67,17 +68,21 @@ func listPage[T any](h *handler, ctx context.Context, kind string, params scimli
 	return items, total, exts, nil
 }
 
-// listFilter translates the request's filter, if any.
-func (h *handler) listFilter(ctx context.Context, kind string, params scimlib.ListRequestParams) (allot.Expr, error) {
-	if params.FilterValidator == nil {
+// listFilter translates the request's filter, if any. ServeHTTP parsed it
+// and kept it from the library (compat.go), so params has none.
+func (h *handler) listFilter(ctx context.Context, kind string, _ scimlib.ListRequestParams) (allot.Expr, error) {
+	e, _ := ctx.Value(filterKey{}).(filter.Expression)
+	if e == nil {
 		return nil, nil
 	}
-	return h.translate(ctx, kind, params.FilterValidator.GetFilter())
+	return h.translate(ctx, kind, e)
 }
 
 // attrList reads a comma-separated attribute list of the query
 // ("attributes" or "excludedAttributes"), as lower-case top-level names:
-// "emails.value" selects emails, and a schema URI prefix is dropped.
+// "emails.value" selects emails, and a schema URI prefix is dropped, but
+// for the enterprise extension's, whose attributes are returned as one
+// object under its URI: any of them selects that object.
 func attrList(r *http.Request, key string) map[string]bool {
 	v := r.URL.Query().Get(key)
 	if strings.TrimSpace(v) == "" {
@@ -86,6 +91,10 @@ func attrList(r *http.Request, key string) map[string]bool {
 	out := map[string]bool{}
 	for _, a := range strings.Split(v, ",") {
 		a = strings.ToLower(strings.TrimSpace(a))
+		if strings.HasPrefix(a, entKey) {
+			out[entKey] = true
+			continue
+		}
 		if i := strings.LastIndexByte(a, ':'); i >= 0 {
 			a = a[i+1:]
 		}

@@ -45,8 +45,22 @@ func applyPatch(d doc, op string, path *filter.Path, value any) error {
 			return badValue("An operation without a path needs an object of attributes as its value.")
 		}
 		for k, v := range m {
-			if strings.HasPrefix(k, "urn:") && !strings.HasPrefix(k, strings.ToLower(userSchemaID)+":") {
-				continue // an extension's attributes: accepted, not kept (docs/SCIM.md)
+			if k == entKey {
+				// The enterprise extension as one object: each of its
+				// attributes is set as if named by its own path.
+				attrs, ok := v.(map[string]any)
+				if !ok {
+					return badValue("The value of '%s' must be an object.", enterpriseSchemaID)
+				}
+				for name, x := range attrs {
+					if err := applyWhole(extDoc(d), op, name, "", x); err != nil {
+						return err
+					}
+				}
+				continue
+			}
+			if strings.HasPrefix(k, "urn:") && !strings.HasPrefix(k, strings.ToLower(userSchemaID)+":") && !strings.HasPrefix(k, entKey+":") {
+				continue // another extension's attributes: accepted, not kept (docs/SCIM.md)
 			}
 			p, err := filter.ParsePath([]byte(k))
 			if err != nil {
@@ -62,8 +76,13 @@ func applyPatch(d doc, op string, path *filter.Path, value any) error {
 }
 
 func applyPath(d doc, op string, p filter.Path, value any) error {
-	if uri := strings.ToLower(p.AttributePath.URI()); uri != "" && uri != strings.ToLower(userSchemaID) && uri != strings.ToLower(groupSchemaID) {
-		return nil // an extension's attribute: accepted, not kept
+	switch uri := strings.ToLower(p.AttributePath.URI()); {
+	case uri == entKey:
+		// The enterprise extension's attributes are single-valued, so its
+		// paths have no value filter.
+		d = extDoc(d)
+	case uri != "" && uri != strings.ToLower(userSchemaID) && uri != strings.ToLower(groupSchemaID):
+		return nil // another extension's attribute: accepted, not kept
 	}
 	name := strings.ToLower(p.AttributePath.AttributeName)
 	sub := strings.ToLower(p.AttributePath.SubAttributeName())
@@ -137,6 +156,16 @@ func applyPath(d doc, op string, p filter.Path, value any) error {
 		return nil
 	}
 	return badValue("Unknown operation '%s'.", op)
+}
+
+// extDoc is the enterprise extension's object in d, made if d has none.
+func extDoc(d doc) doc {
+	e, ok := d[entKey].(map[string]any)
+	if !ok {
+		e = map[string]any{}
+		d[entKey] = e
+	}
+	return e
 }
 
 // applyWhole applies an operation whose path has no value filter.

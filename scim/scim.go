@@ -148,15 +148,21 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeError(w, scimerr.ScimError{Status: http.StatusBadRequest, ScimType: scimerr.ScimTypeInvalidSyntax, Detail: "The request body could not be read."})
 			return
 		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.Body = io.NopCloser(bytes.NewReader(normalizeManager(r, body)))
 	}
 	if !strings.HasPrefix(r.URL.Path, Prefix) && r.URL.Path != strings.TrimSuffix(Prefix, "/") {
 		writeError(w, scimerr.ScimErrorResourceNotFound(r.URL.Path))
 		return
 	}
-	// The library parses the filter while routing, before GetAll.
+	// Filters are parsed here rather than by the library (takeFilter),
+	// once they are known to be small enough to parse.
 	var bad scimerr.ScimError
 	if errors.As(checkFilters(r), &bad) {
+		writeError(w, bad)
+		return
+	}
+	r, err := takeFilter(r)
+	if errors.As(err, &bad) {
 		writeError(w, bad)
 		return
 	}

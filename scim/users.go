@@ -2,6 +2,8 @@ package scim
 
 import (
 	"context"
+	"fmt"
+	"hash/fnv"
 	"net/http"
 	"slices"
 	"strings"
@@ -23,8 +25,11 @@ import (
 //	                      the first) and proxyAddresses ("SMTP:" the
 //	                      primary, "smtp:" the others)
 //	addresses.country   ↔ usageLocation (the primary address, else the
-//	                      work one, else the first with a country)
+//	                      work one, else the first with a country), and
+//	                      country when SCIM sets it
 //	externalId          ↔ kept beside the user for SCIM
+//
+// and the profile (profile.go).
 type users struct{ *handler }
 
 // userState is what SCIM maps of a user.
@@ -32,11 +37,14 @@ type userState struct {
 	upn, displayName, mail, location, externalID string
 	proxies                                      []string
 	active                                       bool
+	profile                                      allot.Profile
 }
 
 func stateOfUser(u *allot.User, ext string) userState {
+	p := u.Profile
+	p.BusinessPhones, p.OtherMails = slices.Clone(p.BusinessPhones), slices.Clone(p.OtherMails)
 	return userState{upn: u.UserPrincipalName, displayName: u.DisplayName, mail: u.Mail, location: u.UsageLocation,
-		externalID: ext, proxies: slices.Clone(u.ProxyAddresses), active: u.AccountEnabled}
+		externalID: ext, proxies: slices.Clone(u.ProxyAddresses), active: u.AccountEnabled, profile: p}
 }
 
 // emails is the SCIM emails of a user's mail and proxy addresses.
@@ -66,15 +74,21 @@ func (s userState) emails() []any {
 	return out
 }
 
-// doc is the user as a lower-cased SCIM document, for PATCH to work on.
-func (s userState) doc() doc {
-	d := doc{"username": s.upn, "displayname": s.displayName, "active": s.active}
+// attributes are the user's SCIM attributes, but for id and externalId.
+func (s userState) attributes(withFormatted bool) map[string]any {
+	attrs := map[string]any{"userName": s.upn, "displayName": s.displayName, "active": s.active}
 	if e := s.emails(); len(e) > 0 {
-		d["emails"] = lowerKeys(e)
+		attrs["emails"] = e
 	}
-	if s.location != "" {
-		d["addresses"] = []any{map[string]any{"type": "work", "country": s.location, "primary": true}}
-	}
+	profileAttributes(attrs, &s.profile, s.location, withFormatted)
+	return attrs
+}
+
+// doc is the user as a lower-cased SCIM document, for PATCH to work on.
+// It has no name.formatted, so that a displayName a PATCH removes is made
+// of the names as the PATCH leaves them.
+func (s userState) doc() doc {
+	d := lowerKeys(s.attributes(false)).(map[string]any)
 	if s.externalID != "" {
 		d["externalid"] = s.externalID
 	}
@@ -113,6 +127,7 @@ func fromDoc(d doc, base userState, keepAbsent bool) (userState, error) {
 	} else if !keepAbsent {
 		s.location = ""
 	}
+	s.profile = profileOf(d, s.profile, keepAbsent)
 	return s, nil
 }
 
@@ -179,28 +194,45 @@ func countryOf(list []any) string {
 }
 
 func (h *handler) userResource(u *allot.User, ext string) scimlib.Resource {
-	s := stateOfUser(u, ext)
-	attrs := scimlib.ResourceAttributes{"userName": s.upn, "displayName": s.displayName, "active": s.active}
-	if e := s.emails(); len(e) > 0 {
-		attrs["emails"] = e
-	}
-	if s.location != "" {
-		attrs["addresses"] = []any{map[string]any{"type": "work", "country": s.location, "primary": true}}
-	}
-	return resource(u.ID, attrs, ext, u.CreatedAt)
+	return resource(u.ID, stateOfUser(u, ext).attributes(true), ext, u.CreatedAt, u.ModifiedAt)
 }
 
-// resource leaves out an empty externalId and an unknown creation time
-// rather than sending them empty.
-func resource(id string, attrs scimlib.ResourceAttributes, ext string, created time.Time) scimlib.Resource {
+// resource leaves out an empty externalId and unknown times rather than
+// sending them empty. Times are UTC (RFC 7643 §3.1 wants xsd:dateTime; the
+// library writes RFC 3339 in the time's own zone).
+func resource(id string, attrs scimlib.ResourceAttributes, ext string, created, modified time.Time) scimlib.Resource {
 	res := scimlib.Resource{ID: id, Attributes: attrs}
 	if ext != "" {
 		res.ExternalID = optional.NewString(ext)
 	}
+	if modified.IsZero() {
+		// Never modified: RFC 7643 §3.1 wants lastModified equal to created.
+		modified = created
+	}
 	if !created.IsZero() {
-		res.Meta.Created = &created
+		c := created.UTC()
+		res.Meta.Created = &c
+	}
+	if !modified.IsZero() {
+		m := modified.UTC()
+		res.Meta.LastModified = &m
+		res.Meta.Version = version(m, ext)
 	}
 	return res
+}
+
+// version is meta.version, a weak entity tag (RFC 7644 §3.14) of what
+// moves when the resource changes: its last change, and its externalId,
+// which is kept beside the object and does not move that time. Weak: the
+// member names a group shows can change under it. Allot does not evaluate
+// If-Match (the ServiceProviderConfig says etag is unsupported); the
+// version lets a client see that a resource changed.
+func version(modified time.Time, ext string) string {
+	h := fnv.New64a()
+	h.Write([]byte(modified.Format(time.RFC3339Nano)))
+	h.Write([]byte{0})
+	h.Write([]byte(ext))
+	return fmt.Sprintf(`W/"%016x"`, h.Sum64())
 }
 
 func (h *handler) externalID(ctx context.Context, id string) (string, error) {
@@ -237,8 +269,10 @@ func (x *users) Create(r *http.Request, attrs scimlib.ResourceAttributes) (sciml
 	if err := validExternalID(s.externalID); err != nil {
 		return scimlib.Resource{}, err
 	}
+	// addresses.country sets Graph's country as well as the usage location.
+	s.profile.Country = s.location
 	u, err := x.svc.Users.CreateUser(ctx, allot.UserCreate{UserPrincipalName: s.upn, DisplayName: s.displayName, Mail: s.mail,
-		UsageLocation: s.location, ProxyAddresses: s.proxies, AccountEnabled: s.active})
+		UsageLocation: s.location, ProxyAddresses: s.proxies, AccountEnabled: s.active, Profile: s.profile})
 	if err != nil {
 		return scimlib.Resource{}, x.scimError(ctx, err)
 	}
@@ -310,7 +344,9 @@ func (x *users) Patch(r *http.Request, id string, ops []scimlib.PatchOperation) 
 			return scimlib.Resource{}, err
 		}
 	}
-	s, err := fromDoc(d, userState{active: old.active}, false)
+	// The document is the whole user; the profile's unmapped properties
+	// come from the user as it is.
+	s, err := fromDoc(d, userState{active: old.active, profile: old.profile}, false)
 	if err != nil {
 		return scimlib.Resource{}, err
 	}
@@ -341,13 +377,30 @@ func (x *users) update(r *http.Request, u *allot.User, old, s userState) (scimli
 		v := s.active
 		in.AccountEnabled, changed = &v, true
 	}
+	if old.location != s.location {
+		s.profile.Country = s.location
+	}
+	// The service checks an update's profile but stores it as given, so
+	// it is put in its stored form here: "member" is userType Member, and
+	// blanks around a value change nothing. A bad value is refused before
+	// anything changes.
+	next, err := s.profile.Normalized()
+	if err != nil {
+		return scimlib.Resource{}, x.scimError(ctx, err)
+	}
+	s.profile = next
+	if in.ProfileFields = profileChanges(&old.profile, &s.profile); old.location != s.location {
+		in.ProfileFields = append(in.ProfileFields, "country")
+	}
+	if len(in.ProfileFields) > 0 {
+		in.Profile, changed = s.profile, true
+	}
 	// The externalId is checked before the user changes, so that a bad one
 	// changes nothing.
 	if err := validExternalID(s.externalID); err != nil {
 		return scimlib.Resource{}, err
 	}
 	if changed {
-		var err error
 		if u, err = x.svc.Users.UpdateUser(ctx, u.ID, in); err != nil {
 			return scimlib.Resource{}, x.scimError(ctx, err)
 		}

@@ -323,6 +323,7 @@ func parseUserUpdate(in allot.UserUpdate) (userUpdate, error) {
 	if n.ProxyAddresses != nil {
 		upd.proxy = *n.ProxyAddresses
 	}
+	upd.Profile = n.Profile // userType in its canonical case, blanks trimmed
 	return upd, nil
 }
 
