@@ -127,8 +127,20 @@ type AuditFilter struct {
 	TargetID string
 	Since    time.Time
 	Until    time.Time
-	Top      int
-	After    string
+	// Expr is a $filter over the properties of Graph's directoryAudit that
+	// the store serves (store/audit.go): id, activityDisplayName (whose
+	// eq compares the stored name exactly), activityDateTime, result,
+	// initiatedBy/user/id, initiatedBy/user/displayName,
+	// initiatedBy/user/userPrincipalName, initiatedBy/app/appId and
+	// targetResources/any(t: t/id …). Nil: every entry.
+	Expr Expr
+	// ByTime orders by time, ties by id, as Graph's activityDateTime;
+	// otherwise by id, the order the log was written in. Either is newest
+	// first unless Ascending. The two orders' cursors differ.
+	ByTime    bool
+	Ascending bool
+	Top       int
+	After     string
 }
 
 // Token is an API token; its secret is shown once, at creation.
@@ -275,6 +287,13 @@ type UserService interface {
 	// transitive also the groups containing those, as nested licensing
 	// reaches them (PermRead); ENOTFOUND for an unknown user.
 	MemberOf(ctx context.Context, userID string, transitive bool, opt ListOptions) (*Page[Group], error)
+	// UsersDelta returns a page of a delta round over the tenant's users
+	// (PermRead): in a full round every user; otherwise the users created
+	// or changed since the round's watermark, those whose licenses changed
+	// (with DeltaQuery.Licenses) and those deleted. A user may be reported
+	// more than once. EINVALID for a cursor the store did not issue,
+	// ErrDeltaExpired for a round too old to follow.
+	UsersDelta(ctx context.Context, q DeltaQuery) (*DeltaPage[User], error)
 }
 
 // GroupService reads and changes groups and their members.
@@ -305,7 +324,64 @@ type GroupService interface {
 	// Members lists a group's direct members, or with transitive every user
 	// and group reachable through nested groups (PermRead); ENOTFOUND.
 	Members(ctx context.Context, groupID string, transitive bool, opt ListOptions) (*Page[DirectoryObject], error)
+	// GroupsDelta is UsersDelta for groups: with DeltaQuery.Members each
+	// group comes with its members (a full round) or the members it gained
+	// and lost (a later round), a big group's spread over several pages.
+	GroupsDelta(ctx context.Context, q DeltaQuery) (*DeltaPage[Group], error)
 }
+
+// DeltaRound is where a delta round (GET /users/delta, /groups/delta)
+// stands: what the API keeps in its state tokens between requests.
+type DeltaRound struct {
+	// Since is the round's watermark: it reports what changed at or after
+	// it. Zero: a full round, which reports every object.
+	Since time.Time
+	// Until is when the round began: what changes later is the next
+	// round's, so that a round ends however busy the tenant is. Zero before
+	// the round's first page.
+	Until time.Time
+	// After is the store's cursor within the round; empty at its start.
+	After string
+}
+
+// DeltaQuery asks for one page of a delta round.
+type DeltaQuery struct {
+	DeltaRound
+	Latest        bool // no page: only the round that starts now (Graph's $deltatoken=latest)
+	Top           int  // objects per page; 0: DefaultPageSize
+	Licenses      bool // also report objects whose licenses changed (a license property is selected)
+	WithLicensing bool // fill the objects' licensing view, as ListOptions.WithLicensing
+	Members       bool // groups: report members
+	MaxMembers    int  // groups: members per page; 0: ten per object of Top
+}
+
+// DeltaPage is one page of a delta round.
+type DeltaPage[T any] struct {
+	Items []DeltaItem[T]
+	// Next is where the round stands after this page: with More, the rest
+	// of this round; without, the next round, of which only Since is set.
+	Next DeltaRound
+	More bool
+}
+
+// DeltaItem is one object of a delta page: as it is now, or deleted.
+type DeltaItem[T any] struct {
+	ID      string
+	Object  *T            // nil: the object was deleted
+	Members []MemberDelta // groups, with DeltaQuery.Members
+}
+
+// MemberDelta is a member a group has (a full round), gained or lost.
+type MemberDelta struct {
+	ID      string
+	Kind    string // MemberUser or MemberGroup
+	Removed bool
+}
+
+// ErrDeltaExpired is the error for a delta round older than the store
+// keeps deletions for: the client must start a full round again. The
+// message is Graph's for its syncStateNotFound.
+var ErrDeltaExpired = &Error{Code: EINVALID, Message: "The sync state generation is not found. The delta token is expired and data must be synchronized again."}
 
 // LicenseService assigns licenses and reports their processing
 // (docs/RULES.md §2.3.1, §2.3.2, §2.3.5).
@@ -343,8 +419,9 @@ type LicenseService interface {
 
 // AuditService reads the append-only audit log (docs/RULES.md §2.3.7).
 type AuditService interface {
-	// Audit lists entries, newest first (PermRead); EINVALID for a bad
-	// filter or page token.
+	// Audit lists entries in the order AuditFilter asks for, newest first
+	// by default (PermRead); EINVALID for a bad filter or page token,
+	// EUNSUPPORTEDQUERY for an Expr it cannot serve.
 	Audit(ctx context.Context, f AuditFilter) (*Page[AuditEntry], error)
 }
 

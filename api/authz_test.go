@@ -65,6 +65,7 @@ const (
 type azIDs struct {
 	tenant, user, user2, group, licGroup, token, sku string
 	webhook, subscription                            string
+	audit                                            string // the newest entry of its audit log
 }
 
 // azRow is one line of the matrix: a request on a route, who may make it
@@ -124,8 +125,20 @@ var azMatrix = []azRow{
 	{pattern: "GET /v1.0/directory/subscriptions", may: everyRole, req: at("/v1.0/directory/subscriptions")},
 	{pattern: "GET /v1.0/directory/subscriptions/{id}", may: everyRole, scoped: true,
 		req: func(f *azIDs) (string, string) { return "/v1.0/directory/subscriptions/" + f.subscription, "" }},
+	{pattern: "GET /v1.0/auditLogs/directoryAudits", may: everyRole, req: at("/v1.0/auditLogs/directoryAudits?$top=5")},
+	// Ids that name no entry (no tenant's yet) get what another tenant's do.
+	{pattern: "GET /v1.0/auditLogs/directoryAudits/{id}", may: everyRole, scoped: true,
+		req: func(f *azIDs) (string, string) {
+			if f.audit == "" {
+				return "/v1.0/auditLogs/directoryAudits/9223372036854775807", ""
+			}
+			return "/v1.0/auditLogs/directoryAudits/" + f.audit, ""
+		}},
 	{pattern: "GET /v1.0/users", may: everyRole, req: at("/v1.0/users?$select=id,displayName,assignedLicenses")},
 	{pattern: "GET /v1.0/users/$count", may: everyRole, req: at("/v1.0/users/$count")},
+	{pattern: "GET /v1.0/users/delta", may: everyRole, req: at("/v1.0/users/delta?$select=id,displayName,assignedLicenses")},
+	{pattern: "GET /v1.0/users/delta()", may: everyRole, req: at("/v1.0/users/delta()")},
+	{pattern: "GET /v1.0/users/microsoft.graph.delta()", may: everyRole, req: at("/v1.0/users/microsoft.graph.delta()?$deltatoken=latest")},
 	{pattern: "POST /v1.0/users", may: userMgmt,
 		req: func(*azIDs) (string, string) {
 			return "/v1.0/users", `{"displayName":"New","userPrincipalName":"` + azUPN() + `","accountEnabled":true}`
@@ -158,6 +171,9 @@ var azMatrix = []azRow{
 		req: func(f *azIDs) (string, string) { return "/v1.0/users/" + f.user + "/transitiveMemberOf", "" }},
 
 	{pattern: "GET /v1.0/groups", may: everyRole, req: at("/v1.0/groups?$select=id,assignedLicenses")},
+	{pattern: "GET /v1.0/groups/delta", may: everyRole, req: at("/v1.0/groups/delta")},
+	{pattern: "GET /v1.0/groups/delta()", may: everyRole, req: at("/v1.0/groups/delta()?$select=displayName,assignedLicenses,members")},
+	{pattern: "GET /v1.0/groups/microsoft.graph.delta()", may: everyRole, req: at("/v1.0/groups/microsoft.graph.delta()")},
 	{pattern: "POST /v1.0/groups", may: groupMgmt,
 		req: at2("/v1.0/groups", `{"displayName":"New","mailNickname":"new","mailEnabled":false,"securityEnabled":true}`)},
 	{pattern: "GET /v1.0/groups/{id}", may: everyRole, scoped: true,
@@ -288,6 +304,7 @@ var azMatrix = []azRow{
 	{pattern: "POST /allot/v1/import", variant: "memberships", may: groupMgmt,
 		req: at2("/allot/v1/import?file=memberships", "groupMailNickname,memberMailNickname\nplain,licensed\n")},
 	{pattern: "GET /allot/v1/export/users", may: everyRole, req: at("/allot/v1/export/users")},
+	{pattern: "GET /allot/v1/export/directory/users", may: everyRole, req: at("/allot/v1/export/directory/users")},
 	{pattern: "GET /allot/v1/export/groups/{id}/membersWithLicenseErrors", may: everyRole, scoped: true,
 		req: func(f *azIDs) (string, string) {
 			return "/allot/v1/export/groups/" + f.licGroup + "/membersWithLicenseErrors", ""
@@ -608,6 +625,7 @@ func (m *azWorld) tenant(objects bool) *azTenant {
 			tn.ids.subscription = sub["id"].(string)
 		}
 	}
+	tn.ids.audit = fmt.Sprint(int64(m.lastAudit(tn)))
 	return tn
 }
 

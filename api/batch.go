@@ -70,8 +70,20 @@ func checkBatch(steps []batchStep) error {
 }
 
 func isBatchURL(u string) bool {
-	p, _, _ := strings.Cut(strings.TrimPrefix(u, "/"), "?")
+	p, _, _ := strings.Cut(strings.TrimPrefix(stepPath(u), "/"), "?")
 	return strings.EqualFold(p, "$batch")
+}
+
+// stepPath is a step's url relative to the version. Microsoft's
+// JavaScript client sends "/v1.0/users/…" (the Request's URL without its
+// host), which Graph accepts as the same request.
+func stepPath(u string) string {
+	for _, v := range []string{"/v1.0/", "/beta/", "v1.0/", "beta/"} {
+		if strings.HasPrefix(u, v) {
+			return "/" + u[len(v):]
+		}
+	}
+	return u
 }
 
 func (s *server) batch(w http.ResponseWriter, r *http.Request) error {
@@ -107,7 +119,7 @@ func (s *server) batch(w http.ResponseWriter, r *http.Request) error {
 // runStep sends one step through the API as the caller: same credentials,
 // client address and host, so links and limits are those of the batch.
 func (s *server) runStep(outer *http.Request, st batchStep) (int, object, any) {
-	target := version(outer) + "/" + strings.TrimPrefix(st.URL, "/")
+	target := version(outer) + "/" + strings.TrimPrefix(stepPath(st.URL), "/")
 	var body []byte
 	if len(st.Body) > 0 && string(st.Body) != "null" {
 		body = st.Body

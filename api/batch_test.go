@@ -32,7 +32,7 @@ func TestBatch(t *testing.T) {
 		map[string]any{"id": "1", "method": "PATCH", "url": "/users/" + u, "headers": map[string]string{"Content-Type": "application/json"},
 			"body": map[string]any{"usageLocation": "DE"}},
 		map[string]any{"id": "2", "method": "POST", "url": "users/" + u + "/assignLicense", "body": lic, "dependsOn": []string{"1"}},
-		map[string]any{"id": "3", "method": "GET", "url": "/users/" + u + "?$select=id,usageLocation,assignedLicenses", "dependsOn": []string{"2"}},
+		map[string]any{"id": "3", "method": "GET", "url": "/v1.0/users/" + u + "?$select=id,usageLocation,assignedLicenses", "dependsOn": []string{"2"}}, // as the JavaScript client sends it
 		map[string]any{"id": "4", "method": "GET", "url": "/users/00000000-0000-4000-8000-00000000dead"},
 		map[string]any{"id": "5", "method": "GET", "url": "/users", "dependsOn": []string{"4"}},
 	}}).expect(http.StatusOK, "")

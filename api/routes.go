@@ -204,9 +204,17 @@ func (s *server) routeTable() []route {
 		{"GET /v1.0/organization/{id}", readers, s.organization},
 		{"GET /v1.0/directory/subscriptions", readers, s.directorySubscriptions},
 		{"GET /v1.0/directory/subscriptions/{id}", readers, s.directorySubscriptions},
+		// The audit log as Graph's directoryAudit (api/auditlogs.go),
+		// readable by whoever may read /allot/v1/audit.
+		{"GET /v1.0/auditLogs/directoryAudits", readers, s.listDirectoryAudits},
+		{"GET /v1.0/auditLogs/directoryAudits/{id}", readers, s.getDirectoryAudit},
 
 		{"GET /v1.0/users", readers, s.listUsers},
 		{"GET /v1.0/users/$count", readers, s.countUsers},
+		// Delta (api/delta.go), also by the names Graph's SDKs call it by.
+		{"GET /v1.0/users/delta", readers, s.usersDelta},
+		{"GET /v1.0/users/delta()", readers, s.usersDelta},
+		{"GET /v1.0/users/microsoft.graph.delta()", readers, s.usersDelta},
 		{"POST /v1.0/users", userAdmins, s.createUser},
 		{"GET /v1.0/users/{id}", readers, s.getUser},
 		{"PATCH /v1.0/users/{id}", byHandler, s.updateUser},
@@ -218,6 +226,9 @@ func (s *server) routeTable() []route {
 		{"GET /v1.0/users/{id}/transitiveMemberOf", readers, s.memberOf(true)},
 
 		{"GET /v1.0/groups", readers, s.listGroups},
+		{"GET /v1.0/groups/delta", readers, s.groupsDelta},
+		{"GET /v1.0/groups/delta()", readers, s.groupsDelta},
+		{"GET /v1.0/groups/microsoft.graph.delta()", readers, s.groupsDelta},
 		{"POST /v1.0/groups", groupAdmins, s.createGroup},
 		{"GET /v1.0/groups/{id}", readers, s.getGroup},
 		{"PATCH /v1.0/groups/{id}", groupAdmins, s.updateGroup},
@@ -277,6 +288,7 @@ func (s *server) routeTable() []route {
 		// files against the roles once it knows which files it was given.
 		{"POST /allot/v1/import", byHandler, s.importCSV},
 		{"GET /allot/v1/export/users", readers, s.exportUsers},
+		{"GET /allot/v1/export/directory/users", readers, s.exportDirectoryUsers},
 		{"GET /allot/v1/export/groups/{id}/membersWithLicenseErrors", readers, s.exportMemberErrors},
 		{"GET /allot/v1/export/audit", readers, s.exportAudit},
 

@@ -110,6 +110,13 @@ type UserRow struct {
 	UsageLocation     *string // upper case; "" clears it
 	ProxyAddresses    *[]string
 	AccountEnabled    *bool
+	// Profile holds the profile columns the file has, and ProfileFields
+	// names them as allot.UserUpdate.ProfileFields does: only those change.
+	// signInActivity is one field there and two columns here, so
+	// SignInColumns says which of its times the file sets; the other is kept.
+	Profile       allot.Profile
+	ProfileFields []string
+	SignInColumns SignInColumns
 }
 
 // GroupRow is a line of groups.csv; nil fields as in UserRow.
@@ -157,11 +164,19 @@ type column struct {
 }
 
 var fileColumns = map[Kind][]column{
-	Users: {{"userPrincipalName", true}, {"displayName", true}, {"mail", false}, {"usageLocation", false},
-		{"proxyAddresses", false}, {"accountEnabled", false}},
+	Users: append([]column{{"userPrincipalName", true}, {"displayName", true}, {"mail", false}, {"usageLocation", false},
+		{"proxyAddresses", false}, {"accountEnabled", false}}, optional(profileColumns)...),
 	Groups: {{"mailNickname", true}, {"displayName", true}, {"description", false}, {"groupTypes", false},
 		{"mailEnabled", false}, {"securityEnabled", false}, {"proxyAddresses", false}},
 	Memberships: {{"groupMailNickname", true}, {"userPrincipalName", false}, {"memberMailNickname", false}},
+}
+
+func optional(names []string) []column {
+	out := make([]column, len(names))
+	for i, n := range names {
+		out[i] = column{name: n}
+	}
+	return out
 }
 
 // Columns lists a file's column names, required ones first.
@@ -252,7 +267,7 @@ func readTable(kind Kind, name string, data []byte, errs *Errors) []record {
 	cr.FieldsPerRecord = -1
 	header, err := cr.Read()
 	if err == io.EOF {
-		errs.Add(name, 0, "the file is empty; a header row naming the columns is required (%s)", strings.Join(Columns(kind), ","))
+		errs.Add(name, 0, "the file is empty; a header row naming the columns is required (%s)", columnList(kind))
 		return nil
 	}
 	if err != nil {
@@ -274,7 +289,7 @@ func readTable(kind Kind, name string, data []byte, errs *Errors) []record {
 			errs.Add(name, 1, "column %d of the header row has no name", i+1)
 			bad = true
 		case !ok:
-			errs.Add(name, 1, "unknown column %q; %s files have the columns %s", clip(h), kind, strings.Join(Columns(kind), ","))
+			errs.Add(name, 1, "unknown column %q; %s files have the columns %s", clip(h), kind, columnList(kind))
 			bad = true
 		case seen[c]:
 			errs.Add(name, 1, "column %q appears twice in the header row", c)
@@ -285,7 +300,7 @@ func readTable(kind Kind, name string, data []byte, errs *Errors) []record {
 	}
 	for _, c := range fileColumns[kind] {
 		if c.required && !seen[c.name] {
-			errs.Add(name, 1, "the header row has no %q column (the first line must name the columns: %s)", c.name, strings.Join(Columns(kind), ","))
+			errs.Add(name, 1, "the header row has no %q column (the first line must name the columns: %s)", c.name, columnList(kind))
 			bad = true
 		}
 	}
@@ -395,6 +410,7 @@ func ParseUsers(name string, data []byte, errs *Errors) []UserRow {
 		}
 		u.ProxyAddresses = r.addresses(fail)
 		u.AccountEnabled = r.boolean("accountEnabled", fail)
+		r.profile(&u, fail)
 		if ok {
 			out = append(out, u)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/allot-dev/allot"
 )
@@ -26,45 +27,88 @@ func (s *DB) audit(ctx context.Context, tx *txn, tenantID, activity, targetType,
 	return err
 }
 
-// Audit lists audit entries, newest first.
+// Audit lists audit entries: by id, or with ByTime by time then id,
+// newest first unless Ascending.
 func (s *DB) Audit(ctx context.Context, f allot.AuditFilter) (*allot.Page[allot.AuditEntry], error) {
 	a, err := actorOf(ctx)
 	if err != nil {
 		return nil, err
 	}
-	q := `SELECT id, at, actor, actor_kind, actor_id, actor_role, activity, target_type, target_id, before_json, after_json, result FROM audit WHERE tenant_id = ?`
+	q := `SELECT a.id, a.at, a.actor, a.actor_kind, a.actor_id, a.actor_role, a.activity, a.target_type, a.target_id, a.before_json, a.after_json, a.result FROM audit a WHERE a.tenant_id = ?`
 	args := []any{a.TenantID}
 	if f.TargetID != "" {
-		q += ` AND target_id = ?`
+		q += ` AND a.target_id = ?`
 		args = append(args, strings.ToLower(f.TargetID))
 	}
 	if !f.Since.IsZero() {
-		q += ` AND at >= ?`
+		q += ` AND a.at >= ?`
 		args = append(args, fmtTime(f.Since))
 	}
 	if !f.Until.IsZero() {
-		q += ` AND at < ?`
+		q += ` AND a.at < ?`
 		args = append(args, fmtTime(f.Until))
 	}
-	if f.After != "" {
-		after, err := strconv.ParseInt(f.After, 10, 64)
+	if f.Expr != nil {
+		cond, cargs, err := auditWhere(f.Expr, a.TenantID)
 		if err != nil {
-			return nil, allot.Errorf(allot.EINVALID, "The $skiptoken is invalid.")
+			return nil, err
 		}
-		q += ` AND id < ?`
-		args = append(args, after)
+		q += ` AND ` + cond
+		args = append(args, cargs...)
 	}
+	keyset, kargs, order, err := auditKeyset(f)
+	if err != nil {
+		return nil, err
+	}
+	q += keyset + order
+	args = append(args, kargs...)
 	top := topOf(allot.ListOptions{Top: f.Top})
-	return read(ctx, s, func(tx *txn) (*allot.Page[allot.AuditEntry], error) { return auditPage(ctx, tx, q, args, top) })
+	return read(ctx, s, func(tx *txn) (*allot.Page[allot.AuditEntry], error) {
+		return auditPage(ctx, tx, q, args, top, f.ByTime)
+	})
 }
 
-func auditPage(ctx context.Context, tx *txn, q string, args []any, top int) (*allot.Page[allot.AuditEntry], error) {
-	rows, err := tx.Query(ctx, q+` ORDER BY id DESC LIMIT ?`, append(args, top+1)...)
+// auditKeyset is the condition after the cursor f.After and the order of
+// a page. A cursor by time is the last entry's stored time, a space and
+// its id; one by id, the id alone.
+func auditKeyset(f allot.AuditFilter) (string, []any, string, error) {
+	cmp, dir := "<", " DESC"
+	if f.Ascending {
+		cmp, dir = ">", " ASC"
+	}
+	bad := allot.Errorf(allot.EINVALID, "The $skiptoken is invalid.")
+	if !f.ByTime {
+		if f.After == "" {
+			return "", nil, " ORDER BY a.id" + dir, nil
+		}
+		after, err := strconv.ParseInt(f.After, 10, 64)
+		if err != nil {
+			return "", nil, "", bad
+		}
+		return " AND a.id " + cmp + " ?", []any{after}, " ORDER BY a.id" + dir, nil
+	}
+	order := " ORDER BY a.at" + dir + ", a.id" + dir
+	if f.After == "" {
+		return "", nil, order, nil
+	}
+	at, idText, ok := strings.Cut(f.After, " ")
+	id, err := strconv.ParseInt(idText, 10, 64)
+	if t, terr := time.Parse(timeLayout, at); !ok || err != nil || terr != nil || fmtTime(t) != at {
+		return "", nil, "", bad
+	}
+	// (at, id) after the cursor's, with a bound on at alone that an
+	// index on (tenant_id, at, id) serves as a range.
+	return " AND a.at " + cmp + "= ? AND (a.at " + cmp + " ? OR a.id " + cmp + " ?)", []any{at, at, id}, order, nil
+}
+
+func auditPage(ctx context.Context, tx *txn, q string, args []any, top int, byTime bool) (*allot.Page[allot.AuditEntry], error) {
+	rows, err := tx.Query(ctx, q+` LIMIT ?`, append(args, top+1)...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	page := &allot.Page[allot.AuditEntry]{Items: []allot.AuditEntry{}}
+	var ats []string
 	for rows.Next() {
 		var e allot.AuditEntry
 		var at, role string
@@ -78,10 +122,257 @@ func auditPage(ctx context.Context, tx *txn, q string, args []any, top int) (*al
 			e.ActorKind = allot.ActorUnknown
 		}
 		page.Items = append(page.Items, e)
+		ats = append(ats, at)
 	}
 	if len(page.Items) > top {
 		page.Items = page.Items[:top]
 		page.NextCursor = strconv.FormatInt(page.Items[top-1].ID, 10)
+		if byTime {
+			page.NextCursor = ats[top-1] + " " + page.NextCursor
+		}
 	}
 	return page, rows.Err()
+}
+
+// auditField is a directoryAudit property (AuditFilter.Expr) as a column
+// of the audit table.
+type auditField struct {
+	col string
+	// exact compares the column as stored, which an index serves: with
+	// the value as given (an activity name: the API gives known names
+	// their stored spelling) or, with lowerValue, lower-cased as ids are
+	// stored. Otherwise both sides are lower-cased.
+	exact, lowerValue bool
+	id, time          bool
+	// kind is the actor kind the column describes: initiatedBy/user is an
+	// account, initiatedBy/app a token; for any other actor the property
+	// is null.
+	kind string
+}
+
+var auditFields = map[string]auditField{
+	"id":                                 {col: "a.id", id: true},
+	"activityDisplayName":                {col: "a.activity", exact: true},
+	"activityDateTime":                   {col: "a.at", time: true},
+	"result":                             {col: "a.result"},
+	"initiatedBy/user/id":                {col: "a.actor_id", exact: true, lowerValue: true, kind: allot.ActorAccount},
+	"initiatedBy/user/displayName":       {col: "a.actor", kind: allot.ActorAccount},
+	"initiatedBy/user/userPrincipalName": {col: "a.actor", kind: allot.ActorAccount},
+	"initiatedBy/app/appId":              {col: "a.actor_id", exact: true, lowerValue: true, kind: allot.ActorToken},
+}
+
+// memberActivities record a member in their JSON rather than as target.
+var memberActivities = []any{"Add member to group", "Remove member from group"}
+
+// auditWhere translates AuditFilter.Expr into a condition on the entries
+// of tenantID in audit a.
+func auditWhere(e allot.Expr, tenantID string) (string, []any, error) {
+	where := func(x allot.Expr) (string, []any, error) { return auditWhere(x, tenantID) }
+	switch e := e.(type) {
+	case *allot.And:
+		return auditBoth(e.Left, e.Right, "AND", where)
+	case *allot.Or:
+		return auditBoth(e.Left, e.Right, "OR", where)
+	case *allot.Not:
+		x, args, err := where(e.X)
+		return "NOT (" + x + ")", args, err
+	case *allot.Any:
+		if e.Collection != "targetResources" {
+			break
+		}
+		// An element is the entry's target or, for a membership change,
+		// the member as well. The entries are found by those two indexes
+		// (audit_target, audit_activity) and then ordered, rather than
+		// found while walking the whole log in order.
+		t, targs, err := auditElement(e.Cond, false)
+		if err != nil {
+			return "", nil, err
+		}
+		m, margs, err := auditElement(e.Cond, true)
+		if err != nil {
+			return "", nil, err
+		}
+		args := append(append(append([]any{tenantID}, targs...), tenantID), memberActivities...)
+		return "a.id IN (SELECT x.id FROM audit x WHERE x.tenant_id = ? AND " + t +
+			" UNION ALL SELECT x.id FROM audit x WHERE x.tenant_id = ? AND x.activity IN (?, ?) AND " + m + ")", append(args, margs...), nil
+	case *allot.Compare:
+		f, ok := auditFields[e.Property]
+		if !ok {
+			return "", nil, allot.Errorf(allot.EUNSUPPORTEDQUERY, "Filtering on property '%s' is not supported.", e.Property)
+		}
+		return f.compare(e)
+	}
+	return "", nil, allot.Errorf(allot.EUNSUPPORTEDQUERY, "Unsupported filter expression.")
+}
+
+func auditBoth(l, r allot.Expr, op string, where func(allot.Expr) (string, []any, error)) (string, []any, error) {
+	ls, la, err := where(l)
+	if err != nil {
+		return "", nil, err
+	}
+	rs, ra, err := where(r)
+	if err != nil {
+		return "", nil, err
+	}
+	return "(" + ls + " " + op + " " + rs + ")", append(la, ra...), nil
+}
+
+// auditElement translates the condition of targetResources/any(t: …) on
+// the target of entry x or, with member, on the member of a membership
+// change. A member's id is only in the entry's JSON, {"memberId":"…",…},
+// which json.Marshal writes without spaces; ids are lower-case GUIDs, so
+// a LIKE on that text is exact (if slow: it reads every membership
+// change of the tenant).
+func auditElement(e allot.Expr, member bool) (string, []any, error) {
+	switch e := e.(type) {
+	case *allot.And:
+		return auditBoth(e.Left, e.Right, "AND", func(x allot.Expr) (string, []any, error) { return auditElement(x, member) })
+	case *allot.Or:
+		return auditBoth(e.Left, e.Right, "OR", func(x allot.Expr) (string, []any, error) { return auditElement(x, member) })
+	case *allot.Not:
+		x, args, err := auditElement(e.X, member)
+		return "NOT (" + x + ")", args, err
+	case *allot.Compare:
+		if e.Property != "targetResources/id" {
+			return "", nil, allot.Errorf(allot.EUNSUPPORTEDQUERY, "Filtering targetResources on '%s' is not supported; use t/id.", strings.TrimPrefix(e.Property, "targetResources/"))
+		}
+		var ids []string
+		switch v := e.Value.(type) {
+		case nil:
+			if e.Op != "eq" && e.Op != "ne" {
+				break
+			}
+			cond := "x.target_id = ''"
+			if member {
+				cond = "1 = 0"
+			}
+			return negate(cond, e.Op), nil, nil
+		case string:
+			ids = []string{v}
+		case []any:
+			for _, x := range v {
+				s, _ := x.(string)
+				ids = append(ids, s)
+			}
+		}
+		if len(ids) == 0 || (e.Op != "eq" && e.Op != "ne" && e.Op != "in") {
+			return "", nil, allot.Errorf(allot.EUNSUPPORTEDQUERY, "targetResources/id can only be compared by eq, ne or in.")
+		}
+		var terms []string
+		var args []any
+		for _, id := range ids {
+			if strings.ContainsRune(id, 0) {
+				return "", nil, allot.Errorf(allot.EINVALID, "Invalid character in filter value.")
+			}
+			id = strings.ToLower(id)
+			if member {
+				pat := `%"memberId":"` + likeEscape(id) + `"%`
+				terms = append(terms, `x.before_json LIKE ? ESCAPE '\' OR x.after_json LIKE ? ESCAPE '\'`)
+				args = append(args, pat, pat)
+			} else {
+				terms = append(terms, "x.target_id = ?")
+				args = append(args, id)
+			}
+		}
+		return negate("("+strings.Join(terms, " OR ")+")", e.Op), args, nil
+	}
+	return "", nil, allot.Errorf(allot.EUNSUPPORTEDQUERY, "Unsupported filter inside targetResources/any().")
+}
+
+func negate(cond, op string) string {
+	if op == "ne" {
+		return "NOT (" + cond + ")"
+	}
+	return cond
+}
+
+func (f auditField) compare(c *allot.Compare) (string, []any, error) {
+	var cond string
+	var args []any
+	switch v := c.Value.(type) {
+	case nil:
+		if c.Op != "eq" && c.Op != "ne" {
+			return "", nil, allot.Errorf(allot.EINVALID, "'%s' cannot be compared with null by %s.", c.Property, c.Op)
+		}
+		switch {
+		case f.kind != "":
+			// Null for every other kind of actor; an account or a token
+			// always has its id and name.
+			return negate("a.actor_kind <> '"+f.kind+"'", c.Op), nil, nil
+		case f.id:
+			return negate("1 = 0", c.Op), nil, nil
+		}
+		return negate(f.col+" = ''", c.Op), nil, nil
+	case time.Time:
+		op := map[string]string{"eq": "=", "ne": "=", "ge": ">=", "gt": ">", "le": "<=", "lt": "<"}[c.Op]
+		if !f.time || op == "" {
+			return "", nil, allot.Errorf(allot.EUNSUPPORTEDQUERY, "Operator '%s' is not supported on '%s'.", c.Op, c.Property)
+		}
+		cond, args = f.col+" "+op+" ?", []any{fmtTime(v)}
+	case string:
+		if c.Op != "eq" && c.Op != "ne" && c.Op != "startswith" {
+			return "", nil, allot.Errorf(allot.EUNSUPPORTEDQUERY, "Operator '%s' is not supported on '%s'.", c.Op, c.Property)
+		}
+		if c.Op == "startswith" {
+			if f.id || f.time || f.lowerValue {
+				return "", nil, allot.Errorf(allot.EUNSUPPORTEDQUERY, "startswith is not supported on '%s'.", c.Property)
+			}
+			if strings.ContainsRune(v, 0) {
+				return "", nil, allot.Errorf(allot.EINVALID, "Invalid character in filter value.")
+			}
+			cond, args = "lower("+f.col+") LIKE ? ESCAPE '\\'", []any{likeEscape(strings.ToLower(v)) + "%"}
+			break
+		}
+		var err error
+		if cond, args, err = f.in([]any{v}, c.Property); err != nil {
+			return "", nil, err
+		}
+	case []any:
+		if c.Op != "in" {
+			return "", nil, allot.Errorf(allot.EUNSUPPORTEDQUERY, "Operator '%s' is not supported on '%s'.", c.Op, c.Property)
+		}
+		var err error
+		if cond, args, err = f.in(v, c.Property); err != nil {
+			return "", nil, err
+		}
+	default:
+		return "", nil, allot.Errorf(allot.EINVALID, "Unsupported value in filter on '%s'.", c.Property)
+	}
+	if f.kind != "" {
+		cond = "(a.actor_kind = '" + f.kind + "' AND " + cond + ")"
+	}
+	return negate(cond, c.Op), args, nil
+}
+
+// in is the column equal to one of vals. An id that is not a number is no
+// entry's: it drops out of the list.
+func (f auditField) in(vals []any, prop string) (string, []any, error) {
+	var args []any
+	for _, x := range vals {
+		s, ok := x.(string)
+		if !ok || strings.ContainsRune(s, 0) {
+			return "", nil, allot.Errorf(allot.EINVALID, "Unsupported value in filter on '%s'.", prop)
+		}
+		switch {
+		case f.id:
+			if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+				args = append(args, n)
+			}
+		case f.exact && !f.lowerValue:
+			args = append(args, s)
+		default:
+			args = append(args, strings.ToLower(s))
+		}
+	}
+	col := f.col
+	if !f.exact && !f.id {
+		col = "lower(" + col + ")"
+	}
+	switch len(args) {
+	case 0:
+		return "1 = 0", nil, nil
+	case 1:
+		return col + " = ?", args, nil
+	}
+	return col + " IN (" + placeholders(len(args)) + ")", args, nil
 }

@@ -224,10 +224,26 @@ func (p *importer) userRow(r csvio.UserRow) (before, after *allot.User) {
 	if r.AccountEnabled != nil {
 		u.AccountEnabled = *r.AccountEnabled
 	}
+	// As UpdateUser: the row's profile is checked, then only its columns
+	// are applied. A sign-in column the file lacks keeps its time, since
+	// applyProfile sets signInActivity's two times together.
+	profile, profileErr := r.Profile.Normalized()
+	if !r.SignInColumns.Last {
+		profile.SignIn.Last = u.Profile.SignIn.Last
+	}
+	if !r.SignInColumns.LastNonInteractive {
+		profile.SignIn.LastNonInteractive = u.Profile.SignIn.LastNonInteractive
+	}
+	applyProfile(&u.Profile, profile, r.ProfileFields)
+	if before == nil && profileErr == nil {
+		// As CreateUser: a new user's whole profile is in its stored form
+		// (userType Member when the file has no userType).
+		u.Profile, profileErr = u.Profile.Normalized()
+	}
 	// The checks of CreateUser and UpdateUser, should the parser have let
 	// something through.
 	if msg := invalid(u.DisplayName, allot.CheckUPN(r.UserPrincipalName), allot.CheckText("displayName", u.DisplayName, 256),
-		allot.CheckText("mail", u.Mail, 256), allot.CheckAddresses(u.ProxyAddresses)); msg != "" {
+		allot.CheckText("mail", u.Mail, 256), allot.CheckAddresses(u.ProxyAddresses), profileErr); msg != "" {
 		p.fail(file, r.Line, "%s", msg)
 		return nil, nil
 	}
@@ -253,6 +269,7 @@ func (p *importer) recordUser(line int, before, after *allot.User) {
 	fields.add("usageLocation", before.UsageLocation != after.UsageLocation)
 	fields.add("proxyAddresses", !slices.Equal(before.ProxyAddresses, after.ProxyAddresses))
 	fields.add("accountEnabled", before.AccountEnabled != after.AccountEnabled)
+	fields.addProfile(&before.Profile, &after.Profile)
 	if fields == nil {
 		p.rep.Users.Unchanged++
 		return
@@ -431,6 +448,23 @@ type changedFields []string
 func (f *changedFields) add(name string, differs bool) {
 	if differs {
 		*f = append(*f, name)
+	}
+}
+
+// addProfile names the profile properties that differ, by their columns
+// in users.csv.
+func (f *changedFields) addProfile(before, after *allot.Profile) {
+	for _, name := range allot.ProfileTextNames() {
+		f.add(name, *before.Text(name) != *after.Text(name))
+	}
+	f.add(allot.FieldBusinessPhones, !slices.Equal(before.BusinessPhones, after.BusinessPhones))
+	f.add(allot.FieldOtherMails, !slices.Equal(before.OtherMails, after.OtherMails))
+	a, b := before.OnPremisesSyncEnabled, after.OnPremisesSyncEnabled
+	f.add(allot.FieldOnPremisesSyncEnabled, (a == nil) != (b == nil) || a != nil && *a != *b)
+	f.add(csvio.ColLastSignIn, !before.SignIn.Last.Equal(after.SignIn.Last))
+	f.add(csvio.ColLastNonInteractiveSignIn, !before.SignIn.LastNonInteractive.Equal(after.SignIn.LastNonInteractive))
+	for i := range before.ExtensionAttributes {
+		f.add(allot.ExtensionName(i), before.ExtensionAttributes[i] != after.ExtensionAttributes[i])
 	}
 }
 

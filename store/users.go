@@ -448,6 +448,9 @@ func (s *DB) DeleteUser(ctx context.Context, id string) error {
 		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM mailboxes WHERE tenant_id = ? AND user_id = ?`, a.TenantID, u.ID).Scan(&mailbox); err != nil {
 			return err
 		}
+		if err := s.recordDeletion(ctx, tx, a.TenantID, allot.MemberUser, u.ID); err != nil {
+			return err
+		}
 		for _, stmt := range []string{
 			`DELETE FROM license_states WHERE tenant_id = ? AND user_id = ?`,
 			`DELETE FROM assignments WHERE tenant_id = ? AND target_id = ?`,

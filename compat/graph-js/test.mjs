@@ -408,6 +408,62 @@ await step("consumedUnits after processing", async () => {
 	check(by[EXO1].consumedUnits === 1, "EXO1 consumed by dora", by[EXO1].consumedUnits);
 });
 
+await step("POST /$batch with BatchRequestContent: steps, dependsOn, per-step status", async () => {
+	const { BatchRequestContent, BatchResponseContent } = graph;
+	const content = new BatchRequestContent([
+		{ id: "1", request: new Request(`${base}/v1.0/users/${users.fred}?$select=id,usageLocation`, { method: "GET" }) },
+		{
+			id: "2",
+			dependsOn: ["1"],
+			request: new Request(`${base}/v1.0/users/${users.fred}`, {
+				method: "PATCH",
+				body: JSON.stringify({ jobTitle: "Batch runner" }),
+				headers: { "Content-Type": "application/json" },
+			}),
+		},
+		// The client accepts only a chain of dependencies (or none, or all on one).
+		{ id: "3", dependsOn: ["2"], request: new Request(`${base}/v1.0/users/00000000-0000-0000-0000-000000000001`, { method: "GET" }) },
+	]);
+	const res = new BatchResponseContent(await client.api("/$batch").post(await content.getContent()));
+	const r1 = res.getResponseById("1");
+	const r2 = res.getResponseById("2");
+	const r3 = res.getResponseById("3");
+	check(r1 && r1.status === 200 && (await r1.json()).id === users.fred, "step 1 reads fred", r1 && r1.status);
+	check(r2 && r2.status === 204, "step 2 patches fred", r2 && r2.status);
+	check(r3 && r3.status === 404, "step 3 is a 404 of its own", r3 && r3.status);
+	const u = await client.api(`/users/${users.fred}`).select(["jobTitle"]).get();
+	check(u.jobTitle === "Batch runner", "the batched PATCH took effect", u);
+});
+
+await step("GET /users/delta: a full round, then only what changed, with @removed", async () => {
+	const temp = (await client.api("/users").post({ displayName: "delta temp", userPrincipalName: `delta-temp-${run}@contoso.example`, accountEnabled: true })).id;
+	let link = "/users/delta?$select=displayName,jobTitle";
+	let seen = 0;
+	let deltaLink;
+	for (let pages = 0; !deltaLink; pages++) {
+		check(pages < 100, "the initial round ends");
+		const page = await client.api(link).get();
+		seen += page.value.length;
+		deltaLink = page["@odata.deltaLink"];
+		link = page["@odata.nextLink"];
+		check(deltaLink || link, "a page links on", page);
+	}
+	check(seen >= BIG, "the initial round lists every user", seen);
+	await client.api(`/users/${users.erin}`).patch({ jobTitle: "Delta watcher" });
+	await client.api(`/users/${temp}`).delete();
+	const changes = [];
+	for (link = deltaLink, deltaLink = undefined; !deltaLink; ) {
+		const page = await client.api(link).get();
+		changes.push(...page.value);
+		deltaLink = page["@odata.deltaLink"];
+		link = page["@odata.nextLink"];
+	}
+	const erin = changes.find((c) => c.id === users.erin);
+	const gone = changes.find((c) => c.id === temp);
+	check(erin && erin.jobTitle === "Delta watcher", "the changed user, with its selected properties", changes);
+	check(gone && gone["@removed"] && gone["@removed"].reason, "the deleted user, @removed", changes);
+});
+
 await step("Client.init with a callback authProvider", async () => {
 	const legacy = Client.init({ authProvider: (done) => done(null, token), baseUrl: base + "/", defaultVersion: "v1.0", customHosts: new Set([new URL(base).hostname]) });
 	const res = await legacy.api("/subscribedSkus").get();
