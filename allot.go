@@ -160,12 +160,50 @@ type Group struct {
 	ProxyAddresses  []string
 	CreatedAt       time.Time
 	ModifiedAt      time.Time // the last change to a property above
+	// MembershipRule decides the members of a group whose GroupTypes has
+	// GroupDynamic (docs/DYNAMIC-GROUPS.md); "" for assigned membership.
+	MembershipRule string
+	// MembershipRuleProcessingState is RuleOn or RulePaused for a dynamic
+	// group, "" otherwise.
+	MembershipRuleProcessingState string
 
 	// Derived, filled on reads.
 	AssignedLicenses            []AssignedLicense
 	ProcessingState             string
 	HasMembersWithLicenseErrors bool
 	MembersDone, MembersTotal   int // progress while ProcessingInProgress
+	// RuleStatus is Graph's membershipRuleProcessingStatus.status for a
+	// dynamic group: RuleRunning while its rule is being applied to the
+	// tenant's users (RuleDone of RuleTotal so far), else RuleSucceeded.
+	RuleStatus          string
+	RuleDone, RuleTotal int
+	// RuleApplied is when the rule last finished a walk of all users.
+	RuleApplied time.Time
+}
+
+// Dynamic membership (docs/DYNAMIC-GROUPS.md).
+const (
+	GroupDynamic   = "DynamicMembership" // in GroupTypes
+	RuleOn         = "On"
+	RulePaused     = "Paused"
+	RuleNotStarted = "NotStarted"
+	RuleRunning    = "Running"
+	RuleSucceeded  = "Succeeded"
+)
+
+// RuleDetail is how a membership rule, or one clause of it, evaluates for
+// a user: Graph's membershipRuleEvaluationDetails.
+type RuleDetail struct {
+	Expression string
+	Result     bool
+	Children   []RuleDetail
+}
+
+// RuleEvaluation is a draft rule evaluated for one user.
+type RuleEvaluation struct {
+	UserID  string
+	Result  bool
+	Details RuleDetail
 }
 
 // Group processing states (Graph's licenseProcessingState.state).

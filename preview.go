@@ -9,6 +9,9 @@ const (
 	PreviewRemoveMember  = "removeMember"
 	PreviewSetSeats      = "setSeats"
 	PreviewUpdateUser    = "updateUser" // usageLocation only
+	// PreviewSetMembershipRule gives a group a membership rule: it becomes
+	// dynamic if it is not, and the rule is applied to every user.
+	PreviewSetMembershipRule = "setMembershipRule"
 )
 
 // PreviewMaxUsers bounds the users one preview evaluates, the work already
@@ -22,7 +25,8 @@ const PreviewMaxListed = 1000
 // PreviewChange is one change of a preview. Which fields count depends on Op:
 // assignLicense takes UserID or GroupID with AddLicenses and RemoveLicenses;
 // addMember and removeMember GroupID and MemberID; setSeats SkuID and
-// Seats; updateUser UserID and UsageLocation ("" clears it).
+// Seats; updateUser UserID and UsageLocation ("" clears it);
+// setMembershipRule GroupID and MembershipRule.
 type PreviewChange struct {
 	Op             string
 	UserID         string
@@ -33,12 +37,13 @@ type PreviewChange struct {
 	SkuID          string
 	Seats          int
 	UsageLocation  string
+	MembershipRule string
 }
 
 // Permission is what the change needs, as the same request made for real.
 func (c PreviewChange) Permission() Permission {
 	switch c.Op {
-	case PreviewAddMember, PreviewRemoveMember:
+	case PreviewAddMember, PreviewRemoveMember, PreviewSetMembershipRule:
 		return PermManageGroups
 	case PreviewSetSeats:
 		return PermPurchase
@@ -60,6 +65,13 @@ type Preview struct {
 	Users          []PreviewUser  // users whose states change, by userPrincipalName, at most PreviewMaxListed
 	Truncated      bool           // Users lists PreviewMaxListed of Totals.Users
 	Totals         PreviewTotals
+	Members        []PreviewMembers // groups whose members change, by group id
+}
+
+// PreviewMembers is how many users join and leave one group.
+type PreviewMembers struct {
+	GroupID, DisplayName string
+	Joined, Left         int
 }
 
 // PreviewSeats is the change of one subscription.

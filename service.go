@@ -62,16 +62,25 @@ type GroupCreate struct {
 	MailEnabled     bool
 	SecurityEnabled bool
 	ProxyAddresses  []string
+	// With GroupDynamic in GroupTypes: the rule, and RuleOn (the default)
+	// or RulePaused.
+	MembershipRule                string
+	MembershipRuleProcessingState string
 }
 
-// GroupUpdate holds the fields to change; nil means unchanged.
+// GroupUpdate holds the fields to change; nil means unchanged. Adding
+// GroupDynamic to GroupTypes makes the group dynamic (it needs a rule);
+// removing it keeps the members the rule gave as assigned members.
 type GroupUpdate struct {
-	DisplayName     *string
-	Description     *string
-	MailNickname    *string
-	MailEnabled     *bool
-	SecurityEnabled *bool
-	ProxyAddresses  *[]string
+	DisplayName                   *string
+	Description                   *string
+	MailNickname                  *string
+	GroupTypes                    *[]string
+	MailEnabled                   *bool
+	SecurityEnabled               *bool
+	ProxyAddresses                *[]string
+	MembershipRule                *string
+	MembershipRuleProcessingState *string
 }
 
 // LicenseDetail is a SKU a user holds, with each plan's provisioning status.
@@ -316,14 +325,20 @@ type GroupService interface {
 	// AddMember adds a user or group to a group (PermManageGroups); a user
 	// joining a licensed group is queued. ENOTFOUND for either object,
 	// ECONFLICT when it is a member already, EINVALID for a group into
-	// itself.
+	// itself or a group with dynamic membership.
 	AddMember(ctx context.Context, groupID, memberID string) error
 	// RemoveMember removes a member (PermManageGroups); ENOTFOUND when it is
-	// not one.
+	// not one, EINVALID from a group with dynamic membership.
 	RemoveMember(ctx context.Context, groupID, memberID string) error
 	// Members lists a group's direct members, or with transitive every user
 	// and group reachable through nested groups (PermRead); ENOTFOUND.
 	Members(ctx context.Context, groupID string, transitive bool, opt ListOptions) (*Page[DirectoryObject], error)
+	// EvaluateMembershipRule evaluates a membership rule for each of users,
+	// clause by clause (PermRead): rule, or when it is "" the rule of the
+	// dynamic group groupID. EINVALID for a rule Allot cannot evaluate (the
+	// message names the column and the reason), ENOTFOUND for a user or
+	// the group; with no users it only checks the rule.
+	EvaluateMembershipRule(ctx context.Context, groupID, rule string, users []string) ([]RuleEvaluation, error)
 	// GroupsDelta is UsersDelta for groups: with DeltaQuery.Members each
 	// group comes with its members (a full round) or the members it gained
 	// and lost (a later round), a big group's spread over several pages.

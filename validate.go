@@ -100,13 +100,68 @@ func (g GroupCreate) Normalized() (GroupCreate, error) {
 		return g, err
 	}
 	g.MailNickname = IdentifierForm(g.MailNickname)
-	for _, t := range g.GroupTypes {
-		if t != "Unified" && t != "DynamicMembership" {
-			return g, Errorf(EINVALID, "Invalid group type '%s'.", t)
-		}
+	var err error
+	if g.GroupTypes, err = CheckGroupTypes(g.GroupTypes); err != nil {
+		return g, err
+	}
+	if g.MembershipRule, g.MembershipRuleProcessingState, err = CheckDynamic(slices.Contains(g.GroupTypes, GroupDynamic), g.MembershipRule, g.MembershipRuleProcessingState); err != nil {
+		return g, err
 	}
 	g.ProxyAddresses = CleanAddresses(g.ProxyAddresses)
 	return g, CheckAddresses(g.ProxyAddresses)
+}
+
+// CheckGroupTypes checks groupTypes (Unified, DynamicMembership, each at
+// most once, in Graph's spelling whatever the case given).
+func CheckGroupTypes(types []string) ([]string, error) {
+	out := []string{}
+	for _, t := range types {
+		switch {
+		case strings.EqualFold(t, "Unified"):
+			t = "Unified"
+		case strings.EqualFold(t, GroupDynamic):
+			t = GroupDynamic
+		default:
+			return nil, Errorf(EINVALID, "Invalid group type '%s'.", t)
+		}
+		if slices.Contains(out, t) {
+			return nil, Errorf(EINVALID, "Group type '%s' is given twice.", t)
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// MaxMembershipRule bounds a membership rule's text, as Microsoft does.
+const MaxMembershipRule = 3072
+
+// CheckDynamic checks a group's membershipRule and its processing state
+// for a group that is dynamic or not, and returns them in the form kept:
+// the state RuleOn when a dynamic group's is not given, in its canonical
+// case. The rule's syntax is checked where it is parsed (the store).
+func CheckDynamic(dynamic bool, rule, state string) (string, string, error) {
+	rule = strings.TrimSpace(rule)
+	if !dynamic {
+		if rule != "" || state != "" {
+			return "", "", Errorf(EINVALID, "membershipRule and membershipRuleProcessingState are set only on groups with '%s' in groupTypes.", GroupDynamic)
+		}
+		return "", "", nil
+	}
+	if rule == "" {
+		return "", "", Errorf(EINVALID, "A group with '%s' in groupTypes needs a membershipRule.", GroupDynamic)
+	}
+	if len(rule) > MaxMembershipRule {
+		return "", "", Errorf(EINVALID, "The membershipRule is %d characters long; at most %d are allowed.", len(rule), MaxMembershipRule)
+	}
+	switch {
+	case state == "" || strings.EqualFold(state, RuleOn):
+		state = RuleOn
+	case strings.EqualFold(state, RulePaused):
+		state = RulePaused
+	default:
+		return "", "", Errorf(EINVALID, "Invalid value '%s' for membershipRuleProcessingState: use On or Paused.", state)
+	}
+	return rule, state, nil
 }
 
 // Normalized returns the change as it is applied (see
@@ -124,6 +179,13 @@ func (g GroupUpdate) Normalized() (GroupUpdate, error) {
 			return g, err
 		}
 		g.ProxyAddresses = &proxy
+	}
+	if g.GroupTypes != nil {
+		types, err := CheckGroupTypes(*g.GroupTypes)
+		if err != nil {
+			return g, err
+		}
+		g.GroupTypes = &types
 	}
 	return g, nil
 }

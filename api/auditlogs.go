@@ -50,6 +50,8 @@ var auditActivities = map[string]auditActivity{
 	"Set group license nested groups": {"GroupManagement", "Update"},
 	"Start applying group based license to users":  {"GroupManagement", "Update"},
 	"Finish applying group based license to users": {"GroupManagement", "Update"},
+	"Start applying membership rule":               {"GroupManagement", "Update"},
+	"Finish applying membership rule":              {"GroupManagement", "Update"},
 	// Admin center accounts and API tokens hold roles in the tenant.
 	"Add role assignment":    {"RoleManagement", "Assign"},
 	"Remove role assignment": {"RoleManagement", "Unassign"},

@@ -208,6 +208,22 @@ var azMatrix = []azRow{
 		req: func(f *azIDs) (string, string) {
 			return "/v1.0/groups/" + f.group + "/assignLicense", `{"addLicenses":[{"skuId":"` + azAssign + `","disabledPlans":[]}],"removeLicenses":[]}`
 		}},
+	{pattern: "POST /v1.0/groups/evaluateDynamicMembership", may: everyRole, scoped: true,
+		req: func(f *azIDs) (string, string) {
+			return "/v1.0/groups/evaluateDynamicMembership", `{"memberId":"` + f.user + `","membershipRule":"user.department -eq \"Sales\""}`
+		}},
+	{pattern: "POST /v1.0/groups/{id}/evaluateDynamicMembership", may: everyRole, scoped: true,
+		req: func(f *azIDs) (string, string) {
+			return "/v1.0/groups/" + f.group + "/evaluateDynamicMembership", `{"memberId":"` + f.user + `","membershipRule":"user.department -eq \"Sales\""}`
+		}},
+	{pattern: "POST /allot/v1/groups/validateRule", may: everyRole, scoped: true,
+		req: func(f *azIDs) (string, string) {
+			return "/allot/v1/groups/validateRule", `{"membershipRule":"user.department -eq \"Sales\"","userIds":["` + f.user + `"]}`
+		}},
+	{pattern: "POST /allot/v1/preview", variant: "setMembershipRule", may: groupMgmt, scoped: true,
+		req: func(f *azIDs) (string, string) {
+			return "/allot/v1/preview", `{"changes":[{"op":"setMembershipRule","groupId":"` + f.group + `","membershipRule":"user.department -eq \"Sales\""}]}`
+		}},
 	{pattern: "POST /v1.0/groups/{id}/assignLicense", variant: "remove", may: licensing, scoped: true,
 		req: func(f *azIDs) (string, string) {
 			return "/v1.0/groups/" + f.licGroup + "/assignLicense", `{"addLicenses":[],"removeLicenses":["` + azSubscribed + `"]}`

@@ -15,18 +15,20 @@ import (
 // licensing subset of it).
 var groupDefault = []string{
 	"id", "createdDateTime", "description", "displayName", "groupTypes", "mail",
-	"mailEnabled", "mailNickname", "proxyAddresses", "securityEnabled",
+	"mailEnabled", "mailNickname", "membershipRule", "membershipRuleProcessingState",
+	"proxyAddresses", "securityEnabled",
 }
 
 // hasMembersWithLicenseErrors may be selected but, as in Graph, is never
 // returned: it exists for $filter only.
 var groupSelect = append(append([]string{}, groupDefault...),
-	"assignedLicenses", "licenseProcessingState", "hasMembersWithLicenseErrors")
+	"assignedLicenses", "licenseProcessingState", "hasMembersWithLicenseErrors", "membershipRuleProcessingStatus")
 
 var groupFilter = map[string]odata.FieldKind{
 	"id": odata.GUID, "displayName": odata.String, "mailNickname": odata.String,
 	"description": odata.String, "mailEnabled": odata.Bool, "securityEnabled": odata.Bool,
 	"hasMembersWithLicenseErrors": odata.Bool, odata.LicensesField: odata.GUID,
+	"groupTypes": odata.Strings, "membershipRule": odata.String, "membershipRuleProcessingState": odata.String,
 }
 
 var (
@@ -52,6 +54,10 @@ func groupView(g *allot.Group, sel []string) object {
 		"mailNickname":    g.MailNickname,
 		"proxyAddresses":  list(g.ProxyAddresses),
 		"securityEnabled": g.SecurityEnabled,
+
+		"membershipRule":                 nullable(g.MembershipRule),
+		"membershipRuleProcessingState":  nullable(g.MembershipRuleProcessingState),
+		"membershipRuleProcessingStatus": ruleStatusView(g),
 	}
 	if len(sel) > 0 {
 		full["assignedLicenses"] = nestedView(assignedLicenses(g.AssignedLicenses), g.AssignedLicenses)
@@ -62,6 +68,23 @@ func groupView(g *allot.Group, sel []string) object {
 		full["licenseProcessingState"] = object{"state": state}
 	}
 	return pick(full, sel, groupDefault)
+}
+
+// ruleStatusView is Graph's membershipRuleProcessingStatus (beta), null
+// for a group with assigned membership. Allot adds the progress of a walk
+// that is running: usersProcessed of usersTotal.
+func ruleStatusView(g *allot.Group) any {
+	if g.RuleStatus == "" {
+		return nil
+	}
+	v := object{"status": g.RuleStatus, "lastMembershipUpdated": nil, "errorMessage": nil}
+	if !g.RuleApplied.IsZero() {
+		v["lastMembershipUpdated"] = jsonTime(g.RuleApplied)
+	}
+	if g.RuleStatus == allot.RuleRunning {
+		v["usersProcessed"], v["usersTotal"] = g.RuleDone, g.RuleTotal
+	}
+	return v
 }
 
 // groupMail is the primary SMTP address of a mail-enabled group, as
@@ -163,6 +186,9 @@ type groupCreateBody struct {
 	MailEnabled     *bool    `json:"mailEnabled"`
 	SecurityEnabled *bool    `json:"securityEnabled"`
 	ProxyAddresses  []string `json:"proxyAddresses"`
+
+	MembershipRule                *string `json:"membershipRule"`
+	MembershipRuleProcessingState *string `json:"membershipRuleProcessingState"`
 }
 
 func (groupCreateBody) graphType() string { return "microsoft.graph.group" }
@@ -210,6 +236,7 @@ func (s *server) createGroup(w http.ResponseWriter, r *http.Request) error {
 	if c.ProxyAddresses, err = proxyAddresses("Group", b.ProxyAddresses); err != nil {
 		return err
 	}
+	c.MembershipRule, c.MembershipRuleProcessingState = *orEmpty(b.MembershipRule), *orEmpty(b.MembershipRuleProcessingState)
 	g, err := s.svc.Groups.CreateGroup(r.Context(), c)
 	if err != nil {
 		return err
@@ -232,21 +259,20 @@ func mailNickname(s string) (string, error) {
 	return s, nil
 }
 
-// groupTypes accepts only "Unified": dynamic membership rules are not part
-// of Allot, whose memberships come from the customer's identity provider.
+// orEmpty is p, or a pointer to "" for a null.
+func orEmpty(p *string) *string {
+	if p == nil {
+		return new(string)
+	}
+	return p
+}
+
+// groupTypes accepts Graph's Unified and DynamicMembership, in its
+// spelling whatever the case sent.
 func groupTypes(xs []string) ([]string, error) {
-	out := []string{}
-	for _, t := range xs {
-		switch {
-		case strings.EqualFold(t, "Unified"):
-			if len(out) == 0 {
-				out = append(out, "Unified")
-			}
-		case strings.EqualFold(t, "DynamicMembership"):
-			return nil, badRequest("Dynamic membership groups are not supported.")
-		default:
-			return nil, badRequest("Invalid value '%s' specified for property 'groupTypes' of resource 'Group'.", clip(t))
-		}
+	out, err := allot.CheckGroupTypes(xs)
+	if err != nil {
+		return nil, badRequest("Invalid value '%s' specified for property 'groupTypes' of resource 'Group'.", clip(strings.Join(xs, ",")))
 	}
 	return out, nil
 }
@@ -259,6 +285,9 @@ type groupUpdateBody struct {
 	SecurityEnabled *bool     `json:"securityEnabled"`
 	ProxyAddresses  *[]string `json:"proxyAddresses"`
 	GroupTypes      *[]string `json:"groupTypes"`
+
+	MembershipRule                *string `json:"membershipRule"`
+	MembershipRuleProcessingState *string `json:"membershipRuleProcessingState"`
 }
 
 func (groupUpdateBody) graphType() string { return "microsoft.graph.group" }
@@ -273,10 +302,25 @@ func (s *server) updateGroup(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if present["groupTypes"] {
-		return badRequest("Property 'groupTypes' cannot be changed; create a new group instead.")
-	}
 	var u allot.GroupUpdate
+	if present["groupTypes"] {
+		var xs []string
+		if b.GroupTypes != nil {
+			xs = *b.GroupTypes
+		}
+		types, err := groupTypes(xs)
+		if err != nil {
+			return err
+		}
+		u.GroupTypes = &types
+	}
+	// null clears the rule or the state, as for a group made static.
+	if present["membershipRule"] {
+		u.MembershipRule = orEmpty(b.MembershipRule)
+	}
+	if present["membershipRuleProcessingState"] {
+		u.MembershipRuleProcessingState = orEmpty(b.MembershipRuleProcessingState)
+	}
 	for prop, isNil := range map[string]bool{"displayName": b.DisplayName == nil, "mailNickname": b.MailNickname == nil,
 		"mailEnabled": b.MailEnabled == nil, "securityEnabled": b.SecurityEnabled == nil} {
 		if present[prop] && isNil {

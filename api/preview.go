@@ -23,6 +23,7 @@ type previewChangeBody struct {
 	SkuID          *string               `json:"skuId"`
 	Seats          *int                  `json:"seats"`
 	UsageLocation  *string               `json:"usageLocation"`
+	MembershipRule *string               `json:"membershipRule"`
 }
 
 // previewLicenseBody is an assignedLicense, with Allot's includeNestedGroups
@@ -36,11 +37,12 @@ type previewLicenseBody struct {
 // previewProps is what each operation takes: anything else is refused, so
 // that a mistyped change is not previewed as something else.
 var previewProps = map[string][]string{
-	allot.PreviewAssignLicense: {"userId|groupId", "addLicenses", "removeLicenses"},
-	allot.PreviewAddMember:     {"groupId", "memberId"},
-	allot.PreviewRemoveMember:  {"groupId", "memberId"},
-	allot.PreviewSetSeats:      {"skuId", "seats"},
-	allot.PreviewUpdateUser:    {"userId", "usageLocation"},
+	allot.PreviewAssignLicense:     {"userId|groupId", "addLicenses", "removeLicenses"},
+	allot.PreviewAddMember:         {"groupId", "memberId"},
+	allot.PreviewRemoveMember:      {"groupId", "memberId"},
+	allot.PreviewSetSeats:          {"skuId", "seats"},
+	allot.PreviewUpdateUser:        {"userId", "usageLocation"},
+	allot.PreviewSetMembershipRule: {"groupId", "membershipRule"},
 }
 
 // preview serves POST /allot/v1/preview: what the changes would do, with
@@ -97,17 +99,18 @@ func previewChanges(b previewBody) ([]allot.PreviewChange, error) {
 func previewChange(b previewChangeBody) (allot.PreviewChange, error) {
 	var c allot.PreviewChange
 	if b.Op == nil {
-		return c, badRequest("Property 'op' is required: one of assignLicense, addMember, removeMember, setSeats, updateUser.")
+		return c, badRequest("Property 'op' is required: one of assignLicense, addMember, removeMember, setSeats, updateUser, setMembershipRule.")
 	}
 	c.Op = *b.Op
 	props, ok := previewProps[c.Op]
 	if !ok {
-		return c, badRequest("Unknown op '%s': use assignLicense, addMember, removeMember, setSeats or updateUser.", clip(c.Op))
+		return c, badRequest("Unknown op '%s': use assignLicense, addMember, removeMember, setSeats, updateUser or setMembershipRule.", clip(c.Op))
 	}
 	given := map[string]bool{
 		"userId": b.UserID != nil, "groupId": b.GroupID != nil, "memberId": b.MemberID != nil,
 		"addLicenses": b.AddLicenses != nil, "removeLicenses": b.RemoveLicenses != nil,
 		"skuId": b.SkuID != nil, "seats": b.Seats != nil, "usageLocation": b.UsageLocation != nil,
+		"membershipRule": b.MembershipRule != nil,
 	}
 	for _, p := range props {
 		alts := strings.Split(p, "|")
@@ -122,7 +125,7 @@ func previewChange(b previewChangeBody) (allot.PreviewChange, error) {
 			return c, badRequest("Op '%s' takes exactly one of: %s.", c.Op, strings.Join(alts, ", "))
 		}
 	}
-	for _, p := range []string{"userId", "groupId", "memberId", "addLicenses", "removeLicenses", "skuId", "seats", "usageLocation"} {
+	for _, p := range []string{"userId", "groupId", "memberId", "addLicenses", "removeLicenses", "skuId", "seats", "usageLocation", "membershipRule"} {
 		if given[p] {
 			return c, badRequest("Property '%s' does not apply to op '%s'.", p, c.Op)
 		}
@@ -168,6 +171,8 @@ func previewChange(b previewChangeBody) (allot.PreviewChange, error) {
 		if c.UsageLocation, err = usageLocation(*b.UsageLocation); err != nil {
 			return c, err
 		}
+	case allot.PreviewSetMembershipRule:
+		c.MembershipRule = *b.MembershipRule
 	}
 	return c, nil
 }
@@ -211,6 +216,10 @@ func previewView(cat *allot.Catalog, p *allot.Preview) object {
 			"before": states(u.Before), "after": states(u.After),
 		})
 	}
+	members := make([]object, 0, len(p.Members))
+	for _, m := range p.Members {
+		members = append(members, object{"groupId": m.GroupID, "displayName": m.DisplayName, "joined": m.Joined, "left": m.Left})
+	}
 	return object{
 		"queuedBefore":   p.QueuedBefore,
 		"usersEvaluated": p.UsersEvaluated,
@@ -219,5 +228,6 @@ func previewView(cat *allot.Catalog, p *allot.Preview) object {
 		"truncated":      p.Truncated,
 		"totals": object{"users": p.Totals.Users, "gained": p.Totals.Gained, "lost": p.Totals.Lost,
 			"intoError": p.Totals.IntoError, "outOfError": p.Totals.OutOfError},
+		"members": members,
 	}
 }

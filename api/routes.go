@@ -240,6 +240,8 @@ func (s *server) routeTable() []route {
 		{"POST /v1.0/groups/{id}/members/$ref", groupAdmins, s.addMember},
 		{"DELETE /v1.0/groups/{id}/members/{memberId}/$ref", groupAdmins, s.removeMember},
 		{"POST /v1.0/groups/{id}/assignLicense", licensers, s.assignGroupLicense},
+		{"POST /v1.0/groups/evaluateDynamicMembership", readers, s.evaluateDynamicMembership},
+		{"POST /v1.0/groups/{id}/evaluateDynamicMembership", readers, s.evaluateDynamicMembership},
 		{"GET /v1.0/groups/{id}/membersWithLicenseErrors", readers, s.membersWithLicenseErrors},
 		{"GET /v1.0/groups/{id}/membersWithLicenseErrors/$count", readers, s.membersWithLicenseErrorsCount},
 
@@ -257,6 +259,7 @@ func (s *server) routeTable() []route {
 		{"PATCH /allot/v1/subscriptions/{skuId}", buyers, s.setSeats},
 		{"POST /allot/v1/subscriptions/{skuId}/purchase", buyers, s.purchase},
 		{"POST /allot/v1/groups/assignLicense", licensers, s.assignGroupsLicense},
+		{"POST /allot/v1/groups/validateRule", readers, s.validateRule},
 		{"POST /allot/v1/groups/{id}/reprocess", licensers, s.reprocessGroup},
 		{"POST /allot/v1/users/reprocess", licensers, s.reprocessUsers},
 		{"GET /allot/v1/users/{id}/licenseStates", readers, s.licenseStates},

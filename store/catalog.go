@@ -134,6 +134,9 @@ func (s *DB) setCatalog(ctx context.Context, c *allot.Catalog, stored string) er
 		if err := s.refuseConflictingGroups(ctx, tx, c); err != nil {
 			return err
 		}
+		if err := s.catalogChanged(ctx, tx, c); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, `DELETE FROM settings WHERE key IN ('catalog', 'catalog_version')`); err != nil {
 			return err
 		}

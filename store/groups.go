@@ -10,17 +10,18 @@ import (
 	"github.com/allot-dev/allot"
 )
 
-const groupCols = `g.id, g.display_name, g.description, g.mail_nickname, g.group_types, g.mail_enabled, g.security_enabled, g.proxy_addresses, g.created_at, g.modified_at`
+const groupCols = `g.id, g.display_name, g.description, g.mail_nickname, g.group_types, g.mail_enabled, g.security_enabled, g.proxy_addresses, g.created_at, g.modified_at, g.membership_rule, g.rule_state, g.rule_applied_at`
 
 func scanGroup(r interface{ Scan(...any) error }) (*allot.Group, error) {
 	var g allot.Group
-	var types, proxy, created, modified string
+	var types, proxy, created, modified, applied string
 	var mail, sec int
-	if err := r.Scan(&g.ID, &g.DisplayName, &g.Description, &g.MailNickname, &types, &mail, &sec, &proxy, &created, &modified); err != nil {
+	if err := r.Scan(&g.ID, &g.DisplayName, &g.Description, &g.MailNickname, &types, &mail, &sec, &proxy, &created, &modified,
+		&g.MembershipRule, &g.MembershipRuleProcessingState, &applied); err != nil {
 		return nil, err
 	}
 	g.GroupTypes, g.MailEnabled, g.SecurityEnabled, g.ProxyAddresses = strList(types), mail == 1, sec == 1, strList(proxy)
-	g.CreatedAt, g.ModifiedAt = parseTime(created), parseTime(modified)
+	g.CreatedAt, g.ModifiedAt, g.RuleApplied = parseTime(created), parseTime(modified), ruleAppliedTime(applied)
 	return &g, nil
 }
 
@@ -56,6 +57,9 @@ func (s *DB) fillGroups(ctx context.Context, tx *txn, tenantID string, groups []
 		byID[g.ID] = g
 		ids = append(ids, g.ID)
 		g.AssignedLicenses, g.ProcessingState = []allot.AssignedLicense{}, allot.ProcessingComplete
+		if g.MembershipRuleProcessingState != "" {
+			g.RuleStatus = allot.RuleSucceeded
+		}
 	}
 	err := tx.each(ctx, `SELECT target_id, sku_id, disabled_plans FROM assignments WHERE tenant_id = ? AND target_kind = 'group' AND target_id IN (%s) ORDER BY target_id, sku_id`,
 		ids, []any{tenantID}, func(r *sql.Rows) error {
@@ -86,6 +90,10 @@ func (s *DB) fillGroups(ctx context.Context, tx *txn, tenantID string, groups []
 			return err
 		}
 		g := byID[gid]
+		if kind == "rule" {
+			ruleStatus(g, started == 1, done, total)
+			return nil
+		}
 		if kind == "group" && started == 1 {
 			g.ProcessingState, g.MembersDone, g.MembersTotal = allot.ProcessingInProgress, done, total
 		} else if g.ProcessingState == allot.ProcessingComplete {
@@ -107,7 +115,7 @@ func (s *DB) ListGroups(ctx context.Context, opt allot.ListOptions) (*allot.Page
 }
 
 func (s *DB) listGroups(ctx context.Context, tx *txn, tenantID string, opt allot.ListOptions, extra string, extraArgs []any) (*allot.Page[allot.Group], error) {
-	cond, args, err := groupList.where(opt.Filter)
+	cond, args, err := groupList.on(s, ctx, tx).where(opt.Filter)
 	if err != nil {
 		return nil, err
 	}
@@ -169,6 +177,11 @@ func (s *DB) CreateGroup(ctx context.Context, in allot.GroupCreate) (*allot.Grou
 	}
 	g := allot.Group{ID: in.ID, DisplayName: in.DisplayName, Description: in.Description, MailNickname: in.MailNickname,
 		GroupTypes: in.GroupTypes, MailEnabled: in.MailEnabled, SecurityEnabled: in.SecurityEnabled, ProxyAddresses: in.ProxyAddresses, CreatedAt: s.now()}
+	if in.MembershipRule != "" {
+		if _, err := s.parseRule(in.MembershipRule); err != nil {
+			return nil, err
+		}
+	}
 	custom := g.ID != ""
 	if !custom {
 		g.ID = s.newID()
@@ -191,14 +204,17 @@ func (s *DB) CreateGroup(ctx context.Context, in allot.GroupCreate) (*allot.Grou
 		if err := s.enqueueAddressListers(ctx, tx, a.TenantID, g.ProxyAddresses, ""); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, a.TenantID, "Add group", "Group", g.ID, "", groupCreatedJSON(&g), "success")
+		if err := s.audit(ctx, tx, a.TenantID, "Add group", "Group", g.ID, "", groupCreatedJSON(&g), "success"); err != nil {
+			return err
+		}
+		_, err := s.setDynamic(ctx, tx, a.TenantID, &g, in.MembershipRule, in.MembershipRuleProcessingState)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	s.notify()
-	g.AssignedLicenses, g.ProcessingState = []allot.AssignedLicense{}, allot.ProcessingComplete
-	return &g, nil
+	return s.Group(ctx, g.ID)
 }
 
 // insertGroups adds new groups and the addresses they list.
@@ -219,13 +235,13 @@ func insertGroups(ctx context.Context, tx *txn, tenantID string, groups []*allot
 
 // groupCreatedJSON is the audit's view of a new group.
 func groupCreatedJSON(g *allot.Group) string {
-	return toJSON(map[string]any{"displayName": g.DisplayName, "proxyAddresses": g.ProxyAddresses})
+	return toJSON(map[string]any{"displayName": g.DisplayName, "proxyAddresses": g.ProxyAddresses, "groupTypes": g.GroupTypes})
 }
 
 // updateGroupRow writes a group's properties.
 func updateGroupRow(ctx context.Context, tx *txn, tenantID string, g *allot.Group) error {
-	_, err := tx.Exec(ctx, `UPDATE dir_groups SET display_name = ?, description = ?, mail_nickname = ?, mail_nickname_skeleton = ?, mail_enabled = ?, security_enabled = ?, proxy_addresses = ?, modified_at = ?
-		WHERE tenant_id = ? AND id = ?`, g.DisplayName, g.Description, g.MailNickname, nicknameSkeleton(g.MailNickname), b2i(g.MailEnabled), b2i(g.SecurityEnabled), toJSON(g.ProxyAddresses),
+	_, err := tx.Exec(ctx, `UPDATE dir_groups SET display_name = ?, description = ?, mail_nickname = ?, mail_nickname_skeleton = ?, group_types = ?, mail_enabled = ?, security_enabled = ?, proxy_addresses = ?, modified_at = ?
+		WHERE tenant_id = ? AND id = ?`, g.DisplayName, g.Description, g.MailNickname, nicknameSkeleton(g.MailNickname), toJSON(g.GroupTypes), b2i(g.MailEnabled), b2i(g.SecurityEnabled), toJSON(g.ProxyAddresses),
 		fmtTime(g.ModifiedAt), tenantID, g.ID)
 	return err
 }
@@ -265,61 +281,101 @@ func (s *DB) UpdateGroup(ctx context.Context, id string, in allot.GroupUpdate) (
 	if err != nil {
 		return nil, err
 	}
-	var proxy []string
-	if n.ProxyAddresses != nil {
-		proxy = *n.ProxyAddresses
-	}
 	var gid string
 	err = s.tx(ctx, func(tx *txn) error {
-		g, err := s.findGroup(ctx, tx, a.TenantID, id)
-		if err != nil {
-			return err
-		}
-		gid = g.ID
-		before := toJSON(g)
-		if in.DisplayName != nil {
-			g.DisplayName = *in.DisplayName
-		}
-		if in.Description != nil {
-			g.Description = *in.Description
-		}
-		if in.MailNickname != nil {
-			g.MailNickname = allot.IdentifierForm(*in.MailNickname)
-			if err := s.checkClaim(ctx, tx, a.TenantID, nicknameNames, g.MailNickname, g.ID); err != nil {
-				return err
-			}
-		}
-		if in.MailEnabled != nil {
-			g.MailEnabled = *in.MailEnabled
-		}
-		if in.SecurityEnabled != nil {
-			g.SecurityEnabled = *in.SecurityEnabled
-		}
-		if in.ProxyAddresses != nil {
-			if !slices.Equal(normalizeAll(proxy), normalizeAll(g.ProxyAddresses)) {
-				if err := s.checkAddresses(ctx, tx, a.TenantID, g.ID, proxy); err != nil {
-					return err
-				}
-				if err := s.enqueueAddressListers(ctx, tx, a.TenantID, append(slices.Clone(g.ProxyAddresses), proxy...), ""); err != nil {
-					return err
-				}
-				if err := s.setAddresses(ctx, tx, a.TenantID, g.ID, allot.MemberGroup, proxy); err != nil {
-					return err
-				}
-			}
-			g.ProxyAddresses = proxy
-		}
-		g.ModifiedAt = s.now()
-		if err := updateGroupRow(ctx, tx, a.TenantID, g); err != nil {
-			return err
-		}
-		return s.audit(ctx, tx, a.TenantID, "Update group", "Group", g.ID, before, toJSON(g), "success")
+		var err error
+		gid, err = s.updateGroup(ctx, tx, a.TenantID, id, n)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	s.notify()
 	return s.Group(ctx, gid)
+}
+
+// updateGroup is UpdateGroup in tx, with the change normalised; it
+// returns the group's id.
+func (s *DB) updateGroup(ctx context.Context, tx *txn, tenantID, id string, n allot.GroupUpdate) (string, error) {
+	var proxy []string
+	if n.ProxyAddresses != nil {
+		proxy = *n.ProxyAddresses
+	}
+	g, err := s.findGroup(ctx, tx, tenantID, id)
+	if err != nil {
+		return "", err
+	}
+	before := toJSON(g)
+	if n.DisplayName != nil {
+		g.DisplayName = *n.DisplayName
+	}
+	if n.Description != nil {
+		g.Description = *n.Description
+	}
+	if n.MailNickname != nil {
+		g.MailNickname = allot.IdentifierForm(*n.MailNickname)
+		if err := s.checkClaim(ctx, tx, tenantID, nicknameNames, g.MailNickname, g.ID); err != nil {
+			return "", err
+		}
+	}
+	if n.MailEnabled != nil {
+		g.MailEnabled = *n.MailEnabled
+	}
+	if n.SecurityEnabled != nil {
+		g.SecurityEnabled = *n.SecurityEnabled
+	}
+	if n.ProxyAddresses != nil {
+		if !slices.Equal(normalizeAll(proxy), normalizeAll(g.ProxyAddresses)) {
+			if err := s.checkAddresses(ctx, tx, tenantID, g.ID, proxy); err != nil {
+				return "", err
+			}
+			if err := s.enqueueAddressListers(ctx, tx, tenantID, append(slices.Clone(g.ProxyAddresses), proxy...), ""); err != nil {
+				return "", err
+			}
+			if err := s.setAddresses(ctx, tx, tenantID, g.ID, allot.MemberGroup, proxy); err != nil {
+				return "", err
+			}
+		}
+		g.ProxyAddresses = proxy
+	}
+	if n.GroupTypes != nil {
+		g.GroupTypes = *n.GroupTypes
+	}
+	rule, state, err := dynamicUpdate(g, n)
+	if err != nil {
+		return "", err
+	}
+	if _, err := s.setDynamic(ctx, tx, tenantID, g, rule, state); err != nil {
+		return "", err
+	}
+	g.ModifiedAt = s.now()
+	if err := updateGroupRow(ctx, tx, tenantID, g); err != nil {
+		return "", err
+	}
+	return g.ID, s.audit(ctx, tx, tenantID, "Update group", "Group", g.ID, before, toJSON(g), "success")
+}
+
+// dynamicUpdate is the rule and state a group has after an update, as
+// Graph takes them: a group with DynamicMembership in its groupTypes needs
+// a rule (given, or kept from before), and a state alone pauses or
+// resumes it; a group without it has neither, so removing the type drops
+// them, and giving them to a group without the type is an error.
+func dynamicUpdate(g *allot.Group, n allot.GroupUpdate) (string, string, error) {
+	rule, state := g.MembershipRule, g.MembershipRuleProcessingState
+	if n.MembershipRule != nil {
+		rule = *n.MembershipRule
+	}
+	if n.MembershipRuleProcessingState != nil {
+		state = *n.MembershipRuleProcessingState
+	}
+	if !slices.Contains(g.GroupTypes, allot.GroupDynamic) {
+		given := n.MembershipRule != nil && *n.MembershipRule != "" || n.MembershipRuleProcessingState != nil && *n.MembershipRuleProcessingState != ""
+		if given {
+			return allot.CheckDynamic(false, rule, state)
+		}
+		return "", "", nil
+	}
+	return allot.CheckDynamic(true, rule, state)
 }
 
 // DeleteGroup deletes a group that has no licenses assigned (docs/RULES.md §2.3.6).
@@ -406,6 +462,9 @@ func (s *DB) addMember(ctx context.Context, tx *txn, tenantID, groupID, memberID
 	if mid == g.ID {
 		return allot.Errorf(allot.EINVALID, "A group cannot be a member of itself.")
 	}
+	if err := refuseDynamic(g); err != nil {
+		return err
+	}
 	var n int
 	if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM memberships WHERE tenant_id = ? AND group_id = ? AND member_id = ?`, tenantID, g.ID, mid).Scan(&n); err != nil {
 		return err
@@ -474,21 +533,39 @@ func (s *DB) removeMember(ctx context.Context, tx *txn, tenantID, groupID, membe
 	} else if err != nil {
 		return err
 	}
-	if err := s.requeueNested(ctx, tx, tenantID, g.ID, mid, kind); err != nil {
+	if err := refuseDynamic(g); err != nil {
 		return err
 	}
-	if _, err := tx.Exec(ctx, `DELETE FROM memberships WHERE tenant_id = ? AND group_id = ? AND member_id = ?`, tenantID, g.ID, mid); err != nil {
+	return s.removeMembership(ctx, tx, tenantID, g.ID, mid, kind)
+}
+
+// refuseDynamic is Graph's answer to adding or removing a member of a
+// group whose rule decides its members.
+func refuseDynamic(g *allot.Group) error {
+	if g.MembershipRuleProcessingState == "" {
+		return nil
+	}
+	return allot.Errorf(allot.EINVALID, "Members of group '%s' cannot be added or removed: it has dynamic membership, and its membershipRule decides its members.", g.DisplayName)
+}
+
+// removeMembership removes member mid of kind from group gid and queues
+// whom it concerns.
+func (s *DB) removeMembership(ctx context.Context, tx *txn, tenantID, gid, mid, kind string) error {
+	if err := s.requeueNested(ctx, tx, tenantID, gid, mid, kind); err != nil {
 		return err
 	}
-	if err := touchGroups(ctx, tx, tenantID, fmtTime(s.now()), []string{g.ID}); err != nil {
+	if _, err := tx.Exec(ctx, `DELETE FROM memberships WHERE tenant_id = ? AND group_id = ? AND member_id = ?`, tenantID, gid, mid); err != nil {
+		return err
+	}
+	if err := touchGroups(ctx, tx, tenantID, fmtTime(s.now()), []string{gid}); err != nil {
 		return err
 	}
 	if kind == allot.MemberUser {
-		if err := s.enqueueIfLicensed(ctx, tx, tenantID, g.ID, mid); err != nil {
+		if err := s.enqueueIfLicensed(ctx, tx, tenantID, gid, mid); err != nil {
 			return err
 		}
 	}
-	return s.audit(ctx, tx, tenantID, "Remove member from group", "Group", g.ID, toJSON(map[string]string{"memberId": mid, "memberType": kind}), "", "success")
+	return s.audit(ctx, tx, tenantID, "Remove member from group", "Group", gid, toJSON(map[string]string{"memberId": mid, "memberType": kind}), "", "success")
 }
 
 // Members lists a group's direct members, or with transitive every user
@@ -739,6 +816,9 @@ func (s *DB) assignGroup(ctx context.Context, tx *txn, tenantID, groupID string,
 		return err
 	}
 	if err := s.writeAssignments(ctx, tx, tenantID, groupID, allot.MemberGroup, before, after); err != nil {
+		return err
+	}
+	if err := s.checkRuleLoops(ctx, tx, tenantID, s.catalogIn(ctx, tx)); err != nil {
 		return err
 	}
 	if err := s.audit(ctx, tx, tenantID, "Set group license", "Group", groupID, assignmentsJSON(before), assignmentsJSON(after), "success"); err != nil {

@@ -370,6 +370,10 @@ func (p *importer) groupRow(r csvio.GroupRow) (before, after *allot.Group) {
 		g.ProxyAddresses = slices.Clone(before.ProxyAddresses)
 	} else {
 		g = allot.Group{ID: p.s.newID(), GroupTypes: []string{}, ProxyAddresses: []string{}, SecurityEnabled: true, CreatedAt: p.now}
+		if r.GroupTypes != nil && slices.ContainsFunc(*r.GroupTypes, func(t string) bool { return strings.EqualFold(t, allot.GroupDynamic) }) {
+			p.fail(file, r.Line, "group %q: a group with dynamic membership needs a membershipRule; create it through the API or the admin center", r.MailNickname)
+			return nil, nil
+		}
 		if r.GroupTypes != nil && len(*r.GroupTypes) > 0 {
 			// A Microsoft 365 group is mail-enabled and, by default, not a security group.
 			g.GroupTypes, g.MailEnabled, g.SecurityEnabled = slices.Clone(*r.GroupTypes), true, false
@@ -547,6 +551,10 @@ func (p *importer) wantedMemberships() []wantedMembership {
 	var want []wantedMembership
 	for _, r := range p.in.Memberships {
 		g := p.group(r.Group, r.Line)
+		if g != nil && g.MembershipRuleProcessingState != "" {
+			p.fail(p.in.MembershipsFile, r.Line, "group %q has dynamic membership: its membershipRule decides its members", r.Group)
+			continue
+		}
 		var w wantedMembership
 		if r.User != "" {
 			if u := p.user(r.User, r.Line); u != nil && g != nil {
@@ -627,6 +635,9 @@ func (p *importer) planRemoves(existing map[[2]string]string, keep map[[2]string
 	var gone []memberChange
 	var goneUsers []string
 	for pair, kind := range existing {
+		if x := p.groupByID[pair[0]]; x != nil && x.MembershipRuleProcessingState != "" {
+			continue // its rule decides its members, not the file
+		}
 		if !keep[pair] {
 			gone = append(gone, memberChange{pair[0], pair[1], kind})
 			if kind == allot.MemberUser {
@@ -674,7 +685,7 @@ func (p *importer) addAudit(activity, targetType, targetID, before, after string
 }
 
 func (p *importer) apply() error {
-	for _, step := range []func() error{p.applyUsers, p.applyGroups, p.applyMemberships} {
+	for _, step := range []func() error{p.applyUsers, p.applyGroups, p.applyMemberships, p.applyRules} {
 		if err := step(); err != nil {
 			return err
 		}
@@ -730,6 +741,19 @@ func (p *importer) applyUsers() error {
 		}
 	}
 	return nil
+}
+
+// applyRules brings the new and changed users' dynamic memberships in
+// line with the rules, as a change through the API does.
+func (p *importer) applyRules() error {
+	ids := make([]string, 0, len(p.newUsers)+len(p.userUpdates))
+	for _, u := range p.newUsers {
+		ids = append(ids, u.ID)
+	}
+	for _, c := range p.userUpdates {
+		ids = append(ids, c.after.ID)
+	}
+	return p.s.refreshDynamic(p.ctx, p.tx, p.tenant, ids, false)
 }
 
 func (p *importer) applyGroups() error {

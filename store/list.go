@@ -95,18 +95,24 @@ var userList = func() listSpec {
 	return spec
 }()
 
-var groupList = listSpec{
-	alias: "g",
-	columns: map[string]string{
-		"id": "g.id", "displayName": "g.display_name", "mailNickname": "g.mail_nickname", "description": "g.description",
-		"mailEnabled": "g.mail_enabled", "securityEnabled": "g.security_enabled",
-	},
-	bools:   map[string]bool{"mailEnabled": true, "securityEnabled": true},
-	license: `EXISTS (SELECT 1 FROM assignments x WHERE x.tenant_id = g.tenant_id AND x.target_id = g.id %s)`,
-	computed: map[string]string{
-		"hasMembersWithLicenseErrors": `EXISTS (SELECT 1 FROM license_states x WHERE x.tenant_id = g.tenant_id AND x.source = g.id AND x.state = 'Error')`,
-	},
-}
+var groupList = func() listSpec {
+	spec := listSpec{
+		alias: "g",
+		columns: map[string]string{
+			"id": "g.id", "displayName": "g.display_name", "mailNickname": "g.mail_nickname", "description": "g.description",
+			"mailEnabled": "g.mail_enabled", "securityEnabled": "g.security_enabled",
+			"membershipRule": "g.membership_rule", "membershipRuleProcessingState": "g.rule_state",
+		},
+		bools:   map[string]bool{"mailEnabled": true, "securityEnabled": true},
+		license: `EXISTS (SELECT 1 FROM assignments x WHERE x.tenant_id = g.tenant_id AND x.target_id = g.id %s)`,
+		computed: map[string]string{
+			"hasMembersWithLicenseErrors": `EXISTS (SELECT 1 FROM license_states x WHERE x.tenant_id = g.tenant_id AND x.source = g.id AND x.state = 'Error')`,
+		},
+		collections: map[string]collection{"groupTypes": jsonElements("g.group_types")},
+	}
+	spec.collections["groupTypes"].elem.columns["groupTypes"] = "e.value"
+	return spec
+}()
 
 // where translates a parsed $filter into a SQL condition.
 func (spec listSpec) where(e allot.Expr) (string, []any, error) {

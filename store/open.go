@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/allot-dev/allot"
@@ -71,6 +72,10 @@ type DB struct {
 	// batchHook, when a test sets it, runs inside each processing batch's
 	// transaction, so a test can pause a walk mid-batch.
 	batchHook func()
+	// rules keeps parsed membership rules by text (dynamic.go), ruleCount
+	// how many, so the cache is cleared before it grows without bound.
+	rules     sync.Map
+	ruleCount atomic.Int64
 }
 
 // Open opens the database, applies pending migrations and loads the catalog.

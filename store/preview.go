@@ -81,6 +81,9 @@ func (s *DB) preview(ctx context.Context, tx *txn, tenantID string, changes []al
 		return nil, err
 	}
 	sort.Strings(changed)
+	if p.Members, err = previewMembers(ctx, tx, tenantID, lastAudit); err != nil {
+		return nil, err
+	}
 	after, err := previewStates(ctx, tx, tenantID, changed)
 	if err != nil {
 		return nil, err
@@ -103,6 +106,28 @@ func (s *DB) preview(ctx context.Context, tx *txn, tenantID string, changes []al
 	p.Seats = seatChanges(seatsBefore, seatsAfter)
 	p.Users, p.Truncated = previewUsers(changed, before, after, names, &p.Totals)
 	return p, nil
+}
+
+// previewMembers counts, per group, the users who joined and left since
+// audit line lastAudit, as every membership change audits one.
+func previewMembers(ctx context.Context, tx *txn, tenantID string, lastAudit int64) ([]allot.PreviewMembers, error) {
+	rows, err := tx.Query(ctx, `SELECT a.target_id, COALESCE(g.display_name, ''), SUM(CASE WHEN a.activity = 'Add member to group' THEN 1 ELSE 0 END), SUM(CASE WHEN a.activity = 'Remove member from group' THEN 1 ELSE 0 END)
+		FROM audit a LEFT JOIN dir_groups g ON g.tenant_id = a.tenant_id AND g.id = a.target_id
+		WHERE a.tenant_id = ? AND a.id > ? AND a.target_type = 'Group' AND a.activity IN ('Add member to group', 'Remove member from group')
+		GROUP BY a.target_id, g.display_name ORDER BY a.target_id`, tenantID, lastAudit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []allot.PreviewMembers
+	for rows.Next() {
+		var m allot.PreviewMembers
+		if err := rows.Scan(&m.GroupID, &m.DisplayName, &m.Joined, &m.Left); err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
 }
 
 // seatChanges lists the SKUs whose seats differ, in order.
@@ -185,6 +210,18 @@ func (s *DB) previewApply(ctx context.Context, tx *txn, tenantID string, c allot
 		}
 		_, err = s.updateUser(ctx, tx, tenantID, c.UserID, upd)
 		return err
+	case allot.PreviewSetMembershipRule:
+		g, err := s.findGroup(ctx, tx, tenantID, c.GroupID)
+		if err != nil {
+			return err
+		}
+		types := g.GroupTypes
+		if !slices.Contains(types, allot.GroupDynamic) {
+			types = append(slices.Clone(types), allot.GroupDynamic)
+		}
+		on := allot.RuleOn
+		_, err = s.updateGroup(ctx, tx, tenantID, g.ID, allot.GroupUpdate{GroupTypes: &types, MembershipRule: &c.MembershipRule, MembershipRuleProcessingState: &on})
+		return err
 	}
 	return allot.Errorf(allot.EINVALID, "Unknown operation.")
 }
@@ -216,10 +253,18 @@ func (s *DB) previewDrain(ctx context.Context, tx *txn, tenantID string) (int, e
 		}
 		n := min(batch, previewMaxUsers-evaluated+1)
 		var did int
-		if w.kind == "group" {
+		switch w.kind {
+		case "group":
 			var analyze bool // a preview is rolled back: nothing for the planner to learn
 			did, err = s.processGroup(ctx, tx, w, n, &analyze)
-		} else {
+		case "rule":
+			// Matching users against a rule is cheap and evaluates no
+			// licenses: it does not count towards the preview's limit.
+			if _, err := s.processRule(ctx, tx, w, 5000); err != nil {
+				return 0, err
+			}
+			continue
+		default:
 			did, err = s.processUsers(ctx, tx, tenantID, n)
 		}
 		if err != nil {
@@ -360,8 +405,13 @@ func validPreviewChange(c allot.PreviewChange) error {
 		return need(c.SkuID != "", "skuId")
 	case allot.PreviewUpdateUser:
 		return need(c.UserID != "", "userId")
+	case allot.PreviewSetMembershipRule:
+		if err := need(c.GroupID != "", "groupId"); err != nil {
+			return err
+		}
+		return need(strings.TrimSpace(c.MembershipRule) != "", "membershipRule")
 	}
-	return allot.Errorf(allot.EINVALID, "Unknown operation '%s': use assignLicense, addMember, removeMember, setSeats or updateUser.", c.Op)
+	return allot.Errorf(allot.EINVALID, "Unknown operation '%s': use assignLicense, addMember, removeMember, setSeats, updateUser or setMembershipRule.", c.Op)
 }
 
 // changeError names the change a refusal comes from. It keeps the code

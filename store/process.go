@@ -60,9 +60,12 @@ func (s *DB) ProcessBatch(ctx context.Context, n int) (int, error) {
 		} else if err != nil {
 			return err
 		}
-		if w.kind == "group" {
+		switch w.kind {
+		case "group":
 			did, err = s.processGroup(ctx, tx, w, n, &analyze)
-		} else {
+		case "rule":
+			did, err = s.processRule(ctx, tx, w, n)
+		default:
 			did, err = s.processUsers(ctx, tx, w.tenantID, n)
 		}
 		return err

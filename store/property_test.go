@@ -4,8 +4,10 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/allot-dev/allot"
@@ -61,6 +63,152 @@ func TestRandomOperationsNested(t *testing.T) {
 	}
 }
 
+// TestRandomOperationsDynamic is TestRandomOperations with dynamic groups:
+// groups created with rules, their rules changed, paused, resumed, made
+// static and dynamic again, rules on plans that licensing changes, among
+// every other operation (profile and location edits move users in and out).
+// After each drain every dynamic group whose rule is On must have exactly
+// the users its rule matches, read here independently of the rule parser.
+func TestRandomOperationsDynamic(t *testing.T) {
+	for seed := range *propSeeds {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			runHistoryWith(t, uint64(seed), *propOps, false, true, true)
+		})
+	}
+}
+
+// dynamicRules are the rules the dynamic histories use, each with an
+// independent reading of whom it matches: the user and its enabled plans.
+var dynamicRules = []struct {
+	text  string
+	match func(u *allot.User, plans map[string]bool) bool
+}{
+	{`user.department -eq "Sales"`, func(u *allot.User, _ map[string]bool) bool { return strings.EqualFold(u.Profile.Department, "sales") }},
+	{`(user.department -eq "Ops") -or (user.usageLocation -eq "US")`, func(u *allot.User, _ map[string]bool) bool {
+		return strings.EqualFold(u.Profile.Department, "ops") || u.UsageLocation == "US"
+	}},
+	{`user.usageLocation -in ["GB", "FR"] -and user.userType -ne "Guest"`, func(u *allot.User, _ map[string]bool) bool {
+		return (u.UsageLocation == "GB" || u.UsageLocation == "FR") && u.Profile.UserType != allot.UserGuest
+	}},
+	{`-not (user.department -startsWith "s")`, func(u *allot.User, _ map[string]bool) bool {
+		return !strings.HasPrefix(strings.ToLower(u.Profile.Department), "s")
+	}},
+	{`user.userType -eq "Guest"`, func(u *allot.User, _ map[string]bool) bool { return u.Profile.UserType == allot.UserGuest }},
+	{`user.assignedPlans -any (assignedPlan.servicePlanId -eq "` + pTeams + `" -and assignedPlan.capabilityStatus -eq "Enabled")`,
+		func(_ *allot.User, plans map[string]bool) bool { return plans[pTeams] }},
+	{`user.assignedPlans -any (assignedPlan.servicePlanId -eq "` + pAudio + `")`, func(_ *allot.User, plans map[string]bool) bool { return plans[pAudio] }},
+}
+
+// dynamicStep is one dynamic-group operation.
+func (h *history) dynamicStep() {
+	var op string
+	var err error
+	dyn := slices.DeleteFunc(slices.Sorted(maps.Keys(h.rules)), func(g string) bool { return !slices.Contains(h.groups, g) })
+	pickDyn := func() string {
+		if len(dyn) == 0 {
+			return h.pick(h.groups)
+		}
+		return dyn[h.d.IntN(len(dyn))]
+	}
+	switch k := h.d.IntN(10); {
+	case k < 3:
+		i := h.d.IntN(len(dynamicRules))
+		op = "create dynamic group: " + dynamicRules[i].text
+		var g *allot.Group
+		g, err = h.db.CreateGroup(h.ctx, allot.GroupCreate{DisplayName: "d", MailNickname: "d", SecurityEnabled: true,
+			GroupTypes: []string{allot.GroupDynamic}, MembershipRule: dynamicRules[i].text})
+		if err == nil {
+			h.groups = append(h.groups, g.ID)
+			h.rules[g.ID] = i
+		}
+	case k < 5:
+		g, i := pickDyn(), h.d.IntN(len(dynamicRules))
+		op = "set rule of " + g + ": " + dynamicRules[i].text
+		types := []string{allot.GroupDynamic}
+		_, err = h.db.UpdateGroup(h.ctx, g, allot.GroupUpdate{GroupTypes: &types, MembershipRule: &dynamicRules[i].text})
+		if err == nil {
+			if _, was := h.rules[g]; !was {
+				h.paused[g] = false
+			}
+			h.rules[g] = i
+		}
+	case k < 7:
+		g := pickDyn()
+		state := allot.RuleOn
+		if h.d.IntN(2) == 0 {
+			state = allot.RulePaused
+		}
+		op = "set rule state of " + g + " " + state
+		_, err = h.db.UpdateGroup(h.ctx, g, allot.GroupUpdate{MembershipRuleProcessingState: &state})
+		if err == nil {
+			h.paused[g] = state == allot.RulePaused
+		}
+	case k < 8:
+		g := pickDyn()
+		op = "make " + g + " static"
+		none := []string{}
+		if _, err = h.db.UpdateGroup(h.ctx, g, allot.GroupUpdate{GroupTypes: &none}); err == nil {
+			delete(h.rules, g)
+			delete(h.paused, g)
+		}
+	default:
+		u := h.pick(h.users)
+		enabled := h.d.IntN(3) > 0
+		p := allot.Profile{Department: h.pick([]string{"", "Sales", "sales", "Ops", "Support"}), UserType: h.pick([]string{"Member", "Guest"})}
+		op = fmt.Sprintf("set profile %s %q %s enabled %v", u, p.Department, p.UserType, enabled)
+		_, err = h.db.UpdateUser(h.ctx, u, allot.UserUpdate{AccountEnabled: &enabled, Profile: p, ProfileFields: []string{"department", "userType"}})
+	}
+	if err != nil {
+		op += " -> " + allot.ErrorCode(err)
+	}
+	h.log = append(h.log, op)
+	if code := allot.ErrorCode(err); err != nil && code != allot.EINVALID && code != allot.ENOTFOUND {
+		h.t.Fatalf("%s: %v", op, err)
+	}
+}
+
+// checkDynamic checks, with the queue drained, that every dynamic group
+// whose rule is On has exactly the users its rule matches (docs/RULES.md
+// §2.5), and no group members.
+func (h *history) checkDynamic() {
+	h.t.Helper()
+	cat := h.db.Catalog()
+	users := map[string]*allot.User{}
+	plans := map[string]map[string]bool{}
+	for _, id := range h.users {
+		u, err := h.db.User(h.ctx, id)
+		h.must(err)
+		users[id], plans[id] = u, map[string]bool{}
+		for _, st := range u.States {
+			if st.State == allot.StateActive {
+				for _, p := range cat.EnabledPlans(st.SkuID, st.DisabledPlans) {
+					plans[id][p] = true
+				}
+			}
+		}
+	}
+	for _, g := range slices.Sorted(maps.Keys(h.rules)) {
+		if !slices.Contains(h.groups, g) { // deleted
+			delete(h.rules, g)
+			continue
+		}
+		if h.paused[g] {
+			continue
+		}
+		rule := dynamicRules[h.rules[g]]
+		var want []string
+		for _, id := range h.users {
+			if rule.match(users[id], plans[id]) {
+				want = append(want, id)
+			}
+		}
+		slices.Sort(want)
+		if got := h.members(g); !slices.Equal(got, want) {
+			h.t.Fatalf("dynamic group %s (%s): members %v, the rule matches %v", g, rule.text, got, want)
+		}
+	}
+}
+
 // regressionSeeds always run: histories that once broke an invariant.
 // Seed 24 (on PostgreSQL) left two group units each holding back the seat
 // the other waited for, and the worker woke them forever.
@@ -81,13 +229,26 @@ type history struct {
 	// waiting is, per "user sku", the waitingSince seen at the last
 	// observation of a user in CountViolation for that SKU.
 	waiting map[string]string
+	// d draws the dynamic-group operations (TestRandomOperationsDynamic);
+	// nil leaves them out. rules maps each dynamic group to its rule in
+	// dynamicRules, and paused those whose rule is paused.
+	d      *rand.Rand
+	rules  map[string]int
+	paused map[string]bool
 }
 
 func runHistory(t *testing.T, seed uint64, ops int, nested, extended bool) {
+	runHistoryWith(t, seed, ops, nested, extended, false)
+}
+
+func runHistoryWith(t *testing.T, seed uint64, ops int, nested, extended, dynamic bool) {
 	loc := []string{"", "US", "DE"}[seed%3]
 	h := &history{env: newEnv(t, loc), r: rand.New(rand.NewPCG(seed, 7)), nested: nested}
 	if extended {
 		h.x = rand.New(rand.NewPCG(seed, 11))
+	}
+	if dynamic {
+		h.d, h.rules, h.paused = rand.New(rand.NewPCG(seed, 13)), map[string]int{}, map[string]bool{}
 	}
 	h.skus = []string{skuE1, skuE3, skuKiosk, skuAudio, skuPhone, skuExoP1}
 	for _, sku := range h.skus {
@@ -120,10 +281,16 @@ func runHistory(t *testing.T, seed uint64, ops int, nested, extended bool) {
 		if h.x != nil && h.x.IntN(10) == 0 {
 			h.extraStep()
 		}
+		if h.d != nil && h.d.IntN(4) == 0 {
+			h.dynamicStep()
+		}
 		h.observe()
 		if i%*propEvery == *propEvery-1 || i == ops-1 {
 			h.drainObserving(1 + h.r.IntN(5))
 			h.check()
+			if h.d != nil {
+				h.checkDynamic()
+			}
 			if *propPreview { // store/preview_test.go: preview, apply, compare
 				h.previewStep(fmt.Sprint("after operation ", i))
 			}

@@ -241,11 +241,15 @@ func (s *DB) CreateUser(ctx context.Context, in allot.UserCreate) (*allot.User, 
 		if err := insertUsers(ctx, tx, a.TenantID, []*allot.User{&u}); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, a.TenantID, "Add user", "User", u.ID, "", userCreatedJSON(&u), "success")
+		if err := s.audit(ctx, tx, a.TenantID, "Add user", "User", u.ID, "", userCreatedJSON(&u), "success"); err != nil {
+			return err
+		}
+		return s.refreshDynamic(ctx, tx, a.TenantID, []string{u.ID}, false)
 	})
 	if err != nil {
 		return nil, err
 	}
+	s.notify()
 	u.States, u.AssignedLicenses = []allot.LicenseState{}, []allot.AssignedLicense{}
 	return &u, nil
 }
@@ -373,7 +377,10 @@ func (s *DB) updateUser(ctx context.Context, tx *txn, tenantID, id string, upd u
 			return "", err
 		}
 	}
-	return u.ID, s.audit(ctx, tx, tenantID, "Update user", "User", u.ID, userAuditJSON(&before), userAuditJSON(u), "success")
+	if err := s.audit(ctx, tx, tenantID, "Update user", "User", u.ID, userAuditJSON(&before), userAuditJSON(u), "success"); err != nil {
+		return "", err
+	}
+	return u.ID, s.refreshDynamic(ctx, tx, tenantID, []string{u.ID}, false)
 }
 
 // moveUserAddresses replaces the addresses u lists with proxy. The user

@@ -25,6 +25,9 @@ func (s *DB) write(ctx context.Context, tx *txn, b *batch, outs []outcome) error
 	if err := s.enqueueSharers(ctx, tx, b, append(w.mailOn, w.mailOff...)); err != nil {
 		return err
 	}
+	if err := s.followPlans(ctx, tx, b.tenantID, outs); err != nil {
+		return err
+	}
 	return s.wake(ctx, tx, b.tenantID, freed)
 }
 

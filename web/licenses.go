@@ -82,6 +82,8 @@ type userRow struct {
 
 type groupRow struct {
 	ID, Name, Type string
+	Dynamic        bool   // membership by rule
+	RuleState      string // of a dynamic group: On or Paused
 	Status         groupStatus
 	AppsOff        int
 	Products       []string
@@ -165,7 +167,7 @@ func (s *server) loadProduct(r *http.Request, tab, after string) (*productData, 
 }
 
 func groupRowOf(cat *allot.Catalog, g *allot.Group, skuID string) groupRow {
-	row := groupRow{ID: g.ID, Name: g.DisplayName, Type: groupType(g), Status: statusOf(g)}
+	row := groupRow{ID: g.ID, Name: g.DisplayName, Type: groupType(g), Status: statusOf(g), Dynamic: isDynamic(g), RuleState: g.MembershipRuleProcessingState}
 	for _, l := range g.AssignedLicenses {
 		row.Products = append(row.Products, skuName(cat, l.SkuID))
 		if l.SkuID == skuID {

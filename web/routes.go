@@ -45,6 +45,15 @@ func (s *server) routes() {
 	m.Handle("GET /groups", s.page(read, s.groupsPage))
 	m.Handle("GET /groups/{id}", s.page(read, s.groupPage))
 
+	// Dynamic membership (web/dynamic.go).
+	groupers := allot.PermManageGroups
+	m.Handle("GET /groups/new", s.page(groupers, s.newDynamicGroup))
+	m.Handle("POST /groups/new", s.action(groupers, s.newDynamicGroupPost))
+	m.Handle("GET /groups/{id}/rule", s.page(groupers, s.editRule))
+	m.Handle("POST /groups/{id}/rule", s.action(groupers, s.editRulePost))
+	m.Handle("POST /groups/{id}/rule/state", s.action(groupers, s.ruleState))
+	m.Handle("POST /groups/{id}/membership", s.action(groupers, s.toAssigned))
+
 	// Settings › Alerts (web/alerts.go).
 	m.Handle("GET /settings/alerts", s.page(allot.PermManageTenant, s.alertsPage))
 	m.Handle("POST /settings/alerts", s.action(allot.PermManageTenant, s.alertsAdd))

@@ -428,6 +428,8 @@ type groupData struct {
 	Members     []memberItem
 	MemberCount int
 	Next        string
+	Rule        *ruleFacts   // a dynamic group's rule; nil for assigned membership
+	Confirm     *confirmData // the dialog open over the page
 }
 
 type groupLicense struct {
@@ -444,8 +446,17 @@ func (s *server) groupPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	d, err := s.loadGroup(r, g)
+	if err != nil {
+		return err
+	}
+	s.render(w, r, http.StatusOK, "group", s.newView(w, r, g.DisplayName, "groups", d))
+	return nil
+}
+
+func (s *server) loadGroup(r *http.Request, g *allot.Group) (*groupData, error) {
 	cat := s.svc.Subscriptions.Catalog()
-	d := groupData{Group: groupRowOf(cat, g, ""), Description: g.Description, Mail: g.MailNickname}
+	d := &groupData{Group: groupRowOf(cat, g, ""), Description: g.Description, Mail: g.MailNickname, Rule: ruleFactsOf(g)}
 	for _, l := range g.AssignedLicenses {
 		gl := groupLicense{ID: l.SkuID, Name: skuName(cat, l.SkuID)}
 		for _, p := range l.DisabledPlans {
@@ -455,7 +466,7 @@ func (s *server) groupPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	members, err := s.svc.Groups.Members(r.Context(), g.ID, false, allot.ListOptions{Top: s.pageSize, After: r.URL.Query().Get("after"), Count: true})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	d.MemberCount = members.Count
 	for _, m := range members.Items {
@@ -469,6 +480,5 @@ func (s *server) groupPage(w http.ResponseWriter, r *http.Request) error {
 	if members.NextCursor != "" {
 		d.Next = "/groups/" + url.PathEscape(g.ID) + "?after=" + url.QueryEscape(members.NextCursor)
 	}
-	s.render(w, r, http.StatusOK, "group", s.newView(w, r, g.DisplayName, "groups", d))
-	return nil
+	return d, nil
 }

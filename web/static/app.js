@@ -1,7 +1,8 @@
 // Allot admin center: progressive enhancement only. Every page works
 // without this script; it adds selection counts, "select all", group
 // suggestions while typing, the next page of users when the list is
-// scrolled to the bottom, and Escape to close a panel.
+// scrolled to the bottom, the rule editor's live sync, and Escape to close
+// a panel.
 (function () {
   "use strict";
 
@@ -106,6 +107,71 @@
       }
       io.observe(a);
     });
+  }
+
+  // The rule editor (New dynamic group, Edit membership rule): the builder
+  // and the rule text follow each other while either is edited, through the
+  // same server handler as the Update buttons, which do it without script.
+  var ruleForm = document.getElementById("rule-form");
+  if (ruleForm && window.fetch && window.FormData && window.URLSearchParams) {
+    var syncURL = ruleForm.getAttribute("data-sync-url");
+    var ruleText = document.getElementById("rule");
+    var builder = document.getElementById("rule-builder");
+    var syncStatus = document.getElementById("sync-status");
+    var textWas = document.getElementById("text-was");
+    var builderWas = document.getElementById("builder-was");
+    var syncTimer = 0, syncSeq = 0;
+    // Only the operators the chosen property takes are offered.
+    var narrow = function (row) {
+      var prop = row.querySelector("select.rule-property");
+      var opSel = row.querySelector("select.rule-operator");
+      if (!prop || !opSel) return;
+      var chosen = prop.options[prop.selectedIndex];
+      var ops = chosen && chosen.getAttribute("data-ops") ? chosen.getAttribute("data-ops").split(" ") : null;
+      var firstOK = null;
+      Array.prototype.forEach.call(opSel.options, function (o) {
+        o.hidden = ops !== null && ops.indexOf(o.value) < 0;
+        if (!o.hidden && firstOK === null) firstOK = o;
+      });
+      if (opSel.selectedIndex >= 0 && opSel.options[opSel.selectedIndex].hidden && firstOK) opSel.value = firstOK.value;
+    };
+    var narrowAll = function () { builder.querySelectorAll("tr[data-row]").forEach(narrow); };
+    var sync = function (action) {
+      var mine = ++syncSeq;
+      var body = new URLSearchParams(new FormData(ruleForm));
+      body.set("action", action);
+      fetch(syncURL, { method: "POST", body: body, credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
+        .then(function (x) {
+          if (mine !== syncSeq) return;
+          // A rule that does not build or parse yet leaves both sides as
+          // typed: Save then uses the side that was edited, or says why not.
+          if (x.error) { syncStatus.textContent = x.error; return; }
+          syncStatus.textContent = "";
+          if (action === "from-builder") {
+            ruleText.value = x.text;
+          } else {
+            builder.innerHTML = x.builder;
+            narrowAll();
+          }
+          textWas.value = x.textWas;
+          builderWas.value = x.builderWas;
+        })
+        .catch(function () {});
+    };
+    var later = function (action, ms) {
+      clearTimeout(syncTimer);
+      syncTimer = setTimeout(function () { sync(action); }, ms);
+    };
+    builder.addEventListener("change", function (e) {
+      if (e.target.classList.contains("rule-property")) narrow(e.target.closest("tr"));
+      if (e.target.tagName === "SELECT") later("from-builder", 0);
+    });
+    builder.addEventListener("input", function (e) {
+      if (e.target.classList.contains("rule-value")) later("from-builder", 400);
+    });
+    ruleText.addEventListener("input", function () { later("from-text", 500); });
+    narrowAll();
   }
 
   // Escape closes the open panel or dialog; focus starts in it.
