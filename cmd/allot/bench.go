@@ -61,6 +61,16 @@ type benchReport struct {
 	GoMaxProcs        int     `json:"gomaxprocs"`
 	GOGC              int     `json:"gogc"`
 	ProcessingUsersPS float64 `json:"assignUsersPerSecond"`
+	// Dynamic membership (docs/DYNAMIC-GROUPS.md): a rule turned On that
+	// matches every user, through the walk and the licensing of its
+	// members; the ratio to AssignSeconds (target ≤ 2×); one user's
+	// attribute change to membership and state written; the rule changed
+	// to match nobody.
+	RuleOnSeconds     float64 `json:"ruleOnSeconds"`
+	RuleRatioToAssign float64 `json:"ruleRatioToAssign"`
+	AttrP50Ms         float64 `json:"attributeChangeP50Ms"`
+	AttrP99Ms         float64 `json:"attributeChangeP99Ms"`
+	RuleOffSeconds    float64 `json:"ruleOffSeconds"`
 }
 
 func cmdBench(ctx context.Context, args []string, stdout io.Writer) error {
@@ -159,6 +169,11 @@ func medianReport(rs []*benchReport) *benchReport {
 	out.RatioToPhysical = med(func(r *benchReport) float64 { return r.RatioToPhysical })
 	out.PeakRSSMiB = med(func(r *benchReport) float64 { return r.PeakRSSMiB })
 	out.ProcessingUsersPS = med(func(r *benchReport) float64 { return r.ProcessingUsersPS })
+	out.RuleOnSeconds = med(func(r *benchReport) float64 { return r.RuleOnSeconds })
+	out.RuleRatioToAssign = med(func(r *benchReport) float64 { return r.RuleRatioToAssign })
+	out.AttrP50Ms = med(func(r *benchReport) float64 { return r.AttrP50Ms })
+	out.AttrP99Ms = med(func(r *benchReport) float64 { return r.AttrP99Ms })
+	out.RuleOffSeconds = med(func(r *benchReport) float64 { return r.RuleOffSeconds })
 	return &out
 }
 
@@ -219,6 +234,7 @@ func runBench(ctx context.Context, dsn string, r *benchReport, samples int, cpuP
 		func() error { return b.measureMembershipChange(samples) },
 		b.measureList,
 		b.measureUnassign,
+		func() error { return b.measureDynamic(samples) },
 		b.measureShortOfSeats,
 		b.measureBuySeats,
 		b.measurePatchDuringWalk,
@@ -499,6 +515,70 @@ func (b *benchRun) measureUnassign() (err error) {
 	return err
 }
 
+// measureDynamic times a dynamic group licensed with E1 whose rule, which
+// matches every user, is turned On: the walk of every user, then the
+// licensing of the members it added, as measureAssign licenses the
+// all-users group. Then one user's attribute change, which moves it out
+// and back in, to membership and state written; then the rule changed to
+// match nobody, which takes the licenses back.
+func (b *benchRun) measureDynamic(samples int) error {
+	r := b.r
+	g, err := b.db.CreateGroup(b.admin, allot.GroupCreate{DisplayName: "Everyone (dynamic)", MailNickname: "everyone-dynamic", SecurityEnabled: true,
+		GroupTypes: []string{allot.GroupDynamic}, MembershipRule: `user.accountEnabled -eq true`, MembershipRuleProcessingState: allot.RulePaused})
+	if err != nil {
+		return err
+	}
+	if _, err := b.db.AssignGroupLicense(b.admin, g.ID, []allot.AssignedLicense{{SkuID: demoE1}}, nil); err != nil {
+		return err
+	}
+	if err := b.drain(); err != nil {
+		return err
+	}
+	converge := func(what string, change allot.GroupUpdate, members int) (float64, error) {
+		start := time.Now()
+		if _, err := b.db.UpdateGroup(b.admin, g.ID, change); err != nil {
+			return 0, err
+		}
+		if err := b.drain(); err != nil {
+			return 0, err
+		}
+		d := time.Since(start).Seconds()
+		page, err := b.db.Members(b.admin, g.ID, false, allot.ListOptions{Top: 1, Count: true})
+		if err != nil {
+			return 0, err
+		}
+		if page.Count != members {
+			return 0, fmt.Errorf("%s: %d members after the queue drained, want %d", what, page.Count, members)
+		}
+		b.step("%s: %.2fs", what, d)
+		return d, nil
+	}
+	on := allot.RuleOn
+	if r.RuleOnSeconds, err = converge("dynamic rule matching every user turned On → licensed", allot.GroupUpdate{MembershipRuleProcessingState: &on}, r.Users); err != nil {
+		return err
+	}
+	r.RuleRatioToAssign = r.RuleOnSeconds / r.AssignSeconds
+	var lat []float64
+	for range samples / 2 {
+		uid := b.users[b.rng.IntN(r.Users)]
+		for _, enabled := range []bool{false, true} {
+			start := time.Now()
+			if _, err := b.db.UpdateUser(b.admin, uid, allot.UserUpdate{AccountEnabled: &enabled}); err != nil {
+				return err
+			}
+			if err := b.drain(); err != nil {
+				return err
+			}
+			lat = append(lat, float64(time.Since(start).Microseconds())/1000)
+		}
+	}
+	r.AttrP50Ms, r.AttrP99Ms = percentile(lat, 50), percentile(lat, 99)
+	b.step("attribute change → membership and state written: p50 %.2fms p99 %.2fms (%d samples)", r.AttrP50Ms, r.AttrP99Ms, len(lat))
+	none := `user.accountEnabled -eq false`
+	r.RuleOffSeconds, err = converge("dynamic rule changed to match nobody → licenses removed", allot.GroupUpdate{MembershipRule: &none}, 0)
+	return err
+}
+
 // measureShortOfSeats assigns E3, which has seats for 70% of the users:
 // the others wait.
 func (b *benchRun) measureShortOfSeats() (err error) {
@@ -665,6 +745,9 @@ func printBench(w io.Writer, r *benchReport, runs int) {
 		{"assign E3 with seats for 70% → complete", fmt.Sprintf("%.2f s (%d users left without E3)", r.ShortSeconds, r.Waiting)},
 		{"buy the missing E3 seats → complete", fmt.Sprintf("%.2f s", r.BuySeconds)},
 		{"membership change → state written, p50 / p99", fmt.Sprintf("%.2f / %.2f ms", r.MemberP50Ms, r.MemberP99Ms)},
+		{"dynamic rule matching all turned On → licensed", fmt.Sprintf("%.2f s (%.2f× the assignment)", r.RuleOnSeconds, r.RuleRatioToAssign)},
+		{"user attribute change → membership and state, p50 / p99", fmt.Sprintf("%.2f / %.2f ms", r.AttrP50Ms, r.AttrP99Ms)},
+		{"dynamic rule changed to match nobody → unlicensed", fmt.Sprintf("%.2f s", r.RuleOffSeconds)},
 		{"list 999 users with licenseAssignmentStates, p50 / p99", fmt.Sprintf("%.2f / %.2f ms", r.ListP50Ms, r.ListP99Ms)},
 		{"user PATCH while the group is walked, p50 / p99 / max", fmt.Sprintf("%.2f / %.2f / %.2f ms (%d)", r.WalkPatchP50Ms, r.WalkPatchP99Ms, r.WalkPatchMaxMs, r.WalkPatches)},
 		{"peak RSS (of the whole process so far)", fmt.Sprintf("%.0f MiB", r.PeakRSSMiB)},

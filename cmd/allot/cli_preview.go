@@ -175,6 +175,12 @@ type previewResult struct {
 		EnabledBefore, EnabledAfter, ConsumedBefore, ConsumedAfter int
 		Delta                                                      int
 	} `json:"seats"`
+	Members []struct {
+		GroupID     string `json:"groupId"`
+		DisplayName string `json:"displayName"`
+		Joined      int    `json:"joined"`
+		Left        int    `json:"left"`
+	} `json:"members"`
 	Users []struct {
 		ID, UserPrincipalName string
 		Gained, Lost          []string
@@ -235,6 +241,9 @@ func (e *cliEnv) preview(ctx context.Context, r *resolver, body any) error {
 	}
 	if e.format == formatCSV {
 		return t.write(e.stdout, e.format)
+	}
+	for _, m := range p.Members {
+		fmt.Fprintf(e.stdout, "Members %s: %d join, %d leave\n", m.DisplayName, m.Joined, m.Left)
 	}
 	if len(p.Seats) == 0 {
 		fmt.Fprintln(e.stdout, "Seats: no change")

@@ -168,6 +168,58 @@ only through that group; --wait shows the progress.`,
 			define: defineGroupErrors,
 		},
 		{
+			name:     "group create",
+			usage:    []usageLine{{"group create --name NAME [--nickname NICK] [--rule RULE [--paused]] [--wait]", "an assigned security group, or a dynamic one"}},
+			synopsis: "--name NAME [--nickname NICK] [--rule RULE [--paused]] [--wait]",
+			summary:  "create a security group: assigned, or with --rule dynamic (its members are the users the rule matches)",
+			details: `RULE is a Microsoft Entra membership rule for users, such as
+(user.department -eq "Sales") -and (user.usageLocation -eq "US") (docs/DYNAMIC-GROUPS.md);
+a rule the server cannot evaluate is refused with a caret under the column at fault.
+The rule is applied to every user in the background: --wait shows the progress and
+waits until it has been applied and the licenses of the members it adds or removes
+are processed. --paused creates the rule without applying it (allot group rule resume).
+The mailNickname defaults to the name's letters and digits in lower case.`,
+			examples: `allot group create --name Marketing
+				allot group create --name "Sales US" --rule '(user.department -eq "Sales") -and (user.usageLocation -eq "US")' --wait
+				allot group create --name "Contractors" --rule 'user.userType -eq "Guest"' --paused -o json`,
+			define: defineGroupCreate,
+		},
+		{
+			name: "group rule",
+			usage: []usageLine{
+				{"group rule show|pause|resume|remove GROUP", "a dynamic group's rule and its processing"},
+				{"group rule set GROUP --rule RULE [--yes] [--wait]", "give a group a new rule (makes it dynamic)"},
+				{"group rule validate --rule RULE [--user U…]", "check a rule, and evaluate it for users"},
+				{"group rule preview GROUP --rule RULE", "who would join and leave, and the seats"},
+			},
+			synopsis: "show|set|pause|resume|validate|preview|remove [GROUP] [--rule RULE] [--user U…] [--yes] [--wait]",
+			summary:  "show, change, check and preview the membership rule of a dynamic group",
+			details: `Actions:
+  show GROUP                  the rule, its processing state (On or Paused) and status
+                              (NotStarted, Running with users processed, Succeeded), members
+  set GROUP --rule RULE       a new rule. A group with assigned membership becomes dynamic:
+                              its members are replaced by the users the rule matches, so
+                              --yes is required (preview first)
+  pause GROUP                 stop applying the rule; the members stay as they are
+  resume GROUP                apply the rule again, to every user
+  remove GROUP                back to assigned membership; the current members stay
+  validate --rule RULE        OK, or the error with a caret under the column; with --user
+    [--user U…]               (up to 20) ✓ or ✗ per user and how each clause evaluated
+  preview GROUP --rule RULE   what the rule would do: members joining and leaving, seats,
+                              users gaining, losing or going into error; nothing changes
+--wait (set, resume) waits until the rule has been applied to every user and licensing
+is idle, then prints the members and those with license errors. Members of a dynamic
+group cannot be added or removed by hand. RULE: docs/DYNAMIC-GROUPS.md.`,
+			examples: `allot group rule show "Sales (dynamic)"
+				allot group rule validate --rule '(user.department -eq "Sales") -and (user.accountEnabled -eq true)' --user adele1@contoso.example
+				allot group rule preview Sales --rule 'user.department -in ["Sales","Marketing"]'
+				allot group rule set Sales --rule 'user.department -eq "Sales"' --yes --wait
+				allot group rule pause "Sales (dynamic)"
+				allot group rule resume "Sales (dynamic)" --wait
+				allot group rule remove "Sales (dynamic)"`,
+			define: defineGroupRule,
+		},
+		{
 			name:     "reprocess",
 			usage:    []usageLine{{synopsis: "reprocess (--group G | --user U…) [--wait]"}},
 			synopsis: "(--group G | --user U…) [--wait]",

@@ -43,7 +43,7 @@ func seedDemo(ctx context.Context, db *store.DB) ([]signIn, error) {
 	}
 	d := &demoSeed{db: db, tenant: t.ID, groups: map[string]string{},
 		admin: allot.NewContextWithActor(ctx, allot.Actor{TenantID: t.ID, Role: allot.RoleGlobalAdministrator, Name: "demo setup"})}
-	for _, step := range []func() error{d.subscriptions, d.addGroups, d.addUsers, d.addMembers, d.licenses} {
+	for _, step := range []func() error{d.subscriptions, d.addGroups, d.addUsers, d.addMembers, d.addDynamic, d.licenses} {
 		if err := step(); err != nil {
 			return nil, err
 		}
@@ -61,7 +61,7 @@ type demoSeed struct {
 }
 
 func (d *demoSeed) subscriptions() error {
-	for sku, seats := range map[string]int{demoE3: 95, demoE1: 40, demoE5: 10, demoExoP1: 20, demoKiosk: 30, demoAudio: 40, demoCalling: 25, demoTeamsFon: 10} {
+	for sku, seats := range map[string]int{demoE3: 95, demoE1: 40, demoE5: 10, demoExoP1: 20, demoKiosk: 30, demoAudio: 40, demoCalling: 25, demoTeamsFon: 45} {
 		if _, err := d.db.AddSubscription(d.admin, sku, seats); err != nil {
 			return err
 		}
@@ -113,7 +113,10 @@ func (d *demoSeed) addUsers() error {
 		if i%7 != 3 {
 			p.SignIn.Last = time.Date(2026, time.Month(1+i%11), 1+i%27, 8, 0, 0, 0, time.UTC)
 		}
-		u, err := d.db.CreateUser(d.admin, allot.UserCreate{UserPrincipalName: upn, DisplayName: name, UsageLocation: loc, ProxyAddresses: proxy, AccountEnabled: true, Profile: p})
+		// A few salespeople have left: their accounts are disabled, which
+		// keeps them out of "Sales (dynamic)".
+		enabled := i%40 != 35
+		u, err := d.db.CreateUser(d.admin, allot.UserCreate{UserPrincipalName: upn, DisplayName: name, UsageLocation: loc, ProxyAddresses: proxy, AccountEnabled: enabled, Profile: p})
 		if err != nil {
 			return err
 		}
@@ -137,6 +140,24 @@ func (d *demoSeed) addMembers() error {
 	return nil
 }
 
+// demoDynamicRule is the rule of the demo's dynamic group.
+const demoDynamicRule = `(user.department -eq "Sales") -and (user.accountEnabled -eq true)`
+
+// addDynamic makes "Sales (dynamic)", whose members are the enabled users
+// of the Sales department: the rule is applied to every user in the
+// background once the server runs, and its members then get Teams Phone
+// (licenses).
+func (d *demoSeed) addDynamic() error {
+	made, err := d.db.CreateGroup(d.admin, allot.GroupCreate{DisplayName: "Sales (dynamic)", MailNickname: "salesdynamic",
+		GroupTypes: []string{allot.GroupDynamic}, SecurityEnabled: true,
+		MembershipRule: demoDynamicRule, MembershipRuleProcessingState: allot.RuleOn})
+	if err != nil {
+		return err
+	}
+	d.groups[made.DisplayName] = made.ID
+	return nil
+}
+
 // licenses assigns the direct licenses, then the groups'. User 150 holds
 // a mailbox with the shared address; a few frontline workers have
 // Exchange Kiosk, which conflicts with E1's Exchange Plan 1.
@@ -155,6 +176,7 @@ func (d *demoSeed) licenses() error {
 	}
 	for _, a := range []struct{ group, sku string }{
 		{"All Staff", demoE3}, {"Engineering", demoE5}, {"Frontline Workers", demoE1}, {"Call Center", demoAudio}, {"Call Center", demoCalling}, {"Sales", demoExoP1},
+		{"Sales (dynamic)", demoTeamsFon},
 	} {
 		if _, err := d.db.AssignGroupLicense(d.admin, d.groups[a.group], []allot.AssignedLicense{{SkuID: a.sku, DisabledPlans: []string{}}}, []string{}); err != nil {
 			return err
