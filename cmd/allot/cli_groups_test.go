@@ -1,24 +1,15 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/allot-dev/allot"
-	"github.com/allot-dev/allot/api"
-	"github.com/allot-dev/allot/internal/testdb"
-	"github.com/allot-dev/allot/store"
-	"github.com/allot-dev/allot/worker"
 )
 
 const salesRule = `(user.department -eq "Sales") -and (user.accountEnabled -eq true)`
@@ -233,27 +224,7 @@ func memberNames(w *cliWorld, id string) []string {
 // department, each licensed for Teams Phone (or in error for want of a
 // usage location).
 func TestCLIDemoDynamicGroup(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	var wk *worker.Worker
-	db, err := store.Open(ctx, store.Config{DSN: testdb.DSN(t, false), Logger: log, OnEnqueue: func() {
-		if wk != nil {
-			wk.Notify()
-		}
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	wk = worker.New(worker.Config{Processor: db, Logger: log, BatchSize: 500, Poll: 50 * time.Millisecond})
-	done := make(chan struct{})
-	go func() { wk.Run(ctx); close(done) }()
-	srv := httptest.NewServer(api.New(api.Config{Services: db.Services(), Alerts: db, Import: db, Logger: log, OperatorToken: "op-secret"}))
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		srv.Close()
-		db.Close()
-	})
+	ctx, db, srv := startCLIServer(t, 0)
 	signIns, err := seedDemo(ctx, db)
 	if err != nil {
 		t.Fatal(err)

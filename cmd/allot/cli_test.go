@@ -33,9 +33,10 @@ type cliWorld struct {
 	groups map[string]string // name → id
 }
 
-// newCLIWorld starts the server; pause slows the worker down (one user per
+// startCLIServer starts a store, its worker and the API on it, all
+// stopped when the test ends; pause slows the worker down (one user per
 // batch) so that a --wait sees the processing under way.
-func newCLIWorld(t *testing.T, pause time.Duration) *cliWorld {
+func startCLIServer(t *testing.T, pause time.Duration) (context.Context, *store.DB, *httptest.Server) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -62,6 +63,14 @@ func newCLIWorld(t *testing.T, pause time.Duration) *cliWorld {
 		srv.Close()
 		db.Close()
 	})
+	return ctx, db, srv
+}
+
+// newCLIWorld starts the server (startCLIServer) with a tenant of five
+// users in two groups.
+func newCLIWorld(t *testing.T, pause time.Duration) *cliWorld {
+	t.Helper()
+	_, _, srv := startCLIServer(t, pause)
 	op := &client{t: t, base: srv.URL, token: "op-secret"}
 	created := op.ok(201, "POST", "/allot/v1/tenants", map[string]any{"displayName": "Contoso", "defaultUsageLocation": "US"})
 	cw := &cliWorld{t: t, url: srv.URL, admin: created["token"].(map[string]any)["secret"].(string),
