@@ -243,7 +243,11 @@ func (s *DB) refreshDynamic(ctx context.Context, tx *txn, tenantID string, ids [
 				removes = append(removes, su.User.ID)
 			}
 		}
-		if err := s.applyDynamic(ctx, tx, tenantID, g.id, adds, removes, true); err != nil {
+		follow, err := s.applyDynamic(ctx, tx, tenantID, g.id, adds, removes)
+		if err != nil {
+			return err
+		}
+		if err := s.enqueueUsers(ctx, tx, tenantID, follow, g.id); err != nil {
 			return err
 		}
 	}
@@ -252,14 +256,15 @@ func (s *DB) refreshDynamic(ctx context.Context, tx *txn, tenantID string, ids [
 
 // applyDynamic writes the members a rule added to and removed from a
 // group, audited as Graph audits membership changes (delta rounds read
-// these lines), and queues licensing: the users who left, and those who
-// joined when queueAdds (a walk queues one walk of the group instead).
-func (s *DB) applyDynamic(ctx context.Context, tx *txn, tenantID, groupID string, adds, removes []string, queueAdds bool) error {
+// these lines), and returns the users whose licensing must follow: those
+// who joined or left a licensed group, and those who left holding
+// something from it. Users licensed through groups the group is nested
+// in are queued here.
+func (s *DB) applyDynamic(ctx context.Context, tx *txn, tenantID, groupID string, adds, removes []string) ([]string, error) {
 	if len(adds)+len(removes) == 0 {
-		return nil
+		return nil, nil
 	}
-	at := s.now()
-	now := fmtTime(at)
+	now := fmtTime(s.now())
 	changes := make([]memberChange, len(adds))
 	var audit [][]any
 	for i, u := range adds {
@@ -267,50 +272,44 @@ func (s *DB) applyDynamic(ctx context.Context, tx *txn, tenantID, groupID string
 		audit = append(audit, auditRow(ctx, tenantID, now, "Add member to group", "Group", groupID, "", toJSON(map[string]string{"memberId": u, "memberType": allot.MemberUser}), "success"))
 	}
 	if err := insertMemberships(ctx, tx, tenantID, now, changes); err != nil {
-		return err
+		return nil, err
 	}
 	for _, part := range chunks(removes, 500) {
 		frag, args := tx.in(part)
 		if _, err := tx.Exec(ctx, `DELETE FROM memberships WHERE tenant_id = ? AND group_id = ? AND member_id `+frag, append([]any{tenantID, groupID}, args...)...); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	for _, u := range removes {
 		audit = append(audit, auditRow(ctx, tenantID, now, "Remove member from group", "Group", groupID, toJSON(map[string]string{"memberId": u, "memberType": allot.MemberUser}), "", "success"))
 	}
 	if err := tx.insertRows(ctx, auditCols, audit); err != nil {
-		return err
+		return nil, err
 	}
 	if err := touchGroups(ctx, tx, tenantID, now, []string{groupID}); err != nil {
-		return err
+		return nil, err
 	}
 	var licensed int
 	if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM assignments WHERE tenant_id = ? AND target_id = ?`, tenantID, groupID).Scan(&licensed); err != nil {
-		return err
+		return nil, err
 	}
-	queue := removes
+	follow := append(slices.Clone(adds), removes...)
 	if licensed == 0 {
-		// Only those who still hold something from the group.
 		held, err := tx.idSet(ctx, `SELECT DISTINCT user_id FROM license_states WHERE tenant_id = ? AND source = ? AND user_id IN (%s)`, removes, tenantID, groupID)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		queue = slices.DeleteFunc(slices.Clone(removes), func(u string) bool { return !held[u] })
-	} else if queueAdds {
-		queue = append(slices.Clone(adds), removes...)
-	}
-	if err := s.enqueueUsers(ctx, tx, tenantID, queue, groupID); err != nil {
-		return err
+		follow = slices.DeleteFunc(slices.Clone(removes), func(u string) bool { return !held[u] })
 	}
 	if on, err := s.tenantHasNested(ctx, tx, tenantID); err != nil || !on {
-		return err
+		return follow, err
 	}
 	for _, u := range append(slices.Clone(adds), removes...) {
 		if err := s.requeueNested(ctx, tx, tenantID, groupID, u, allot.MemberUser); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return follow, nil
 }
 
 // enqueueRuleWalk queues a walk of every user of the tenant against the
@@ -327,8 +326,8 @@ func (s *DB) enqueueRuleWalk(ctx context.Context, tx *txn, tenantID, groupID str
 // group's rule, and records the cursor and progress in the work item as a
 // group walk does (a crash resumes after the last committed batch). Its
 // licensed and failed counters count the members added and removed. The
-// users a walk adds to a licensed group are licensed by one walk of the
-// group, queued behind it, in the order the rule added them.
+// users who join or leave a licensed group are evaluated in the batch
+// that moves them.
 func (s *DB) processRule(ctx context.Context, tx *txn, w workItem, n int) (int, error) {
 	ctx = allot.NewContextWithActor(ctx, allot.Actor{Name: "Allot dynamic membership"})
 	var text, state string
@@ -374,18 +373,17 @@ func (s *DB) processRule(ctx context.Context, tx *txn, w workItem, n int) (int, 
 			removes = append(removes, su.User.ID)
 		}
 	}
-	if err := s.applyDynamic(ctx, tx, w.tenantID, w.target, adds, removes, false); err != nil {
+	follow, err := s.applyDynamic(ctx, tx, w.tenantID, w.target, adds, removes)
+	if err != nil {
 		return 0, err
 	}
-	if len(adds) > 0 {
-		var licensed int
-		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM assignments WHERE tenant_id = ? AND target_id = ?`, w.tenantID, w.target).Scan(&licensed); err != nil {
+	// Licensing follows in the same batch, as a group walk would license
+	// these users next (in id order, which is their membership order:
+	// a batch's users join at one time), without queueing each one.
+	if len(follow) > 0 {
+		slices.Sort(follow)
+		if _, err := s.evaluateUsers(ctx, tx, w.tenantID, follow, false); err != nil {
 			return 0, err
-		}
-		if licensed > 0 {
-			if err := s.enqueueGroup(ctx, tx, w.tenantID, w.target); err != nil {
-				return 0, err
-			}
 		}
 	}
 	w.done += len(ids)
