@@ -8,7 +8,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/allot-dev/allot"
 	"github.com/allot-dev/allot/dynrule"
@@ -654,19 +653,11 @@ func ruleDetail(d dynrule.Detail) allot.RuleDetail {
 	return out
 }
 
-// ruleStatus fills a dynamic group's rule status from a work item of
-// kind 'rule' (fillGroups), or Succeeded when none is queued.
+// ruleStatus fills a dynamic group's rule status from its queued work
+// item of kind 'rule'; without one fillGroups leaves it Succeeded.
 func ruleStatus(g *allot.Group, started bool, done, total int) {
 	g.RuleStatus = allot.RuleNotStarted
 	if started {
 		g.RuleStatus, g.RuleDone, g.RuleTotal = allot.RuleRunning, done, total
 	}
-}
-
-// ruleAppliedTime parses rule_applied_at (” before the first walk ends).
-func ruleAppliedTime(s string) time.Time {
-	if s == "" {
-		return time.Time{}
-	}
-	return parseTime(s)
 }

@@ -21,7 +21,7 @@ func scanGroup(r interface{ Scan(...any) error }) (*allot.Group, error) {
 		return nil, err
 	}
 	g.GroupTypes, g.MailEnabled, g.SecurityEnabled, g.ProxyAddresses = strList(types), mail == 1, sec == 1, strList(proxy)
-	g.CreatedAt, g.ModifiedAt, g.RuleApplied = parseTime(created), parseTime(modified), ruleAppliedTime(applied)
+	g.CreatedAt, g.ModifiedAt, g.RuleApplied = parseTime(created), parseTime(modified), parseTime(applied)
 	return &g, nil
 }
 
