@@ -472,20 +472,7 @@ func (s *DB) checkRuleLoops(ctx context.Context, tx *txn, tenantID string, cat *
 	if len(reads) == 0 {
 		return nil
 	}
-	grants := map[string]map[string]bool{}
-	err = tx.each(ctx, `SELECT target_id, sku_id, disabled_plans FROM assignments WHERE tenant_id = ? AND target_kind = 'group' AND target_id IN (%s)`, ids, []any{tenantID}, func(r *sql.Rows) error {
-		var gid, sku, disabled string
-		if err := r.Scan(&gid, &sku, &disabled); err != nil {
-			return err
-		}
-		if grants[gid] == nil {
-			grants[gid] = map[string]bool{}
-		}
-		for _, p := range cat.EnabledPlans(sku, strList(disabled)) {
-			grants[gid][p] = true
-		}
-		return nil
-	})
+	grants, err := s.dynamicGrants(ctx, tx, tenantID, ids, cat)
 	if err != nil {
 		return err
 	}
@@ -545,6 +532,50 @@ func (s *DB) checkRuleLoops(ctx context.Context, tx *txn, tenantID string, cat *
 		}
 	}
 	return nil
+}
+
+// dynamicGrants is, for each of the dynamic groups ids, the plans its
+// members get because they are its members: the group's own licenses, and
+// those of groups it is nested in, up to MaxNestingDepth, that include
+// nested groups (docs/NESTED-GROUPS.md).
+func (s *DB) dynamicGrants(ctx context.Context, tx *txn, tenantID string, ids []string, cat *allot.Catalog) (map[string]map[string]bool, error) {
+	grants := map[string]map[string]bool{}
+	add := func(dyn, sku, disabled string) {
+		if grants[dyn] == nil {
+			grants[dyn] = map[string]bool{}
+		}
+		for _, p := range cat.EnabledPlans(sku, strList(disabled)) {
+			grants[dyn][p] = true
+		}
+	}
+	err := tx.each(ctx, `SELECT target_id, sku_id, disabled_plans FROM assignments WHERE tenant_id = ? AND target_kind = 'group' AND target_id IN (%s)`, ids, []any{tenantID}, func(r *sql.Rows) error {
+		var gid, sku, disabled string
+		err := r.Scan(&gid, &sku, &disabled)
+		add(gid, sku, disabled)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if on, err := s.tenantHasNested(ctx, tx, tenantID); err != nil || !on {
+		return grants, err
+	}
+	for _, dyn := range ids {
+		_, above, err := s.groupEdges(ctx, tx, tenantID, []string{dyn}, true)
+		if err != nil {
+			return nil, err
+		}
+		err = tx.each(ctx, `SELECT sku_id, disabled_plans FROM assignments WHERE tenant_id = ? AND include_nested = 1 AND target_id IN (%s)`, above, []any{tenantID}, func(r *sql.Rows) error {
+			var sku, disabled string
+			err := r.Scan(&sku, &disabled)
+			add(dyn, sku, disabled)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return grants, nil
 }
 
 // catalogChanged re-applies, in every tenant, the rules that read

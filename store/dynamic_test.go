@@ -251,6 +251,18 @@ func TestDynamicRulesOnPlans(t *testing.T) {
 	if after := rvSnapshot(e, e.ctx); after != before {
 		t.Fatal("a refused assignment changed the tenant")
 	}
+	// Nested: a dynamic group reading Teams, nested in a group whose E3
+	// (with Teams) reaches nested groups, would license its own members.
+	parent := e.group("parent")
+	_, err = e.db.AssignGroupLicense(e.ctx, parent.ID, nestedLic(skuE3, true), []string{})
+	e.must(err)
+	rvCode(t, "nest a dynamic group under licenses its rule reads", e.db.AddMember(e.ctx, parent.ID, audio.ID), allot.EINVALID)
+	other := e.group("other")
+	e.must(e.db.AddMember(e.ctx, other.ID, audio.ID))
+	_, err = e.db.AssignGroupLicense(e.ctx, other.ID, nestedLic(skuE3, true), []string{})
+	rvCode(t, "include nested groups over a dynamic group reading the plans", err, allot.EINVALID)
+	_, err = e.db.AssignGroupLicense(e.ctx, other.ID, nestedLic(skuE3, false), []string{})
+	e.must(err)
 	// A rule reading any plan cannot be given to a licensed group.
 	anyPlan := `user.assignedPlans -any (assignedPlan.capabilityStatus -eq "Enabled")`
 	_, err = e.db.UpdateGroup(e.ctx, audio.ID, allot.GroupUpdate{MembershipRule: &anyPlan})

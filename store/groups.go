@@ -487,6 +487,12 @@ func (s *DB) addMember(ctx context.Context, tx *txn, tenantID, groupID, memberID
 	if err := s.requeueNested(ctx, tx, tenantID, g.ID, mid, kind); err != nil {
 		return err
 	}
+	if kind == allot.MemberGroup {
+		// A dynamic group nested here may now get licenses its rule reads.
+		if err := s.checkRuleLoops(ctx, tx, tenantID, s.catalogIn(ctx, tx)); err != nil {
+			return err
+		}
+	}
 	return s.audit(ctx, tx, tenantID, "Add member to group", "Group", g.ID, "", toJSON(map[string]string{"memberId": mid, "memberType": kind}), "success")
 }
 
@@ -818,13 +824,13 @@ func (s *DB) assignGroup(ctx context.Context, tx *txn, tenantID, groupID string,
 	if err := s.writeAssignments(ctx, tx, tenantID, groupID, allot.MemberGroup, before, after); err != nil {
 		return err
 	}
-	if err := s.checkRuleLoops(ctx, tx, tenantID, s.catalogIn(ctx, tx)); err != nil {
-		return err
-	}
 	if err := s.audit(ctx, tx, tenantID, "Set group license", "Group", groupID, assignmentsJSON(before), assignmentsJSON(after), "success"); err != nil {
 		return err
 	}
 	if err := s.setNested(ctx, tx, tenantID, groupID, nestedBefore, after, add); err != nil {
+		return err
+	}
+	if err := s.checkRuleLoops(ctx, tx, tenantID, s.catalogIn(ctx, tx)); err != nil {
 		return err
 	}
 	return s.enqueueGroup(ctx, tx, tenantID, groupID)

@@ -753,7 +753,12 @@ func (p *importer) applyRules() error {
 	for _, c := range p.userUpdates {
 		ids = append(ids, c.after.ID)
 	}
-	return p.s.refreshDynamic(p.ctx, p.tx, p.tenant, ids, false)
+	if err := p.s.refreshDynamic(p.ctx, p.tx, p.tenant, ids, false); err != nil {
+		return err
+	}
+	// Groups nested by memberships.csv may give a dynamic group licenses
+	// its own rule reads (docs/RULES.md §2.5).
+	return p.s.checkRuleLoops(p.ctx, p.tx, p.tenant, p.s.catalogIn(p.ctx, p.tx))
 }
 
 func (p *importer) applyGroups() error {
