@@ -72,3 +72,106 @@ type AccountService interface {
 	// there were.
 	RevokeSessions(ctx context.Context, tenantID, username string) (int, error)
 }
+
+// OIDCConfig is a tenant's sign-in through its organisation's identity
+// provider with OpenID Connect (docs/SSO.md). People who sign in this way
+// get a federated account, whose role is given by RoleMappings at every
+// sign-in.
+type OIDCConfig struct {
+	TenantID string
+	// Issuer is the provider's issuer URL, where its discovery document is
+	// (Issuer + "/.well-known/openid-configuration"): https, or http to a
+	// loopback address for tests.
+	Issuer   string
+	ClientID string
+	// ClientSecret is given to SetOIDCConfig and read only by the sign-in
+	// (OIDCSignInConfig): every other answer leaves it empty and says only
+	// HasClientSecret. It is stored encrypted.
+	ClientSecret    string
+	HasClientSecret bool
+	// Scopes are asked for besides openid, profile and email (Okta's
+	// "groups", for instance).
+	Scopes []string
+	// RoleClaim names the ID token's claim whose values are mapped to a
+	// role: "groups" or "roles" (Entra ID's app roles), a string or a list
+	// of strings.
+	RoleClaim string
+	// RoleMappings give a role to a value of RoleClaim, the first that
+	// matches in this order; a person matching none is refused.
+	RoleMappings []OIDCRoleMapping
+	// RedirectURL is where the provider sends the browser back to, built
+	// on the server's public URL; empty when the server has none, and the
+	// admin center then builds it on the request's host.
+	RedirectURL string
+	UpdatedAt   time.Time
+}
+
+// OIDCRoleMapping gives Role to whoever's role claim holds Value
+// (compared exactly: group object ids and app role values are).
+type OIDCRoleMapping struct {
+	Value string
+	Role  Role
+}
+
+// OIDCCallbackPath is the admin center's path that the provider redirects
+// to (the sign-in page, which tells the answer by its state parameter);
+// the redirect URI to register is the server's public URL and this.
+const OIDCCallbackPath = "/signin"
+
+// OIDCLoginLifetime is how long a sign-in may take between leaving for the
+// provider and coming back.
+const OIDCLoginLifetime = 10 * time.Minute
+
+// OIDCLogin is a sign-in between the redirect to the provider and its
+// return: what the callback checks the answer against.
+type OIDCLogin struct {
+	State    string // random; the browser holds it in a cookie too
+	TenantID string
+	Verifier string // PKCE code verifier
+	Nonce    string
+	Next     string // the page to go to once signed in
+}
+
+// OIDCIdentity is what a verified ID token says about who signed in.
+type OIDCIdentity struct {
+	Issuer, Subject string   // who they are: the account is found by these
+	Username        string   // preferred_username or email, to show
+	DisplayName     string   // name
+	RoleValues      []string // the values of the tenant's RoleClaim
+}
+
+// OIDCService configures single sign-on and signs people in with it. The
+// store implements it. The first three act on one tenant: the operator
+// may name any, a tenant actor needs PermManageTenant and names its own
+// ("" means its own); another tenant is ENOTFOUND. Changes are written to
+// the audit log, never a secret.
+type OIDCService interface {
+	// OIDCConfig returns the tenant's configuration without its client
+	// secret; ENOTFOUND when it has none.
+	OIDCConfig(ctx context.Context, tenantID string) (*OIDCConfig, error)
+	// SetOIDCConfig creates or replaces the configuration. An empty
+	// ClientSecret keeps the stored one. EINVALID for a bad issuer, client
+	// id, claim, scope or mapping, or a secret when the server has no key
+	// to encrypt it with.
+	SetOIDCConfig(ctx context.Context, c OIDCConfig) (*OIDCConfig, error)
+	// RemoveOIDCConfig turns single sign-on off and ends the sessions of
+	// its federated accounts; ENOTFOUND when there was none.
+	RemoveOIDCConfig(ctx context.Context, tenantID string) error
+
+	// The methods below are the sign-in itself and need no actor.
+
+	// OIDCSignInConfig returns a tenant's configuration with its client
+	// secret; ENOTFOUND when the tenant has none.
+	OIDCSignInConfig(ctx context.Context, tenantID string) (*OIDCConfig, error)
+	// StartOIDCSignIn keeps a sign-in for OIDCLoginLifetime.
+	StartOIDCSignIn(ctx context.Context, l OIDCLogin) error
+	// TakeOIDCSignIn returns a sign-in and forgets it, so that an answer is
+	// used once; EUNAUTHORIZED when unknown, used or expired.
+	TakeOIDCSignIn(ctx context.Context, state string) (*OIDCLogin, error)
+	// OIDCSignIn starts a session for a verified identity: the federated
+	// account of (tenant, issuer, subject), created at first sign-in, with
+	// the role of the first mapping its RoleValues match. EFORBIDDEN when
+	// none matches (its sessions then end too), EUNAUTHORIZED when the
+	// account is disabled or the tenant has no configuration.
+	OIDCSignIn(ctx context.Context, tenantID string, id OIDCIdentity) (sessionSecret string, a Actor, err error)
+}

@@ -191,6 +191,9 @@ type Services struct {
 	Policy        PolicyService
 	Preview       PreviewService
 	Accounts      AccountService
+	// OIDC is single sign-on (docs/SSO.md); optional: nil turns it off,
+	// so Missing does not ask for it.
+	OIDC OIDCService
 }
 
 // Missing names the fields of s that are nil, so that a server refuses to
@@ -343,6 +346,50 @@ type GroupService interface {
 	// group comes with its members (a full round) or the members it gained
 	// and lost (a later round), a big group's spread over several pages.
 	GroupsDelta(ctx context.Context, q DeltaQuery) (*DeltaPage[Group], error)
+	// LicensePanel is one product of a group at one moment (PermRead): its
+	// counts, the group's walk and a page of its users, all read in one
+	// transaction so that they add up while processing runs. ENOTFOUND for
+	// the group or a product the tenant has no subscription to.
+	LicensePanel(ctx context.Context, groupID, skuID string, q PanelQuery) (*LicensePanel, error)
+	// GroupErrors counts, for each of groupIDs, its members with license
+	// errors from it and their errors by product and kind, in one read
+	// (PermRead); unknown ids are left out.
+	GroupErrors(ctx context.Context, groupIDs []string) (map[string]GroupErrors, error)
+	// MemberCounts counts the user members of each group (PermRead);
+	// unknown ids are left out.
+	MemberCounts(ctx context.Context, groupIDs []string) (map[string]int, error)
+	// ProductProgress lists the groups with queued or running work that
+	// concerns the product (PermRead): those assigned it, and those whose
+	// members still hold states of it from them (an unassignment being
+	// carried out), with their processing state.
+	ProductProgress(ctx context.Context, skuID string) ([]Group, error)
+}
+
+// PanelQuery chooses the list of a LicensePanel.
+type PanelQuery struct {
+	Errors bool         // the members in error for the product; else those who have it
+	Error  LicenseError // with Errors: only this error
+	Search string       // display name or userPrincipalName contains this (case-insensitive)
+	Top    int
+	After  string // the NextCursor of the page before
+}
+
+// LicensePanel is a group's licensing of one product at one moment.
+type LicensePanel struct {
+	Group        Group        // with its processing state
+	Subscription Subscription // the product's seats at the same moment
+	// Members are the users the group licenses: its user members, and
+	// those of nested groups when an assignment of the group includes them.
+	Members  int
+	Assigned int                  // members with the product from the group
+	Failed   int                  // members in error for the product from the group
+	ByError  map[LicenseError]int // Failed by error
+	// OtherErrors are the group's other products (SKU id) with the number
+	// of members in error for each.
+	OtherErrors map[string]int
+	// Users is the page asked for, in order of display name then id, with
+	// licensing; Count is how many the list has in all.
+	Users Page[User]
 }
 
 // DeltaRound is where a delta round (GET /users/delta, /groups/delta)

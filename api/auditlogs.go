@@ -59,6 +59,9 @@ var auditActivities = map[string]auditActivity{
 	"Disable account":        {"UserManagement", "Update"},
 	"Reset password":         {"UserManagement", "Update"},
 	"Revoke sessions":        {"UserManagement", "Update"},
+	// Single sign-on is the tenant's policy for signing admins in.
+	"Update single sign-on": {"Policy", "Update"},
+	"Remove single sign-on": {"Policy", "Delete"},
 	// The tenant and what it buys, as Entra's company and subscriptions.
 	"Add tenant":                {"DirectoryManagement", "Add"},
 	"Update company settings":   {"DirectoryManagement", "Update"},

@@ -146,6 +146,11 @@ func assignedLicenses(states []allot.LicenseState) []allot.AssignedLicense {
 	return out
 }
 
+// fewHolders is the most active states of a product whose users ListUsers
+// reads and sorts rather than walking every user in order (a sort of this
+// many takes a few milliseconds).
+const fewHolders = 5000
+
 // ListUsers lists the tenant's users, filtered and paged in the database.
 func (s *DB) ListUsers(ctx context.Context, opt allot.ListOptions) (*allot.Page[allot.User], error) {
 	a, err := actorOf(ctx)
@@ -164,10 +169,33 @@ func (s *DB) ListUsers(ctx context.Context, opt allot.ListOptions) (*allot.Page[
 		if err != nil {
 			return err
 		}
+		if l, ok := opt.Filter.(*allot.AnyLicense); ok {
+			// The users holding a product (its Users tab): a page walks the
+			// users in order and stops when full, fast when most hold it;
+			// when few do, it would walk the whole tenant, so the holders
+			// are read from license_states_kind and sorted instead.
+			sku := strings.ToLower(l.SkuID)
+			var holders int
+			if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM license_states x WHERE x.tenant_id = ? AND x.state = 'Active' AND x.sku_id = ? LIMIT ?) h`,
+				a.TenantID, sku, fewHolders+1).Scan(&holders); err != nil {
+				return err
+			}
+			if holders <= fewHolders {
+				cond, args = `u.id IN (SELECT x.user_id FROM license_states x WHERE x.tenant_id = ? AND x.state = 'Active' AND x.sku_id = ?)`, []any{a.TenantID, sku}
+			}
+		}
 		base := ` FROM users u WHERE u.tenant_id = ? AND ` + cond + search
 		bargs := append(append([]any{a.TenantID}, args...), sargs...)
 		if opt.Count {
-			if err := tx.QueryRow(ctx, `SELECT COUNT(*)`+base, bargs...).Scan(&page.Count); err != nil {
+			count, cargs := `SELECT COUNT(*)`+base, bargs
+			if l, ok := opt.Filter.(*allot.AnyLicense); ok && search == "" {
+				// The users holding a product (its Users tab) are counted on
+				// license_states_kind without reading them: every state is
+				// of an existing user.
+				count, cargs = `SELECT COUNT(DISTINCT x.user_id) FROM license_states x WHERE x.tenant_id = ? AND x.state = 'Active' AND x.sku_id = ?`,
+					[]any{a.TenantID, strings.ToLower(l.SkuID)}
+			}
+			if err := tx.QueryRow(ctx, count, cargs...).Scan(&page.Count); err != nil {
 				return err
 			}
 		}

@@ -59,6 +59,9 @@ func (s *server) accountsAction(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
+		// The password goes in no cookie or URL, so the answer is this
+		// page rather than a redirect; its script turns the history entry
+		// into the GET, so that reload and Back reset nothing.
 		return s.renderAccounts(w, r, &accountsData{NewPassword: password, NewPasswordFor: acc.Username},
 			&flash{Kind: "success", Text: acc.Username + " has a new password and is signed out everywhere. Copy the password now: it is not shown again."})
 	case "revoke-sessions":

@@ -18,7 +18,10 @@ type alertsData struct {
 	Types      []string
 	NewSecret  string // shown once, after adding a webhook
 	NewID      string
-	Form       struct{ URL string }
+	Form       struct {
+		URL     string
+		Checked map[string]bool // the event boxes ticked
+	}
 }
 
 func (s *server) alertService() (alerts.Service, error) {
@@ -29,11 +32,21 @@ func (s *server) alertService() (alerts.Service, error) {
 }
 
 func (s *server) alertsPage(w http.ResponseWriter, r *http.Request) error {
-	return s.renderAlertsFlash(w, r, http.StatusOK, &alertsData{}, nil)
+	d := &alertsData{}
+	if kept := s.keptForm(r); kept != nil {
+		d.Form.URL, d.Form.Checked = kept.Get("url"), map[string]bool{}
+		for _, ev := range kept["event"] {
+			d.Form.Checked[ev] = true
+		}
+	}
+	return s.renderAlertsFlash(w, r, http.StatusOK, d, nil)
 }
 
 // alertsAdd adds a webhook and shows its secret on the answer page itself,
-// never in a cookie or a URL.
+// never in a cookie or a URL, so this POST answers with a page, not a
+// redirect (as Reset password does); the page's script turns its history
+// entry into the GET, so that reload and Back add no other webhook. A
+// refused URL goes back to the form as typed.
 func (s *server) alertsAdd(w http.ResponseWriter, r *http.Request) error {
 	as, err := s.alertService()
 	if err != nil {
@@ -43,10 +56,7 @@ func (s *server) alertsAdd(w http.ResponseWriter, r *http.Request) error {
 	h, err := as.CreateWebhook(r.Context(), in)
 	if err != nil {
 		if allot.ErrorCode(err) == allot.EINVALID {
-			d := &alertsData{}
-			d.Form.URL = in.URL
-			v := flash{Kind: "error", Text: allot.ErrorMessage(err)}
-			return s.renderAlertsFlash(w, r, http.StatusBadRequest, d, &v)
+			return s.redirectKeeping(w, r, "/settings/alerts", flash{Kind: "error", Text: "No webhook was added: " + plainMessage(err)}, "url", "event")
 		}
 		return err
 	}
@@ -89,22 +99,22 @@ func (s *server) alertsAction(w http.ResponseWriter, r *http.Request) error {
 	switch op := r.PostForm.Get("op"); op {
 	case "enable", "disable":
 		on := op == "enable"
-		if _, err := as.UpdateWebhook(r.Context(), h.ID, alerts.WebhookUpdate{Enabled: &on}); err != nil {
-			return err
-		}
+		_, err = as.UpdateWebhook(r.Context(), h.ID, alerts.WebhookUpdate{Enabled: &on})
 		msg = "Webhook " + op + "d: " + h.URL
 	case "test":
-		if _, err := as.TestWebhook(r.Context(), h.ID); err != nil {
-			return err
-		}
+		_, err = as.TestWebhook(r.Context(), h.ID)
 		msg = "A test event is on its way to " + h.URL + ". Its delivery shows below."
 	case "remove":
-		if err := as.DeleteWebhook(r.Context(), h.ID); err != nil {
-			return err
-		}
+		err = as.DeleteWebhook(r.Context(), h.ID)
 		msg = "Webhook removed: " + h.URL
 	default:
 		return badRequest("Unknown action.")
+	}
+	if code := allot.ErrorCode(err); code == allot.EINVALID || code == allot.ECONFLICT {
+		// Refused, not broken: back to the page with the reason.
+		return s.redirect(w, r, "/settings/alerts", flash{Kind: "error", Text: "Nothing was changed: " + plainMessage(err)})
+	} else if err != nil {
+		return err
 	}
 	return s.redirect(w, r, "/settings/alerts", flash{Kind: "success", Text: msg})
 }

@@ -54,10 +54,10 @@ func TestAlertsPage(t *testing.T) {
 		t.Fatalf("add without CSRF token: %d", p.status)
 	}
 	p := b.post("/settings/alerts", url.Values{"csrf_token": {token}, "url": {"ftp://x.example/h"}})
-	if p.status != http.StatusBadRequest || len(hooks()) != 0 {
+	if p.status != http.StatusSeeOther || len(hooks()) != 0 {
 		t.Fatalf("bad URL: %d, %d webhooks", p.status, len(hooks()))
 	}
-	wantIn(t, p, "http or https")
+	wantIn(t, b.follow(p), "http or https", `value="ftp://x.example/h"`)
 
 	p = b.post("/settings/alerts", url.Values{"csrf_token": {token}, "url": {"https://x.example/h"}, "event": {alerts.GroupErrors, alerts.SubscriptionExhausted}})
 	hs := hooks()

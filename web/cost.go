@@ -4,6 +4,7 @@ package web
 // (docs/WAITING-ROOM-COST-POLICY.md).
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -16,6 +17,9 @@ import (
 // priceForm is the price form as typed, shown again when it is refused.
 type priceForm struct{ Price, Currency string }
 
+// priceFields are the price form's fields a refusal carries back.
+var priceFields = []string{"price", "currency"}
+
 type groupSeats struct {
 	ID, Name string
 	Cost     allot.GroupProductCost
@@ -24,10 +28,6 @@ type groupSeats struct {
 // priceTab shows the product's price, spend and idle seats, with the price
 // form for those who may buy.
 func (s *server) priceTab(w http.ResponseWriter, r *http.Request) error {
-	return s.renderPriceTab(w, r, http.StatusOK, nil, nil)
-}
-
-func (s *server) renderPriceTab(w http.ResponseWriter, r *http.Request, status int, form *priceForm, f *flash) error {
 	d, err := s.product(r)
 	if err != nil {
 		return err
@@ -49,19 +49,15 @@ func (s *server) renderPriceTab(w http.ResponseWriter, r *http.Request, status i
 			}
 		}
 	}
-	if form != nil {
-		x.Form = *form
+	if kept := s.keptForm(r); kept != nil {
+		x.Form = priceForm{kept.Get("price"), kept.Get("currency")}
 	}
-	v := s.newView(w, r, d.Product.Name+" – Price & cost", "licenses", x)
-	if f != nil {
-		v.Flash = f
-	}
-	s.render(w, r, status, "productextra", v)
+	s.render(w, r, http.StatusOK, "productextra", s.newView(w, r, d.Product.Name+" – Price & cost", "licenses", x))
 	return nil
 }
 
-// pricePost sets or clears the price; a refused price is shown again with
-// the reason, and nothing changes.
+// pricePost sets or clears the price; a refused price goes back to the
+// form as typed, with the reason, and nothing changes.
 func (s *server) pricePost(w http.ResponseWriter, r *http.Request) error {
 	sku := strings.ToLower(r.PathValue("sku"))
 	to := productURL(sku) + "/price"
@@ -73,11 +69,13 @@ func (s *server) pricePost(w http.ResponseWriter, r *http.Request) error {
 	}
 	form := priceForm{strings.TrimSpace(r.PostForm.Get("price")), strings.ToUpper(strings.TrimSpace(r.PostForm.Get("currency")))}
 	units, err := allot.ParsePrice(form.Price)
-	if err == nil {
-		_, err = s.svc.Cost.SetPrice(r.Context(), sku, allot.Price{Units: units, Currency: form.Currency})
+	if err != nil {
+		// ParsePrice speaks the API's language (pricePerSeat).
+		return s.redirectKeeping(w, r, to, flash{Kind: "error", Text: fmt.Sprintf("Nothing was saved: the price “%s” is not an amount. Type a number such as 8.00, with a dot and at most 4 decimals, from 0 to %d.", clipTyped(form.Price, 40), allot.MaxPrice)}, priceFields...)
 	}
+	_, err = s.svc.Cost.SetPrice(r.Context(), sku, allot.Price{Units: units, Currency: form.Currency})
 	if allot.ErrorCode(err) == allot.EINVALID {
-		return s.renderPriceTab(w, r, http.StatusBadRequest, &form, &flash{Kind: "error", Text: allot.ErrorMessage(err)})
+		return s.redirectKeeping(w, r, to, flash{Kind: "error", Text: "Nothing was saved: " + plainMessage(err)}, priceFields...)
 	}
 	if err != nil {
 		return err
@@ -131,4 +129,12 @@ func (s *server) costCSV(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	return cw.Flush()
+}
+
+// clipTyped shortens what someone typed for a message about it.
+func clipTyped(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n]) + "…"
+	}
+	return s
 }

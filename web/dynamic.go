@@ -253,33 +253,79 @@ func (s *server) fillEditor(e *ruleEditor) {
 	}
 }
 
+// --- The editor's GETs and POSTs ---
+//
+// Only Save (and Create group) posts. Validate, Preview, the builder's
+// Update, Add row and Remove buttons are GETs of the editor with the form
+// in the query (formmethod="get"; a rule is at most 3,072 characters), so
+// that their results are pages of their own: reload draws them again and
+// sends nothing. A refused Save comes back to such a GET, with the reason
+// in the flash.
+
+// editorState reports whether a GET of the editor carries a form.
+func editorState(q url.Values) bool {
+	return q.Has("rule") || q.Has("builder") || q.Has("action")
+}
+
+// editorQuery is the form as sent, for a GET of the editor: without the
+// token or the confirmation, with the action asked (none for "").
+func editorQuery(f url.Values, action string) url.Values {
+	q := url.Values{}
+	for k, v := range f {
+		if k != csrfField && k != "action" && k != "confirm" {
+			q[k] = v
+		}
+	}
+	if action != "" {
+		q.Set("action", action)
+	}
+	return q
+}
+
 // --- New dynamic group ---
 
 func (s *server) newDynamicGroup(w http.ResponseWriter, r *http.Request) error {
-	e := &ruleEditor{New: true}
-	e.setText("")
-	e.synced()
-	return s.renderEditor(w, r, http.StatusOK, e)
+	if dropToken(w, r) {
+		return nil
+	}
+	q := r.URL.Query()
+	if !editorState(q) {
+		e := &ruleEditor{New: true}
+		e.setText("")
+		e.synced()
+		return s.renderEditor(w, r, http.StatusOK, e)
+	}
+	e := s.editorFromForm(q)
+	e.New = true
+	if err := s.editorAction(r, e, nil, q.Get("action")); err != nil {
+		return err
+	}
+	return s.renderEditor(w, r, statusOf400(e), e)
 }
 
 func (s *server) newDynamicGroupPost(w http.ResponseWriter, r *http.Request) error {
-	e := s.editorFromForm(r.PostForm)
+	f := r.PostForm
+	e := s.editorFromForm(f)
 	e.New = true
-	done, err := s.editorAction(w, r, e, nil)
-	if done || err != nil {
-		return err
+	action := f.Get("action")
+	if r.URL.Query().Get("fragment") == "sync" {
+		if err := s.editorAction(r, e, nil, action); err != nil {
+			return err
+		}
+		return s.syncFragment(w, r, e)
 	}
-	if r.PostForm.Get("action") != "save" {
-		return s.renderEditor(w, r, statusOf400(e), e)
+	if action != "save" { // a page drawn when these buttons posted
+		return redirectTo(w, r, "/groups/new?"+editorQuery(f, action).Encode())
+	}
+	refuse := func(text string) error {
+		return s.redirect(w, r, "/groups/new?"+editorQuery(f, "").Encode(), flash{Kind: "error", Text: text})
 	}
 	rule, err := e.rule()
 	if err != nil {
-		e.Error = sentence(err.Error())
-		return s.renderEditor(w, r, http.StatusBadRequest, e)
+		return refuse(sentence(err.Error()))
 	}
 	if e.Name == "" || e.Nick == "" {
-		e.Error = "Enter a name and a mail nickname for the group."
-		return s.renderEditor(w, r, http.StatusBadRequest, e)
+		return refuse("Enter a name and a mail nickname for the group.")
 	}
 	g, err := s.svc.Groups.CreateGroup(r.Context(), allot.GroupCreate{DisplayName: e.Name, MailNickname: e.Nick, SecurityEnabled: true,
 		GroupTypes: []string{allot.GroupDynamic}, MembershipRule: rule, MembershipRuleProcessingState: allot.RuleOn})
@@ -287,8 +333,7 @@ func (s *server) newDynamicGroupPost(w http.ResponseWriter, r *http.Request) err
 		if allot.ErrorCode(err) == allot.EINTERNAL {
 			return err
 		}
-		e.Error = "The group was not created: " + allot.ErrorMessage(err)
-		return s.renderEditor(w, r, http.StatusBadRequest, e)
+		return refuse("The group was not created: " + plainMessage(err))
 	}
 	return s.redirect(w, r, groupURL(g.ID), flash{Kind: "success", Text: fmt.Sprintf("Dynamic group %s created. Its rule is being applied to the organization's users; members appear as it runs.", g.DisplayName)})
 }
@@ -311,18 +356,43 @@ func (s *server) editorOfGroup(r *http.Request, g *allot.Group) (*ruleEditor, er
 	return e, nil
 }
 
+// groupEditor is the editor of the group g with the form f, as sent.
+func (s *server) groupEditor(r *http.Request, g *allot.Group, f url.Values) (*ruleEditor, error) {
+	e, err := s.editorOfGroup(r, g)
+	if err != nil {
+		return nil, err
+	}
+	form := s.editorFromForm(f)
+	form.GroupID, form.GroupName, form.Static, form.MemberCount, form.State = e.GroupID, e.GroupName, e.Static, e.MemberCount, e.State
+	return form, nil
+}
+
 func (s *server) editRule(w http.ResponseWriter, r *http.Request) error {
+	if dropToken(w, r) {
+		return nil
+	}
 	g, err := s.ruleGroup(r)
 	if err != nil {
 		return err
 	}
-	e, err := s.editorOfGroup(r, g)
+	q := r.URL.Query()
+	if !editorState(q) {
+		e, err := s.editorOfGroup(r, g)
+		if err != nil {
+			return err
+		}
+		e.setText(g.MembershipRule)
+		e.synced()
+		return s.renderEditor(w, r, http.StatusOK, e)
+	}
+	e, err := s.groupEditor(r, g, q)
 	if err != nil {
 		return err
 	}
-	e.setText(g.MembershipRule)
-	e.synced()
-	return s.renderEditor(w, r, http.StatusOK, e)
+	if err := s.editorAction(r, e, g, q.Get("action")); err != nil {
+		return err
+	}
+	return s.renderEditor(w, r, statusOf400(e), e)
 }
 
 func (s *server) editRulePost(w http.ResponseWriter, r *http.Request) error {
@@ -330,31 +400,28 @@ func (s *server) editRulePost(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	e, err := s.editorOfGroup(r, g)
+	f := r.PostForm
+	e, err := s.groupEditor(r, g, f)
 	if err != nil {
 		return err
 	}
-	form := s.editorFromForm(r.PostForm)
-	form.GroupID, form.GroupName, form.Static, form.MemberCount, form.State = e.GroupID, e.GroupName, e.Static, e.MemberCount, e.State
-	e = form
-	done, err := s.editorAction(w, r, e, g)
-	if done || err != nil {
-		return err
+	action := f.Get("action")
+	if r.URL.Query().Get("fragment") == "sync" {
+		if err := s.editorAction(r, e, g, action); err != nil {
+			return err
+		}
+		return s.syncFragment(w, r, e)
 	}
-	switch r.PostForm.Get("action") {
-	case "preview":
-		return s.rulePreview(w, r, e, g)
-	case "save":
-		return s.saveRule(w, r, e, g)
+	if action != "save" { // a page drawn when these buttons posted
+		return redirectTo(w, r, groupURL(g.ID)+"/rule?"+editorQuery(f, action).Encode())
 	}
-	return s.renderEditor(w, r, statusOf400(e), e)
+	return s.saveRule(w, r, e, g)
 }
 
-// editorAction does the actions the new group's page and a group's rule
-// page share; done when it answered the request.
-func (s *server) editorAction(w http.ResponseWriter, r *http.Request, e *ruleEditor, g *allot.Group) (done bool, err error) {
-	f := r.PostForm
-	switch action := f.Get("action"); action {
+// editorAction does what a GET of the editor asks (or the script's live
+// sync): nothing of it changes anything stored.
+func (s *server) editorAction(r *http.Request, e *ruleEditor, g *allot.Group, action string) error {
+	switch action {
 	case "from-builder":
 		if !e.Flat {
 			e.Error = "This rule can only be edited as text."
@@ -385,21 +452,25 @@ func (s *server) editorAction(w http.ResponseWriter, r *http.Request, e *ruleEdi
 		e.Rows = append(e.Rows, ruleRow{Operator: "-eq"})
 	case "validate":
 		s.validateRule(r, e)
-	case "", "save", "preview":
-		if action == "" {
-			return false, badRequest("Unknown action.")
+	case "preview":
+		if g != nil {
+			return s.previewRule(r, e, g)
 		}
+	case "save":
+		// Asked by a Save that needs a confirmation first: an assigned
+		// group's members are replaced by the rule's.
+		if g != nil && e.Static {
+			s.confirmConvert(e, g)
+		}
+	case "":
 	default:
 		i, err := strconv.Atoi(strings.TrimPrefix(action, "remove-row-"))
 		if !strings.HasPrefix(action, "remove-row-") || err != nil || i < 0 || i >= len(e.Rows) {
-			return false, badRequest("Unknown action.")
+			return badRequest("Unknown action.")
 		}
 		e.Rows = slices.Delete(e.Rows, i, i+1)
 	}
-	if r.URL.Query().Get("fragment") == "sync" {
-		return true, s.syncFragment(w, r, e)
-	}
-	return false, nil
+	return nil
 }
 
 func statusOf400(e *ruleEditor) int {
@@ -471,7 +542,7 @@ func (s *server) validateRule(r *http.Request, e *ruleEditor) {
 		case allot.ErrorCode(err) == allot.ENOTFOUND:
 			missing = append(missing, n)
 		case err != nil:
-			e.Error = "The rule was not validated: " + allot.ErrorMessage(err)
+			e.Error = "The rule was not validated: " + plainMessage(err)
 			return
 		default:
 			users = append(users, u)
@@ -487,7 +558,7 @@ func (s *server) validateRule(r *http.Request, e *ruleEditor) {
 	}
 	evals, err := s.svc.Groups.EvaluateMembershipRule(r.Context(), e.GroupID, rule, ids)
 	if err != nil {
-		e.Error = "The rule is not valid: " + allot.ErrorMessage(err)
+		e.Error = "The rule is not valid: " + plainMessage(err)
 		return
 	}
 	byID := map[string]*allot.User{}
@@ -513,17 +584,18 @@ func flattenDetail(out []ruleNode, d allot.RuleDetail, depth int) []ruleNode {
 	return out
 }
 
-func (s *server) rulePreview(w http.ResponseWriter, r *http.Request, e *ruleEditor, g *allot.Group) error {
+// previewRule shows what saving the rule would do, or why it cannot.
+func (s *server) previewRule(r *http.Request, e *ruleEditor, g *allot.Group) error {
 	rule, err := e.rule()
 	if err != nil {
 		e.Error = sentence(err.Error())
-		return s.renderEditor(w, r, http.StatusBadRequest, e)
+		return nil
 	}
 	p, err := s.svc.Preview.Preview(r.Context(), []allot.PreviewChange{{Op: allot.PreviewSetMembershipRule, GroupID: g.ID, MembershipRule: rule}})
 	if err != nil {
 		if code := allot.ErrorCode(err); code == allot.EINVALID || code == allot.ECONFLICT || code == allot.ENOTFOUND || code == allot.EFORBIDDEN {
-			e.Error = "No preview: " + allot.ErrorMessage(err)
-			return s.renderEditor(w, r, http.StatusBadRequest, e)
+			e.Error = "No preview: " + plainMessage(err)
+			return nil
 		}
 		return err
 	}
@@ -534,26 +606,38 @@ func (s *server) rulePreview(w http.ResponseWriter, r *http.Request, e *ruleEdit
 		}
 	}
 	e.Preview = rp
-	return s.renderEditor(w, r, http.StatusOK, e)
+	return nil
 }
 
-func (s *server) saveRule(w http.ResponseWriter, r *http.Request, e *ruleEditor, g *allot.Group) error {
+// confirmConvert is the dialog before a rule makes an assigned group
+// dynamic, with the rule as it will be saved.
+func (s *server) confirmConvert(e *ruleEditor, g *allot.Group) {
 	rule, err := e.rule()
 	if err != nil {
 		e.Error = sentence(err.Error())
-		return s.renderEditor(w, r, http.StatusBadRequest, e)
+		return
+	}
+	text := fmt.Sprintf("%s will get dynamic membership: the users its rule matches become its members.", g.DisplayName)
+	if e.MemberCount > 0 {
+		text += fmt.Sprintf(" Its %s will be replaced by them, and members can no longer be added or removed by hand.", plural(e.MemberCount, "current member", "current members"))
+	}
+	e.Confirm = &confirmData{Title: "Change to dynamic membership", Action: groupURL(g.ID) + "/rule", Text: text, Items: []string{rule},
+		Confirm: "Change membership", Cancel: groupURL(g.ID) + "/rule", CancelLabel: "Cancel", Danger: true, ConfirmField: "confirm",
+		Fields: []field{{"action", "save"}, {"rule", rule}, {"text_was", ""}}}
+}
+
+func (s *server) saveRule(w http.ResponseWriter, r *http.Request, e *ruleEditor, g *allot.Group) error {
+	back := groupURL(g.ID) + "/rule?"
+	refuse := func(text string) error {
+		return s.redirect(w, r, back+editorQuery(r.PostForm, "").Encode(), flash{Kind: "error", Text: text})
+	}
+	rule, err := e.rule()
+	if err != nil {
+		return refuse(sentence(err.Error()))
 	}
 	if e.Static && r.PostForm.Get("confirm") != "1" {
-		// Turning a group dynamic replaces its members: ask first, with the
-		// rule as it will be saved.
-		text := fmt.Sprintf("%s will get dynamic membership: the users its rule matches become its members.", g.DisplayName)
-		if e.MemberCount > 0 {
-			text += fmt.Sprintf(" Its %s will be replaced by them, and members can no longer be added or removed by hand.", plural(e.MemberCount, "current member", "current members"))
-		}
-		e.Confirm = &confirmData{Title: "Change to dynamic membership", Action: groupURL(g.ID) + "/rule", Text: text, Items: []string{rule},
-			Confirm: "Change membership", Cancel: groupURL(g.ID) + "/rule", CancelLabel: "Cancel", Danger: true, ConfirmField: "confirm",
-			Fields: []field{{"action", "save"}, {"rule", rule}, {"text_was", ""}}}
-		return s.renderEditor(w, r, http.StatusOK, e)
+		// Turning a group dynamic replaces its members: ask first.
+		return redirectTo(w, r, back+editorQuery(r.PostForm, "save").Encode())
 	}
 	up := allot.GroupUpdate{MembershipRule: &rule}
 	if e.Static {
@@ -564,8 +648,7 @@ func (s *server) saveRule(w http.ResponseWriter, r *http.Request, e *ruleEditor,
 		if allot.ErrorCode(err) == allot.EINTERNAL {
 			return err
 		}
-		e.Error = "Nothing was saved: " + allot.ErrorMessage(err)
-		return s.renderEditor(w, r, http.StatusBadRequest, e)
+		return refuse("Nothing was saved: " + plainMessage(err))
 	}
 	text := "Membership rule saved. It is being applied to the organization's users; members change as it runs."
 	switch {
@@ -611,12 +694,34 @@ func (s *server) ruleState(w http.ResponseWriter, r *http.Request) error {
 		if allot.ErrorCode(err) == allot.EINTERNAL {
 			return err
 		}
-		return s.redirect(w, r, groupURL(g.ID), flash{Kind: "error", Text: "Nothing was changed: " + allot.ErrorMessage(err)})
+		return s.redirect(w, r, groupURL(g.ID), flash{Kind: "error", Text: "Nothing was changed: " + plainMessage(err)})
 	}
 	return s.redirect(w, r, groupURL(g.ID), flash{Kind: "success", Text: text})
 }
 
-// toAssigned turns a dynamic group's membership assigned; its members stay.
+// toAssignedConfirm is the dialog before a dynamic group's membership
+// becomes assigned (GET /groups/{id}/membership).
+func (s *server) toAssignedConfirm(w http.ResponseWriter, r *http.Request) error {
+	g, err := s.ruleGroup(r)
+	if err != nil {
+		return err
+	}
+	if !isDynamic(g) {
+		return s.redirect(w, r, groupURL(g.ID), flash{Kind: "info", Text: "This group's membership is assigned already."})
+	}
+	d, err := s.loadGroup(r, g)
+	if err != nil {
+		return err
+	}
+	d.Confirm = &confirmData{Title: "Change to assigned membership", Action: groupURL(g.ID) + "/membership",
+		Text:    fmt.Sprintf("%s will keep its %s, but its rule is removed: members are then added and removed by hand.", g.DisplayName, plural(d.MemberCount, "current member", "current members")),
+		Confirm: "Change membership", Cancel: groupURL(g.ID), CancelLabel: "Cancel", ConfirmField: "confirm", Danger: true}
+	s.render(w, r, http.StatusOK, "group", s.newView(w, r, g.DisplayName, "groups", d))
+	return nil
+}
+
+// toAssigned turns a dynamic group's membership assigned; its members
+// stay. Without confirm=1 it sends to the dialog.
 func (s *server) toAssigned(w http.ResponseWriter, r *http.Request) error {
 	g, err := s.ruleGroup(r)
 	if err != nil {
@@ -626,22 +731,14 @@ func (s *server) toAssigned(w http.ResponseWriter, r *http.Request) error {
 		return s.redirect(w, r, groupURL(g.ID), flash{Kind: "info", Text: "This group's membership is assigned already."})
 	}
 	if r.PostForm.Get("confirm") != "1" {
-		d, err := s.loadGroup(r, g)
-		if err != nil {
-			return err
-		}
-		d.Confirm = &confirmData{Title: "Change to assigned membership", Action: groupURL(g.ID) + "/membership",
-			Text:    fmt.Sprintf("%s will keep its %s, but its rule is removed: members are then added and removed by hand.", g.DisplayName, plural(d.MemberCount, "current member", "current members")),
-			Confirm: "Change membership", Cancel: groupURL(g.ID), CancelLabel: "Cancel", ConfirmField: "confirm", Danger: true}
-		s.render(w, r, http.StatusOK, "group", s.newView(w, r, g.DisplayName, "groups", d))
-		return nil
+		return redirectTo(w, r, groupURL(g.ID)+"/membership")
 	}
 	types := slices.DeleteFunc(slices.Clone(g.GroupTypes), func(t string) bool { return t == allot.GroupDynamic })
 	if _, err := s.svc.Groups.UpdateGroup(r.Context(), g.ID, allot.GroupUpdate{GroupTypes: &types}); err != nil {
 		if allot.ErrorCode(err) == allot.EINTERNAL {
 			return err
 		}
-		return s.redirect(w, r, groupURL(g.ID), flash{Kind: "error", Text: "Nothing was changed: " + allot.ErrorMessage(err)})
+		return s.redirect(w, r, groupURL(g.ID), flash{Kind: "error", Text: "Nothing was changed: " + plainMessage(err)})
 	}
 	return s.redirect(w, r, groupURL(g.ID), flash{Kind: "success", Text: "The group now has assigned membership; its members stayed."})
 }

@@ -124,10 +124,14 @@ func TestDynamicGroupCreate(t *testing.T) {
 	}
 	bad.Set("rule", `user.usageLocation -eq "US" -and`)
 	p = b.post("/groups/new", bad)
-	if p.status != http.StatusBadRequest {
-		t.Fatalf("a bad rule: status %d", p.status)
+	if p.status != http.StatusSeeOther || !strings.HasPrefix(p.header.Get("Location"), "/groups/new?") {
+		t.Fatalf("a bad rule: status %d to %q, want 303 back to the form", p.status, p.header.Get("Location"))
 	}
-	wantIn(t, p, `id="rule-error"`, "column")
+	p = b.follow(p)
+	wantIn(t, p, `class="flash flash-error"`, "column", `value="US staff"`)
+	if got := textareaOf(t, p, "rule"); got != bad.Get("rule") {
+		t.Fatalf("the refused rule shows %q, want what was typed", got)
+	}
 	if page, err := e.db.ListGroups(e.ga, allot.ListOptions{Top: 10, Count: true}); err != nil || page.Count != 2 {
 		t.Fatalf("after a bad rule the tenant has %d groups (%v)", page.Count, err)
 	}
@@ -206,8 +210,11 @@ func TestDynamicRuleBuilderAndText(t *testing.T) {
 	f := editorForm(t, p, token)
 	f.Set("rule", `(user.department -eq "Sales") -or (user.usageLocation -in ["GB","FR"])`)
 	f.Set("action", "from-text")
-	p = b.post(edit, f)
-	if p.status != http.StatusOK {
+	p = b.get(edit + "?" + f.Encode())
+	if to := p.header.Get("Location"); p.status != http.StatusSeeOther || strings.Contains(to, "csrf_token") || !strings.Contains(to, "action=from-text") {
+		t.Fatalf("from-text with the token: %d to %q, want 303 to the same GET without the token", p.status, to)
+	}
+	if p = b.follow(p); p.status != http.StatusOK {
 		t.Fatalf("from-text: %d %s", p.status, p.body)
 	}
 	wantIn(t, p, `value="-or" selected`, `value="Sales"`, `value="[&#34;GB&#34;,&#34;FR&#34;]"`)
@@ -220,7 +227,8 @@ func TestDynamicRuleBuilderAndText(t *testing.T) {
 	f["value"][0] = "Marketing"
 	f.Set("join", "-and")
 	f.Set("action", "from-builder")
-	p = b.post(edit, f)
+	p = b.get(edit + "?" + f.Encode())
+	p = b.follow(p)
 	want := `(user.department -eq "Marketing") -and (user.usageLocation -in ["GB","FR"])`
 	if got := textareaOf(t, p, "rule"); got != want {
 		t.Fatalf("text from the builder: %q, want %q", got, want)
@@ -229,13 +237,14 @@ func TestDynamicRuleBuilderAndText(t *testing.T) {
 	// Add a row and remove another, without script.
 	f = editorForm(t, p, token)
 	f.Set("action", "add-row")
-	p = b.post(edit, f)
+	p = b.follow(b.get(edit + "?" + f.Encode()))
 	if n := strings.Count(p.body, `<tr data-row=`); n != 3 {
 		t.Fatalf("after Add row: %d rows", n)
 	}
 	f = editorForm(t, p, token)
 	f.Set("action", "remove-row-0")
-	p = b.post(edit, f)
+	f.Del("csrf_token")
+	p = b.get(edit + "?" + f.Encode())
 	if n := strings.Count(p.body, `<tr data-row=`); n != 2 {
 		t.Fatalf("after Remove: %d rows", n)
 	}
@@ -277,10 +286,10 @@ func TestDynamicRuleBuilderAndText(t *testing.T) {
 	f["value"][0] = "FR"
 	f.Set("action", "save")
 	p = b.post(edit, f)
-	if p.status != http.StatusBadRequest {
+	if p.status != http.StatusSeeOther {
 		t.Fatalf("both edited: %d", p.status)
 	}
-	wantIn(t, p, "Both the rule builder and the rule text were changed")
+	wantIn(t, b.follow(p), "Both the rule builder and the rule text were changed", `class="flash flash-error"`)
 	if g := e.group(id); g.MembershipRule != `user.usageLocation -eq "GB"` {
 		t.Fatalf("saved %q", g.MembershipRule)
 	}
@@ -289,7 +298,7 @@ func TestDynamicRuleBuilderAndText(t *testing.T) {
 	f = editorForm(t, b.get(edit), token)
 	f.Set("rule", `-not (user.usageLocation -eq "GB")`)
 	f.Set("action", "from-text")
-	p = b.post(edit, f)
+	p = b.follow(b.post(edit, f)) // a page drawn when the button posted: sent to the GET
 	wantIn(t, p, "This rule can only be edited as text")
 	if strings.Contains(p.body, `id="rule-rows"`) {
 		t.Fatal("the builder shows rows of a rule it cannot show")
@@ -316,7 +325,8 @@ func TestDynamicValidateRules(t *testing.T) {
 	f.Set("rule", `(user.usageLocation -eq "US") -or (user.displayName -startsWith "car")`)
 	f.Set("users", "alice@contoso.example, bob@contoso.example\n"+e.users["carol"])
 	f.Set("action", "validate")
-	p := b.post(edit, f)
+	f.Del("csrf_token")
+	p := b.get(edit + "?" + f.Encode())
 	if p.status != http.StatusOK {
 		t.Fatalf("validate: %d %s", p.status, p.body)
 	}
@@ -340,7 +350,7 @@ func TestDynamicValidateRules(t *testing.T) {
 
 	// A bad rule: the error with its column, nothing validated or saved.
 	f.Set("rule", `(user.usageLocation -eq "US") -or (user.nope -eq "x")`)
-	p = b.post(edit, f)
+	p = b.get(edit + "?" + f.Encode())
 	if p.status != http.StatusBadRequest {
 		t.Fatalf("a bad rule: %d", p.status)
 	}
@@ -349,7 +359,8 @@ func TestDynamicValidateRules(t *testing.T) {
 		t.Fatal("a bad rule shows results")
 	}
 	f.Set("action", "save")
-	if p := b.post(edit, f); p.status != http.StatusBadRequest || !strings.Contains(p.body, "column") {
+	f.Set("csrf_token", token)
+	if p := b.post(edit, f); p.status != http.StatusSeeOther || !strings.Contains(b.follow(p).body, "column") {
 		t.Fatalf("saving a bad rule: %d", p.status)
 	}
 	if g := e.group(id); g.MembershipRule != usRule {
@@ -360,13 +371,13 @@ func TestDynamicValidateRules(t *testing.T) {
 	f.Set("rule", usRule)
 	f.Set("action", "validate")
 	f.Set("users", "nobody@contoso.example")
-	wantIn(t, b.post(edit, f), "No user is named nobody@contoso.example.")
+	wantIn(t, b.follow(b.get(edit+"?"+f.Encode())), "No user is named nobody@contoso.example.")
 	many := make([]string, 21)
 	for i := range many {
 		many[i] = "u" + strings.Repeat("x", i) + "@contoso.example"
 	}
 	f.Set("users", strings.Join(many, ","))
-	wantIn(t, b.post(edit, f), "up to 20 users at a time, and 21 are entered")
+	wantIn(t, b.follow(b.get(edit+"?"+f.Encode())), "up to 20 users at a time, and 21 are entered")
 }
 
 // TestDynamicPauseResume: Pause and Resume change the processing state the
@@ -417,6 +428,10 @@ func TestDynamicConvertAndPreview(t *testing.T) {
 	f.Set("rule", usRule)
 	f.Set("action", "preview")
 	p = b.post(edit, f)
+	if p.status != http.StatusSeeOther {
+		t.Fatalf("a posted preview: %d, want 303 to its GET", p.status)
+	}
+	p = b.follow(p)
 	if p.status != http.StatusOK {
 		t.Fatalf("preview: %d %s", p.status, p.body)
 	}
@@ -433,6 +448,10 @@ func TestDynamicConvertAndPreview(t *testing.T) {
 	// Save: the dialog first.
 	f.Set("action", "save")
 	p = b.post(edit, f)
+	if p.status != http.StatusSeeOther {
+		t.Fatalf("save of an assigned group: %d, want 303 to the dialog", p.status)
+	}
+	p = b.follow(p)
 	wantIn(t, p, `id="confirm-dialog"`, "Change to dynamic membership", "Its 3 current members will be replaced", `name="confirm" value="1"`)
 	if isDyn(e.group(mkt)) {
 		t.Fatal("the dialog changed the group")
@@ -448,8 +467,12 @@ func TestDynamicConvertAndPreview(t *testing.T) {
 	}
 
 	// Back to assigned: asked, then done; the members stay.
-	p = b.post("/groups/"+mkt+"/membership", url.Values{"csrf_token": {token}})
-	wantIn(t, p, "Change to assigned membership", "will keep its 1 current member")
+	wantIn(t, b.get("/groups/"+mkt), `<form method="get" action="/groups/`+mkt+`/membership">`)
+	p = b.get("/groups/" + mkt + "/membership")
+	wantIn(t, p, "Change to assigned membership", "will keep its 1 current member", `name="confirm" value="1"`)
+	if p := b.post("/groups/"+mkt+"/membership", url.Values{"csrf_token": {token}}); p.status != http.StatusSeeOther || p.header.Get("Location") != "/groups/"+mkt+"/membership" {
+		t.Fatalf("a POST without confirm: %d to %q, want 303 to the dialog", p.status, p.header.Get("Location"))
+	}
 	if !isDyn(e.group(mkt)) {
 		t.Fatal("the dialog changed the group")
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 
 	"github.com/allot-dev/allot"
 )
@@ -38,11 +39,11 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		case allot.ENOTFOUND:
 			status, msg = http.StatusNotFound, "We couldn't find that. It may have been deleted, or the address is wrong."
 		case allot.EFORBIDDEN:
-			status, msg = http.StatusForbidden, allot.ErrorMessage(err)
+			status, msg = http.StatusForbidden, plainMessage(err)
 		case allot.EINVALID, allot.ECONFLICT, allot.EUNSUPPORTEDQUERY:
-			status, msg = http.StatusBadRequest, allot.ErrorMessage(err)
+			status, msg = http.StatusBadRequest, plainMessage(err)
 		case allot.ETOOMANY:
-			status, msg = http.StatusTooManyRequests, allot.ErrorMessage(err)
+			status, msg = http.StatusTooManyRequests, plainMessage(err)
 		case allot.EUNAUTHORIZED:
 			http.Redirect(w, r, "/signin", http.StatusSeeOther)
 			return
@@ -54,7 +55,7 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if title == "" {
 		title = "Something went wrong"
 	}
-	v := &view{Title: title, CSRF: csrfFrom(r.Context()), Static: s.staticURLs(), Data: errorData{Status: status, Message: msg}}
+	v := &view{Title: title, CSRF: csrfFrom(r.Context()), Static: s.staticURLs(), Data: errorData{Status: status, Message: msg, Back: backTo(r)}}
 	if a, ok := allot.ActorFromContext(r.Context()); ok {
 		v.Actor, v.RoleName, v.Can = a, roleName(a.Role), permsOf(a.Role)
 	}
@@ -64,4 +65,19 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 type errorData struct {
 	Status  int
 	Message string
+	Back    string // the page of this site the request came from, so that an error is no dead end
+}
+
+// backTo is the local page the request was sent from (the Referer, which
+// the Referrer-Policy keeps to this site), or "".
+func backTo(r *http.Request) string {
+	ref, err := url.Parse(r.Referer())
+	if err != nil || ref.Host != r.Host || ref.Path == r.URL.Path && r.Method == http.MethodGet {
+		return ""
+	}
+	p, ok := localPath(ref.RequestURI())
+	if !ok || p == "/signin" {
+		return ""
+	}
+	return p
 }

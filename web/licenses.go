@@ -61,6 +61,11 @@ type productData struct {
 	GroupCount int
 	Next       string // the next page of the tab's list
 	Panel      *panel
+	Query      string // the Users tab's search
+	// Progress are the walks under way for the product (the Groups tab).
+	Progress []groupProgress
+	// Live is where the Groups tab's script reads its progress and statuses again.
+	Live string
 }
 
 // productExtraData is a product's Waiting room tab (web/waitingroom.go) or
@@ -87,6 +92,7 @@ type groupRow struct {
 	Status         groupStatus
 	AppsOff        int
 	Products       []string
+	Members        int // user members
 }
 
 // panel is the side panel or dialog open over a page.
@@ -124,9 +130,14 @@ func (s *server) loadProduct(r *http.Request, tab, after string) (*productData, 
 	userAfter, groupAfter := after, ""
 	if tab != "users" {
 		userAfter, groupAfter = "", after
+	} else {
+		d.Query = strings.TrimSpace(r.URL.Query().Get("q"))
+		if len(d.Query) > 256 {
+			d.Query = strings.ToValidUTF8(d.Query[:256], "")
+		}
 	}
 	users, err := s.svc.Users.ListUsers(ctx, allot.ListOptions{Filter: &allot.AnyLicense{SkuID: skuID}, OrderBy: "displayName", Top: s.pageSize,
-		After: userAfter, WithLicensing: tab == "users", Count: true})
+		After: userAfter, WithLicensing: tab == "users", Count: true, Search: d.Query})
 	if err != nil {
 		return nil, err
 	}
@@ -153,11 +164,25 @@ func (s *server) loadProduct(r *http.Request, tab, after string) (*productData, 
 			d.Users = append(d.Users, row)
 		}
 		if users.NextCursor != "" {
-			d.Next = d.URL + "?after=" + url.QueryEscape(users.NextCursor)
+			v := url.Values{"after": {users.NextCursor}}
+			if d.Query != "" {
+				v.Set("q", d.Query)
+			}
+			d.Next = d.URL + "?" + v.Encode()
 		}
 	} else {
+		ids := make([]string, 0, len(groups.Items))
 		for i := range groups.Items {
-			d.Groups = append(d.Groups, groupRowOf(cat, &groups.Items[i], skuID))
+			ids = append(ids, groups.Items[i].ID)
+		}
+		counts, err := s.svc.Groups.MemberCounts(ctx, ids)
+		if err != nil {
+			return nil, err
+		}
+		for i := range groups.Items {
+			row := groupRowOf(cat, &groups.Items[i], skuID)
+			row.Members = counts[row.ID]
+			d.Groups = append(d.Groups, row)
 		}
 		if groups.NextCursor != "" {
 			d.Next = d.URL + "/groups?after=" + url.QueryEscape(groups.NextCursor)
@@ -213,7 +238,8 @@ func (s *server) productUsersTab(w http.ResponseWriter, r *http.Request) error {
 	}
 	if r.URL.Query().Get("fragment") == "rows" {
 		w.Header().Set("X-Next-Page", d.Next)
-		s.renderTemplate(w, r, http.StatusOK, "product", "user-rows", &view{Data: d})
+		a, _ := allot.ActorFromContext(r.Context())
+		s.renderTemplate(w, r, http.StatusOK, "product", "user-rows", &view{Data: d, Can: permsOf(a.Role)})
 		return nil
 	}
 	s.renderProduct(w, r, http.StatusOK, d)
@@ -221,9 +247,22 @@ func (s *server) productUsersTab(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *server) productGroupsTab(w http.ResponseWriter, r *http.Request) error {
-	d, err := s.loadProduct(r, "groups", r.URL.Query().Get("after"))
+	after := r.URL.Query().Get("after")
+	d, err := s.loadProduct(r, "groups", after)
 	if err != nil {
 		return err
+	}
+	if d.Progress, err = s.productProgress(r, d); err != nil {
+		return err
+	}
+	// Ends in "?" or "&", ready for the script's fragment=live.
+	d.Live = d.URL + "/groups?"
+	if after != "" {
+		d.Live += "after=" + url.QueryEscape(after) + "&"
+	}
+	if r.URL.Query().Get("fragment") == "live" {
+		s.renderTemplate(w, r, http.StatusOK, "product", "groups-live", s.newView(w, r, d.Product.Name, "licenses", d))
+		return nil
 	}
 	s.renderProduct(w, r, http.StatusOK, d)
 	return nil
@@ -248,6 +287,7 @@ type assignData struct {
 type groupOption struct {
 	ID, Name, Type string
 	HasProduct     bool
+	Members        int // user members
 }
 
 type planOption struct {
@@ -274,12 +314,22 @@ func (s *server) suggestions(r *http.Request, skuID, q string, selected []groupO
 		return nil, err
 	}
 	var out []groupOption
+	var ids []string
 	for i := range page.Items {
 		g := &page.Items[i]
 		if slices.ContainsFunc(selected, func(o groupOption) bool { return o.ID == g.ID }) {
 			continue
 		}
 		out = append(out, optionOf(g, skuID))
+		ids = append(ids, g.ID)
+	}
+	// How big a group is decides whether its licenses fit the seats left.
+	counts, err := s.svc.Groups.MemberCounts(r.Context(), ids)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		out[i].Members = counts[out[i].ID]
 	}
 	return out, nil
 }
@@ -289,20 +339,61 @@ func optionOf(g *allot.Group, skuID string) groupOption {
 		HasProduct: slices.ContainsFunc(g.AssignedLicenses, func(l allot.AssignedLicense) bool { return l.SkuID == skuID })}
 }
 
+// assignPanel is the Assign licenses panel. Its Search and Preview
+// buttons are GETs of the panel with the form in the query (q, group,
+// plan, apps_shown, include_nested, preview=1), and a refused Assign comes
+// back here with what was selected kept for one page.
 func (s *server) assignPanel(w http.ResponseWriter, r *http.Request) error {
+	if dropToken(w, r) {
+		return nil
+	}
 	d, err := s.loadProduct(r, "groups", "")
 	if err != nil {
 		return err
 	}
-	a := &assignData{Plans: s.plansOf(d.Product.ID, nil), Max: allot.MaxBatch, Done: r.URL.Query().Get("done") == "1"}
-	if !a.Done {
-		if a.Suggestions, err = s.suggestions(r, d.Product.ID, "", nil); err != nil {
-			return err
-		}
+	q := r.URL.Query()
+	if q.Get("done") == "1" {
+		d.Panel = &panel{Kind: "assign", Assign: &assignData{Plans: s.plansOf(d.Product.ID, nil), Max: allot.MaxBatch, Done: true}}
+		s.renderProduct(w, r, http.StatusOK, d)
+		return nil
+	}
+	if kept := s.keptForm(r); kept != nil {
+		q = kept
+	}
+	a, off, err := s.readAssignForm(r, q, d.Product.ID)
+	if err != nil {
+		return err
 	}
 	d.Panel = &panel{Kind: "assign", Assign: a}
-	s.renderProduct(w, r, http.StatusOK, d)
+	status := http.StatusOK
+	if q.Get("preview") == "1" {
+		if err := s.assignPreview(r, a, d.Product.ID, off); err != nil {
+			return err
+		}
+		if a.Error != "" {
+			status = http.StatusBadRequest
+		}
+	}
+	s.renderProduct(w, r, status, d)
 	return nil
+}
+
+// dropToken answers a GET that a form sent with its CSRF token (a button
+// with formmethod="get" in a form that also posts) with a redirect to the
+// same address without it, so that the token stays out of the history,
+// bookmarks and logs.
+func dropToken(w http.ResponseWriter, r *http.Request) bool {
+	q := r.URL.Query()
+	if !q.Has(csrfField) {
+		return false
+	}
+	q.Del(csrfField)
+	to := r.URL.EscapedPath()
+	if len(q) > 0 {
+		to += "?" + q.Encode()
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
+	return true
 }
 
 // assignSuggest answers the panel's script with the suggestions for what
@@ -324,36 +415,46 @@ func (s *server) assignSuggest(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// assignPanelPost is the panel's form: Search keeps the selection and
-// shows new suggestions; Preview shows what Assign would do; Assign
-// assigns the product to the selected groups.
+// assignFields are the Assign licenses panel's fields, kept when Assign
+// is refused and carried by its GETs.
+var assignFields = []string{"q", "group", "plan", "apps_shown", "include_nested"}
+
+// assignPanelPost is the panel's Assign: it assigns the product to the
+// selected groups. Search and Preview are GETs of the panel; a page drawn
+// before they were still posts them, and is sent there.
 func (s *server) assignPanelPost(w http.ResponseWriter, r *http.Request) error {
-	d, err := s.loadProduct(r, "groups", "")
+	d, err := s.product(r)
 	if err != nil {
 		return err
 	}
-	a, off, err := s.readAssignForm(r, d.Product.ID)
-	if err != nil {
-		return err
-	}
-	d.Panel = &panel{Kind: "assign", Assign: a}
-	switch r.PostForm.Get("action") {
-	case "preview":
-		if err := s.assignPreview(r, a, d.Product.ID, off); err != nil {
-			return err
+	panelURL := d.URL + "/groups/assign"
+	if r.PostForm.Get("action") != "assign" {
+		q := url.Values{}
+		for _, name := range assignFields {
+			if vs := r.PostForm[name]; len(vs) > 0 {
+				q[name] = vs
+			}
 		}
-	case "assign":
-		return s.assignSelected(w, r, d, a, off)
+		if r.PostForm.Get("action") == "preview" {
+			q.Set("preview", "1")
+		}
+		http.Redirect(w, r, panelURL+"?"+q.Encode(), http.StatusSeeOther)
+		return nil
 	}
-	s.renderProduct(w, r, http.StatusOK, d)
-	return nil
+	a, off, err := s.readAssignForm(r, r.PostForm, d.Product.ID)
+	if err != nil {
+		return err
+	}
+	return s.assignSelected(w, r, d, a, off)
 }
 
 // readAssignForm reads the panel as sent, with new suggestions, and the
 // apps to turn off: every plan of the product whose box was left off.
-func (s *server) readAssignForm(r *http.Request, sku string) (a *assignData, off []string, err error) {
-	f := r.PostForm
+func (s *server) readAssignForm(r *http.Request, f url.Values, sku string) (a *assignData, off []string, err error) {
 	a = &assignData{Query: strings.TrimSpace(f.Get("q")), Max: allot.MaxBatch}
+	if len(a.Query) > 256 {
+		a.Query = strings.ToValidUTF8(a.Query[:256], "")
+	}
 	if f.Get("apps_shown") == "1" {
 		for _, p := range s.plansOf(sku, nil) {
 			if !slices.Contains(f["plan"], p.ID) {
@@ -370,7 +471,7 @@ func (s *server) readAssignForm(r *http.Request, sku string) (a *assignData, off
 	for _, id := range ids {
 		g, err := s.svc.Groups.Group(r.Context(), id)
 		if err != nil {
-			if allot.ErrorCode(err) == allot.ENOTFOUND {
+			if code := allot.ErrorCode(err); code == allot.ENOTFOUND || code == allot.EINVALID {
 				continue // deleted meanwhile; it simply drops out of the selection
 			}
 			return nil, nil, err
@@ -384,20 +485,19 @@ func (s *server) readAssignForm(r *http.Request, sku string) (a *assignData, off
 }
 
 // assignSelected assigns the product to the selected groups. What the
-// panel or the domain refuses is shown in the panel, so that the
-// selection can be corrected rather than made again.
+// panel or the domain refuses goes back to the panel with the selection
+// kept, so that it can be corrected rather than made again.
 func (s *server) assignSelected(w http.ResponseWriter, r *http.Request, d *productData, a *assignData, off []string) error {
+	refuse := func(text string) error {
+		return s.redirectKeeping(w, r, d.URL+"/groups/assign", flash{Kind: "error", Text: text}, assignFields...)
+	}
 	switch {
 	case len(a.Selected) == 0:
-		a.Error = "Select at least one group from the Suggested groups list, then select Assign."
+		return refuse("Select at least one group from the Suggested groups list, then select Assign.")
 	case len(a.Selected) > allot.MaxBatch:
-		a.Error = fmt.Sprintf("You can assign licenses to at most %d groups at a time, and %d are selected. Clear some, then select Assign.", allot.MaxBatch, len(a.Selected))
+		return refuse(fmt.Sprintf("You can assign licenses to at most %d groups at a time, and %d are selected. Clear some, then select Assign.", allot.MaxBatch, len(a.Selected)))
 	case len(off) == len(a.Plans) && len(off) > 0:
-		a.Error = "Every app and service is turned off. Turn at least one on, then select Assign."
-	}
-	if a.Error != "" {
-		s.renderProduct(w, r, http.StatusBadRequest, d)
-		return nil
+		return refuse("Every app and service is turned off. Turn at least one on, then select Assign.")
 	}
 	var gids, gnames []string
 	for _, o := range a.Selected {
@@ -409,9 +509,7 @@ func (s *server) assignSelected(w http.ResponseWriter, r *http.Request, d *produ
 	nested := a.IncludeNested // the box as shown: unticked switches nesting off
 	if err := s.svc.Licenses.AssignGroupsLicense(r.Context(), gids, allot.AssignedLicense{SkuID: d.Product.ID, DisabledPlans: off, IncludeNestedGroups: &nested}); err != nil {
 		if code := allot.ErrorCode(err); code == allot.EINVALID || code == allot.ECONFLICT || code == allot.ENOTFOUND {
-			a.Error = "Nothing was assigned: " + allot.ErrorMessage(err)
-			s.renderProduct(w, r, http.StatusBadRequest, d)
-			return nil
+			return refuse("Nothing was assigned: " + plainMessage(err))
 		}
 		return err
 	}
@@ -472,32 +570,60 @@ func unassignConfirm(action, cancel, name string, ids, names []string, text stri
 	return &panel{Kind: "confirm", Confirm: c}
 }
 
-func (s *server) unassignGroups(w http.ResponseWriter, r *http.Request) error {
+// selectedGroups reads the groups a form or query lists for Unassign
+// licenses; ok is false when the request was answered (nothing selected).
+func (s *server) selectedGroups(w http.ResponseWriter, r *http.Request, d *productData, values []string) (groups []*allot.Group, ok bool, err error) {
+	ids := formIDs(values)
+	if len(ids) == 0 {
+		return nil, false, s.redirect(w, r, d.URL+"/groups", flash{Kind: "error", Text: "Select the check boxes of the groups to unassign licenses from, then select Unassign licenses."})
+	}
+	if len(ids) > s.pageSize {
+		return nil, false, badRequest("Too many groups were selected.")
+	}
+	for _, id := range ids {
+		g, err := s.svc.Groups.Group(r.Context(), id)
+		if err != nil {
+			return nil, false, err
+		}
+		groups = append(groups, g)
+	}
+	return groups, true, nil
+}
+
+// unassignGroupsConfirm is the dialog that asks before the product is
+// unassigned from the selected groups (GET …/groups/unassign?group=…).
+func (s *server) unassignGroupsConfirm(w http.ResponseWriter, r *http.Request) error {
 	d, err := s.loadProduct(r, "groups", "")
 	if err != nil {
 		return err
 	}
-	ids := formIDs(r.PostForm["group"])
-	if len(ids) == 0 {
-		return s.redirect(w, r, d.URL+"/groups", flash{Kind: "error", Text: "Select the check boxes of the groups to unassign licenses from, then select Unassign licenses."})
+	groups, ok, err := s.selectedGroups(w, r, d, r.URL.Query()["group"])
+	if !ok || err != nil {
+		return err
 	}
-	if len(ids) > s.pageSize {
-		return badRequest("Too many groups were selected.")
-	}
-	var groups []*allot.Group
 	var gids, gnames []string
-	for _, id := range ids {
-		g, err := s.svc.Groups.Group(r.Context(), id)
-		if err != nil {
-			return err
-		}
-		groups, gids, gnames = append(groups, g), append(gids, g.ID), append(gnames, g.DisplayName)
+	for _, g := range groups {
+		gids, gnames = append(gids, g.ID), append(gnames, g.DisplayName)
+	}
+	d.Panel = unassignConfirm(d.URL+"/groups/unassign", d.URL+"/groups", "group", gids, gnames,
+		fmt.Sprintf("Unassign %s from %s? Members lose the licenses they have only through these groups, and the seats are freed.", d.Product.Name, plural(len(groups), "group", "groups")))
+	s.renderProduct(w, r, http.StatusOK, d)
+	return nil
+}
+
+// unassignGroups unassigns the product from the groups the dialog lists
+// (confirm=1); without it, it sends to the dialog.
+func (s *server) unassignGroups(w http.ResponseWriter, r *http.Request) error {
+	d, err := s.product(r)
+	if err != nil {
+		return err
 	}
 	if r.PostForm.Get("confirm") != "1" {
-		d.Panel = unassignConfirm(d.URL+"/groups/unassign", d.URL+"/groups", "group", gids, gnames,
-			fmt.Sprintf("Unassign %s from %s? Members lose the licenses they have only through these groups, and the seats are freed.", d.Product.Name, plural(len(groups), "group", "groups")))
-		s.renderProduct(w, r, http.StatusOK, d)
-		return nil
+		return redirectSelection(w, r, d.URL+"/groups/unassign", "group", r.PostForm["group"])
+	}
+	groups, ok, err := s.selectedGroups(w, r, d, r.PostForm["group"])
+	if !ok || err != nil {
+		return err
 	}
 	var done, failed []string
 	for _, g := range groups {
@@ -505,12 +631,23 @@ func (s *server) unassignGroups(w http.ResponseWriter, r *http.Request) error {
 			if allot.ErrorCode(err) == allot.EINTERNAL {
 				return err
 			}
-			failed = append(failed, g.DisplayName+": "+allot.ErrorMessage(err))
+			failed = append(failed, g.DisplayName+": "+plainMessage(err))
 			continue
 		}
 		done = append(done, g.DisplayName)
 	}
 	return s.redirect(w, r, d.URL+"/groups", unassigned(d.Product.Name, "group", "groups", done, failed, " Its members' licenses are being removed in the background."))
+}
+
+// redirectSelection sends a POST that only asks for a confirm dialog (a
+// page drawn before the dialog was a GET) to the dialog's GET.
+func redirectSelection(w http.ResponseWriter, r *http.Request, to, name string, ids []string) error {
+	ids = formIDs(ids)
+	if len(ids) > allot.MaxPageSize {
+		return badRequest("Too many were selected.")
+	}
+	http.Redirect(w, r, to+"?"+url.Values{name: ids}.Encode(), http.StatusSeeOther)
+	return nil
 }
 
 // unassigned says which of the groups or users lost the product, and lists
@@ -527,32 +664,60 @@ func unassigned(product, one, many string, done, failed []string, more string) f
 	return f
 }
 
-func (s *server) unassignUsers(w http.ResponseWriter, r *http.Request) error {
+// selectedProductUsers reads the users a form or query lists for
+// Unassign licenses; ok is false when the request was answered.
+func (s *server) selectedProductUsers(w http.ResponseWriter, r *http.Request, d *productData, values []string) (users []*allot.User, ok bool, err error) {
+	ids := formIDs(values)
+	if len(ids) == 0 {
+		return nil, false, s.redirect(w, r, d.URL, flash{Kind: "error", Text: "Select the check boxes of the users to unassign licenses from, then select Unassign licenses."})
+	}
+	if len(ids) > s.pageSize {
+		return nil, false, badRequest("Too many users were selected.")
+	}
+	for _, id := range ids {
+		u, err := s.svc.Users.User(r.Context(), id)
+		if err != nil {
+			return nil, false, err
+		}
+		users = append(users, u)
+	}
+	return users, true, nil
+}
+
+// unassignUsersConfirm is the dialog that asks before the product is
+// unassigned from the selected users (GET …/users/unassign?user=…).
+func (s *server) unassignUsersConfirm(w http.ResponseWriter, r *http.Request) error {
 	d, err := s.loadProduct(r, "users", "")
 	if err != nil {
 		return err
 	}
-	ids := formIDs(r.PostForm["user"])
-	if len(ids) == 0 {
-		return s.redirect(w, r, d.URL, flash{Kind: "error", Text: "Select the check boxes of the users to unassign licenses from, then select Unassign licenses."})
+	users, ok, err := s.selectedProductUsers(w, r, d, r.URL.Query()["user"])
+	if !ok || err != nil {
+		return err
 	}
-	if len(ids) > s.pageSize {
-		return badRequest("Too many users were selected.")
-	}
-	var users []*allot.User
 	var uids, unames []string
-	for _, id := range ids {
-		u, err := s.svc.Users.User(r.Context(), id)
-		if err != nil {
-			return err
-		}
-		users, uids, unames = append(users, u), append(uids, u.ID), append(unames, u.DisplayName)
+	for _, u := range users {
+		uids, unames = append(uids, u.ID), append(unames, u.DisplayName)
+	}
+	d.Panel = unassignConfirm(d.URL+"/users/unassign", d.URL, "user", uids, unames,
+		fmt.Sprintf("Unassign %s from %s? Licenses that come from a group stay until the user leaves the group or the group's license is unassigned.", d.Product.Name, plural(len(users), "user", "users")))
+	s.renderProduct(w, r, http.StatusOK, d)
+	return nil
+}
+
+// unassignUsers unassigns the product from the users the dialog lists
+// (confirm=1); without it, it sends to the dialog.
+func (s *server) unassignUsers(w http.ResponseWriter, r *http.Request) error {
+	d, err := s.product(r)
+	if err != nil {
+		return err
 	}
 	if r.PostForm.Get("confirm") != "1" {
-		d.Panel = unassignConfirm(d.URL+"/users/unassign", d.URL, "user", uids, unames,
-			fmt.Sprintf("Unassign %s from %s? Licenses that come from a group stay until the user leaves the group or the group's license is unassigned.", d.Product.Name, plural(len(users), "user", "users")))
-		s.renderProduct(w, r, http.StatusOK, d)
-		return nil
+		return redirectSelection(w, r, d.URL+"/users/unassign", "user", r.PostForm["user"])
+	}
+	users, ok, err := s.selectedProductUsers(w, r, d, r.PostForm["user"])
+	if !ok || err != nil {
+		return err
 	}
 	groupName := s.groupNames(r)
 	var done, failed []string
@@ -573,7 +738,7 @@ func (s *server) unassignUsers(w http.ResponseWriter, r *http.Request) error {
 			if allot.ErrorCode(err) == allot.EINTERNAL {
 				return err
 			}
-			failed = append(failed, u.DisplayName+": "+allot.ErrorMessage(err))
+			failed = append(failed, u.DisplayName+": "+plainMessage(err))
 			continue
 		}
 		msg := u.DisplayName

@@ -56,5 +56,5 @@ func TestAssignIncludeNestedGroups(t *testing.T) {
 
 	// A refused form keeps the box as it was.
 	f = url.Values{"csrf_token": {token}, "action": {"assign"}, "include_nested": {"1"}}
-	wantIn(t, b.post(groupsTab()+"/assign", f), `id="include-nested" checked`)
+	wantIn(t, b.follow(b.post(groupsTab()+"/assign", f)), `id="include-nested" checked`, "Select at least one group")
 }

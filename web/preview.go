@@ -51,7 +51,7 @@ func (s *server) assignPreview(r *http.Request, a *assignData, sku string, off [
 	p, err := s.svc.Preview.Preview(r.Context(), changes)
 	if err != nil {
 		if code := allot.ErrorCode(err); code == allot.EINVALID || code == allot.ECONFLICT || code == allot.ENOTFOUND {
-			a.Error = "No preview: " + allot.ErrorMessage(err)
+			a.Error = "No preview: " + plainMessage(err)
 			return nil
 		}
 		return err

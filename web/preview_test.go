@@ -25,7 +25,15 @@ func TestAssignPanelPreview(t *testing.T) {
 		f.Set("action", action)
 		return f
 	}
-	p := b.post(panel, form("preview", token))
+	// Preview is a GET of the panel with the form in the query.
+	wantIn(t, b.get(panel), `name="preview" value="1" formmethod="get"`)
+	query := func(f url.Values) string {
+		f.Del("csrf_token")
+		f.Del("action")
+		f.Set("preview", "1")
+		return panel + "?" + f.Encode()
+	}
+	p := b.get(query(form("preview", token)))
 	if p.status != http.StatusOK {
 		t.Fatalf("preview: %d %s", p.status, p.body)
 	}
@@ -46,18 +54,23 @@ func TestAssignPanelPreview(t *testing.T) {
 		t.Fatalf("after a preview: %+v %v", sub, err)
 	}
 
-	// No CSRF token, or a role that cannot assign: refused, nothing shown.
+	// A posted Preview (a page drawn before) goes to the GET; without
+	// the token, refused.
+	if p := b.post(panel, form("preview", token)); p.status != http.StatusSeeOther || !strings.Contains(b.follow(p).body, `id="assign-preview"`) {
+		t.Fatalf("a posted preview: %d", p.status)
+	}
 	if p := b.post(panel, form("preview", "")); p.status != http.StatusForbidden || strings.Contains(p.body, `id="assign-preview"`) {
 		t.Fatalf("without CSRF: %d", p.status)
 	}
-	rb, rtoken := e.signIn(allot.RoleGlobalReader)
-	if p := rb.post(panel, form("preview", rtoken)); p.status != http.StatusForbidden || strings.Contains(p.body, `id="assign-preview"`) {
+	// A role that cannot assign: refused, nothing shown.
+	rb, _ := e.signIn(allot.RoleGlobalReader)
+	if p := rb.get(query(form("preview", ""))); p.status != http.StatusForbidden || strings.Contains(p.body, `id="assign-preview"`) {
 		t.Fatalf("a Global Reader previewing: %d", p.status)
 	}
 	// Nothing selected: said so.
 	empty := form("preview", token)
 	empty.Del("group")
-	wantIn(t, b.post(panel, empty), "Select at least one group")
+	wantIn(t, b.get(query(empty)), "Select at least one group")
 
 	// Assign does what the preview showed.
 	if p := b.post(panel, form("assign", token)); p.status != http.StatusSeeOther {

@@ -16,24 +16,25 @@ func (s *server) routes() {
 	m.HandleFunc("GET /signin", s.signInPage)
 	m.HandleFunc("POST /signin", s.signIn)
 	m.Handle("POST /signout", s.action("", s.signOut))
-	m.Handle("GET /{$}", s.page(read, func(w http.ResponseWriter, r *http.Request) error {
-		http.Redirect(w, r, "/billing/licenses", http.StatusSeeOther)
-		return nil
-	}))
+	m.Handle("GET /{$}", s.page(read, s.homePage)) // web/home.go
 
 	// Billing › Licenses.
 	m.Handle("GET /billing/licenses", s.page(read, s.subscriptionsTab))
 	m.Handle("GET /billing/licenses/{sku}", s.page(read, s.productUsersTab))
+	m.Handle("GET /billing/licenses/{sku}/users/unassign", s.page(licensers, s.unassignUsersConfirm))
 	m.Handle("POST /billing/licenses/{sku}/users/unassign", s.action(licensers, s.unassignUsers))
 	m.Handle("GET /billing/licenses/{sku}/groups", s.page(read, s.productGroupsTab))
 	m.Handle("GET /billing/licenses/{sku}/groups/assign", s.page(licensers, s.assignPanel))
 	m.Handle("POST /billing/licenses/{sku}/groups/assign", s.action(licensers, s.assignPanelPost))
 	m.Handle("GET /billing/licenses/{sku}/groups/assign/suggest", s.page(licensers, s.assignSuggest))
+	m.Handle("GET /billing/licenses/{sku}/groups/unassign", s.page(licensers, s.unassignGroupsConfirm))
 	m.Handle("POST /billing/licenses/{sku}/groups/unassign", s.action(licensers, s.unassignGroups))
 	m.Handle("GET /billing/licenses/{sku}/groups/{group}", s.page(read, s.groupPanel))
 	m.Handle("POST /billing/licenses/{sku}/groups/{group}/action", s.action("", s.groupPanelAction))
 	m.Handle("GET /billing/licenses/{sku}/groups/{group}/details", s.page(read, s.errorDetails))
-	m.Handle("POST /billing/licenses/{sku}/groups/{group}/purchase/manage", s.action(buyers, s.managePanel))
+	m.Handle("GET /billing/licenses/{sku}/groups/{group}/purchase", s.page(buyers, s.purchaseConfirm))
+	m.Handle("GET /billing/licenses/{sku}/groups/{group}/purchase/manage", s.page(buyers, s.managePanel))
+	m.Handle("POST /billing/licenses/{sku}/groups/{group}/purchase/manage", s.action(buyers, s.managePanelPost))
 	m.Handle("POST /billing/licenses/{sku}/groups/{group}/purchase", s.action(buyers, s.buy))
 	m.Handle("GET /billing/licenses/{sku}/groups/{group}/purchased", s.page(buyers, s.purchased))
 
@@ -44,6 +45,7 @@ func (s *server) routes() {
 	m.Handle("POST /users/{id}/edit", s.action("", s.editUserPost))
 	m.Handle("GET /groups", s.page(read, s.groupsPage))
 	m.Handle("GET /groups/{id}", s.page(read, s.groupPage))
+	m.Handle("POST /groups/{id}/members", s.action(allot.PermManageGroups, s.groupMembersPost))
 
 	// Dynamic membership (web/dynamic.go).
 	groupers := allot.PermManageGroups
@@ -52,6 +54,7 @@ func (s *server) routes() {
 	m.Handle("GET /groups/{id}/rule", s.page(groupers, s.editRule))
 	m.Handle("POST /groups/{id}/rule", s.action(groupers, s.editRulePost))
 	m.Handle("POST /groups/{id}/rule/state", s.action(groupers, s.ruleState))
+	m.Handle("GET /groups/{id}/membership", s.page(groupers, s.toAssignedConfirm))
 	m.Handle("POST /groups/{id}/membership", s.action(groupers, s.toAssigned))
 
 	// Settings › Alerts (web/alerts.go).

@@ -20,14 +20,39 @@ type signInData struct {
 	Next      string
 	Error     string
 	SignedOut bool
+	// Single sign-on (web/oidc.go): whether the server offers it, the
+	// organization ID typed or remembered, and its button when it has a
+	// provider.
+	SSOAvailable bool
+	Org          string
+	SSO          *ssoOffer
 }
 
+// signInPage is also single sign-on's way out and back (web/oidc.go):
+// ?sso= leaves for the organization's provider, and the provider's answer
+// comes back here with its state, since this is the one path registered
+// at the provider.
 func (s *server) signInPage(w http.ResponseWriter, r *http.Request) {
-	if _, _, err := s.signedIn(r); err == nil {
-		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
+	q := r.URL.Query()
+	switch {
+	case s.svc.OIDC != nil && q.Has("state"):
+		s.ssoCallback(w, r)
+		return
+	case s.svc.OIDC != nil && q.Has("sso"):
+		s.ssoStart(w, r)
 		return
 	}
-	s.renderSignIn(w, r, http.StatusOK, signInData{Next: safeNext(r.URL.Query().Get("next")), SignedOut: r.URL.Query().Get("signedout") == "1"})
+	if _, _, err := s.signedIn(r); err == nil {
+		http.Redirect(w, r, safeNext(q.Get("next")), http.StatusSeeOther)
+		return
+	}
+	d := signInData{Next: safeNext(q.Get("next")), SignedOut: q.Get("signedout") == "1"}
+	s.offerSSO(r, &d)
+	status := http.StatusOK
+	if d.Error != "" {
+		status = http.StatusNotFound
+	}
+	s.renderSignIn(w, r, status, d)
 }
 
 func (s *server) renderSignIn(w http.ResponseWriter, r *http.Request, status int, d signInData) {
@@ -64,7 +89,9 @@ func (s *server) signIn(w http.ResponseWriter, r *http.Request) {
 		switch allot.ErrorCode(err) {
 		case allot.EUNAUTHORIZED:
 			s.log.InfoContext(r.Context(), "sign-in failed", "user", usernameDigest(username), "ip", ip)
-			s.renderSignIn(w, r, http.StatusUnauthorized, signInData{Username: username, Next: next, Error: "The username or password is incorrect."})
+			d := signInData{Username: username, Next: next, Error: "The username or password is incorrect."}
+			s.offerSSO(r, &d)
+			s.renderSignIn(w, r, http.StatusUnauthorized, d)
 		case allot.ETOOMANY:
 			s.log.InfoContext(r.Context(), "sign-in refused: too many failures", "user", usernameDigest(username), "ip", ip)
 			s.renderSignIn(w, r, http.StatusTooManyRequests, signInData{Username: username, Next: next, Error: allot.ErrorMessage(err)})

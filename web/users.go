@@ -5,6 +5,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -56,11 +57,22 @@ func (s *server) usersPage(w http.ResponseWriter, r *http.Request) error {
 
 type userData struct {
 	User    userDetails
+	States  []stateView // User.States with what fixes each error
+	Errors  int         // states in error
 	Mail    string
 	Enabled bool
 	Groups  []groupRow
 	More    bool
 	Panel   *editData
+}
+
+// stateView is a license state with the way out of its error, so that a
+// page never leaves people at a code: who holds a conflicting proxy
+// address, and which role can fix it when the viewer's cannot.
+type stateView struct {
+	stateRow
+	Holder, HolderURL string
+	Fix               string
 }
 
 func (s *server) loadUser(r *http.Request) (*allot.User, *userData, error) {
@@ -73,6 +85,14 @@ func (s *server) loadUser(r *http.Request) (*allot.User, *userData, error) {
 		defaultLoc = t.DefaultUsageLocation
 	}
 	d := &userData{User: s.userDetailsOf(r, u, defaultLoc), Mail: u.Mail, Enabled: u.AccountEnabled}
+	if d.States, err = s.stateViews(r, u, d.User.States, u.UsageLocation == "" && defaultLoc == ""); err != nil {
+		return nil, nil, err
+	}
+	for _, st := range u.States {
+		if st.State == allot.StateError {
+			d.Errors++
+		}
+	}
 	groups, err := s.svc.Users.MemberOf(r.Context(), u.ID, false, allot.ListOptions{OrderBy: "displayName", Top: 100})
 	if err != nil {
 		return nil, nil, err
@@ -114,7 +134,8 @@ type editProduct struct {
 	Direct           bool
 	Available, Total int
 	Apps             []planOption
-	Via              []string // groups the user also gets it from
+	Via              []string    // groups the user also gets it from
+	Errors           []stateView // the user's states of it in error, whatever their source
 }
 
 // returnTo is where the panel's Close goes: a local path, else the user's page.
@@ -148,10 +169,20 @@ func (s *server) editUser(w http.ResponseWriter, r *http.Request) error {
 		Return: returnTo(r, "/users/"+url.PathEscape(u.ID)), Action: "/users/" + url.PathEscape(u.ID) + "/edit",
 		CanLocation: can.EditLocation, CanLicenses: can.ManageLicenses, CanProxy: can.ManageUsers}
 	groupName := s.groupNames(r)
+	kept := s.keptForm(r)
+	if kept != nil {
+		// The form was refused: show what was typed, not what is stored.
+		if _, ok := kept["usageLocation"]; ok {
+			e.Location = kept.Get("usageLocation")
+		}
+		if _, ok := kept["proxy"]; ok {
+			e.Proxy = kept.Get("proxy")
+		}
+	}
 	for _, sub := range subs {
 		p := editProduct{ID: sub.SkuID, Name: skuName(cat, sub.SkuID), Available: sub.Available(), Total: sub.Enabled}
 		var off []string
-		for _, st := range u.States {
+		for i, st := range u.States {
 			if st.SkuID != sub.SkuID {
 				continue
 			}
@@ -160,8 +191,17 @@ func (s *server) editUser(w http.ResponseWriter, r *http.Request) error {
 			} else {
 				p.Via = append(p.Via, groupName(st.Source))
 			}
+			if st.State == allot.StateError && i < len(d.States) {
+				p.Errors = append(p.Errors, d.States[i])
+			}
 		}
 		p.Apps = s.plansOf(sub.SkuID, off)
+		if kept.Get("licenses_shown") == "1" {
+			p.Direct = slices.Contains(kept["license"], sub.SkuID)
+			for i := range p.Apps {
+				p.Apps[i].On = slices.Contains(kept["app:"+sub.SkuID], p.Apps[i].ID)
+			}
+		}
 		e.Products = append(e.Products, p)
 	}
 	slices.SortStableFunc(e.Products, func(a, b editProduct) int { return strings.Compare(a.Name, b.Name) })
@@ -191,6 +231,9 @@ func (s *server) editUserPost(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	self := "/users/" + url.PathEscape(u.ID) + "/edit?return=" + url.QueryEscape(returnTo(r, "/users/"+url.PathEscape(u.ID)))
+	if f.Kind == "error" {
+		return s.redirectKeeping(w, r, self, f, "usageLocation", "proxy", "licenses_shown", "license", "app:*")
+	}
 	return s.redirect(w, r, self, f)
 }
 
@@ -341,7 +384,7 @@ func (s *server) applyUserChanges(r *http.Request, u *allot.User, c *userChanges
 			if allot.ErrorCode(err) == allot.EINTERNAL {
 				return flash{}, err
 			}
-			return flash{Kind: "error", Text: "Nothing was saved: " + allot.ErrorMessage(err)}, nil
+			return flash{Kind: "error", Text: "Nothing was saved: " + plainMessage(err)}, nil
 		}
 	}
 	if len(c.licenses) > 0 {
@@ -356,7 +399,7 @@ func (s *server) applyUserChanges(r *http.Request, u *allot.User, c *userChanges
 			if allot.ErrorCode(err) == allot.EINTERNAL {
 				return flash{}, err
 			}
-			text := "Licenses and apps were not changed: " + allot.ErrorMessage(err)
+			text := "Licenses and apps were not changed: " + plainMessage(err)
 			if len(c.saved) > 0 {
 				text = "Saved: " + strings.Join(c.saved, "; ") + ". " + text
 			}
@@ -377,7 +420,8 @@ func (s *server) applyUserChanges(r *http.Request, u *allot.User, c *userChanges
 		return flash{}, err
 	}
 	if len(c.saved) > 0 && !canLicenses {
-		return flash{Kind: "success", Text: text + " The user's licenses are being updated in the background."}, nil
+		// Not known to be fixed yet, so not green.
+		return flash{Kind: "info", Text: text + " The user's licenses are being updated in the background."}, nil
 	}
 	cat := s.svc.Subscriptions.Catalog()
 	var errs []string
@@ -389,7 +433,8 @@ func (s *server) applyUserChanges(r *http.Request, u *allot.User, c *userChanges
 	if len(errs) == 0 {
 		return flash{Kind: "success", Text: text + " Every license of this user is now assigned."}, nil
 	}
-	return flash{Kind: "success", Text: text + " Still in error: " + strings.Join(errs, "; ") + "."}, nil
+	// Saved, but green only when nothing is left to fix.
+	return flash{Kind: "warning", Text: text + " Still in error: " + strings.Join(errs, "; ") + "."}, nil
 }
 
 // --- Groups page and a group's details ---
@@ -450,8 +495,35 @@ func (s *server) groupPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if id := r.URL.Query().Get("remove"); id != "" {
+		// Remove on a member's row: the dialog that asks first.
+		if d.Confirm, err = s.removeMemberConfirm(r, g, id); err != nil {
+			return err
+		}
+	}
 	s.render(w, r, http.StatusOK, "group", s.newView(w, r, g.DisplayName, "groups", d))
 	return nil
+}
+
+// removeMemberConfirm is the dialog before the user id leaves the
+// assigned group g (Active groups, Remove on the member's row).
+func (s *server) removeMemberConfirm(r *http.Request, g *allot.Group, id string) (*confirmData, error) {
+	a, _ := allot.ActorFromContext(r.Context())
+	if !a.Role.Can(allot.PermManageGroups) {
+		return nil, forbidden(permWords[allot.PermManageGroups])
+	}
+	if isDynamic(g) {
+		return nil, badRequest("Members of a dynamic group are managed by its rule.")
+	}
+	u, err := s.svc.Users.User(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	back := groupURL(g.ID)
+	return &confirmData{Title: "Remove from group", Action: back + "/members", Confirm: "Remove", Cancel: back, CancelLabel: "Cancel", Danger: true,
+		Text:   fmt.Sprintf("Remove %s from %s? The user loses the licenses it has only through this group.", u.DisplayName, g.DisplayName),
+		Items:  []string{u.DisplayName + " (" + u.UserPrincipalName + ")"},
+		Fields: []field{{"op", "remove"}, {"user", u.ID}}}, nil
 }
 
 func (s *server) loadGroup(r *http.Request, g *allot.Group) (*groupData, error) {
@@ -481,4 +553,118 @@ func (s *server) loadGroup(r *http.Request, g *allot.Group) (*groupData, error) 
 		d.Next = "/groups/" + url.PathEscape(g.ID) + "?after=" + url.QueryEscape(members.NextCursor)
 	}
 	return d, nil
+}
+
+// --- The way out of a license error ---
+
+// takenAddress finds the address in the rules' UniquenessViolation detail.
+var takenAddress = regexp.MustCompile(`proxy address (\S+) is already being used by another object`)
+
+// stateViews adds to rows (userDetailsOf's, one per state of u in order)
+// what fixes each error, for the role signed in.
+func (s *server) stateViews(r *http.Request, u *allot.User, rows []stateRow, noLocation bool) ([]stateView, error) {
+	a, _ := allot.ActorFromContext(r.Context())
+	out := make([]stateView, len(rows))
+	for i, row := range rows {
+		out[i].stateRow = row
+		if i >= len(u.States) || u.States[i].State != allot.StateError {
+			continue
+		}
+		st := u.States[i]
+		if st.Error == allot.UniquenessViolation {
+			var err error
+			if out[i].Holder, out[i].HolderURL, err = s.addressHolder(r, u.ID, st.Detail); err != nil {
+				return nil, err
+			}
+		}
+		out[i].Fix = fixWords(a.Role, st.Error, noLocation, out[i].Holder)
+	}
+	return out, nil
+}
+
+// addressHolder is the user or group other than self that lists the
+// address a UniquenessViolation names, with its page; a group owns its
+// addresses outright, so one is preferred to a user. "" when it is gone.
+func (s *server) addressHolder(r *http.Request, self, detail string) (name, href string, err error) {
+	m := takenAddress.FindStringSubmatch(detail)
+	if m == nil {
+		return "", "", nil
+	}
+	addr := allot.NormalizeAddress(m[1])
+	ctx := r.Context()
+	// Groups cannot be filtered by address; their lists are short, and a
+	// conflict is rare, so a few pages are read.
+	after := ""
+	for range 5 {
+		page, err := s.svc.Groups.ListGroups(ctx, allot.ListOptions{Top: allot.MaxPageSize, After: after})
+		if err != nil {
+			return "", "", err
+		}
+		for _, g := range page.Items {
+			if slices.ContainsFunc(g.ProxyAddresses, func(p string) bool { return allot.NormalizeAddress(p) == addr }) {
+				return g.DisplayName, "/groups/" + url.PathEscape(g.ID), nil
+			}
+		}
+		if after = page.NextCursor; after == "" {
+			break
+		}
+	}
+	users, err := s.svc.Users.ListUsers(ctx, allot.ListOptions{Top: 10, Filter: &allot.Any{Collection: "proxyAddresses",
+		Cond: &allot.Or{Left: &allot.Compare{Property: "proxyAddresses", Op: "eq", Value: addr},
+			Right: &allot.Compare{Property: "proxyAddresses", Op: "eq", Value: "smtp:" + addr}}}})
+	if err != nil {
+		return "", "", err
+	}
+	for _, o := range users.Items {
+		if o.ID != self {
+			return o.DisplayName, "/users/" + url.PathEscape(o.ID), nil
+		}
+	}
+	return "", "", nil
+}
+
+// fixWords says how to get out of a license error and, when the role
+// signed in cannot do it, which role can.
+func fixWords(role allot.Role, code allot.LicenseError, noLocation bool, holder string) string {
+	var fix string
+	var need []allot.Permission
+	switch code {
+	case allot.CountViolation:
+		free, buy := role.Can(allot.PermManageLicenses), role.Can(allot.PermPurchase)
+		switch {
+		case free && buy:
+			return "Free up a license (unassign it from someone who doesn't need it) or buy more, then reprocess."
+		case free:
+			return "Free up a license (unassign it from someone who doesn't need it), then reprocess. Buying more needs " + whoCan(allot.PermPurchase) + "."
+		case buy:
+			return "Buy more with Purchase license on the group's Actions needed tab. Freeing one up needs " + whoCan(allot.PermManageLicenses) + "."
+		}
+		return "Free up a license or buy more: that needs " + whoCan(allot.PermManageLicenses) + " to unassign one, or " + whoCan(allot.PermPurchase) + " to buy more."
+	case allot.UniquenessViolation:
+		fix, need = "Remove the address from this user in Edit user", []allot.Permission{allot.PermManageUsers}
+		if holder != "" {
+			fix += ", or from " + holder
+		}
+		fix += "."
+	case allot.ProhibitedInUsageLocationViolation:
+		need = []allot.Permission{allot.PermEditLocation}
+		fix = "Select a location in Edit user."
+		if !noLocation {
+			fix = "Select another location in Edit user, or turn off the app that is not offered there."
+		}
+	case allot.MutuallyExclusiveViolation:
+		fix, need = "Turn off one of the two apps, in Edit user or on the group's license.", []allot.Permission{allot.PermManageLicenses}
+	case allot.DependencyViolation:
+		fix, need = "Turn on the app it depends on, or assign a product that has it.", []allot.Permission{allot.PermManageLicenses}
+	case allot.OtherViolation:
+		return "Fix the error of the group's other product; this one follows."
+	default:
+		return ""
+	}
+	for _, p := range need {
+		if !role.Can(p) {
+			return fix + " Your role can't: that needs " + whoCan(need...) + "."
+		}
+	}
+	return fix
 }

@@ -81,10 +81,10 @@ func TestWaitingRoomCostPolicyPages(t *testing.T) {
 			t.Fatalf("without CSRF token: %d", p.status)
 		}
 		p := b.post(product+"/price", url.Values{"csrf_token": {tok}, "price": {"8,00"}, "currency": {"EUR"}})
-		if p.status != http.StatusBadRequest {
+		if p.status != http.StatusSeeOther {
 			t.Fatalf("bad price: %d", p.status)
 		}
-		wantIn(t, p, "pricePerSeat", `value="8,00"`)
+		wantIn(t, b.follow(p), "is not an amount", `value="8,00"`)
 		wantIn(t, b.follow(b.post(product+"/price", url.Values{"csrf_token": {tok}, "price": {"8"}, "currency": {"eur"}})),
 			"Price saved: 8.00 EUR", `<dd id="price">8.00 EUR</dd>`, `<dd id="spend">24.00 EUR</dd>`, `data-group="`+e.groups["Marketing"]+`"`)
 
@@ -104,8 +104,8 @@ func TestWaitingRoomCostPolicyPages(t *testing.T) {
 	t.Run("Policy", func(t *testing.T) {
 		lic, ltok := e.signIn(allot.RoleLicenseAdministrator)
 		p := lic.get("/settings/policy")
-		wantIn(t, p, `name="block" value="`+skuE1+`"`, "disabled")
-		if strings.Contains(p.body, `id="save-policy"`) || strings.Contains(lic.get("/billing/licenses").body, `href="/settings/policy"`) {
+		wantIn(t, p, `data-sku="`+skuE1+`"`, "Allowed")
+		if strings.Contains(p.body, `name="block"`) || strings.Contains(p.body, `id="save-policy"`) || strings.Contains(lic.get("/billing/licenses").body, `href="/settings/policy"`) {
 			t.Fatal("a License Administrator may save the policy")
 		}
 		if p := lic.post("/settings/policy", url.Values{"csrf_token": {ltok}, "block": {skuE1}}); p.status != http.StatusForbidden {

@@ -127,9 +127,24 @@ func names(xs []string, max int) string {
 
 var guid = regexp.MustCompile(`[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`)
 
+// guidList is ids joined by bare commas, as the rules write lists of plans.
+var guidList = regexp.MustCompile(guid.String() + `(?:,` + guid.String() + `)+`)
+
+// failedWith is how the rules say that another product of the group is in
+// error, naming its code for logs.
+var failedWith = regexp.MustCompile(`Not assigned because SKU (\S+) of the same group failed with (\w+): `)
+
 // readable puts names in place of the ids of plans, products and groups
-// in a state's detail, which the rules write for machines and logs.
+// in a state's detail, which the rules write for machines and logs, and
+// words in place of error codes.
 func readable(cat *allot.Catalog, groupName func(string) string, detail string) string {
+	detail = failedWith.ReplaceAllStringFunc(detail, func(m string) string {
+		p := failedWith.FindStringSubmatch(m)
+		return "Not assigned because " + p[1] + ", from the same group, is in error (" + errorWords(allot.LicenseError(p[2]), false) + "): "
+	})
+	// A list of names reads with a space after each comma: "Exchange
+	// Online (Plan 1), Exchange Online Kiosk".
+	detail = guidList.ReplaceAllStringFunc(detail, func(m string) string { return strings.ReplaceAll(m, ",", ", ") })
 	return guid.ReplaceAllStringFunc(detail, func(id string) string {
 		id = strings.ToLower(id)
 		switch {
@@ -143,4 +158,44 @@ func readable(cat *allot.Catalog, groupName func(string) string, detail string) 
 		}
 		return id
 	})
+}
+
+// fieldWords are the API's property names that the domain's messages
+// quote, in the words of the admin center's forms.
+var fieldWords = strings.NewReplacer(
+	"Property 'proxyAddresses'", "A proxy address", "property proxyAddresses", "proxy addresses", "proxyAddresses", "proxy addresses",
+	"Property 'usageLocation'", "The usage location", "usageLocation", "usage location",
+	"for pricePerSeat", "for the price", "pricePerSeat", "price per license",
+	"Property 'userPrincipalName'", "The username", "property userPrincipalName", "username", "userPrincipalName", "username",
+	"property mailNickname", "mail nickname", "mailNickname", "mail nickname",
+	"Property 'displayName'", "The name", "displayName", "name",
+)
+
+// plainMessage is a refusal's message as people read it: the domain
+// writes one message for the API and the admin center, with the API's
+// property names.
+func plainMessage(err error) string { return fieldWords.Replace(allot.ErrorMessage(err)) }
+
+// roleOrder lists the roles from the most specific to Global Administrator,
+// the order in which a message suggests them.
+var roleOrder = []allot.Role{allot.RoleLicenseAdministrator, allot.RoleUserAdministrator, allot.RoleBillingAdministrator,
+	allot.RoleGroupAdministrator, allot.RoleGlobalAdministrator}
+
+// whoCan names the roles with every one of perms: "a License Administrator,
+// User Administrator or Global Administrator".
+func whoCan(perms ...allot.Permission) string {
+	var out []string
+	for _, r := range roleOrder {
+		if !slices.ContainsFunc(perms, func(p allot.Permission) bool { return !r.Can(p) }) {
+			out = append(out, roleName(r))
+		}
+	}
+	if len(out) == 0 {
+		return ""
+	}
+	s := out[len(out)-1]
+	if len(out) > 1 {
+		s = strings.Join(out[:len(out)-1], ", ") + " or " + s
+	}
+	return "a " + s
 }

@@ -103,6 +103,14 @@ func init() {
 			run: stdoutOnly(cmdAccount),
 		},
 		{
+			name: "sso",
+			usage: []usageLine{
+				{"sso set --tenant ID --issuer URL --client-id ID [--client-secret-file F] [--claim groups]\n--map VALUE=ROLE… [--scopes S,…] [--sso-key-file F] [--db allot.db]", "sign-in through the tenant's identity provider (docs/SSO.md)"},
+				{"sso show|remove --tenant ID [--public-url URL] [--db allot.db]", "show prints the redirect URI to register"},
+			},
+			run: stdoutOnly(cmdSSO),
+		},
+		{
 			name:  "catalog",
 			usage: []usageLine{{"catalog import --plans FILE.csv [--rules FILE] [--dry-run] (--db DB | --server URL --token OP)", "install Microsoft's product list with rules"}},
 			run:   cmdCatalog,

@@ -68,6 +68,7 @@ type serveConfig struct {
 	pprofAddr            string
 	tlsCert, tlsKey      string
 	webhookPrivate       bool
+	ssoKeyFile           string
 }
 
 func parseServeFlags(args []string, demo bool) (*serveConfig, error) {
@@ -91,6 +92,7 @@ func parseServeFlags(args []string, demo bool) (*serveConfig, error) {
 	fs.StringVar(&c.tlsKey, "tls-key", env("ALLOT_TLS_KEY", ""), "PEM private key file of --tls-cert")
 	webhookPrivate, _ := strconv.ParseBool(env("ALLOT_WEBHOOK_ALLOW_PRIVATE", "false"))
 	fs.BoolVar(&c.webhookPrivate, "webhook-allow-private", webhookPrivate, "let alert webhooks be delivered to loopback, private and link-local addresses (env ALLOT_WEBHOOK_ALLOW_PRIVATE=1); cloud metadata addresses stay refused (docs/ALERTS.md)")
+	fs.StringVar(&c.ssoKeyFile, "sso-key-file", env("ALLOT_SSO_KEY_FILE", ""), "file holding the 32-byte key (base64) that single sign-on client secrets are sealed with; turns on sign-in through each tenant's identity provider (docs/SSO.md)")
 	if demo {
 		fs.Lookup("db").DefValue = "(a new temporary file)"
 		c.db = ""
@@ -154,7 +156,11 @@ func newServer(ctx context.Context, cfg *serveConfig, stdout io.Writer, log *slo
 		Logger: log, OperatorToken: cfg.opToken, Ready: s.db.Ping, Draining: ctx.Done(),
 		SCIM: scim.New(scim.Config{Services: s.db.Services(), Store: s.db, Logger: log}), Metrics: metrics,
 		BaseURL: base, ClientIPHeader: cfg.proxyHeader})
-	h, err := withAdminCenter(apiHandler, webOptions{db: s.db, log: log, secureCookies: cfg.secureCookies, clientIPHeader: cfg.proxyHeader})
+	sso, err := openSSO(s.db, cfg.ssoKeyFile, base)
+	if err != nil {
+		return nil, err
+	}
+	h, err := withAdminCenter(apiHandler, webOptions{db: s.db, log: log, secureCookies: cfg.secureCookies, clientIPHeader: cfg.proxyHeader, sso: sso})
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/allot-dev/allot"
 	"github.com/allot-dev/allot/store"
 	"github.com/allot-dev/allot/web"
 )
@@ -20,12 +21,15 @@ type webOptions struct {
 	log            *slog.Logger
 	secureCookies  bool
 	clientIPHeader string
+	sso            allot.OIDCService // nil: no single sign-on
 }
 
 // withAdminCenter composes the server's one mux: the API handler on its
 // paths, the admin center at "/".
 func withAdminCenter(apiHandler http.Handler, o webOptions) (http.Handler, error) {
-	admin, err := web.New(web.Config{Services: o.db.Services(), Alerts: o.db, Logger: o.log, SecureCookies: o.secureCookies, ClientIPHeader: o.clientIPHeader})
+	svc := o.db.Services()
+	svc.OIDC = o.sso
+	admin, err := web.New(web.Config{Services: svc, Alerts: o.db, Logger: o.log, SecureCookies: o.secureCookies, ClientIPHeader: o.clientIPHeader})
 	if err != nil {
 		return nil, err
 	}

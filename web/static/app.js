@@ -189,3 +189,191 @@
     });
   }
 })();
+
+/* == forms and keyboard (helper W2) == */
+// Keyboard use of the panels and dialogs, which are pages of their own:
+// Tab stays inside the open one, closing it puts focus back on the button
+// or link that opened it, and a group picked with Space among the
+// suggestions keeps the focus. Also: a page that answers a POST with a
+// one-time secret becomes the GET in the history, so reload and Back do
+// not send the form again.
+(function () {
+  "use strict";
+  var KEY = "allot-return-focus";
+  var MAX_AGE = 30 * 60 * 1000;
+
+  function load() {
+    try { return JSON.parse(sessionStorage.getItem(KEY) || "{}") || {}; } catch (e) { return {}; }
+  }
+  function save(m) {
+    try { sessionStorage.setItem(KEY, JSON.stringify(m)); } catch (e) { /* private mode: no return focus */ }
+  }
+  function attr(v) { return String(v).replace(/\\/g, "\\\\").replace(/"/g, '\\"'); }
+
+  // A selector that finds the same control when its page is drawn again.
+  function selectorOf(el) {
+    if (el.id) return "#" + (window.CSS && CSS.escape ? CSS.escape(el.id) : el.id);
+    if (el.tagName === "A" && el.getAttribute("href")) return 'a[href="' + attr(el.getAttribute("href")) + '"]';
+    if (el.tagName === "BUTTON" && el.name) {
+      var sel = 'button[name="' + attr(el.name) + '"][value="' + attr(el.value) + '"]';
+      var f = el.form;
+      return f && f.getAttribute("action") ? 'form[action="' + attr(f.getAttribute("action")) + '"] ' + sel : sel;
+    }
+    return null;
+  }
+
+  // Remember, per page, the control that leaves it (opens a panel, sends
+  // a form), but not the ones that close a panel: coming back to a page
+  // then focuses what was used on it last.
+  document.addEventListener("click", function (e) {
+    var el = e.target.closest && e.target.closest("a[href], button");
+    if (!el || el.matches("[data-close], .scrim, .close")) return;
+    var sel = selectorOf(el);
+    if (!sel) return;
+    var m = load();
+    m[location.pathname] = { sel: sel, t: Date.now() };
+    save(m);
+  }, true);
+
+  var overlay = document.querySelector(".overlay");
+  var box = overlay && overlay.querySelector(".panel, .dialog");
+
+  (function restore() {
+    var m = load();
+    var entry = m[location.pathname];
+    if (entry) {
+      delete m[location.pathname];
+      save(m);
+    }
+    // A refused form: the reason first, right above what was typed.
+    var refused = document.querySelector(".flash-error");
+    if (refused && (!box || box.contains(refused))) {
+      refused.setAttribute("tabindex", "-1");
+      refused.focus();
+      return;
+    }
+    if (!entry || Date.now() - entry.t > MAX_AGE) return;
+    var el = null;
+    try { el = document.querySelector(entry.sel); } catch (e) { return; }
+    // Behind an open panel only what is in the panel may take the focus.
+    if (!el || (box && !box.contains(el))) return;
+    el.focus();
+  })();
+
+  if (box) {
+    var auto = box.querySelector("[autofocus]");
+    if (auto && document.activeElement === document.body) auto.focus();
+    var focusable = function () {
+      return Array.prototype.filter.call(box.querySelectorAll(
+        'a[href], button:not([disabled]), input:not([disabled]):not([type=hidden]), select:not([disabled]), textarea:not([disabled]), summary, [tabindex]:not([tabindex="-1"])'),
+        function (el) { return el.offsetParent !== null || el === document.activeElement; });
+    };
+    document.addEventListener("keydown", function (e) {
+      if (e.key !== "Tab") return;
+      var els = focusable();
+      if (!els.length) { e.preventDefault(); return; }
+      var first = els[0], last = els[els.length - 1], at = document.activeElement;
+      if (!box.contains(at)) {
+        e.preventDefault();
+        (e.shiftKey ? last : first).focus();
+      } else if (e.shiftKey && (at === first || !els.includes(at) && at.compareDocumentPosition(first) & Node.DOCUMENT_POSITION_FOLLOWING)) {
+        e.preventDefault();
+        last.focus();
+      } else if (!e.shiftKey && at === last) {
+        e.preventDefault();
+        first.focus();
+      }
+    });
+    // A click on the page behind (outside the scrim) must not leave the
+    // focus there either.
+    document.addEventListener("focusin", function (e) {
+      if (!box.contains(e.target)) {
+        var els = focusable();
+        if (els.length) els[0].focus();
+      }
+    });
+  }
+
+  // Space on a suggested group moves it to the selected ones (the panel's
+  // script above); moving a focused element drops its focus, so put it back.
+  var suggested = document.getElementById("suggested-groups");
+  if (suggested) {
+    suggested.addEventListener("change", function (e) {
+      var t = e.target;
+      if (t.name === "group" && t.checked) setTimeout(function () { t.focus(); }, 0);
+    });
+  }
+
+  var historyURL = document.querySelector("[data-history-url]");
+  if (historyURL && window.history && history.replaceState) {
+    history.replaceState(null, "", historyURL.getAttribute("data-history-url"));
+  }
+
+  // Back may bring a page from the browser's memory as it was: its message
+  // is about an action done before, and a secret is shown once only.
+  window.addEventListener("pageshow", function (e) {
+    if (!e.persisted) return;
+    document.querySelectorAll("#flash, [data-history-url]").forEach(function (el) { el.remove(); });
+  });
+})();
+/* == end == */
+/* == group panel (helper W1) == */
+// Live regions (progress of a walk or of a purchase): fetched again every
+// second while data-live-active is 1, and swapped in place, keeping the
+// boxes that were checked. When the work is over the group panel's rows
+// are read once more, since the walk changed who is in which list.
+(function () {
+  "use strict";
+  if (!window.fetch) return;
+  function swap(el, html) {
+    var tmp = document.createElement("div");
+    tmp.innerHTML = html;
+    var fresh = tmp.querySelector("#" + el.id);
+    if (!fresh) return el;
+    var checked = {};
+    el.querySelectorAll("input[type=checkbox]").forEach(function (b) { if (b.checked && b.name) checked[b.name + "=" + b.value] = true; });
+    fresh.querySelectorAll("input[type=checkbox]").forEach(function (b) { if (checked[b.name + "=" + b.value]) b.checked = true; });
+    el.parentNode.replaceChild(fresh, el);
+    var form = fresh.closest("form");
+    if (form) form.dispatchEvent(new Event("change"));
+    return fresh;
+  }
+  function reloadRows(url) {
+    var body = document.getElementById("member-rows");
+    if (!url || !body) return;
+    fetch(url, { credentials: "same-origin" })
+      .then(function (r) {
+        if (!r.ok) return Promise.reject(r.status);
+        var next = r.headers.get("X-Next-Page") || "";
+        return r.text().then(function (html) { return { html: html, next: next }; });
+      })
+      .then(function (x) {
+        body.innerHTML = x.html;
+        var more = document.getElementById("load-more");
+        if (more && x.next) more.setAttribute("href", x.next);
+        var form = body.closest("form");
+        if (form) form.dispatchEvent(new Event("change"));
+      })
+      .catch(function () {});
+  }
+  function watch(el) {
+    var rowsURL = el.getAttribute("data-rows-url");
+    var tick = function () {
+      fetch(el.getAttribute("data-live-url"), { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+        .then(function (html) {
+          el = swap(el, html);
+          if (el.getAttribute("data-live-active") === "1") {
+            setTimeout(tick, 1000);
+          } else {
+            reloadRows(rowsURL);
+            document.documentElement.setAttribute("data-live-done", "1");
+          }
+        })
+        .catch(function () { setTimeout(tick, 3000); });
+    };
+    setTimeout(tick, 1000);
+  }
+  document.querySelectorAll("[data-live-url][data-live-active='1']").forEach(watch);
+})();
+/* == end == */
