@@ -130,6 +130,24 @@ func (s Subscription) Available() int {
 // OverAllocated reports whether more seats are consumed than owned.
 func (s Subscription) OverAllocated() bool { return s.ConsumedUnits > s.Enabled }
 
+// PlansServed reports whether the holders' plans of the SKU are served:
+// while its capabilityStatus is Enabled or Warning. A suspended, locked
+// out or deleted SKU keeps its holders' licenses (Active, not an error)
+// but stops their services (docs/RULES.md §2.6).
+func (s Subscription) PlansServed() bool {
+	return s.CapabilityStatus == "" || s.CapabilityStatus == CapabilityEnabled || s.CapabilityStatus == CapabilityWarning
+}
+
+// ProvisioningStatus is Graph's provisioningStatus of the holders' plans
+// of the SKU (assignedPlans, licenseDetails.servicePlans): Success while
+// the plans are served, Disabled otherwise.
+func (s Subscription) ProvisioningStatus() string {
+	if s.PlansServed() {
+		return "Success"
+	}
+	return "Disabled"
+}
+
 // User is a directory user together with its licensing view.
 type User struct {
 	ID                string

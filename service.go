@@ -191,9 +191,14 @@ type Services struct {
 	Policy        PolicyService
 	Preview       PreviewService
 	Accounts      AccountService
+	Deleted       DeletedItemsService
 	// OIDC is single sign-on (docs/SSO.md); optional: nil turns it off,
 	// so Missing does not ask for it.
 	OIDC OIDCService
+	// Lifecycle holds the commercial subscriptions behind Subscriptions'
+	// pools (docs/RULES.md §2.6). The store always sets it; Missing does
+	// not ask for it so that fakes of the other services need not.
+	Lifecycle LifecycleService
 }
 
 // Missing names the fields of s that are nil, so that a server refuses to
@@ -210,6 +215,7 @@ func (s Services) Missing() []string {
 		{"Audit", s.Audit != nil}, {"WaitingRoom", s.WaitingRoom != nil},
 		{"Cost", s.Cost != nil}, {"Policy", s.Policy != nil},
 		{"Preview", s.Preview != nil}, {"Accounts", s.Accounts != nil},
+		{"Deleted", s.Deleted != nil},
 	} {
 		if !f.set {
 			out = append(out, f.name)
@@ -308,6 +314,41 @@ type UserService interface {
 	UsersDelta(ctx context.Context, q DeltaQuery) (*DeltaPage[User], error)
 }
 
+// DeletedItem is a user or a group in the tenant's deleted items
+// (docs/RULES.md §2.3.6): exactly one of User and Group is set, with the
+// properties it had when it was deleted and no licenses.
+type DeletedItem struct {
+	ID        string
+	Kind      string // MemberUser or MemberGroup
+	User      *User
+	Group     *Group
+	DeletedAt time.Time
+	// PurgeAt is when its retention ends and it is deleted permanently.
+	PurgeAt time.Time
+}
+
+// DeletedItemsService keeps deleted users and groups for the tenant's
+// retention period and restores them (docs/DELETED-ITEMS.md). Deleted
+// objects are invisible to every other service.
+type DeletedItemsService interface {
+	// ListDeletedItems lists the deleted users or groups (kind MemberUser
+	// or MemberGroup), by id, paged, with Search on names (PermRead);
+	// EINVALID for another kind, EUNSUPPORTEDQUERY for a filter or order.
+	ListDeletedItems(ctx context.Context, kind string, opt ListOptions) (*Page[DeletedItem], error)
+	// DeletedItem returns one (PermRead); ENOTFOUND when there is none.
+	DeletedItem(ctx context.Context, id string) (*DeletedItem, error)
+	// RestoreDeletedItem brings it back with its direct licenses and its
+	// memberships, and queues it for processing (PermManageUsers for a
+	// user, PermManageGroups for a group; the caller checks, as the kind
+	// is known only here). ENOTFOUND; ECONFLICT, changing nothing, when a
+	// live object now has its userPrincipalName, mailNickname, id or a
+	// look-alike address.
+	RestoreDeletedItem(ctx context.Context, id string) (*DeletedItem, error)
+	// PurgeDeletedItem deletes it permanently (permissions as restoring);
+	// ENOTFOUND.
+	PurgeDeletedItem(ctx context.Context, id string) error
+}
+
 // GroupService reads and changes groups and their members.
 type GroupService interface {
 	// ListGroups lists the tenant's groups, filtered and paged (PermRead);
@@ -358,6 +399,15 @@ type GroupService interface {
 	// MemberCounts counts the user members of each group (PermRead);
 	// unknown ids are left out.
 	MemberCounts(ctx context.Context, groupIDs []string) (map[string]int, error)
+	// ProductErrorCounts counts, for each of groupIDs, its members in
+	// error on one product from it (PermRead), so that a product's list of
+	// groups shows each group's status for that product, not the group's
+	// errors on its other products; groups without errors are left out.
+	ProductErrorCounts(ctx context.Context, skuID string, groupIDs []string) (map[string]int, error)
+	// ProductErrors counts the users in error on a product by kind, from
+	// any source, each user once per kind (PermRead); NoLocation is set on
+	// the count of location errors of users with no usage location.
+	ProductErrors(ctx context.Context, skuID string) ([]GroupErrorKind, error)
 	// ProductProgress lists the groups with queued or running work that
 	// concerns the product (PermRead): those assigned it, and those whose
 	// members still hold states of it from them (an unassignment being

@@ -31,10 +31,25 @@ const (
 	WaitingRoomGrew = "waitingroom.grew"
 	// Test is sent by the test action to one webhook only.
 	Test = "webhook.test"
+	// SubscriptionExpiring: a commercial subscription's term ends within
+	// one of the tenant's alert thresholds (30, 7, 1 days); once per
+	// threshold per term (docs/RULES.md §2.6).
+	SubscriptionExpiring = "subscription.expiring"
+	// SubscriptionWarning: a term ended and the grace period began; its
+	// units can no longer be newly assigned.
+	SubscriptionWarning = "subscription.warning"
+	// SubscriptionTrialEnded: a trial's term ended (it entered Warning).
+	SubscriptionTrialEnded = "subscription.trialended"
+	// SubscriptionSuspended: the grace period ended; the holders' services
+	// stop, their licenses stay.
+	SubscriptionSuspended = "subscription.suspended"
+	// SubscriptionDeleted: a subscription's units are gone.
+	SubscriptionDeleted = "subscription.deleted"
 )
 
 // Types lists the event types a webhook may subscribe to.
-var Types = []string{GroupErrors, SubscriptionExhausted, SubscriptionOverAllocated, WaitingRoomGrew}
+var Types = []string{GroupErrors, SubscriptionExhausted, SubscriptionOverAllocated, WaitingRoomGrew,
+	SubscriptionExpiring, SubscriptionWarning, SubscriptionTrialEnded, SubscriptionSuspended, SubscriptionDeleted}
 
 // WaitingRoomInterval is the least time between two waitingroom.grew
 // events of one SKU, so that a large group walk into a full subscription
@@ -191,6 +206,16 @@ func Summary(e Event) string {
 		return fmt.Sprintf("Subscription %s is over-allocated (%s of %s consumed).", str("skuPartNumber"), num("consumedUnits"), num("enabledUnits"))
 	case WaitingRoomGrew:
 		return fmt.Sprintf("%s users wait for seats of %s.", num("waiting"), str("skuPartNumber"))
+	case SubscriptionExpiring:
+		return fmt.Sprintf("Subscription %s to %s ends in %s days (%s).", str("subscriptionId"), str("skuPartNumber"), num("daysLeft"), str("termEnd"))
+	case SubscriptionWarning:
+		return fmt.Sprintf("Subscription %s to %s has ended: %s units can no longer be assigned; it is suspended on %s.", str("subscriptionId"), str("skuPartNumber"), num("quantity"), str("nextLifecycleAt"))
+	case SubscriptionTrialEnded:
+		return fmt.Sprintf("Trial %s of %s has ended; convert it to keep its %s units.", str("subscriptionId"), str("skuPartNumber"), num("quantity"))
+	case SubscriptionSuspended:
+		return fmt.Sprintf("Subscription %s to %s is suspended: its holders' services are stopped; it is deleted on %s.", str("subscriptionId"), str("skuPartNumber"), str("nextLifecycleAt"))
+	case SubscriptionDeleted:
+		return fmt.Sprintf("Subscription %s to %s is deleted (%s units).", str("subscriptionId"), str("skuPartNumber"), num("quantity"))
 	case Test:
 		return "Test delivery."
 	}

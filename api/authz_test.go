@@ -66,6 +66,8 @@ type azIDs struct {
 	tenant, user, user2, group, licGroup, token, sku string
 	webhook, subscription                            string
 	audit                                            string // the newest entry of its audit log
+	deletedGroup                                     string // a group in deleted items
+	trial, suspended                                 string // commercial subscriptions: an Enabled trial, a Suspended one
 }
 
 // azRow is one line of the matrix: a request on a route, who may make it
@@ -125,6 +127,19 @@ var azMatrix = []azRow{
 	{pattern: "GET /v1.0/directory/subscriptions", may: everyRole, req: at("/v1.0/directory/subscriptions")},
 	{pattern: "GET /v1.0/directory/subscriptions/{id}", may: everyRole, scoped: true,
 		req: func(f *azIDs) (string, string) { return "/v1.0/directory/subscriptions/" + f.subscription, "" }},
+	// Deleted items: the route asks for group management, which every role
+	// that manages users also has; restoring or purging a deleted user
+	// further needs user management, which api/deleted_test.go checks.
+	{pattern: "GET /v1.0/directory/deletedItems/microsoft.graph.user", may: everyRole, req: at("/v1.0/directory/deletedItems/microsoft.graph.user?$top=5")},
+	{pattern: "GET /v1.0/directory/deletedItems/microsoft.graph.group", may: everyRole, req: at("/v1.0/directory/deletedItems/microsoft.graph.group")},
+	{pattern: "GET /v1.0/directory/deletedItems/{id}", may: everyRole, scoped: true,
+		req: func(f *azIDs) (string, string) { return "/v1.0/directory/deletedItems/" + f.deletedGroup, "" }},
+	{pattern: "POST /v1.0/directory/deletedItems/{id}/restore", may: groupMgmt, scoped: true,
+		req: func(f *azIDs) (string, string) {
+			return "/v1.0/directory/deletedItems/" + f.deletedGroup + "/restore", ""
+		}},
+	{pattern: "DELETE /v1.0/directory/deletedItems/{id}", may: groupMgmt, scoped: true,
+		req: func(f *azIDs) (string, string) { return "/v1.0/directory/deletedItems/" + f.deletedGroup, "" }},
 	{pattern: "GET /v1.0/auditLogs/directoryAudits", may: everyRole, req: at("/v1.0/auditLogs/directoryAudits?$top=5")},
 	// Ids that name no entry (no tenant's yet) get what another tenant's do.
 	{pattern: "GET /v1.0/auditLogs/directoryAudits/{id}", may: everyRole, scoped: true,
@@ -267,6 +282,32 @@ var azMatrix = []azRow{
 		req: func(f *azIDs) (string, string) {
 			return "/allot/v1/subscriptions/" + f.sku + "/purchase", `{"quantity":1,"userIds":["` + f.user2 + `"]}`
 		}},
+	{pattern: "GET /allot/v1/companySubscriptions", may: everyRole, req: at("/allot/v1/companySubscriptions")},
+	{pattern: "POST /allot/v1/companySubscriptions", may: purchasing, req: at2("/allot/v1/companySubscriptions", `{"skuId":"`+azNew+`","quantity":1}`)},
+	{pattern: "GET /allot/v1/companySubscriptions/{id}", may: everyRole, scoped: true,
+		req: func(f *azIDs) (string, string) { return "/allot/v1/companySubscriptions/" + f.subscription, "" }},
+	{pattern: "PATCH /allot/v1/companySubscriptions/{id}", may: purchasing, scoped: true,
+		req: func(f *azIDs) (string, string) {
+			return "/allot/v1/companySubscriptions/" + f.subscription, `{"quantity":12}`
+		}},
+	{pattern: "POST /allot/v1/companySubscriptions/{id}/renew", may: purchasing, scoped: true,
+		req: func(f *azIDs) (string, string) {
+			return "/allot/v1/companySubscriptions/" + f.subscription + "/renew", ""
+		}},
+	{pattern: "POST /allot/v1/companySubscriptions/{id}/cancel", may: purchasing, scoped: true,
+		req: func(f *azIDs) (string, string) {
+			return "/allot/v1/companySubscriptions/" + f.subscription + "/cancel", ""
+		}},
+	{pattern: "POST /allot/v1/companySubscriptions/{id}/reactivate", may: purchasing, scoped: true,
+		req: func(f *azIDs) (string, string) {
+			return "/allot/v1/companySubscriptions/" + f.suspended + "/reactivate", ""
+		}},
+	{pattern: "POST /allot/v1/companySubscriptions/{id}/convertTrial", may: purchasing, scoped: true,
+		req: func(f *azIDs) (string, string) {
+			return "/allot/v1/companySubscriptions/" + f.trial + "/convertTrial", ""
+		}},
+	{pattern: "GET /allot/v1/lifecycleSettings", may: everyRole, req: at("/allot/v1/lifecycleSettings")},
+	{pattern: "PATCH /allot/v1/lifecycleSettings", may: tenantMgmt, req: at2("/allot/v1/lifecycleSettings", `{"graceDays":20}`)},
 	{pattern: "POST /allot/v1/groups/assignLicense", may: licensing, scoped: true,
 		req: func(f *azIDs) (string, string) {
 			return "/allot/v1/groups/assignLicense", `{"groupIds":["` + f.group + `"],"skuId":"` + azAssign + `","disabledPlans":[]}`
@@ -381,7 +422,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 		routes.HandleFunc(p, func(http.ResponseWriter, *http.Request) {})
 	}
 	sample := &azIDs{tenant: newTestGUID(), user: newTestGUID(), user2: newTestGUID(), group: newTestGUID(),
-		licGroup: newTestGUID(), token: newTestGUID(), sku: azSubscribed, webhook: newTestGUID(), subscription: newTestGUID()}
+		licGroup: newTestGUID(), token: newTestGUID(), sku: azSubscribed, webhook: newTestGUID(), subscription: newTestGUID(),
+		trial: newTestGUID(), suspended: newTestGUID(),
+		deletedGroup: newTestGUID()}
 	for _, row := range azMatrix {
 		target, _ := row.req(sample)
 		_, pattern := routes.Handler(httptest.NewRequest(row.method(), target, nil))
@@ -441,7 +484,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 					}
 					if row.scoped {
 						ghost := azIDs{tenant: newTestGUID(), user: newTestGUID(), user2: newTestGUID(), group: newTestGUID(),
-							licGroup: newTestGUID(), token: newTestGUID(), sku: newTestGUID(), webhook: newTestGUID(), subscription: newTestGUID()}
+							licGroup: newTestGUID(), token: newTestGUID(), sku: newTestGUID(), webhook: newTestGUID(), subscription: newTestGUID(),
+							trial: newTestGUID(), suspended: newTestGUID(),
+							deletedGroup: newTestGUID()}
 						gt, gb := row.req(&ghost)
 						gst, gcode, gresp := m.do(other.roles[role], row.method(), gt, gb)
 						if gst != st || gcode != code {
@@ -518,6 +563,7 @@ const azOperator = "operator-secret-for-the-matrix"
 type azWorld struct {
 	t       *testing.T
 	h       http.Handler
+	db      *store.DB // only to give a tenant a subscription in a status the API cannot reach without time passing
 	tenants int
 }
 
@@ -540,7 +586,7 @@ func newAzWorld(t *testing.T) *azWorld {
 	h := api.New(configWith(db, api.Config{OperatorToken: azOperator, FailedAuthPerMinute: -1,
 		Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return fixedNow },
 		SCIM: scim.New(scim.Config{Services: db.Services(), Store: db, Logger: slog.New(slog.DiscardHandler)})}))
-	return &azWorld{t: t, h: h}
+	return &azWorld{t: t, h: h, db: db}
 }
 
 func (m *azWorld) do(token, method, target, body string) (status int, code, resp string) {
@@ -621,6 +667,15 @@ func (m *azWorld) tenant(objects bool) *azTenant {
 	for _, sku := range []string{azSubscribed, azAssign} {
 		m.call(ga, "POST", "/allot/v1/subscriptions", `{"skuId":"`+sku+`","seats":10}`, 201)
 	}
+	tn.ids.trial = m.call(ga, "POST", "/allot/v1/companySubscriptions", `{"skuId":"`+azAssign+`","quantity":2,"isTrial":true}`, 201)["id"].(string)
+	admin := allot.NewContextWithActor(context.Background(), allot.Actor{TenantID: tn.ids.tenant, Role: allot.RoleGlobalAdministrator, Name: "setup"})
+	end := fixedNow.AddDate(0, -3, 0)
+	susp, err := m.db.ImportCompanySubscription(admin, allot.CompanySubscription{SkuID: azAssign, Quantity: 1, Status: allot.SubSuspended,
+		TermStart: end.AddDate(-1, 0, 0), TermEnd: &end, StatusSince: end.AddDate(0, 1, 0)})
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	tn.ids.suspended = susp.ID
 	user := func() string {
 		return m.call(ga, "POST", "/v1.0/users", `{"displayName":"U","userPrincipalName":"`+azUPN()+`","usageLocation":"US"}`, 201)["id"].(string)
 	}
@@ -634,6 +689,8 @@ func (m *azWorld) tenant(objects bool) *azTenant {
 		m.call(ga, "POST", "/v1.0/groups/"+g+"/members/$ref", `{"@odata.id":"https://x/v1.0/directoryObjects/`+tn.ids.user+`"}`, 204)
 	}
 	m.call(ga, "POST", "/v1.0/groups/"+tn.ids.licGroup+"/assignLicense", `{"addLicenses":[{"skuId":"`+azSubscribed+`"}],"removeLicenses":[]}`, 202)
+	tn.ids.deletedGroup = group("gone")
+	m.call(ga, "DELETE", "/v1.0/groups/"+tn.ids.deletedGroup, "", 204)
 	tn.ids.token = m.call(ga, "POST", "/allot/v1/tokens", `{"name":"spare","role":"GlobalReader"}`, 201)["id"].(string)
 	tn.ids.webhook = m.call(ga, "POST", "/allot/v1/alerts/webhooks", `{"url":"http://127.0.0.1:9/hook"}`, 201)["id"].(string)
 	for _, x := range m.call(ga, "GET", "/v1.0/directory/subscriptions", "", 200)["value"].([]any) {

@@ -69,31 +69,6 @@ func capability(sub *allot.Subscription) string {
 	return sub.CapabilityStatus
 }
 
-// companySubView is one subscription as a companySubscription. Allot's
-// subscriptions have no term yet, so nextLifecycleDateTime is null and
-// isTrial false; totalLicenses counts the units of every state.
-func companySubView(cat *allot.Catalog, sub *allot.Subscription, sel []string) object {
-	part := ""
-	if sku := cat.SKUs[sub.SkuID]; sku != nil {
-		part = sku.PartNumber
-	}
-	return pick(object{
-		"id":                     sub.ID,
-		"commerceSubscriptionId": sub.ID,
-		"createdDateTime":        jsonTime(sub.CreatedAt),
-		"isTrial":                false,
-		"nextLifecycleDateTime":  nil,
-		"ownerId":                nil,
-		"ownerTenantId":          nil,
-		"ownerType":              nil,
-		"serviceStatus":          skuPlans(cat, sub.SkuID),
-		"skuId":                  sub.SkuID,
-		"skuPartNumber":          part,
-		"status":                 capability(sub),
-		"totalLicenses":          sub.Enabled + sub.Warning + sub.Suspended + sub.LockedOut,
-	}, sel, companySubSelect)
-}
-
 // organization serves GET /v1.0/organization (a collection of one) and
 // GET /v1.0/organization/{id}.
 func (s *server) organization(w http.ResponseWriter, r *http.Request) error {
@@ -122,40 +97,4 @@ func (s *server) organization(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, object{"@odata.context": s.metadata(r, "organization", q.Select), "value": []any{v}})
 	return nil
-}
-
-// directorySubscriptions serves GET /v1.0/directory/subscriptions and
-// GET /v1.0/directory/subscriptions/{id}, the id being the subscription's.
-func (s *server) directorySubscriptions(w http.ResponseWriter, r *http.Request) error {
-	q, err := odata.ParseQuery(r.URL.Query(), companySubQuery)
-	if err != nil {
-		return err
-	}
-	subs, err := s.svc.Subscriptions.Subscriptions(r.Context())
-	if err != nil {
-		return err
-	}
-	cat := s.svc.Subscriptions.Catalog()
-	raw := r.PathValue("id")
-	if raw == "" {
-		items := make([]any, 0, len(subs))
-		for i := range subs {
-			items = append(items, companySubView(cat, &subs[i], q.Select))
-		}
-		writeJSON(w, http.StatusOK, object{"@odata.context": s.metadata(r, "directory/subscriptions", q.Select), "value": items})
-		return nil
-	}
-	id, ok := allot.ParseID(raw)
-	if !ok {
-		return invalidID(clip(raw))
-	}
-	for i := range subs {
-		if subs[i].ID == id {
-			v := companySubView(cat, &subs[i], q.Select)
-			v["@odata.context"] = s.metadata(r, "directory/subscriptions/$entity", q.Select)
-			writeJSON(w, http.StatusOK, v)
-			return nil
-		}
-	}
-	return allot.Errorf(allot.ENOTFOUND, "Resource '%s' does not exist or one of its queried reference-property objects are not present.", clip(raw))
 }

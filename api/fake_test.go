@@ -33,17 +33,20 @@ type domain interface {
 	allot.PolicyService
 	allot.PreviewService
 	allot.AccountService
+	allot.DeletedItemsService
 }
 
-// config is the API's configuration for d, with alerts and import when d
-// offers them (the store does, fakes do not).
+// config is the API's configuration for d, with alerts, import and
+// subscription lifecycles when d offers them (the store does, fakes do not).
 func config(d domain) api.Config {
 	cfg := api.Config{Services: allot.Services{
 		Tenants: d, Tokens: d, Subscriptions: d, Users: d, Groups: d, Licenses: d,
 		Audit: d, WaitingRoom: d, Cost: d, Policy: d, Preview: d, Accounts: d,
+		Deleted: d,
 	}}
 	cfg.Alerts, _ = d.(alerts.Service)
 	cfg.Import, _ = d.(csvio.ImportService)
+	cfg.Services.Lifecycle, _ = d.(allot.LifecycleService)
 	return cfg
 }
 

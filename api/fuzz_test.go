@@ -57,6 +57,8 @@ var fzRoutes = []fzRoute{
 	{pattern: "PATCH /v1.0/groups/{id}", target: "/v1.0/groups/" + fzGroup},
 	{pattern: "POST /v1.0/groups/{id}/members/$ref", target: "/v1.0/groups/" + fzGroup + "/members/$ref"},
 	{pattern: "POST /v1.0/groups/{id}/assignLicense", target: "/v1.0/groups/" + fzLicGroup + "/assignLicense"},
+	// Restore takes no body; one sent is ignored. The id names nothing.
+	{pattern: "POST /v1.0/directory/deletedItems/{id}/restore", target: "/v1.0/directory/deletedItems/f0000000-0000-4000-8000-0000000000de/restore"},
 	{pattern: "POST /allot/v1/tenants", target: "/allot/v1/tenants", operator: true},
 	{pattern: "PATCH /allot/v1/tenant", target: "/allot/v1/tenant"},
 	{pattern: "POST /allot/v1/tokens", target: "/allot/v1/tokens"},
@@ -65,6 +67,15 @@ var fzRoutes = []fzRoute{
 	{pattern: "PATCH /allot/v1/subscriptions/{skuId}", target: "/allot/v1/subscriptions/" + fzSku},
 	{pattern: "POST /allot/v1/subscriptions/{skuId}/purchase", target: "/allot/v1/subscriptions/" + fzSku + "/purchase"},
 	{pattern: "POST /allot/v1/groups/assignLicense", target: "/allot/v1/groups/assignLicense"},
+	// Commercial subscriptions: the id names nothing, so a body that gets
+	// past decoding meets a 404 rather than changing the tenant's pools.
+	{pattern: "POST /allot/v1/companySubscriptions", target: "/allot/v1/companySubscriptions"},
+	{pattern: "PATCH /allot/v1/companySubscriptions/{id}", target: "/allot/v1/companySubscriptions/f0000000-0000-4000-8000-0000000000c5"},
+	{pattern: "POST /allot/v1/companySubscriptions/{id}/renew", target: "/allot/v1/companySubscriptions/f0000000-0000-4000-8000-0000000000c5/renew"},
+	{pattern: "POST /allot/v1/companySubscriptions/{id}/cancel", target: "/allot/v1/companySubscriptions/f0000000-0000-4000-8000-0000000000c5/cancel"},
+	{pattern: "POST /allot/v1/companySubscriptions/{id}/reactivate", target: "/allot/v1/companySubscriptions/f0000000-0000-4000-8000-0000000000c5/reactivate"},
+	{pattern: "POST /allot/v1/companySubscriptions/{id}/convertTrial", target: "/allot/v1/companySubscriptions/f0000000-0000-4000-8000-0000000000c5/convertTrial"},
+	{pattern: "PATCH /allot/v1/lifecycleSettings", target: "/allot/v1/lifecycleSettings"},
 	{pattern: "POST /allot/v1/groups/validateRule", target: "/allot/v1/groups/validateRule"},
 	{pattern: "POST /v1.0/groups/evaluateDynamicMembership", target: "/v1.0/groups/evaluateDynamicMembership"},
 	{pattern: "POST /v1.0/groups/{id}/evaluateDynamicMembership", target: "/v1.0/groups/" + fzGroup + "/evaluateDynamicMembership"},

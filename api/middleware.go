@@ -20,8 +20,9 @@ type requestInfo struct {
 	clientID string
 	client   string // the client's address, as the rate limits key it
 	actor    *allot.Actor
-	route    string // the route's pattern, once dispatch has matched one
-	version  string // "/beta" when the request came under /beta, else "/v1.0"
+	route    string            // the route's pattern, once dispatch has matched one
+	version  string            // "/beta" when the request came under /beta, else "/v1.0"
+	stopped  map[string]string // SKUs whose services are stopped, read once per request (api/lifecycle.go)
 }
 
 type infoKey struct{}

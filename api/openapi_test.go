@@ -236,6 +236,18 @@ func TestOpenAPIDescribesResponses(t *testing.T) {
 	check("POST", "/allot/v1/tenants", "/allot/v1/tenants", opSecret, map[string]any{"displayName": "Fabrikam"}, 201)
 	check("POST", "/allot/v1/subscriptions/{skuId}/purchase", "/allot/v1/subscriptions/"+skuE1+"/purchase", w.ga, map[string]any{"quantity": 1, "userIds": []string{b}}, 200)
 	check("POST", "/allot/v1/users/reprocess", "/allot/v1/users/reprocess", w.ga, map[string]any{"userIds": []string{a}}, 202)
+	// Commercial subscriptions and their lifecycle.
+	cs := "/allot/v1/companySubscriptions/" + fmt.Sprint(check("POST", "/allot/v1/companySubscriptions", "/allot/v1/companySubscriptions", w.ga,
+		map[string]any{"skuId": skuE3, "quantity": 2, "isTrial": true}, 201)["id"])
+	check("GET", "/allot/v1/companySubscriptions", "/allot/v1/companySubscriptions", w.ga, nil, 200)
+	check("GET", "/allot/v1/companySubscriptions/{id}", cs, w.ga, nil, 200)
+	check("PATCH", "/allot/v1/companySubscriptions/{id}", cs, w.ga, map[string]any{"quantity": 3}, 200)
+	check("POST", "/allot/v1/companySubscriptions/{id}/renew", cs+"/renew", w.ga, nil, 200)
+	check("POST", "/allot/v1/companySubscriptions/{id}/convertTrial", cs+"/convertTrial", w.ga, nil, 200)
+	check("POST", "/allot/v1/companySubscriptions/{id}/cancel", cs+"/cancel", w.ga, nil, 200)
+	check("POST", "/allot/v1/companySubscriptions/{id}/reactivate", cs+"/reactivate", w.ga, nil, 400)
+	check("GET", "/allot/v1/lifecycleSettings", "/allot/v1/lifecycleSettings", w.ga, nil, 200)
+	check("PATCH", "/allot/v1/lifecycleSettings", "/allot/v1/lifecycleSettings", w.ga, map[string]any{"graceDays": 20}, 200)
 	// Errors in Graph's envelope.
 	check("GET", "/allot/v1/users/{id}/licenseStates", "/allot/v1/users/"+newTestGUID()+"/licenseStates", w.ga, nil, 404)
 	check("POST", "/allot/v1/tokens", "/allot/v1/tokens", w.ga, map[string]any{"name": "bot"}, 400)

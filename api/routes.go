@@ -204,6 +204,14 @@ func (s *server) routeTable() []route {
 		{"GET /v1.0/organization/{id}", readers, s.organization},
 		{"GET /v1.0/directory/subscriptions", readers, s.directorySubscriptions},
 		{"GET /v1.0/directory/subscriptions/{id}", readers, s.directorySubscriptions},
+		// Deleted users and groups (api/deleted.go, docs/DELETED-ITEMS.md).
+		// Restoring or purging a user also needs PermManageUsers, which
+		// the handler checks once it knows the item's kind.
+		{"GET /v1.0/directory/deletedItems/microsoft.graph.user", readers, s.listDeleted(allot.MemberUser)},
+		{"GET /v1.0/directory/deletedItems/microsoft.graph.group", readers, s.listDeleted(allot.MemberGroup)},
+		{"GET /v1.0/directory/deletedItems/{id}", readers, s.getDeleted},
+		{"POST /v1.0/directory/deletedItems/{id}/restore", groupAdmins, s.restoreDeleted},
+		{"DELETE /v1.0/directory/deletedItems/{id}", groupAdmins, s.purgeDeleted},
 		// The audit log as Graph's directoryAudit (api/auditlogs.go),
 		// readable by whoever may read /allot/v1/audit.
 		{"GET /v1.0/auditLogs/directoryAudits", readers, s.listDirectoryAudits},
@@ -258,6 +266,19 @@ func (s *server) routeTable() []route {
 		{"POST /allot/v1/subscriptions", buyers, s.addSubscription},
 		{"PATCH /allot/v1/subscriptions/{skuId}", buyers, s.setSeats},
 		{"POST /allot/v1/subscriptions/{skuId}/purchase", buyers, s.purchase},
+		// Commercial subscriptions and their lifecycle (api/lifecycle.go);
+		// the service checks what the route table cannot (settings need a
+		// Global Administrator).
+		{"GET /allot/v1/companySubscriptions", readers, s.listCompanySubscriptions},
+		{"POST /allot/v1/companySubscriptions", buyers, s.createCompanySubscription},
+		{"GET /allot/v1/companySubscriptions/{id}", readers, s.getCompanySubscription},
+		{"PATCH /allot/v1/companySubscriptions/{id}", buyers, s.setCompanySubscriptionQuantity},
+		{"POST /allot/v1/companySubscriptions/{id}/renew", buyers, s.subscriptionAction("renew")},
+		{"POST /allot/v1/companySubscriptions/{id}/cancel", buyers, s.subscriptionAction("cancel")},
+		{"POST /allot/v1/companySubscriptions/{id}/reactivate", buyers, s.subscriptionAction("reactivate")},
+		{"POST /allot/v1/companySubscriptions/{id}/convertTrial", buyers, s.subscriptionAction("convertTrial")},
+		{"GET /allot/v1/lifecycleSettings", readers, s.getLifecycleSettings},
+		{"PATCH /allot/v1/lifecycleSettings", tenantAdmins, s.setLifecycleSettings},
 		{"POST /allot/v1/groups/assignLicense", licensers, s.assignGroupsLicense},
 		{"POST /allot/v1/groups/validateRule", readers, s.validateRule},
 		{"POST /allot/v1/groups/{id}/reprocess", licensers, s.reprocessGroup},

@@ -17,7 +17,7 @@ var skuSelect = []string{
 // subscribedSkus, and ParseQuery answers it with Request_UnsupportedQuery.
 var skuQuery = odata.QuerySpec{Select: skuSelect, TypeName: "microsoft.graph.subscribedSku"}
 
-func skuView(t *allot.Tenant, cat *allot.Catalog, sub *allot.Subscription, sel []string) object {
+func skuView(t *allot.Tenant, cat *allot.Catalog, sub *allot.Subscription, subIDs []string, sel []string) object {
 	appliesTo, part := "User", ""
 	if sku := cat.SKUs[sub.SkuID]; sku != nil {
 		part = sku.PartNumber
@@ -26,10 +26,6 @@ func skuView(t *allot.Tenant, cat *allot.Catalog, sub *allot.Subscription, sel [
 		}
 	}
 	plans, status := skuPlans(cat, sub.SkuID), capability(sub)
-	subIDs := []string{}
-	if sub.ID != "" {
-		subIDs = append(subIDs, sub.ID)
-	}
 	return pick(object{
 		"accountName":      t.DisplayName,
 		"accountId":        t.ID,
@@ -46,7 +42,7 @@ func skuView(t *allot.Tenant, cat *allot.Catalog, sub *allot.Subscription, sel [
 		"servicePlans":    plans,
 		"skuId":           sub.SkuID,
 		"skuPartNumber":   part,
-		"subscriptionIds": subIDs,
+		"subscriptionIds": list(subIDs),
 	}, sel, skuSelect)
 }
 
@@ -63,10 +59,14 @@ func (s *server) listSkus(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	ids, err := s.subscriptionIDs(r)
+	if err != nil {
+		return err
+	}
 	cat := s.svc.Subscriptions.Catalog()
 	items := make([]any, 0, len(subs))
 	for i := range subs {
-		items = append(items, skuView(t, cat, &subs[i], q.Select))
+		items = append(items, skuView(t, cat, &subs[i], ids[subs[i].SkuID], q.Select))
 	}
 	writeJSON(w, http.StatusOK, object{"@odata.context": s.metadata(r, "subscribedSkus", q.Select), "value": items})
 	return nil
@@ -105,7 +105,11 @@ func (s *server) getSku(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	v := skuView(t, s.svc.Subscriptions.Catalog(), sub, q.Select)
+	ids, err := s.subscriptionIDs(r)
+	if err != nil {
+		return err
+	}
+	v := skuView(t, s.svc.Subscriptions.Catalog(), sub, ids[sub.SkuID], q.Select)
 	v["@odata.context"] = s.metadata(r, "subscribedSkus/$entity", q.Select)
 	writeJSON(w, http.StatusOK, v)
 	return nil
@@ -127,4 +131,23 @@ func skuPlans(cat *allot.Catalog, skuID string) []object {
 		plans = append(plans, object{"servicePlanId": pid, "servicePlanName": name, "provisioningStatus": "Success", "appliesTo": "User"})
 	}
 	return plans
+}
+
+// subscriptionIDs are the ids of each SKU's commercial subscriptions, as
+// Graph lists them on the subscribedSku, Deleted ones included until
+// they are purged.
+func (s *server) subscriptionIDs(r *http.Request) (map[string][]string, error) {
+	out := map[string][]string{}
+	lc, err := s.lifecycle()
+	if err != nil {
+		return out, nil // a server without lifecycles has no commercial subscriptions to list
+	}
+	subs, err := lc.CompanySubscriptions(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range subs {
+		out[c.SkuID] = append(out[c.SkuID], c.ID)
+	}
+	return out, nil
 }

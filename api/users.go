@@ -80,6 +80,10 @@ func (s *server) userView(ctx context.Context, u *allot.User, sel []string) (obj
 		if err != nil {
 			return nil, err
 		}
+		capability, err := s.planCapability(ctx, u.ID)
+		if err != nil {
+			return nil, err
+		}
 		out := make([]object, 0, len(plans))
 		for _, p := range plans {
 			if p.Status == "Disabled" {
@@ -87,7 +91,7 @@ func (s *server) userView(ctx context.Context, u *allot.User, sel []string) (obj
 			}
 			out = append(out, object{
 				"assignedDateTime": jsonTime(p.Assigned),
-				"capabilityStatus": "Enabled",
+				"capabilityStatus": capability(p.PlanID),
 				"service":          p.Service,
 				"servicePlanId":    p.PlanID,
 			})
@@ -598,14 +602,22 @@ func (s *server) licenseDetailViews(r *http.Request, id string, sel []string) ([
 	if err != nil {
 		return nil, err
 	}
+	stopped, err := s.stoppedSKUs(r.Context())
+	if err != nil {
+		return nil, err
+	}
 	items := make([]any, 0, len(details))
 	for _, d := range details {
 		plans := make([]object, 0, len(d.Plans))
 		for _, p := range d.Plans {
+			status := p.Status
+			if stopped[d.SkuID] != "" {
+				status = "Disabled"
+			}
 			plans = append(plans, object{
 				"servicePlanId":      p.PlanID,
 				"servicePlanName":    p.PlanName,
-				"provisioningStatus": p.Status,
+				"provisioningStatus": status,
 				"appliesTo":          "User",
 			})
 		}

@@ -156,7 +156,10 @@ func (x *groups) Create(r *http.Request, attrs scimlib.ResourceAttributes) (scim
 	undo := func(cause error) (scimlib.Resource, error) {
 		// A refused or failed request leaves nothing behind; the group has
 		// no license yet, so it can be deleted.
+		// Purged too: an undone create is not a deletion to restore.
 		if derr := x.svc.Groups.DeleteGroup(ctx, g.ID); derr != nil {
+			x.log.ErrorContext(ctx, "scim: undo group create", "group", g.ID, "error", derr)
+		} else if derr := x.svc.Deleted.PurgeDeletedItem(ctx, g.ID); derr != nil {
 			x.log.ErrorContext(ctx, "scim: undo group create", "group", g.ID, "error", derr)
 		}
 		return scimlib.Resource{}, x.scimError(ctx, cause)

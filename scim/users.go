@@ -279,7 +279,10 @@ func (x *users) Create(r *http.Request, attrs scimlib.ResourceAttributes) (sciml
 	if s.externalID != "" {
 		if err := x.st.SetSCIMExternalID(ctx, allot.MemberUser, u.ID, s.externalID); err != nil {
 			// Undo the user, so that a refused request changes nothing.
+			// Purged too: an undone create is not a deletion to restore.
 			if derr := x.svc.Users.DeleteUser(ctx, u.ID); derr != nil {
+				x.log.ErrorContext(ctx, "scim: undo user create", "user", u.ID, "error", derr)
+			} else if derr := x.svc.Deleted.PurgeDeletedItem(ctx, u.ID); derr != nil {
 				x.log.ErrorContext(ctx, "scim: undo user create", "user", u.ID, "error", derr)
 			}
 			return scimlib.Resource{}, x.scimError(ctx, err)

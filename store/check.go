@@ -52,6 +52,9 @@ func (s *DB) checkTenant(ctx context.Context, tenantID string) ([]allot.Violatio
 		if err := checkStateRows(ctx, tx, v); err != nil {
 			return err
 		}
+		if err := checkLifecycle(ctx, tx, v); err != nil {
+			return err
+		}
 		var err error
 		ids, err = tx.queryIDs(ctx, `SELECT id FROM users WHERE tenant_id = ? ORDER BY id`, tenantID)
 		return err
@@ -191,6 +194,19 @@ var stateChecks = []struct{ rule, query string }{
 			(SELECT 1 FROM license_states l WHERE l.tenant_id = a.tenant_id AND l.user_id = a.target_id AND l.sku_id = a.sku_id AND l.source = '')`},
 	{"waiting", `SELECT l.user_id || ' ' || l.sku_id FROM license_states l JOIN subscriptions s ON s.tenant_id = l.tenant_id AND s.sku_id = l.sku_id
 			WHERE l.tenant_id = ? AND l.error = 'CountViolation' AND s.enabled > s.consumed`},
+	// A deleted user or group (deleted_items) holds no state, and so no
+	// seat; owns and lists no address; and is in no group, has no member
+	// or assignment, and has no live row (docs/RULES.md §2.3.6).
+	{"deleted", `SELECT d.kind || ' ' || d.id || ' holds a license state' FROM deleted_items d WHERE d.tenant_id = ?
+			AND EXISTS (SELECT 1 FROM license_states l WHERE l.tenant_id = d.tenant_id AND (l.user_id = d.id OR l.source = d.id))`},
+	{"deleted", `SELECT d.kind || ' ' || d.id || ' owns or lists an address' FROM deleted_items d WHERE d.tenant_id = ?
+			AND (EXISTS (SELECT 1 FROM addresses x WHERE x.tenant_id = d.tenant_id AND x.owner_id = d.id)
+			OR EXISTS (SELECT 1 FROM mailboxes b WHERE b.tenant_id = d.tenant_id AND b.user_id = d.id))`},
+	{"deleted", `SELECT d.kind || ' ' || d.id || ' is still live' FROM deleted_items d WHERE d.tenant_id = ?
+			AND (EXISTS (SELECT 1 FROM memberships m WHERE m.tenant_id = d.tenant_id AND (m.group_id = d.id OR m.member_id = d.id))
+			OR EXISTS (SELECT 1 FROM assignments a WHERE a.tenant_id = d.tenant_id AND a.target_id = d.id)
+			OR EXISTS (SELECT 1 FROM users u WHERE u.tenant_id = d.tenant_id AND u.id = d.id)
+			OR EXISTS (SELECT 1 FROM dir_groups g WHERE g.tenant_id = d.tenant_id AND g.id = d.id))`},
 }
 
 // checkStateRows runs stateChecks.
@@ -226,6 +242,74 @@ func (s *DB) checkUsers(ctx context.Context, tx *txn, v *violations, ids []strin
 		}
 		if o.mailboxChanged {
 			v.add("fixpoint", "user %s: mailbox ownership is stale", uid)
+		}
+	}
+	return nil
+}
+
+// checkLifecycle checks the commercial subscriptions (docs/RULES.md §2.6):
+// each SKU's pool equals the sums of its subscriptions' quantities by
+// status, with the capabilityStatus they give; every subscription has a
+// pool, a known status, a quantity in range, and the schedule its status,
+// term and the tenant's periods give.
+func checkLifecycle(ctx context.Context, tx *txn, v *violations) error {
+	st, err := lifecycleSettings(ctx, tx, v.tenantID)
+	if err != nil {
+		return err
+	}
+	subs, err := companySubs(ctx, tx, v.tenantID, "")
+	if err != nil {
+		return err
+	}
+	units, counts := map[string]map[string]int{}, map[string]map[string]int{}
+	for _, c := range subs {
+		if units[c.SkuID] == nil {
+			units[c.SkuID], counts[c.SkuID] = map[string]int{}, map[string]int{}
+		}
+		units[c.SkuID][c.Status] += c.Quantity
+		counts[c.SkuID][c.Status]++
+		if !slices.Contains([]string{allot.SubEnabled, allot.SubWarning, allot.SubSuspended, allot.SubLockedOut, allot.SubDeleted}, c.Status) {
+			v.add("lifecycle", "subscription %s: unknown status %q", c.ID, c.Status)
+		}
+		if c.Quantity < 0 || c.Quantity > MaxSeats {
+			v.add("lifecycle", "subscription %s: quantity %d out of range", c.ID, c.Quantity)
+		}
+		want := nextLifecycle(c.Status, c.StatusSince, c.TermEnd, st)
+		if fmtTime(derefTime(want)) != fmtTime(derefTime(c.NextLifecycleAt)) {
+			v.add("lifecycle", "subscription %s (%s): next step at %q, its status and periods give %q", c.ID, c.Status, fmtTime(derefTime(c.NextLifecycleAt)), fmtTime(derefTime(want)))
+		}
+		if c.nextAlert != nil && c.Status != allot.SubEnabled {
+			v.add("lifecycle", "subscription %s (%s): an alert is scheduled outside Enabled", c.ID, c.Status)
+		}
+	}
+	rows, err := tx.Query(ctx, `SELECT sku_id, enabled, warning, suspended, locked_out, capability FROM subscriptions WHERE tenant_id = ?`, v.tenantID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	pools := map[string]bool{}
+	for rows.Next() {
+		var sku, capability string
+		var e, w, su, lo int
+		if err := rows.Scan(&sku, &e, &w, &su, &lo, &capability); err != nil {
+			return err
+		}
+		pools[sku] = true
+		u := units[sku]
+		if e != u[allot.SubEnabled] || w != u[allot.SubWarning] || su != u[allot.SubSuspended] || lo != u[allot.SubLockedOut] {
+			v.add("pool", "SKU %s: pool enabled %d warning %d suspended %d lockedOut %d, its subscriptions hold %d %d %d %d",
+				sku, e, w, su, lo, u[allot.SubEnabled], u[allot.SubWarning], u[allot.SubSuspended], u[allot.SubLockedOut])
+		}
+		if want := capabilityOf(u, counts[sku]); capability != want {
+			v.add("pool", "SKU %s: capabilityStatus %s, its subscriptions give %s", sku, capability, want)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, sku := range slices.Sorted(maps.Keys(units)) {
+		if !pools[sku] {
+			v.add("pool", "SKU %s has subscriptions but no pool", sku)
 		}
 	}
 	return nil

@@ -113,7 +113,11 @@ func priceJSON(p *allot.Price) string {
 // CostReport reports, per subscription, seats bought, consumed and idle
 // with their spend; per group, the seats held through its assignments;
 // and totals per currency. Spend is what the seats bought cost: an idle
-// seat is paid for too, which is why idle spend is shown apart.
+// seat is paid for too, which is why idle spend is shown apart. Seats
+// bought are the paid units: Enabled and Warning units of subscriptions
+// that are not trials. Suspended, cancelled and trial units cost nothing;
+// holders fill the free trial units first, so idle seats are the paid ones
+// nobody needs.
 func (s *DB) CostReport(ctx context.Context) (*allot.CostReport, error) {
 	a, err := actorOf(ctx)
 	if err != nil {
@@ -123,7 +127,15 @@ func (s *DB) CostReport(ctx context.Context) (*allot.CostReport, error) {
 	err = s.readTx(ctx, func(tx *txn) error {
 		cat := s.catalogIn(ctx, tx)
 		prices := map[string]allot.Price{}
-		rows, err := tx.Query(ctx, `SELECT s.sku_id, s.enabled, s.consumed, COALESCE(p.price_units, -1), COALESCE(p.currency, '')
+		// Paid units are the Enabled and Warning units of subscriptions that
+		// are not trials (docs/SUBSCRIPTIONS.md, "Cost"); served trial units
+		// are read apart, since holders take those free units first.
+		rows, err := tx.Query(ctx, `SELECT s.sku_id,
+				COALESCE((SELECT SUM(c.quantity) FROM company_subscriptions c WHERE c.tenant_id = s.tenant_id AND c.sku_id = s.sku_id
+					AND c.status IN ('Enabled', 'Warning') AND c.is_trial = 0), 0),
+				COALESCE((SELECT SUM(c.quantity) FROM company_subscriptions c WHERE c.tenant_id = s.tenant_id AND c.sku_id = s.sku_id
+					AND c.status IN ('Enabled', 'Warning') AND c.is_trial <> 0), 0),
+				s.consumed, COALESCE(p.price_units, -1), COALESCE(p.currency, '')
 			FROM subscriptions s LEFT JOIN subscription_prices p ON p.tenant_id = s.tenant_id AND p.sku_id = s.sku_id
 			WHERE s.tenant_id = ? ORDER BY s.sku_id`, a.TenantID)
 		if err != nil {
@@ -133,12 +145,13 @@ func (s *DB) CostReport(ctx context.Context) (*allot.CostReport, error) {
 		for rows.Next() {
 			var pc allot.ProductCost
 			var units int64
-			if err := rows.Scan(&pc.SkuID, &pc.Bought, &pc.Consumed, &units, &pc.Currency); err != nil {
+			var trial int
+			if err := rows.Scan(&pc.SkuID, &pc.Bought, &trial, &pc.Consumed, &units, &pc.Currency); err != nil {
 				rows.Close()
 				return err
 			}
 			pc.PartNumber, pc.DisplayName = skuNames(cat, pc.SkuID)
-			pc.Idle = max(pc.Bought-pc.Consumed, 0)
+			pc.Idle = max(pc.Bought-max(pc.Consumed-trial, 0), 0)
 			if units >= 0 {
 				prices[pc.SkuID] = allot.Price{SkuID: pc.SkuID, Units: units, Currency: pc.Currency}
 				spend, idle := times(units, pc.Bought), times(units, pc.Idle)

@@ -414,6 +414,9 @@ func (s *DB) DeleteGroup(ctx context.Context, id string) error {
 		if err := s.recordDeletion(ctx, tx, a.TenantID, allot.MemberGroup, g.ID); err != nil {
 			return err
 		}
+		if err := s.keepDeletedGroup(ctx, tx, a.TenantID, g); err != nil {
+			return err
+		}
 		for _, stmt := range []struct {
 			sql  string
 			args []any

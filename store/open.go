@@ -58,6 +58,12 @@ type DB struct {
 	catVersion string
 	dialect    dialect
 	pwCost     int
+	// dsn is the PostgreSQL URL a listener connects with (listen.go).
+	dsn string
+	// scheduledAt is when a busy ProcessBatch last looked for scheduled
+	// steps (maybeRunScheduled).
+	scheduledMu sync.Mutex
+	scheduledAt time.Time
 	// stopCheckpoints ends the SQLite file's checkpoint goroutine, which
 	// closes checkpointDone; both nil on PostgreSQL and in memory.
 	stopCheckpoints, checkpointDone chan struct{}
@@ -97,6 +103,9 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		return nil, err
 	}
 	s := &DB{db: sdb, dialect: dia, newID: cfg.NewID, now: func() time.Time { return cfg.Now().UTC() }, log: cfg.Logger, notify: cfg.OnEnqueue, pwCost: cfg.PasswordCost}
+	if dia == dialectPostgres {
+		s.dsn = pgDSN(cfg.DSN)
+	}
 	if dia == dialectSQLite {
 		s.gate = newWriteGate()
 	}

@@ -264,6 +264,65 @@ func (s *DB) MemberCounts(ctx context.Context, groupIDs []string) (map[string]in
 	return out, err
 }
 
+// ProductErrorCounts counts the members of each group in error on the
+// product from it; a range of license_states_kind per group.
+func (s *DB) ProductErrorCounts(ctx context.Context, skuID string, groupIDs []string) (map[string]int, error) {
+	a, err := actorOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(groupIDs))
+	for _, id := range groupIDs {
+		ids = append(ids, strings.ToLower(id))
+	}
+	out := map[string]int{}
+	err = s.snapshot(ctx, func(tx *txn) error {
+		return tx.each(ctx, `SELECT source, COUNT(*) FROM license_states WHERE tenant_id = ? AND state = 'Error' AND sku_id = ? AND source IN (%s) GROUP BY source`,
+			ids, []any{a.TenantID, strings.ToLower(skuID)}, func(r *sql.Rows) error {
+				var id string
+				var n int
+				err := r.Scan(&id, &n)
+				out[id] = n
+				return err
+			})
+	})
+	return out, err
+}
+
+// ProductErrors counts the product's users in error by kind; a range of
+// license_states_kind. A user in error through two sources counts once
+// per kind, as a product's page speaks of users, not of states.
+func (s *DB) ProductErrors(ctx context.Context, skuID string) ([]allot.GroupErrorKind, error) {
+	a, err := actorOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	skuID = strings.ToLower(skuID)
+	var out []allot.GroupErrorKind
+	err = s.snapshot(ctx, func(tx *txn) error {
+		rows, err := tx.Query(ctx, `SELECT l.error,
+				CASE WHEN l.error = ? THEN (SELECT COUNT(*) FROM users u WHERE u.tenant_id = l.tenant_id AND u.id = l.user_id AND u.usage_location = '') ELSE 0 END AS no_location,
+				COUNT(DISTINCT l.user_id)
+			FROM license_states l WHERE l.tenant_id = ? AND l.state = 'Error' AND l.sku_id = ?
+			GROUP BY l.error, no_location ORDER BY l.error, no_location`,
+			string(allot.ProhibitedInUsageLocationViolation), a.TenantID, skuID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var code string
+			var noLocation, n int
+			if err := rows.Scan(&code, &noLocation, &n); err != nil {
+				return err
+			}
+			out = append(out, allot.GroupErrorKind{SkuID: skuID, Error: allot.LicenseError(code), NoLocation: noLocation > 0, Users: n})
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
 // maxProgress bounds the groups ProductProgress lists: a page shows the
 // walks under way, and more than this many at once is a bulk change whose
 // first walks are the ones that run.

@@ -70,6 +70,16 @@ func (s *DB) ProcessBatch(ctx context.Context, n int) (int, error) {
 		}
 		return err
 	})
+	if err == nil {
+		// Scheduled steps (subscription lifecycles, docs/RULES.md §2.6, and
+		// purges of deleted items, §2.3.6) run here too, outside the batch's
+		// transaction: whenever the queue is empty, and every few seconds
+		// while it is not, so a long walk does not hold them back.
+		var moved int
+		if moved, err = s.maybeRunScheduled(ctx, did == 0); moved > 0 && did == 0 {
+			did = moved
+		}
+	}
 	if err == nil && did > 0 {
 		s.notify()
 	}

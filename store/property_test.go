@@ -25,7 +25,9 @@ var (
 // TestRandomOperations applies random operations of every kind through the
 // service, drains the queue with small batches, and checks every invariant
 // of docs/RULES.md §2.3.8 (allot check), including that evaluating any user again
-// changes nothing.
+// changes nothing. Its extended histories also buy, cancel, reactivate,
+// renew, convert and resize commercial subscriptions and move the clock on
+// by days, running the scheduler (§2.6).
 func TestRandomOperations(t *testing.T) {
 	seeds := []int{}
 	for seed := range *propSeeds {
@@ -237,6 +239,17 @@ type history struct {
 	d      *rand.Rand
 	rules  map[string]int
 	paused map[string]bool
+	// lc draws the lifecycle operations and time jumps (store/lifecycle_test.go,
+	// lifecycleOp) of TestRandomOperations; nil leaves them out. clk is the
+	// store's clock, which the jumps move.
+	lc  *rand.Rand
+	clk *lcClock
+	// rs draws the restores of deleted users and groups
+	// (store/deleted_test.go, restoreStep) of the extended histories; nil
+	// leaves them out. deleted are the users and groups deleted and not
+	// restored.
+	rs      *rand.Rand
+	deleted []string
 }
 
 func runHistory(t *testing.T, seed uint64, ops int, nested, extended bool) {
@@ -245,9 +258,14 @@ func runHistory(t *testing.T, seed uint64, ops int, nested, extended bool) {
 
 func runHistoryWith(t *testing.T, seed uint64, ops int, nested, extended, dynamic bool) {
 	loc := []string{"", "US", "DE"}[seed%3]
-	h := &history{env: newEnv(t, loc), r: rand.New(rand.NewPCG(seed, 7)), nested: nested}
+	le, clk := lifecycleEnv(t, loc) // newEnv with a clock the lifecycle's time jumps move
+	h := &history{env: le.env, r: rand.New(rand.NewPCG(seed, 7)), nested: nested, clk: clk}
+	if extended && !nested && !dynamic {
+		h.lc = rand.New(rand.NewPCG(seed, 17))
+	}
 	if extended {
 		h.x = rand.New(rand.NewPCG(seed, 11))
+		h.rs = rand.New(rand.NewPCG(seed, 19))
 	}
 	if dynamic {
 		h.d, h.rules, h.paused = rand.New(rand.NewPCG(seed, 13)), map[string]int{}, map[string]bool{}
@@ -285,6 +303,12 @@ func runHistoryWith(t *testing.T, seed uint64, ops int, nested, extended, dynami
 		}
 		if h.d != nil && h.d.IntN(4) == 0 {
 			h.dynamicStep()
+		}
+		if h.lc != nil && h.lc.IntN(6) == 0 {
+			h.lifecycleOp()
+		}
+		if h.rs != nil && len(h.deleted) > 0 && h.rs.IntN(8) == 0 {
+			h.restoreStep()
 		}
 		h.observe()
 		if i%*propEvery == *propEvery-1 || i == ops-1 {
@@ -366,6 +390,9 @@ func (h *history) step() {
 		if len(h.users) > 0 {
 			i := h.r.IntN(len(h.users))
 			err = h.db.DeleteUser(h.ctx, h.users[i])
+			if err == nil {
+				h.deleted = append(h.deleted, h.users[i])
+			}
 			h.users = append(h.users[:i], h.users[i+1:]...)
 		}
 	case k < 10:
@@ -376,6 +403,7 @@ func (h *history) step() {
 		if len(h.groups) > 0 {
 			i := h.r.IntN(len(h.groups))
 			if err = h.db.DeleteGroup(h.ctx, h.groups[i]); err == nil {
+				h.deleted = append(h.deleted, h.groups[i])
 				h.groups = append(h.groups[:i], h.groups[i+1:]...)
 			}
 		}

@@ -8,6 +8,7 @@ import "github.com/allot-dev/allot"
 func (s *DB) Services() allot.Services {
 	return allot.Services{
 		Tenants: s, Tokens: s, Subscriptions: s, Users: s, Groups: s, Licenses: s,
-		Audit: s, WaitingRoom: s, Cost: s, Policy: s, Preview: s, Accounts: s,
+		Audit: s, WaitingRoom: s, Cost: s, Policy: s, Preview: s, Accounts: s, Lifecycle: s,
+		Deleted: s,
 	}
 }

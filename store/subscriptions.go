@@ -12,18 +12,18 @@ import (
 // MaxSeats bounds a subscription's seats so arithmetic never overflows.
 const MaxSeats = 10_000_000
 
-const subCols = `id, sku_id, enabled, suspended, warning, locked_out, consumed, created_at`
+const subCols = `id, sku_id, enabled, suspended, warning, locked_out, consumed, created_at, capability`
 
+// scanSub reads a SKU's pool. Its capabilityStatus is derived from its
+// commercial subscriptions whenever they change (syncPool, capabilityOf)
+// and stored with the sums, so every reader sees the same one.
 func scanSub(r interface{ Scan(...any) error }) (*allot.Subscription, error) {
 	var s allot.Subscription
 	var created string
-	if err := r.Scan(&s.ID, &s.SkuID, &s.Enabled, &s.Suspended, &s.Warning, &s.LockedOut, &s.ConsumedUnits, &created); err != nil {
+	if err := r.Scan(&s.ID, &s.SkuID, &s.Enabled, &s.Suspended, &s.Warning, &s.LockedOut, &s.ConsumedUnits, &created, &s.CapabilityStatus); err != nil {
 		return nil, err
 	}
-	s.CreatedAt, s.CapabilityStatus = parseTime(created), allot.CapabilityEnabled
-	if s.Enabled == 0 && s.Warning == 0 {
-		s.CapabilityStatus = allot.CapabilitySuspended
-	}
+	s.CreatedAt = parseTime(created)
 	return &s, nil
 }
 
@@ -68,7 +68,9 @@ func (s *DB) subscription(ctx context.Context, tx *txn, tenantID, skuID string) 
 	return sub, err
 }
 
-// AddSubscription gives the tenant a subscription to a catalog SKU.
+// AddSubscription gives the tenant a subscription to a catalog SKU: its
+// pool, and one commercial subscription without a term under the pool's
+// id (docs/RULES.md §2.6).
 func (s *DB) AddSubscription(ctx context.Context, skuID string, seats int) (*allot.Subscription, error) {
 	a, err := actorOf(ctx)
 	if err != nil {
@@ -88,8 +90,13 @@ func (s *DB) AddSubscription(ctx context.Context, skuID string, seats int) (*all
 		if _, err := s.subscription(ctx, tx, a.TenantID, skuID); err == nil {
 			return allot.Errorf(allot.ECONFLICT, "The tenant already has a subscription to SKU %s; change its seats instead.", skuID)
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO subscriptions (tenant_id, sku_id, id, enabled, created_at) VALUES (?, ?, ?, ?, ?)`,
-			a.TenantID, skuID, s.newID(), seats, fmtTime(s.now())); err != nil {
+		id, now := s.newID(), fmtTime(s.now())
+		if _, err := tx.Exec(ctx, `INSERT INTO subscriptions (tenant_id, sku_id, id, enabled, created_at, capability) VALUES (?, ?, ?, ?, ?, 'Enabled')`,
+			a.TenantID, skuID, id, seats, now); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO company_subscriptions (tenant_id, id, sku_id, quantity, status, is_trial, created_at, term_start, term_end, next_lifecycle_at, status_since)
+			VALUES (?, ?, ?, ?, 'Enabled', 0, ?, ?, NULL, NULL, ?)`, a.TenantID, id, skuID, seats, now, now, now); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, a.TenantID, "Add subscription", "Subscription", skuID, "", toJSON(map[string]int{"seats": seats}), "success")
@@ -129,7 +136,10 @@ func validSeats(seats int) error {
 	return nil
 }
 
-// setSeats sets the seats of a subscription to f of its seats.
+// setSeats sets the SKU's enabled seats to f of them. The difference goes
+// to or comes from its Enabled commercial subscriptions (moveEnabledUnits),
+// and the pool follows them as after any lifecycle change (syncPool: seat
+// alerts, users in error queued).
 func (s *DB) setSeats(ctx context.Context, tx *txn, tenantID, skuID string, f func(old int) int) error {
 	sub, err := s.subscription(ctx, tx, tenantID, skuID)
 	if err != nil {
@@ -142,33 +152,13 @@ func (s *DB) setSeats(ctx context.Context, tx *txn, tenantID, skuID string, f fu
 	if seats == sub.Enabled {
 		return nil
 	}
-	if _, err := tx.Exec(ctx, `UPDATE subscriptions SET enabled = ? WHERE tenant_id = ? AND sku_id = ?`, seats, tenantID, skuID); err != nil {
+	if err := s.moveEnabledUnits(ctx, tx, tenantID, skuID, seats-sub.Enabled); err != nil {
 		return err
 	}
 	if err := s.audit(ctx, tx, tenantID, "Update subscription", "Subscription", skuID, toJSON(map[string]int{"seats": sub.Enabled}), toJSON(map[string]int{"seats": seats}), "success"); err != nil {
 		return err
 	}
-	if err := s.alertSeats(ctx, tx, tenantID, skuID, sub.Enabled, sub.ConsumedUnits, seats, sub.ConsumedUnits); err != nil {
-		return err
-	}
-	// Users whose unit with this SKU is in error: the waiting ones first,
-	// in the order they started waiting, then the rest (docs/RULES.md §2.3.3–4).
-	rows, err := tx.Query(ctx, `SELECT user_id FROM license_states WHERE tenant_id = ? AND sku_id = ? AND state = 'Error'
-		ORDER BY CASE WHEN error = 'CountViolation' THEN 0 ELSE 1 END, waiting_since, user_id`, tenantID, skuID)
-	if err != nil {
-		return err
-	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	return s.enqueueUsers(ctx, tx, tenantID, ids, "")
+	return s.syncPool(ctx, tx, tenantID, skuID)
 }
 
 // Purchase adds seats; the named users (at most 20) are evaluated at once,

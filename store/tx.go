@@ -51,6 +51,9 @@ func (s *DB) q(query string) string { return s.dialect.rebind(query) }
 type txn struct {
 	conn    conn // a *sql.Tx, or the pool for a read on PostgreSQL (readTx)
 	dialect dialect
+	// queued is set by a statement that adds work: on PostgreSQL the
+	// commit then notifies the other replicas' listeners (listen.go).
+	queued bool
 }
 
 // conn is what runs a txn's statements.
@@ -64,6 +67,11 @@ func (tx *txn) postgres() bool { return tx.dialect == dialectPostgres }
 
 // Exec runs a statement that returns no rows.
 func (tx *txn) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	// Every statement that queues work is an INSERT INTO work, so
+	// marking it here cannot miss a new one.
+	if strings.HasPrefix(strings.TrimLeft(query, " \t\n"), "INSERT INTO work ") {
+		tx.queued = true
+	}
 	return tx.conn.ExecContext(ctx, tx.dialect.rebind(query), args...)
 }
 
@@ -109,6 +117,13 @@ func (s *DB) tx(ctx context.Context, fn func(*txn) error) error {
 	if err := fn(tx); err != nil {
 		sqlTx.Rollback()
 		return normalize(err)
+	}
+	if tx.queued && tx.postgres() {
+		// Delivered at commit, and only if it commits.
+		if _, err := sqlTx.ExecContext(ctx, `NOTIFY `+workChannel); err != nil {
+			sqlTx.Rollback()
+			return normalize(fmt.Errorf("notify: %w", err))
+		}
 	}
 	if err := sqlTx.Commit(); err != nil {
 		return normalize(fmt.Errorf("commit: %w", err))

@@ -138,6 +138,40 @@ func TestEveryPostRedirects(t *testing.T) {
 		"/settings/policy": {role: allot.RoleGlobalAdministrator, submit: func(t *testing.T, e *env, b *browser, token string) page {
 			return b.post("/settings/policy", form(token, "block", skuKiosk))
 		}},
+		// This env's server has no single sign-on key, so both answer with
+		// the reason on the page; web/sso_test.go saves and turns off for real.
+		"/settings/sso": {role: allot.RoleGlobalAdministrator, submit: func(t *testing.T, e *env, b *browser, token string) page {
+			return b.post("/settings/sso", form(token, "issuer", "https://idp.example.com", "client_id", "allot", "claim", "groups", "mappings", "admins=Global Administrator"))
+		}},
+		"/settings/sso/remove": {role: allot.RoleGlobalAdministrator, submit: func(t *testing.T, e *env, b *browser, token string) page {
+			return b.post("/settings/sso/remove", form(token, "confirm", "1"))
+		}},
+		// Commercial subscriptions (web/billing.go): each case makes the one it acts on.
+		"/billing/subscriptions/{id}/renew": {role: allot.RoleBillingAdministrator, submit: func(t *testing.T, e *env, b *browser, token string) page {
+			return b.post("/billing/subscriptions/"+subscriptionForForm(t, e, allot.SubEnabled, false)+"/renew", form(token))
+		}},
+		"/billing/subscriptions/{id}/reactivate": {role: allot.RoleBillingAdministrator, submit: func(t *testing.T, e *env, b *browser, token string) page {
+			return b.post("/billing/subscriptions/"+subscriptionForForm(t, e, allot.SubSuspended, false)+"/reactivate", form(token))
+		}},
+		"/billing/subscriptions/{id}/convert": {role: allot.RoleBillingAdministrator, submit: func(t *testing.T, e *env, b *browser, token string) page {
+			return b.post("/billing/subscriptions/"+subscriptionForForm(t, e, allot.SubEnabled, true)+"/convert", form(token))
+		}},
+		"/billing/subscriptions/{id}/cancel": {role: allot.RoleBillingAdministrator, submit: func(t *testing.T, e *env, b *browser, token string) page {
+			return b.post("/billing/subscriptions/"+subscriptionForForm(t, e, allot.SubEnabled, false)+"/cancel", form(token, "confirm", "1"))
+		}},
+		// Deleted items (web/deleted.go): each case deletes what it acts on.
+		"/users/deleted/{id}/restore": {role: allot.RoleUserAdministrator, submit: func(t *testing.T, e *env, b *browser, token string) page {
+			return b.post("/users/deleted/"+deletedForForm(t, e, allot.MemberUser)+"/restore", form(token))
+		}},
+		"/users/deleted/{id}/purge": {role: allot.RoleUserAdministrator, submit: func(t *testing.T, e *env, b *browser, token string) page {
+			return b.post("/users/deleted/"+deletedForForm(t, e, allot.MemberUser)+"/purge", form(token, "confirm", "1"))
+		}},
+		"/groups/deleted/{id}/restore": {role: allot.RoleGroupAdministrator, submit: func(t *testing.T, e *env, b *browser, token string) page {
+			return b.post("/groups/deleted/"+deletedForForm(t, e, allot.MemberGroup)+"/restore", form(token))
+		}},
+		"/groups/deleted/{id}/purge": {role: allot.RoleGroupAdministrator, submit: func(t *testing.T, e *env, b *browser, token string) page {
+			return b.post("/groups/deleted/"+deletedForForm(t, e, allot.MemberGroup)+"/purge", form(token, "confirm", "1"))
+		}},
 	}
 	for path := range cases {
 		if !slices.Contains(routes, path) {

@@ -39,8 +39,12 @@ type homeData struct {
 	ErrorChart    template.HTML
 	ProductCharts []template.HTML // errors by kind of each product with errors
 
-	Subscriptions []homeSubscription
-	Quiet         bool // nothing above needs the admin
+	// Ending are the commercial subscriptions whose term ends within
+	// homeEndingDays, or that have ended, soonest first; Soon counts those
+	// that need the admin now (within homeSoonDays, or ended).
+	Ending []homeEnding
+	Soon   int
+	Quiet  bool // nothing above needs the admin
 }
 
 type homeGroup struct {
@@ -56,10 +60,52 @@ type homeWaiting struct {
 	Users   int
 }
 
-type homeSubscription struct {
-	productRow
-	Since              time.Time
-	Warning, Suspended int
+type homeEnding struct {
+	commercialRow
+	SkuID, Product string
+	end            time.Time
+}
+
+const (
+	// homeEndingDays: the home page lists the terms ending within this many
+	// days; homeSoonDays: those ending within this many need the admin.
+	homeEndingDays = 90
+	homeSoonDays   = 30
+)
+
+// endingSoon lists the subscriptions whose term ends within
+// homeEndingDays or that have ended and are not yet deleted.
+func (s *server) endingSoon(ctx context.Context, cat *allot.Catalog, d *homeData) error {
+	if s.svc.Lifecycle == nil {
+		return nil
+	}
+	subs, err := s.svc.Lifecycle.CompanySubscriptions(ctx)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	for i := range subs {
+		c := &subs[i]
+		end := c.StatusSince
+		switch c.Status {
+		case allot.SubEnabled:
+			if c.TermEnd == nil || c.TermEnd.Sub(now) > homeEndingDays*24*time.Hour {
+				continue
+			}
+			end = *c.TermEnd
+			if end.Sub(now) <= homeSoonDays*24*time.Hour {
+				d.Soon++
+			}
+		case allot.SubWarning, allot.SubSuspended:
+			d.Soon++
+		case allot.SubLockedOut:
+		default:
+			continue
+		}
+		d.Ending = append(d.Ending, homeEnding{commercialRow: commercialRowOf(c, now), SkuID: c.SkuID, Product: skuName(cat, c.SkuID), end: end})
+	}
+	slices.SortStableFunc(d.Ending, func(a, b homeEnding) int { return a.end.Compare(b.end) })
+	return nil
 }
 
 // errorTally counts license errors from groups by kind, overall and by
@@ -145,7 +191,6 @@ func (s *server) homePage(w http.ResponseWriter, r *http.Request) error {
 	for _, sub := range subs {
 		p := s.productRowOf(cat, sub)
 		products[p.ID] = p
-		d.Subscriptions = append(d.Subscriptions, homeSubscription{productRow: p, Since: sub.CreatedAt, Warning: sub.Warning, Suspended: sub.Suspended})
 		if near(p) {
 			d.Near = append(d.Near, p)
 		}
@@ -157,7 +202,6 @@ func (s *server) homePage(w http.ResponseWriter, r *http.Request) error {
 			d.Waiting = append(d.Waiting, homeWaiting{Product: p, Users: room.Total})
 		}
 	}
-	slices.SortStableFunc(d.Subscriptions, func(a, b homeSubscription) int { return strings.Compare(a.Name, b.Name) })
 	slices.SortStableFunc(d.Near, fullness)
 	slices.SortStableFunc(d.Waiting, func(a, b homeWaiting) int { return b.Users - a.Users })
 
@@ -184,7 +228,10 @@ func (s *server) homePage(w http.ResponseWriter, r *http.Request) error {
 	for _, sku := range skus {
 		d.ProductCharts = append(d.ProductCharts, productErrorChart(skuName(cat, sku), sku, d.Errors.ByProduct[sku]))
 	}
-	d.Quiet = len(d.Near) == 0 && len(d.Groups) == 0 && len(d.Waiting) == 0
+	if err := s.endingSoon(ctx, cat, d); err != nil {
+		return err
+	}
+	d.Quiet = len(d.Near) == 0 && len(d.Groups) == 0 && len(d.Waiting) == 0 && d.Soon == 0
 	s.render(w, r, http.StatusOK, "home", s.newView(w, r, "Home", "home", d))
 	return nil
 }
@@ -194,6 +241,24 @@ func (s *server) homePage(w http.ResponseWriter, r *http.Request) error {
 // tally.
 func productErrorChart(name, sku string, kinds map[string]int) template.HTML {
 	return barChart{ID: chartID("errors", sku), Title: "Errors by kind: " + name, Rows: kindRows(kinds)}.Figure()
+}
+
+// productErrorChart is the product page's errors by kind, from every
+// source; empty when nobody is in error on it.
+func (s *server) productErrorChart(r *http.Request, cat *allot.Catalog, sku string) (template.HTML, error) {
+	kinds, err := s.svc.Groups.ProductErrors(r.Context(), sku)
+	if err != nil || len(kinds) == 0 {
+		return "", err
+	}
+	noDefault := true
+	if t, err := s.svc.Tenants.Tenant(r.Context()); err == nil {
+		noDefault = t.DefaultUsageLocation == ""
+	}
+	tally := map[string]int{}
+	for _, k := range kinds {
+		tally[errorWords(k.Error, k.NoLocation && noDefault)] += k.Users
+	}
+	return productErrorChart(skuName(cat, sku), sku, tally), nil
 }
 
 // groupsInError lists the groups whose members have license errors, with

@@ -2,6 +2,7 @@ package web
 
 import (
 	"fmt"
+	"html/template"
 	"net/http"
 	"net/url"
 	"slices"
@@ -32,23 +33,6 @@ func (s *server) productRowOf(cat *allot.Catalog, sub allot.Subscription) produc
 	return p
 }
 
-type subscriptionsData struct{ Products []productRow }
-
-func (s *server) subscriptionsTab(w http.ResponseWriter, r *http.Request) error {
-	subs, err := s.svc.Subscriptions.Subscriptions(r.Context())
-	if err != nil {
-		return err
-	}
-	cat := s.svc.Subscriptions.Catalog()
-	d := subscriptionsData{}
-	for _, sub := range subs {
-		d.Products = append(d.Products, s.productRowOf(cat, sub))
-	}
-	slices.SortStableFunc(d.Products, func(a, b productRow) int { return strings.Compare(a.Name, b.Name) })
-	s.render(w, r, http.StatusOK, "subscriptions", s.newView(w, r, "Licenses", "licenses", d))
-	return nil
-}
-
 // --- a product's page: its tabs, with the Users and Groups tabs here ---
 
 type productData struct {
@@ -62,6 +46,9 @@ type productData struct {
 	Next       string // the next page of the tab's list
 	Panel      *panel
 	Query      string // the Users tab's search
+	// ErrorChart is the product's users in error by kind, a figure; empty
+	// when nobody is in error on it.
+	ErrorChart template.HTML
 	// Progress are the walks under way for the product (the Groups tab).
 	Progress []groupProgress
 	// Live is where the Groups tab's script reads its progress and statuses again.
@@ -136,17 +123,25 @@ func (s *server) loadProduct(r *http.Request, tab, after string) (*productData, 
 			d.Query = strings.ToValidUTF8(d.Query[:256], "")
 		}
 	}
-	users, err := s.svc.Users.ListUsers(ctx, allot.ListOptions{Filter: &allot.AnyLicense{SkuID: skuID}, OrderBy: "displayName", Top: s.pageSize,
+	// Off its own tab a list is read for its count alone.
+	userTop, groupTop := s.pageSize, 1
+	if tab != "users" {
+		userTop, groupTop = 1, s.pageSize
+	}
+	users, err := s.svc.Users.ListUsers(ctx, allot.ListOptions{Filter: &allot.AnyLicense{SkuID: skuID}, OrderBy: "displayName", Top: userTop,
 		After: userAfter, WithLicensing: tab == "users", Count: true, Search: d.Query})
 	if err != nil {
 		return nil, err
 	}
 	d.UserCount = users.Count
-	groups, err := s.svc.Groups.ListGroups(ctx, allot.ListOptions{Filter: &allot.AnyLicense{SkuID: skuID}, OrderBy: "displayName", Top: s.pageSize, After: groupAfter, Count: true})
+	groups, err := s.svc.Groups.ListGroups(ctx, allot.ListOptions{Filter: &allot.AnyLicense{SkuID: skuID}, OrderBy: "displayName", Top: groupTop, After: groupAfter, Count: true})
 	if err != nil {
 		return nil, err
 	}
 	d.GroupCount = groups.Count
+	if d.ErrorChart, err = s.productErrorChart(r, cat, skuID); err != nil {
+		return nil, err
+	}
 	if tab == "users" {
 		groupName := s.groupNames(r)
 		for _, u := range users.Items {
@@ -179,9 +174,14 @@ func (s *server) loadProduct(r *http.Request, tab, after string) (*productData, 
 		if err != nil {
 			return nil, err
 		}
+		errs, err := s.svc.Groups.ProductErrorCounts(ctx, skuID, ids)
+		if err != nil {
+			return nil, err
+		}
 		for i := range groups.Items {
 			row := groupRowOf(cat, &groups.Items[i], skuID)
 			row.Members = counts[row.ID]
+			row.Status = productStatusOf(&groups.Items[i], errs[row.ID])
 			d.Groups = append(d.Groups, row)
 		}
 		if groups.NextCursor != "" {
@@ -261,7 +261,7 @@ func (s *server) productGroupsTab(w http.ResponseWriter, r *http.Request) error 
 		d.Live += "after=" + url.QueryEscape(after) + "&"
 	}
 	if r.URL.Query().Get("fragment") == "live" {
-		s.renderTemplate(w, r, http.StatusOK, "product", "groups-live", s.newView(w, r, d.Product.Name, "licenses", d))
+		s.renderTemplate(w, r, http.StatusOK, "product", "groups-live-answer", s.newView(w, r, d.Product.Name, "licenses", d))
 		return nil
 	}
 	s.renderProduct(w, r, http.StatusOK, d)

@@ -268,4 +268,36 @@ func TestProgressOfUnassignAndPurchase(t *testing.T) {
 	if p.status != http.StatusOK || strings.Contains(p.body, "product-progress") || !strings.Contains(p.body, `data-live-active="0"`) {
 		t.Fatalf("after the walk the Groups tab still shows progress (%d)", p.status)
 	}
+	// The answer carries the product's counts, which the script swaps in
+	// with the bar: nobody holds E1 once the walk is over.
+	wantIn(t, p, `id="product-summary" data-live-part><span><strong>0</strong> assigned`)
+}
+
+// TestGroupsTabCountsThisProduct: a product's Groups tab gives each group's
+// status on that product, with the number of its members in error on it.
+func TestGroupsTabCountsThisProduct(t *testing.T) {
+	e := newEnv(t, web.Config{}, false)
+	for _, g := range []string{"Marketing", "Sales"} {
+		e.must(e.db.AssignGroupLicense(e.ga, e.groups[g], []allot.AssignedLicense{{SkuID: skuE1, DisabledPlans: []string{}}}, []string{}))
+	}
+	e.drain()
+	b, _ := e.signIn(allot.RoleGlobalReader)
+	p := b.get(groupsTab())
+	rows := regexp.MustCompile(`(?s)<tr[^>]*>.*?</tr>`).FindAllString(p.body, -1)
+	var marketing, sales string
+	for _, r := range rows {
+		switch {
+		case strings.Contains(r, ">Marketing<"):
+			marketing = r
+		case strings.Contains(r, ">Sales<"):
+			sales = r
+		}
+	}
+	// bob has no usage location: one member of Marketing in error on E1.
+	if !strings.Contains(marketing, "Errors &amp; issues") || !strings.Contains(marketing, "1 user in error") {
+		t.Errorf("Marketing's row: %s", marketing)
+	}
+	if !strings.Contains(sales, "All licenses assigned") {
+		t.Errorf("Sales's row: %s", sales)
+	}
 }

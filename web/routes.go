@@ -38,6 +38,13 @@ func (s *server) routes() {
 	m.Handle("POST /billing/licenses/{sku}/groups/{group}/purchase", s.action(buyers, s.buy))
 	m.Handle("GET /billing/licenses/{sku}/groups/{group}/purchased", s.page(buyers, s.purchased))
 
+	// Commercial subscriptions on the Subscriptions tab (web/billing.go).
+	m.Handle("POST /billing/subscriptions/{id}/renew", s.action(buyers, s.subscriptionPost("renew")))
+	m.Handle("POST /billing/subscriptions/{id}/reactivate", s.action(buyers, s.subscriptionPost("reactivate")))
+	m.Handle("POST /billing/subscriptions/{id}/convert", s.action(buyers, s.subscriptionPost("convert")))
+	m.Handle("GET /billing/subscriptions/{id}/cancel", s.page(buyers, s.cancelConfirm))
+	m.Handle("POST /billing/subscriptions/{id}/cancel", s.action(buyers, s.subscriptionPost("cancel")))
+
 	// Users and Groups.
 	m.Handle("GET /users", s.page(read, s.usersPage))
 	m.Handle("GET /users/{id}", s.page(read, s.userPage))
@@ -46,6 +53,17 @@ func (s *server) routes() {
 	m.Handle("GET /groups", s.page(read, s.groupsPage))
 	m.Handle("GET /groups/{id}", s.page(read, s.groupPage))
 	m.Handle("POST /groups/{id}/members", s.action(allot.PermManageGroups, s.groupMembersPost))
+
+	// Deleted users and groups (web/deleted.go).
+	du, dg := deletedUsersKind, deletedGroupsKind
+	m.Handle("GET /users/deleted", s.page(read, du.list(s)))
+	m.Handle("POST /users/deleted/{id}/restore", s.action(allot.PermManageUsers, du.restore(s)))
+	m.Handle("GET /users/deleted/{id}/purge", s.page(allot.PermManageUsers, du.purgeConfirm(s)))
+	m.Handle("POST /users/deleted/{id}/purge", s.action(allot.PermManageUsers, du.purge(s)))
+	m.Handle("GET /groups/deleted", s.page(read, dg.list(s)))
+	m.Handle("POST /groups/deleted/{id}/restore", s.action(allot.PermManageGroups, dg.restore(s)))
+	m.Handle("GET /groups/deleted/{id}/purge", s.page(allot.PermManageGroups, dg.purgeConfirm(s)))
+	m.Handle("POST /groups/deleted/{id}/purge", s.action(allot.PermManageGroups, dg.purge(s)))
 
 	// Dynamic membership (web/dynamic.go).
 	groupers := allot.PermManageGroups
@@ -65,6 +83,12 @@ func (s *server) routes() {
 	// Settings › Accounts (web/accounts.go).
 	m.Handle("GET /settings/accounts", s.page(allot.PermManageTenant, s.accountsPage))
 	m.Handle("POST /settings/accounts/{username}", s.action(allot.PermManageTenant, s.accountsAction))
+
+	// Settings › Single sign-on (web/sso.go).
+	m.Handle("GET /settings/sso", s.page(allot.PermManageTenant, s.ssoPage))
+	m.Handle("POST /settings/sso", s.action(allot.PermManageTenant, s.ssoSave))
+	m.Handle("GET /settings/sso/remove", s.page(allot.PermManageTenant, s.ssoRemoveConfirm))
+	m.Handle("POST /settings/sso/remove", s.action(allot.PermManageTenant, s.ssoRemove))
 
 	// Waiting room, price and cost, policy (web/waitingroom.go, web/cost.go,
 	// web/policy.go).

@@ -51,7 +51,7 @@ type Config struct {
 	// MaxBodyBytes limits request bodies; 0 means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
 	// PageSize is the number of users on one page of a list; 0 means
-	// allot.MaxPageSize (999), the reference admin center's page.
+	// DefaultPageSize.
 	PageSize int
 	// SignInsPerMinute limits sign-in attempts from one network address,
 	// whatever the usernames: that many at once, then one more each
@@ -114,7 +114,7 @@ func New(cfg Config) (http.Handler, error) {
 		s.maxBody = DefaultMaxBodyBytes
 	}
 	if s.pageSize <= 0 || s.pageSize > allot.MaxPageSize {
-		s.pageSize = allot.MaxPageSize
+		s.pageSize = DefaultPageSize
 	}
 	perMinute := cfg.SignInsPerMinute
 	if perMinute <= 0 {
@@ -292,6 +292,13 @@ func (s *server) newView(w http.ResponseWriter, r *http.Request, title, nav stri
 	v.Flash = s.takeFlash(w, r)
 	return v
 }
+
+// DefaultPageSize is the admin center's page of users. Lists load their
+// next page when scrolled to the bottom, so a page needs only fill a
+// screen or two: a page of 999 rows (Graph's largest) took Chromium about a
+// second to lay out on a 10,000-error group panel (docs/PERFORMANCE.md,
+// "Admin center page timings").
+const DefaultPageSize = 200
 
 func plural(n int, one, many string) string {
 	if n == 1 {

@@ -90,6 +90,19 @@ func statusOf(g *allot.Group) groupStatus {
 	return groupStatus{"All licenses assigned", "", "ok"}
 }
 
+// productStatusOf is statusOf for one product of the group: errors counts
+// its members in error on that product alone.
+func productStatusOf(g *allot.Group, errors int) groupStatus {
+	st := statusOf(g)
+	if st.Class == "progress" {
+		return st
+	}
+	if errors > 0 {
+		return groupStatus{"Errors & issues", plural(errors, "user in error", "users in error"), "error"}
+	}
+	return groupStatus{"All licenses assigned", "", "ok"}
+}
+
 // skuName is a SKU's display name, or its part number, or its id.
 func skuName(cat *allot.Catalog, id string) string {
 	if s := cat.SKUs[id]; s != nil {

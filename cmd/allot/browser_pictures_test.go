@@ -104,7 +104,7 @@ func TestBrowserPictures(t *testing.T) {
 	b.wantChart("#chart-home-waiting", "Office 365 E1: ")
 	b.wantChart("#chart-home-errors", "License errors from groups, by kind", "Not enough licenses", "User usage location not specified",
 		"Conflicting service plans", "Proxy address violation")
-	b.wantText("#terms-placeholder", "does not record subscription terms yet")
+	b.wantText("#none-ending", "No subscription ends in the next 90 days.")
 	b.wantNothingClipped("home")
 	b.shot("p01-home")
 	b.press(rowOf("group", f.groups["Marketing"]) + " td a") // the group's Actions needed tab

@@ -28,6 +28,7 @@ import (
 	"github.com/allot-dev/allot/catalog"
 	"github.com/allot-dev/allot/internal/testdb"
 	"github.com/allot-dev/allot/store"
+	"github.com/allot-dev/allot/web"
 	"github.com/chromedp/chromedp"
 )
 
@@ -868,14 +869,14 @@ func TestBrowserRoles(t *testing.T) {
 	}
 }
 
-// TestBrowserGroupPanelPages: the side panel lists 999 users a page and
+// TestBrowserGroupPanelPages: the side panel lists 200 users a page and
 // loads the next page when scrolled to the bottom; at most 20 users may be
 // selected for an action.
 func TestBrowserGroupPanelPages(t *testing.T) {
 	f := newFixture(t)
 	f.c.ok(201, "POST", "/allot/v1/subscriptions", map[string]any{"skuId": demoE3, "seats": 1100})
 	g := f.group("All Staff")
-	const n = 1010
+	const n = web.DefaultPageSize + 50
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 8)
 	for i := range n {
@@ -897,8 +898,8 @@ func TestBrowserGroupPanelPages(t *testing.T) {
 	f.signIn(b, "lena.license")
 	b.open(f.panel(demoE3, "All Staff", "success"))
 	b.wantText("#tab-success", fmt.Sprintf("Successfully assigned (%d)", n))
-	if got := b.count("#member-rows tr[data-user]"); got != 999 {
-		b.fatal("the first page lists %d users, want 999", got)
+	if got := b.count("#member-rows tr[data-user]"); got != web.DefaultPageSize {
+		b.fatal("the first page lists %d users, want %d", got, web.DefaultPageSize)
 	}
 	b.do(chromedp.ScrollIntoView(chromedp.ID("load-more")))
 	b.waitFor("the next page of users", func() bool { return b.count("#member-rows tr[data-user]") == n })
@@ -965,8 +966,9 @@ func TestBrowserDemo(t *testing.T) {
 		b.signIn(acc[0], acc[1])
 		b.wantPresent(`.topbar .role[data-role="` + string(role) + `"]`)
 		b.open("/billing/licenses")
-		if got := b.count("#subscriptions tbody tr[data-sku]"); got != 8 {
-			b.fatal("%s sees %d products, want 8", role, got)
+		// Eight products in use and one suspended (demo.go, lifecycles).
+		if got := b.count("#subscriptions tbody tr[data-sku]"); got != 9 {
+			b.fatal("%s sees %d products, want 9", role, got)
 		}
 		if role != allot.RoleGlobalAdministrator {
 			b.signOut()
@@ -984,6 +986,16 @@ func TestBrowserDemo(t *testing.T) {
 		b.shot("27-phone-group-panel")
 		b.open("/billing/licenses")
 		b.shot("28-phone-subscriptions")
+		// Every lifecycle state is there to see (demo.go, lifecycles), and
+		// Home counts the trial, the grace period and the suspension.
+		b.wantText("#subscriptions", "Trial ends in 5 days", "In grace until", "Suspended since")
+		b.wantText(rowOf("sku", demoExoP2)+" .services-stopped", "Services stopped")
+		b.wantNothingClipped("the demo's subscriptions")
+		b.open("/")
+		b.wantText("#ending-banner", "3 subscriptions end within 30 days or have ended.")
+		b.wantText("#home-subscription-list", "Microsoft 365 E5", "Audio Conferencing", "Exchange Online (Plan 2)")
+		b.wantNothingClipped("the demo's home")
+		b.shot("35-phone-demo-home")
 		b.phone(false)
 		b.signOut()
 	}

@@ -249,6 +249,100 @@ There may be no more of them than seats bought, and at most 20.`,
 			define: definePurchase,
 		},
 		{
+			name: "subscriptions",
+			usage: []usageLine{
+				{"subscriptions list|show ID", "commercial subscriptions, their status and term"},
+				{"subscriptions create --sku SKU --quantity N [--trial] [--term-end DATE]", "buy a subscription, or start a trial"},
+				{"subscriptions renew|cancel|reactivate|convert ID", "move a subscription through its lifecycle"},
+				{"subscriptions set-quantity ID N", "change a subscription's quantity"},
+				{"subscriptions settings [--grace-days N] [--suspended-days N] …", "the tenant's lifecycle periods"},
+			},
+		},
+		{
+			name:    "subscriptions list",
+			summary: "list the commercial subscriptions: product, status, quantity, trial, term end and the next change",
+			details: `STATUS is Enabled; Warning (the term ended, the grace period runs and the licenses
+still work); Suspended (the licenses stay assigned but their services stop);
+LockedOut (cancelled); or Deleted. NEXT CHANGE is when the status moves on if
+nothing is done. docs/SUBSCRIPTIONS.md describes the lifecycle.`,
+			examples: `allot subscriptions list
+				allot subscriptions list -o csv > subscriptions.csv`,
+			define: defineSubscriptionsList,
+		},
+		{
+			name:     "subscriptions show",
+			synopsis: "ID",
+			summary:  "show one commercial subscription with its term",
+			examples: `allot subscriptions show 0f5c1c2e-7f3b-4c1a-9d2e-3a4b5c6d7e8f`,
+			define:   defineSubscriptionsShow,
+		},
+		{
+			name:     "subscriptions create",
+			synopsis: "--sku SKU --quantity N [--trial] [--term-end DATE]",
+			summary:  "buy a commercial subscription, or start a free trial (Billing Administrator)",
+			details: `SKU is a part number (ENTERPRISEPACK) or an id of the catalog. The term ends a year
+from now, a trial's in 30 days, unless --term-end gives a date (the term ends at
+00:00 UTC that day) or an RFC 3339 time. Users waiting for the product get the new
+licenses in the order they started waiting.`,
+			examples: `allot subscriptions create --sku ENTERPRISEPACK --quantity 25
+				allot subscriptions create --sku SPE_E5 --quantity 5 --trial
+				allot subscriptions create --sku ENTERPRISEPACK --quantity 10 --term-end 2027-06-30`,
+			define: defineSubscriptionsCreate,
+		},
+		{
+			name:     "subscriptions renew",
+			synopsis: "ID [--term-end DATE]",
+			summary:  "renew an active subscription, or one in its grace period (Billing Administrator)",
+			details:  `The term is extended to --term-end, or by a year. A subscription in its grace period is active again.`,
+			examples: `allot subscriptions renew 0f5c1c2e-7f3b-4c1a-9d2e-3a4b5c6d7e8f
+				allot subscriptions renew 0f5c1c2e-7f3b-4c1a-9d2e-3a4b5c6d7e8f --term-end 2028-01-01`,
+			define: defineSubscriptionsRenew,
+		},
+		{
+			name:     "subscriptions cancel",
+			synopsis: "ID",
+			summary:  "cancel a subscription at once: its licenses stop working, and it cannot be reactivated (Billing Administrator)",
+			details: `The subscription is locked out at once and deleted after the suspended period
+(allot subscriptions settings). Users keep their licenses, but the services stop.`,
+			examples: `allot subscriptions cancel 0f5c1c2e-7f3b-4c1a-9d2e-3a4b5c6d7e8f`,
+			define:   defineSubscriptionAction("cancel", "cancel"),
+		},
+		{
+			name:     "subscriptions reactivate",
+			synopsis: "ID",
+			summary:  "make a subscription in its grace period or suspended active again, for a year (Billing Administrator)",
+			examples: `allot subscriptions reactivate 0f5c1c2e-7f3b-4c1a-9d2e-3a4b5c6d7e8f`,
+			define:   defineSubscriptionAction("reactivate", "reactivate"),
+		},
+		{
+			name:     "subscriptions convert",
+			synopsis: "ID",
+			summary:  "turn a trial into a paid subscription with a term of a year (Billing Administrator)",
+			examples: `allot subscriptions convert 0f5c1c2e-7f3b-4c1a-9d2e-3a4b5c6d7e8f`,
+			define:   defineSubscriptionAction("convert", "convertTrial"),
+		},
+		{
+			name:     "subscriptions set-quantity",
+			synopsis: "ID N",
+			summary:  "change an active subscription's quantity; fewer take no license away (Billing Administrator)",
+			examples: `allot subscriptions set-quantity 0f5c1c2e-7f3b-4c1a-9d2e-3a4b5c6d7e8f 40`,
+			define:   defineSubscriptionsSetQuantity,
+		},
+		{
+			name:     "subscriptions settings",
+			synopsis: "[--grace-days N] [--suspended-days N] [--retention-days N] [--alert-days N,…]",
+			summary:  "show or change the tenant's lifecycle periods (changes: Global Administrator)",
+			details: `Without flags the settings are shown. --grace-days: how long a subscription whose
+term ended keeps working (Warning) before it is suspended (default 30).
+--suspended-days: how long it stays suspended, or locked out after a cancellation,
+before it is deleted (90). --retention-days: how long deleted users and groups are
+kept (30). --alert-days: the days before a term ends on which alerts are sent
+(30,7,1; at most 5; "none" for none).`,
+			examples: `allot subscriptions settings
+				allot subscriptions settings --grace-days 45 --alert-days 60,30,7`,
+			define: defineSubscriptionsSettings,
+		},
+		{
 			name:    "status",
 			usage:   []usageLine{{"status", "the processing queue"}},
 			summary: "show the processing queue and the groups being processed",
@@ -343,6 +437,42 @@ Deliveries are signed: docs/ALERTS.md shows how to verify them.`,
 			summary:  "list webhook deliveries and their attempts, newest first",
 			examples: `allot alerts deliveries --status failed`,
 			define:   defineAlertsDeliveries,
+		},
+		{
+			name:  "deleted",
+			usage: []usageLine{{"deleted list [users|groups] | restore ID | purge ID", "deleted users and groups, restorable until purged"}},
+		},
+		{
+			name:     "deleted list",
+			synopsis: "[users|groups]",
+			summary:  "list the deleted users (default) or groups, with when they are purged",
+			details: `A deleted user or group is kept for the tenant's retention period (30 days unless
+changed) and can be restored until then; DAYS LEFT counts the days until it is deleted for
+good. Deleted objects appear nowhere else: not in lists, lookups or name checks.`,
+			examples: `allot deleted list
+				allot deleted list groups -o json`,
+			define: defineDeletedList,
+		},
+		{
+			name:     "deleted restore",
+			synopsis: "ID | USERPRINCIPALNAME",
+			summary:  "restore a deleted user or group with its licenses and memberships",
+			details: `A user comes back with its direct licenses and its memberships of the groups
+that still exist, a group with its members that still exist; licenses are then
+processed as for any change, so a user whose seats were taken meanwhile waits for
+one. Refused, changing nothing, when a live object now has its userPrincipalName
+or mailNickname. Restoring a user takes the User Administrator role; a group, the
+Group Administrator role (docs/DELETED-ITEMS.md).`,
+			examples: `allot deleted restore 0f5c1c2e-7f3b-4c1a-9d2e-3a4b5c6d7e8f
+				allot deleted restore adele@contoso.com`,
+			define: defineDeletedRestore,
+		},
+		{
+			name:     "deleted purge",
+			synopsis: "ID | USERPRINCIPALNAME",
+			summary:  "delete a deleted user or group permanently, before its retention ends",
+			examples: `allot deleted purge 0f5c1c2e-7f3b-4c1a-9d2e-3a4b5c6d7e8f`,
+			define:   defineDeletedPurge,
 		},
 		{
 			name:     "waiting-room",

@@ -25,6 +25,7 @@ const (
 	demoAudio    = "0c266dff-15dd-4b49-8397-2bb16070ed52" // Audio Conferencing add-on
 	demoCalling  = "0dab259f-bf13-4952-b7f8-7db8f131b28d" // Domestic Calling Plan
 	demoTeamsFon = "e43b5b99-8dfb-405f-9987-dc307f34bcbd" // Teams Phone Standard
+	demoExoP2    = "19ec0d23-8335-4cbd-94ac-6050e30712fa" // Exchange Online (Plan 2): suspended, held by nobody
 )
 
 var demoNames = []string{"Adele", "Alex", "Allan", "Bianca", "Brian", "Cameron", "Christie", "Debra", "Delia", "Diego",
@@ -61,8 +62,32 @@ type demoSeed struct {
 }
 
 func (d *demoSeed) subscriptions() error {
-	for sku, seats := range map[string]int{demoE3: 95, demoE1: 40, demoE5: 10, demoExoP1: 20, demoKiosk: 30, demoAudio: 40, demoCalling: 25, demoTeamsFon: 45} {
+	for sku, seats := range map[string]int{demoE3: 95, demoE1: 40, demoExoP1: 20, demoKiosk: 30, demoAudio: 30, demoCalling: 25, demoTeamsFon: 45} {
 		if _, err := d.db.AddSubscription(d.admin, sku, seats); err != nil {
+			return err
+		}
+	}
+	return d.lifecycles(time.Now().UTC())
+}
+
+// lifecycles gives the demo a subscription in each state a new admin
+// should recognise (docs/SUBSCRIPTIONS.md): E5 is a trial that ends in 5
+// days; 10 more Audio Conferencing licenses are in their grace period (the
+// 30 renewing by themselves serve the Call Center); Exchange Online
+// (Plan 2) was not renewed and is suspended. Each is as it would be had it
+// been bought on its date and left alone.
+func (d *demoSeed) lifecycles(now time.Time) error {
+	days := func(n int) time.Time { return now.AddDate(0, 0, n) }
+	ptr := func(t time.Time) *time.Time { return &t }
+	for _, c := range []allot.CompanySubscription{
+		{SkuID: demoE5, Quantity: 10, Status: allot.SubEnabled, IsTrial: true,
+			CreatedAt: days(-25), TermStart: days(-25), TermEnd: ptr(days(5)), StatusSince: days(-25)},
+		{SkuID: demoAudio, Quantity: 10, Status: allot.SubWarning,
+			CreatedAt: days(-377), TermStart: days(-377), TermEnd: ptr(days(-12)), StatusSince: days(-12)},
+		{SkuID: demoExoP2, Quantity: 15, Status: allot.SubSuspended,
+			CreatedAt: days(-410), TermStart: days(-410), TermEnd: ptr(days(-45)), StatusSince: days(-15)},
+	} {
+		if _, err := d.db.ImportCompanySubscription(d.admin, c); err != nil {
 			return err
 		}
 	}

@@ -144,7 +144,15 @@ func newServer(ctx context.Context, cfg *serveConfig, stdout io.Writer, log *slo
 	}
 	metrics := api.NewMetrics(api.MetricsConfig{Logger: log, MaxTenants: cfg.metricsTenants,
 		ReadGauges: func(ctx context.Context, g api.GaugeSink) error { return s.db.ReadGauges(ctx, g) }})
-	s.worker = worker.New(worker.Config{Processor: s.db, Logger: log, BatchSize: cfg.batch, Pause: cfg.pause, OnBatch: metrics.ObserveBatch})
+	// On PostgreSQL the listener wakes the worker when any replica queues
+	// work (Run), so the poll is only for what no notification announces:
+	// work a replica that died had claimed, and subscription steps falling
+	// due (store.RunScheduled).
+	poll := time.Second
+	if store.IsPostgres(cfg.db) {
+		poll = 5 * time.Second
+	}
+	s.worker = worker.New(worker.Config{Processor: s.db, Logger: log, BatchSize: cfg.batch, Pause: cfg.pause, Poll: poll, OnBatch: metrics.ObserveBatch})
 
 	if s.ln, err = net.Listen("tcp", cfg.addr); err != nil {
 		return nil, err
@@ -283,6 +291,8 @@ func (s *allotServer) Run(ctx context.Context) error {
 	defer stopWorker()
 	workerDone := make(chan error, 1)
 	go func() { workerDone <- s.worker.Run(wctx) }()
+	listenDone := make(chan error, 1)
+	go func() { listenDone <- s.db.Listen(wctx, s.worker.Notify) }()
 	if s.cfg.webhookPrivate {
 		s.log.Warn("alert webhooks may be delivered to loopback and private addresses (--webhook-allow-private)")
 	}
@@ -313,6 +323,7 @@ func (s *allotServer) Run(ctx context.Context) error {
 		s.log.Warn("shutdown deadline passed; open requests were cut", "err", serr)
 	}
 	<-workerDone
+	<-listenDone
 	<-alertsDone
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil

@@ -334,6 +334,12 @@
     el.querySelectorAll("input[type=checkbox]").forEach(function (b) { if (b.checked && b.name) checked[b.name + "=" + b.value] = true; });
     fresh.querySelectorAll("input[type=checkbox]").forEach(function (b) { if (checked[b.name + "=" + b.value]) b.checked = true; });
     el.parentNode.replaceChild(fresh, el);
+    // Counts outside the region that the answer carries (the product's
+    // summary line) move with it.
+    tmp.querySelectorAll("[data-live-part][id]").forEach(function (part) {
+      var old = document.getElementById(part.id);
+      if (old && old !== fresh) old.parentNode.replaceChild(part, old);
+    });
     var form = fresh.closest("form");
     if (form) form.dispatchEvent(new Event("change"));
     return fresh;
