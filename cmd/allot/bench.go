@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -82,12 +83,24 @@ func cmdBench(ctx context.Context, args []string, stdout io.Writer) error {
 	samples := fs.Int("samples", 200, "membership changes to time")
 	jsonOut := fs.String("json", "", "also write the report as JSON to this file")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of every measured step to this file")
-	keep := fs.Bool("keep", false, "keep the database (its path or URL is printed) for inspection")
+	keep := fs.Bool("keep", false, "keep the database (its path or URL is printed) for inspection, and with --replicas their logs")
 	runs := fs.Int("runs", 1, "repeat the whole measurement on fresh databases and report medians")
+	tenants := fs.Int("tenants", 1, "measure this many tenants, each with one group of --users members, licensed at once and processed by --replicas")
+	replicas := fs.String("replicas", "", "measure N tenants processed by this many `allot serve` processes on one database instead: a number or a list (1,2,4); above 1 needs PostgreSQL")
+	serveBin := fs.String("serve-bin", "", "with --replicas: the allot executable to start the replicas from (default: this one)")
 	if err := fs.Parse(args); err != nil {
 		return exitError(2)
 	}
 	tuneGC()
+	if *replicas != "" || *tenants != 1 {
+		batchSet := false
+		fs.Visit(func(f *flag.Flag) { batchSet = batchSet || f.Name == "batch-size" })
+		if !batchSet {
+			*batch = 0 // serve's own default, as a deployment runs it
+		}
+		return cmdBenchTenants(ctx, tenantsBenchConfig{dbArg: *dbArg, tenants: *tenants, users: *users, replicas: *replicas,
+			batch: *batch, runs: *runs, serveBin: *serveBin, keep: *keep, jsonOut: *jsonOut}, stdout)
+	}
 	if *users < 100 || *groups < 2 || *runs < 1 {
 		return fmt.Errorf("--users must be at least 100, --groups at least 2 and --runs at least 1")
 	}
@@ -254,6 +267,7 @@ type benchRun struct {
 	r      *benchReport
 	rng    *mrand.Rand // seeded: every run builds and changes the same tenant
 	step   func(format string, args ...any)
+	name   string // the tenant's display name; empty: Bench
 	tenant string
 	admin  context.Context // the tenant's Global Administrator
 	users  []string        // the users' ids, by number
@@ -266,12 +280,16 @@ const benchChunk = 20000
 
 // buildTenant makes the bench tenant: its subscriptions, then r.Groups
 // groups and r.Users users through the CSV import, every user in the
-// all-users group g0 and one other group, every 50th without a usage
-// location, every 1000th with an address another user has, and every
-// 200th with Exchange Kiosk directly.
+// all-users group g0 and one other group (none when r.Groups is 1), every
+// 50th without a usage location, every 1000th with an address another
+// user has, and every 200th with Exchange Kiosk directly.
 func (b *benchRun) buildTenant() error {
 	start := time.Now()
-	t, err := b.db.CreateTenant(operator, allot.Tenant{DisplayName: "Bench"})
+	name := b.name
+	if name == "" {
+		name = "Bench"
+	}
+	t, err := b.db.CreateTenant(operator, allot.Tenant{DisplayName: name})
 	if err != nil {
 		return err
 	}
@@ -332,10 +350,10 @@ func (b *benchRun) importUsers(from, to int) error {
 		upn := benchUPN(i)
 		in.Users = append(in.Users, csvio.UserRow{Line: len(in.Users) + 2, UserPrincipalName: upn, DisplayName: fmt.Sprintf("User %07d", i),
 			UsageLocation: &loc, ProxyAddresses: &[]string{"SMTP:" + addr}, AccountEnabled: &enabled})
-		line := len(in.Memberships) + 2
-		in.Memberships = append(in.Memberships,
-			csvio.MembershipRow{Line: line, Group: benchNickname(0), User: upn},
-			csvio.MembershipRow{Line: line + 1, Group: benchNickname(1 + b.rng.IntN(b.r.Groups-1)), User: upn})
+		in.Memberships = append(in.Memberships, csvio.MembershipRow{Line: len(in.Memberships) + 2, Group: benchNickname(0), User: upn})
+		if b.r.Groups > 1 {
+			in.Memberships = append(in.Memberships, csvio.MembershipRow{Line: len(in.Memberships) + 2, Group: benchNickname(1 + b.rng.IntN(b.r.Groups-1)), User: upn})
+		}
 	}
 	b.r.Memberships += len(in.Memberships)
 	return b.importCSV(in)

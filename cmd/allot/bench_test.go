@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/allot-dev/allot/internal/testdb"
@@ -38,5 +40,69 @@ func TestBenchCommand(t *testing.T) {
 	if r.StateRows != 500+3 || r.Waiting != 150 || r.AssignSeconds <= 0 || r.PhysicalSeconds <= 0 || r.ListP99Ms <= 0 || r.PeakRSSMiB <= 0 ||
 		r.RuleOnSeconds <= 0 || r.RuleOffSeconds <= 0 || r.AttrP99Ms <= 0 {
 		t.Fatalf("incomplete report: %+v", r)
+	}
+}
+
+// TestBenchReplicas runs `allot bench --tenants 2 --replicas 1,2` on a tiny
+// size with real `allot serve` replicas: every tenant's group must be
+// licensed and unlicensed through them (the command checks the invariants
+// after each step), and each replica count reported.
+func TestBenchReplicas(t *testing.T) {
+	if !testdb.Postgres() {
+		t.Skip("replicas share a PostgreSQL database: set " + testdb.Env + " to a postgres:// URL to run this test")
+	}
+	if testing.Short() {
+		t.Skip("builds the binary and runs replicas; skipped with -short")
+	}
+	dir := t.TempDir()
+	bin := crashBuild(t, dir)
+	out := filepath.Join(dir, "bench.json")
+	const tenants, users = 2, 50
+	if _, err := runCmd(t, "bench", "--db", os.Getenv(testdb.Env), "--tenants", strconv.Itoa(tenants), "--users", strconv.Itoa(users),
+		"--replicas", "1,2", "--serve-bin", bin, "--json", out); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep tenantsReport
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Tenants != tenants || rep.UsersPerTenant != users || len(rep.Runs) != 2 || len(rep.Median) != 2 {
+		t.Fatalf("report: %s", b)
+	}
+	for i, m := range rep.Median {
+		if m.Replicas != i+1 || m.AssignSeconds <= 0 || m.UnassignSeconds <= 0 || len(m.TenantSeconds) != tenants || len(m.ReplicaUsers) != m.Replicas ||
+			m.Batches <= 0 || m.BatchSeconds <= 0 {
+			t.Fatalf("%d replica(s): incomplete: %+v", i+1, m)
+		}
+		// Every tenant was processed, and alike: the same users in error.
+		evaluated := 0
+		for _, u := range m.ReplicaUsers {
+			evaluated += u
+		}
+		if len(m.ConsumedSeats) != tenants || m.ConsumedSeats[0] <= 0 || m.ConsumedSeats[0] != m.ConsumedSeats[1] || evaluated < tenants*users {
+			t.Fatalf("%d replica(s): seats %v, users evaluated %v: not every tenant processed", m.Replicas, m.ConsumedSeats, m.ReplicaUsers)
+		}
+	}
+	if rep.Median[0].SpeedUp != 1 {
+		t.Fatalf("speed-up of 1 replica over itself: %v", rep.Median[0].SpeedUp)
+	}
+}
+
+// TestBenchReplicasNeedPostgres: several replicas on SQLite are refused
+// before anything is built.
+func TestBenchReplicasNeedPostgres(t *testing.T) {
+	for _, args := range [][]string{
+		{"bench", "--replicas", "1,2", "--db", filepath.Join(t.TempDir(), "x.db")},
+		{"bench", "--replicas", "0"},
+		{"bench", "--replicas", "two"},
+	} {
+		_, err := runCmd(t, args...)
+		if err == nil || !strings.Contains(err.Error(), "--replicas") {
+			t.Errorf("%v: %v, want an error about --replicas", args, err)
+		}
 	}
 }

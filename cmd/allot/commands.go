@@ -80,9 +80,10 @@ func init() {
 			run:   stdoutOnly(cmdMigrate),
 		},
 		{
-			name:  "bench",
-			usage: []usageLine{{"bench  [--users 100000] [--groups 1000] [--db postgres://…] [--json FILE]", "build a large tenant and measure processing"}},
-			run:   stdoutOnly(cmdBench),
+			name: "bench",
+			usage: []usageLine{{"bench  [--users 100000] [--groups 1000] [--db postgres://…] [--json FILE]", "build a large tenant and measure processing"},
+				{"bench  --tenants 4 --users 25000 --replicas 1,2,4 --db postgres://…", "measure N tenants processed by R replicas"}},
+			run: stdoutOnly(cmdBench),
 		},
 		{
 			name:  "tenant",
