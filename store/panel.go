@@ -242,31 +242,19 @@ func (s *DB) panelPage(ctx context.Context, tx *txn, tenantID, gid, skuID string
 // MemberCounts counts the user members of groups; a group with none, or
 // unknown, is left out.
 func (s *DB) MemberCounts(ctx context.Context, groupIDs []string) (map[string]int, error) {
-	a, err := actorOf(ctx)
-	if err != nil {
-		return nil, err
-	}
-	ids := make([]string, 0, len(groupIDs))
-	for _, id := range groupIDs {
-		ids = append(ids, strings.ToLower(id))
-	}
-	out := map[string]int{}
-	err = s.snapshot(ctx, func(tx *txn) error {
-		return tx.each(ctx, `SELECT group_id, COUNT(*) FROM memberships WHERE tenant_id = ? AND member_kind = 'user' AND group_id IN (%s) GROUP BY group_id`,
-			ids, []any{a.TenantID}, func(r *sql.Rows) error {
-				var id string
-				var n int
-				err := r.Scan(&id, &n)
-				out[id] = n
-				return err
-			})
-	})
-	return out, err
+	return s.countByGroup(ctx, groupIDs, `SELECT group_id, COUNT(*) FROM memberships WHERE tenant_id = ? AND member_kind = 'user' AND group_id IN (%s) GROUP BY group_id`)
 }
 
 // ProductErrorCounts counts the members of each group in error on the
 // product from it; a range of license_states_kind per group.
 func (s *DB) ProductErrorCounts(ctx context.Context, skuID string, groupIDs []string) (map[string]int, error) {
+	return s.countByGroup(ctx, groupIDs, `SELECT source, COUNT(*) FROM license_states WHERE tenant_id = ? AND state = 'Error' AND sku_id = ? AND source IN (%s) GROUP BY source`,
+		strings.ToLower(skuID))
+}
+
+// countByGroup runs query, grouped by a group id and taking the tenant,
+// args and then the groups' ids, in one snapshot.
+func (s *DB) countByGroup(ctx context.Context, groupIDs []string, query string, args ...any) (map[string]int, error) {
 	a, err := actorOf(ctx)
 	if err != nil {
 		return nil, err
@@ -277,14 +265,13 @@ func (s *DB) ProductErrorCounts(ctx context.Context, skuID string, groupIDs []st
 	}
 	out := map[string]int{}
 	err = s.snapshot(ctx, func(tx *txn) error {
-		return tx.each(ctx, `SELECT source, COUNT(*) FROM license_states WHERE tenant_id = ? AND state = 'Error' AND sku_id = ? AND source IN (%s) GROUP BY source`,
-			ids, []any{a.TenantID, strings.ToLower(skuID)}, func(r *sql.Rows) error {
-				var id string
-				var n int
-				err := r.Scan(&id, &n)
-				out[id] = n
-				return err
-			})
+		return tx.each(ctx, query, ids, append([]any{a.TenantID}, args...), func(r *sql.Rows) error {
+			var id string
+			var n int
+			err := r.Scan(&id, &n)
+			out[id] = n
+			return err
+		})
 	})
 	return out, err
 }
