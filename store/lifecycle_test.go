@@ -531,8 +531,16 @@ func TestLifecycleProcessingRunsTheScheduler(t *testing.T) {
 	e.drain(5)
 	e.wantStatus(c.ID, allot.SubEnabled)
 	clk.jump(2 * day)
+	// A step that has come due is work not yet done: a script waiting for
+	// idle waits for it too.
+	if st, err := e.db.Status(e.ctx); err != nil || st.Idle {
+		t.Fatalf("with a step due the tenant is idle (%v)", err)
+	}
 	e.drain(5)
 	e.wantStatus(c.ID, allot.SubWarning)
+	if st, err := e.db.Status(e.ctx); err != nil || !st.Idle {
+		t.Fatalf("after the step the tenant is not idle (%v)", err)
+	}
 }
 
 // TestLifecycleAlertsOncePerThreshold: each "days before the end" alert

@@ -34,7 +34,14 @@ func (s *DB) status(ctx context.Context, tx *txn, tenantID string) (*allot.Statu
 		AND EXISTS (SELECT 1 FROM license_states l WHERE l.tenant_id = s.tenant_id AND l.sku_id = s.sku_id AND l.error = 'CountViolation')`, tenantID).Scan(&waiting); err != nil {
 		return nil, err
 	}
-	st.Idle = st.QueueDepth == 0 && waiting == 0
+	// So are subscription steps that have come due (docs/RULES.md §2.6),
+	// which the next poll applies.
+	var due int
+	if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM company_subscriptions WHERE tenant_id = ? AND next_lifecycle_at <= ? LIMIT 1) d`,
+		tenantID, fmtTime(s.now())).Scan(&due); err != nil {
+		return nil, err
+	}
+	st.Idle = st.QueueDepth == 0 && waiting == 0 && due == 0
 	rows, err := tx.Query(ctx, `SELECT w.group_id, COALESCE(g.display_name, ''), MAX(w.started), MAX(w.done), MAX(w.total) FROM work w
 		LEFT JOIN dir_groups g ON g.tenant_id = w.tenant_id AND g.id = w.group_id
 		WHERE w.tenant_id = ? AND w.group_id <> '' GROUP BY w.group_id, g.display_name ORDER BY MIN(w.id)`, tenantID)
