@@ -97,4 +97,30 @@ type LifecycleService interface {
 	// SetLifecycleSettings changes them (PermManageTenant); EINVALID for a
 	// period below 1 or above 3650 days, or more than 5 alert days.
 	SetLifecycleSettings(ctx context.Context, in LifecycleSettings) (LifecycleSettings, error)
+	// PatchLifecycleSettings changes the fields p sets and keeps the others
+	// as they are when it commits, so that two changes of different
+	// fields made at once both stay (PermManageTenant); EINVALID as
+	// SetLifecycleSettings.
+	PatchLifecycleSettings(ctx context.Context, p LifecycleSettingsPatch) (LifecycleSettings, error)
+}
+
+// LifecycleSettingsPatch is a change of some of a tenant's periods: nil
+// fields, and AlertDays unless SetAlertDays, stay as they are.
+type LifecycleSettingsPatch struct {
+	GraceDays, SuspendedDays, RetentionDays *int
+	AlertDays                               []int
+	SetAlertDays                            bool
+}
+
+// Apply is st with the patch's fields set.
+func (p LifecycleSettingsPatch) Apply(st LifecycleSettings) LifecycleSettings {
+	for _, f := range []struct{ v, dst *int }{{p.GraceDays, &st.GraceDays}, {p.SuspendedDays, &st.SuspendedDays}, {p.RetentionDays, &st.RetentionDays}} {
+		if f.v != nil {
+			*f.dst = *f.v
+		}
+	}
+	if p.SetAlertDays {
+		st.AlertDays = p.AlertDays
+	}
+	return st
 }

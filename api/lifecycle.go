@@ -357,22 +357,10 @@ func (s *server) setLifecycleSettings(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	st, err := lc.LifecycleSettings(r.Context())
-	if err != nil {
-		return err
-	}
-	for _, f := range []struct {
-		v   *int
-		dst *int
-	}{{b.GraceDays, &st.GraceDays}, {b.SuspendedDays, &st.SuspendedDays}, {b.RetentionDays, &st.RetentionDays}} {
-		if f.v != nil {
-			*f.dst = *f.v
-		}
-	}
-	if present["alertDays"] {
-		st.AlertDays = b.AlertDays
-	}
-	out, err := lc.SetLifecycleSettings(r.Context(), st)
+	// Merged in the store's transaction: two admins changing different
+	// fields at once both keep their change.
+	out, err := lc.PatchLifecycleSettings(r.Context(), allot.LifecycleSettingsPatch{GraceDays: b.GraceDays, SuspendedDays: b.SuspendedDays,
+		RetentionDays: b.RetentionDays, AlertDays: b.AlertDays, SetAlertDays: present["alertDays"]})
 	if err != nil {
 		return err
 	}

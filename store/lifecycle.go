@@ -93,17 +93,29 @@ func checkSettings(in allot.LifecycleSettings) (allot.LifecycleSettings, error) 
 // from when they entered their status; alerts not yet sent follow the new
 // thresholds.
 func (s *DB) SetLifecycleSettings(ctx context.Context, in allot.LifecycleSettings) (allot.LifecycleSettings, error) {
+	return s.updateSettings(ctx, func(allot.LifecycleSettings) allot.LifecycleSettings { return in })
+}
+
+// PatchLifecycleSettings is SetLifecycleSettings of some fields, merged
+// with the settings read under the tenant's lock.
+func (s *DB) PatchLifecycleSettings(ctx context.Context, p allot.LifecycleSettingsPatch) (allot.LifecycleSettings, error) {
+	return s.updateSettings(ctx, p.Apply)
+}
+
+// updateSettings writes f of the tenant's settings, read in the writing
+// transaction.
+func (s *DB) updateSettings(ctx context.Context, f func(allot.LifecycleSettings) allot.LifecycleSettings) (allot.LifecycleSettings, error) {
 	a, err := actorOf(ctx)
 	if err != nil {
 		return allot.LifecycleSettings{}, err
 	}
-	in, err = checkSettings(in)
-	if err != nil {
-		return allot.LifecycleSettings{}, err
-	}
+	var in allot.LifecycleSettings
 	err = s.tx(ctx, func(tx *txn) error {
 		old, err := lifecycleSettings(ctx, tx, a.TenantID)
 		if err != nil {
+			return err
+		}
+		if in, err = checkSettings(f(old)); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO lifecycle_settings (tenant_id, grace_days, suspended_days, retention_days, alert_days) VALUES (?, ?, ?, ?, ?)

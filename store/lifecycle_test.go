@@ -807,6 +807,28 @@ func TestLifecycleSettingsMoveTheSchedule(t *testing.T) {
 	e.check()
 }
 
+// TestLifecycleSettingsPatch: a patch changes the fields it sets and keeps
+// the others as stored when it commits, so that two patches of different
+// fields both stay; a bad patch changes nothing.
+func TestLifecycleSettingsPatch(t *testing.T) {
+	e, _ := lifecycleEnv(t, "US")
+	grace, retention, bad := 10, 60, 0
+	_, err := e.db.PatchLifecycleSettings(e.ctx, allot.LifecycleSettingsPatch{GraceDays: &grace})
+	e.must(err)
+	_, err = e.db.PatchLifecycleSettings(e.ctx, allot.LifecycleSettingsPatch{RetentionDays: &retention, AlertDays: []int{14}, SetAlertDays: true})
+	e.must(err)
+	if _, err := e.db.PatchLifecycleSettings(e.ctx, allot.LifecycleSettingsPatch{SuspendedDays: &bad}); allot.ErrorCode(err) != allot.EINVALID {
+		t.Fatalf("a suspended period of 0 days: %v", err)
+	}
+	got, err := e.db.LifecycleSettings(e.ctx)
+	e.must(err)
+	want := allot.DefaultLifecycleSettings()
+	want.GraceDays, want.RetentionDays, want.AlertDays = 10, 60, []int{14}
+	if got.GraceDays != want.GraceDays || got.SuspendedDays != want.SuspendedDays || got.RetentionDays != want.RetentionDays || len(got.AlertDays) != 1 || got.AlertDays[0] != 14 {
+		t.Fatalf("settings %+v, want %+v", got, want)
+	}
+}
+
 // TestLifecycleImport: the demo's subscriptions, in any status, with the
 // pool created and following them.
 func TestLifecycleImport(t *testing.T) {
