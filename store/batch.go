@@ -177,15 +177,13 @@ func (b *batch) readWaitingRoomsFrom(ctx context.Context, tx *txn) {
 
 // loadUsers reads the users of ids that exist, and orders the batch by ids.
 func (b *batch) loadUsers(ctx context.Context, tx *txn, ids []string) error {
-	err := tx.each(ctx, `SELECT u.id, u.usage_location, u.proxy_addresses, CASE WHEN x.user_id IS NULL THEN 0 ELSE 1 END FROM users u
-		LEFT JOIN mailboxes x ON x.tenant_id = u.tenant_id AND x.user_id = u.id WHERE u.tenant_id = ? AND u.id IN (%s)`, ids, []any{b.tenantID}, func(r *sql.Rows) error {
+	err := tx.each(ctx, `SELECT u.id, u.usage_location, u.proxy_addresses FROM users u WHERE u.tenant_id = ? AND u.id IN (%s)`, ids, []any{b.tenantID}, func(r *sql.Rows) error {
 		var u userRow
 		var proxy string
-		var mailbox int
-		if err := r.Scan(&u.id, &u.location, &proxy, &mailbox); err != nil {
+		if err := r.Scan(&u.id, &u.location, &proxy); err != nil {
 			return err
 		}
-		u.proxy, u.mailbox = strList(proxy), mailbox == 1
+		u.proxy = strList(proxy)
 		b.users[u.id] = &u
 		return nil
 	})
@@ -239,13 +237,17 @@ func (b *batch) loadGroupAssignments(ctx context.Context, tx *txn, groups []stri
 	})
 }
 
-// loadStates reads the users' states.
+// loadStates reads the users' states, and so whether they hold a mailbox.
 func (b *batch) loadStates(ctx context.Context, tx *txn) error {
-	return tx.each(ctx, `SELECT user_id, sku_id, source, state, error, disabled_plans, detail, updated_at, waiting_since FROM license_states WHERE tenant_id = ? AND user_id IN (%s)`, b.order, []any{b.tenantID}, func(r *sql.Rows) error {
+	return tx.each(ctx, `SELECT user_id, sku_id, source, state, error, disabled_plans, detail, updated_at, waiting_since, mailbox FROM license_states WHERE tenant_id = ? AND user_id IN (%s)`, b.order, []any{b.tenantID}, func(r *sql.Rows) error {
 		var uid, disabled, updated, waiting string
 		var st allot.LicenseState
-		if err := r.Scan(&uid, &st.SkuID, &st.Source, &st.State, &st.Error, &disabled, &st.Detail, &updated, &waiting); err != nil {
+		var mailbox int
+		if err := r.Scan(&uid, &st.SkuID, &st.Source, &st.State, &st.Error, &disabled, &st.Detail, &updated, &waiting, &mailbox); err != nil {
 			return err
+		}
+		if mailbox == 1 {
+			b.users[uid].mailbox = true
 		}
 		st.DisabledPlans, st.LastUpdated, st.WaitingSince = strList(disabled), parseTime(updated), parseTime(waiting)
 		b.states[uid] = append(b.states[uid], st)
@@ -254,7 +256,8 @@ func (b *batch) loadStates(ctx context.Context, tx *txn) error {
 }
 
 // loadAddresses reads every lister of an address a batch user lists, and
-// whether it owns it.
+// whether it owns it. The batch's own users' mailboxes are known from
+// their states (loadStates runs first); only other listers' are read.
 func (b *batch) loadAddresses(ctx context.Context, tx *txn) error {
 	var listed []string
 	for _, id := range b.order {
@@ -262,24 +265,49 @@ func (b *batch) loadAddresses(ctx context.Context, tx *txn) error {
 			listed = append(listed, allot.NormalizeAddress(a))
 		}
 	}
-	return tx.each(ctx, `SELECT a.address, a.owner_id, a.owner_kind, CASE WHEN x.user_id IS NULL THEN 0 ELSE 1 END FROM addresses a LEFT JOIN mailboxes x ON x.tenant_id = a.tenant_id AND x.user_id = a.owner_id
-		WHERE a.tenant_id = ? AND a.address IN (%s)`, slices.Compact(slices.Sorted(slices.Values(listed))), []any{b.tenantID}, func(r *sql.Rows) error {
-		var addr, owner, kind string
-		var mailbox int
-		if err := r.Scan(&addr, &owner, &kind, &mailbox); err != nil {
-			return err
+	type lister struct{ addr, owner string }
+	var others []lister
+	var otherIDs []string
+	own := func(addr, owner string) {
+		if b.owners[addr] == nil {
+			b.owners[addr] = map[string]bool{}
 		}
-		if kind == allot.MemberUser {
-			b.listers[addr] = append(b.listers[addr], owner)
-		}
-		if kind == allot.MemberGroup || mailbox == 1 {
-			if b.owners[addr] == nil {
-				b.owners[addr] = map[string]bool{}
+		b.owners[addr][owner] = true
+	}
+	err := tx.each(ctx, `SELECT address, owner_id, owner_kind FROM addresses WHERE tenant_id = ? AND address IN (%s)`,
+		slices.Compact(slices.Sorted(slices.Values(listed))), []any{b.tenantID}, func(r *sql.Rows) error {
+			var addr, owner, kind string
+			if err := r.Scan(&addr, &owner, &kind); err != nil {
+				return err
 			}
-			b.owners[addr][owner] = true
+			switch u := b.users[owner]; {
+			case kind == allot.MemberGroup:
+				own(addr, owner)
+			case u != nil:
+				b.listers[addr] = append(b.listers[addr], owner)
+				if u.mailbox {
+					own(addr, owner)
+				}
+			default:
+				b.listers[addr] = append(b.listers[addr], owner)
+				others, otherIDs = append(others, lister{addr, owner}), append(otherIDs, owner)
+			}
+			return nil
+		})
+	if err != nil || len(others) == 0 {
+		return err
+	}
+	mailbox, err := tx.idSet(ctx, `SELECT DISTINCT user_id FROM license_states WHERE tenant_id = ? AND mailbox = 1 AND user_id IN (%s)`,
+		slices.Compact(slices.Sorted(slices.Values(otherIDs))), b.tenantID)
+	if err != nil {
+		return err
+	}
+	for _, l := range others {
+		if mailbox[l.owner] {
+			own(l.addr, l.owner)
 		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // loadSeats reads the tenant's subscriptions.

@@ -200,8 +200,7 @@ var stateChecks = []struct{ rule, query string }{
 	{"deleted", `SELECT d.kind || ' ' || d.id || ' holds a license state' FROM deleted_items d WHERE d.tenant_id = ?
 			AND EXISTS (SELECT 1 FROM license_states l WHERE l.tenant_id = d.tenant_id AND (l.user_id = d.id OR l.source = d.id))`},
 	{"deleted", `SELECT d.kind || ' ' || d.id || ' owns or lists an address' FROM deleted_items d WHERE d.tenant_id = ?
-			AND (EXISTS (SELECT 1 FROM addresses x WHERE x.tenant_id = d.tenant_id AND x.owner_id = d.id)
-			OR EXISTS (SELECT 1 FROM mailboxes b WHERE b.tenant_id = d.tenant_id AND b.user_id = d.id))`},
+			AND EXISTS (SELECT 1 FROM addresses x WHERE x.tenant_id = d.tenant_id AND x.owner_id = d.id)`},
 	{"deleted", `SELECT d.kind || ' ' || d.id || ' is still live' FROM deleted_items d WHERE d.tenant_id = ?
 			AND (EXISTS (SELECT 1 FROM memberships m WHERE m.tenant_id = d.tenant_id AND (m.group_id = d.id OR m.member_id = d.id))
 			OR EXISTS (SELECT 1 FROM assignments a WHERE a.tenant_id = d.tenant_id AND a.target_id = d.id)

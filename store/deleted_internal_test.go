@@ -18,7 +18,6 @@ func TestCheckReportsLiveRemainsOfDeleted(t *testing.T) {
 		{"state", `INSERT INTO license_states (tenant_id, user_id, sku_id, source, state, error, disabled_plans, detail, updated_at, waiting_since)
 			VALUES (?, ?, '10000000-0000-0000-0000-000000000001', '', 'Error', 'Other', '[]', '', '2026-01-01T00:00:00.000000000Z', '')`, "holds a license state"},
 		{"address", `INSERT INTO addresses (tenant_id, address, owner_id, owner_kind, skeleton) VALUES (?, 'smtp:gone@x', ?, 'user', 'smtp:gone@x')`, "owns or lists an address"},
-		{"mailbox", `INSERT INTO mailboxes (tenant_id, user_id) VALUES (?, ?)`, "owns or lists an address"},
 		{"membership", `INSERT INTO memberships (tenant_id, group_id, member_id, member_kind, added_at) VALUES (?, '00000000-0000-4000-8000-0000000000ff', ?, 'user', '')`, "is still live"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -723,7 +723,7 @@ func (p *importer) applyUsers() error {
 	if err := s.enqueueUsers(ctx, tx, p.tenant, requeue, ""); err != nil {
 		return err
 	}
-	mailbox, err := tx.idSet(ctx, `SELECT user_id FROM mailboxes WHERE tenant_id = ? AND user_id IN (%s)`, moved, p.tenant)
+	mailbox, err := tx.idSet(ctx, `SELECT DISTINCT user_id FROM license_states WHERE tenant_id = ? AND mailbox = 1 AND user_id IN (%s)`, moved, p.tenant)
 	if err != nil {
 		return err
 	}

@@ -93,11 +93,11 @@ func TestIDsCompareAsBytes(t *testing.T) {
 		t.Fatalf("schema version %d, %v", v, err)
 	}
 	// "B" < "a" in bytes, and after it in most linguistic collations.
-	if _, err := db.db.Exec(db.q(`INSERT INTO mailboxes (tenant_id, user_id) VALUES ('t', 'a'), ('t', 'B')`)); err != nil {
+	if _, err := db.db.Exec(db.q(`INSERT INTO license_states (tenant_id, user_id, sku_id, source, state, error, updated_at) VALUES ('t', 'a', 's', '', 'Active', 'None', ''), ('t', 'B', 's', '', 'Active', 'None', '')`)); err != nil {
 		t.Fatal(err)
 	}
 	var first string
-	if err := db.db.QueryRow(`SELECT user_id FROM mailboxes WHERE tenant_id = 't' ORDER BY user_id LIMIT 1`).Scan(&first); err != nil || first != "B" {
+	if err := db.db.QueryRow(`SELECT user_id FROM license_states WHERE tenant_id = 't' ORDER BY user_id LIMIT 1`).Scan(&first); err != nil || first != "B" {
 		t.Fatalf("first in order %q, %v; want B", first, err)
 	}
 	if !testdb.Postgres() {

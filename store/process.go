@@ -86,7 +86,7 @@ func (s *DB) ProcessBatch(ctx context.Context, n int) (int, error) {
 	if err == nil && analyze {
 		// After the commit, not inside the batch: ANALYZE of a large table
 		// takes about a second, and requests wait for the batch in hand.
-		if aerr := s.analyzePostgres(ctx, "license_states", "mailboxes"); aerr != nil {
+		if aerr := s.analyzePostgres(ctx, "license_states"); aerr != nil {
 			s.log.Warn("ANALYZE after the first batch of a walk failed", "err", aerr)
 		}
 	}

@@ -44,7 +44,6 @@ var sqliteStats = [][3]string{
 	{"work", "work_target", "100000 100000 50000 2"},
 	{"work", "work_group", "100000 100000 1000"},
 	{"audit", "audit_target", "10000000 10000000 20 1"},
-	{"mailboxes", "sqlite_autoindex_mailboxes_1", "1000000 1000000 1"},
 	{"scim_external_ids", "sqlite_autoindex_scim_external_ids_1", "1000000 1000000 1"},
 	{"scim_external_ids", "scim_external_ids_lookup", "1000000 1000000 500000 1"},
 	{"alert_webhooks", "sqlite_autoindex_alert_webhooks_1", "1000 10 1"},

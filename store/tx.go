@@ -8,6 +8,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+
 	"github.com/allot-dev/allot"
 )
 
@@ -54,6 +57,8 @@ type txn struct {
 	// queued is set by a statement that adds work: on PostgreSQL the
 	// commit then notifies the other replicas' listeners (listen.go).
 	queued bool
+	// raw is the connection of a PostgreSQL write transaction, for COPY.
+	raw *sql.Conn
 }
 
 // conn is what runs a txn's statements.
@@ -103,11 +108,24 @@ func (s *DB) tx(ctx context.Context, fn func(*txn) error) error {
 		return err
 	}
 	defer s.gate.leave()
-	sqlTx, err := s.db.BeginTx(ctx, nil)
+	// On PostgreSQL the transaction runs on a connection of its own, so
+	// that a bulk insert can reach the driver for COPY (copyRows).
+	var c *sql.Conn
+	var sqlTx *sql.Tx
+	var err error
+	if s.dialect == dialectPostgres {
+		if c, err = s.db.Conn(ctx); err != nil {
+			return normalize(fmt.Errorf("connect: %w", err))
+		}
+		defer c.Close()
+		sqlTx, err = c.BeginTx(ctx, nil)
+	} else {
+		sqlTx, err = s.db.BeginTx(ctx, nil)
+	}
 	if err != nil {
 		return normalize(fmt.Errorf("begin: %w", err))
 	}
-	tx := &txn{conn: sqlTx, dialect: s.dialect}
+	tx := &txn{conn: sqlTx, dialect: s.dialect, raw: c}
 	if a, ok := allot.ActorFromContext(ctx); ok && a.TenantID != "" {
 		if err := tx.lockTenant(ctx, a.TenantID); err != nil {
 			sqlTx.Rollback()
@@ -277,6 +295,9 @@ func (tx *txn) insertRows(ctx context.Context, prefix string, rows [][]any) erro
 		return nil
 	}
 	if tx.postgres() {
+		if table, cols, ok := copyTarget(prefix); ok && tx.raw != nil && len(rows) >= copyMinRows {
+			return tx.copyRows(ctx, table, cols, rows)
+		}
 		return tx.insertUnnest(ctx, prefix, rows)
 	}
 	per := max(1, 900/len(rows[0]))
@@ -298,6 +319,51 @@ func (tx *txn) insertRows(ctx context.Context, prefix string, rows [][]any) erro
 		rows = rows[n:]
 	}
 	return nil
+}
+
+// copyMinRows is the fewest rows copyRows sends: below it, COPY's extra
+// round trip (pgx first reads the columns' types) costs more than it saves.
+const copyMinRows = 64
+
+// copyTables are the tables processing fills in bulk, which insertRows
+// fills by COPY on PostgreSQL. Not the work queue: its inserts must pass
+// through Exec, which marks the transaction for a NOTIFY.
+var copyTables = map[string]bool{"license_states": true, "audit": true}
+
+// copyTarget reads the table and columns of insertRows' prefix,
+// "INSERT INTO t (a, b) VALUES ", when t is one of copyTables.
+func copyTarget(prefix string) (string, []string, bool) {
+	rest, ok := strings.CutPrefix(prefix, "INSERT INTO ")
+	if !ok {
+		return "", nil, false
+	}
+	table, rest, ok := strings.Cut(rest, " (")
+	if !ok || !copyTables[table] {
+		return "", nil, false
+	}
+	list, rest, ok := strings.Cut(rest, ")")
+	if !ok || strings.TrimSpace(rest) != "VALUES" {
+		return "", nil, false
+	}
+	cols := strings.Split(list, ",")
+	for i, c := range cols {
+		cols[i] = strings.TrimSpace(c)
+	}
+	return table, cols, true
+}
+
+// copyRows is insertRows by COPY, in the transaction's session: the
+// server's fastest way in for a batch of a large group's states and audit
+// lines (docs/PERFORMANCE.md, "Second round").
+func (tx *txn) copyRows(ctx context.Context, table string, cols []string, rows [][]any) error {
+	return tx.raw.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("copy: the driver's connection is a %T", dc)
+		}
+		_, err := c.Conn().CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromRows(rows))
+		return err
+	})
 }
 
 // insertUnnest is insertRows for PostgreSQL: the columns travel as arrays,

@@ -430,11 +430,11 @@ func (s *DB) moveUserAddresses(ctx context.Context, tx *txn, tenantID string, u 
 	if err := s.enqueueUsers(ctx, tx, tenantID, []string{u.ID}, ""); err != nil {
 		return err
 	}
-	var mailbox int
-	if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM mailboxes WHERE tenant_id = ? AND user_id = ?`, tenantID, u.ID).Scan(&mailbox); err != nil {
+	mailbox, err := holdsMailbox(ctx, tx, tenantID, u.ID)
+	if err != nil {
 		return err
 	}
-	if mailbox == 1 {
+	if mailbox {
 		if err := s.enqueueAddressListers(ctx, tx, tenantID, append(slices.Clone(u.ProxyAddresses), proxy...), u.ID); err != nil {
 			return err
 		}
@@ -487,8 +487,8 @@ func (s *DB) DeleteUser(ctx context.Context, id string) error {
 				return err
 			}
 		}
-		var mailbox int
-		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM mailboxes WHERE tenant_id = ? AND user_id = ?`, a.TenantID, u.ID).Scan(&mailbox); err != nil {
+		mailbox, err := holdsMailbox(ctx, tx, a.TenantID, u.ID)
+		if err != nil {
 			return err
 		}
 		if err := s.recordDeletion(ctx, tx, a.TenantID, allot.MemberUser, u.ID); err != nil {
@@ -502,7 +502,6 @@ func (s *DB) DeleteUser(ctx context.Context, id string) error {
 			`DELETE FROM assignments WHERE tenant_id = ? AND target_id = ?`,
 			`DELETE FROM memberships WHERE tenant_id = ? AND member_id = ?`,
 			`DELETE FROM addresses WHERE tenant_id = ? AND owner_id = ?`,
-			`DELETE FROM mailboxes WHERE tenant_id = ? AND user_id = ?`,
 			`DELETE FROM work WHERE tenant_id = ? AND kind = 'user' AND target_id = ?`,
 			`DELETE FROM users WHERE tenant_id = ? AND id = ?`,
 		} {
@@ -510,7 +509,7 @@ func (s *DB) DeleteUser(ctx context.Context, id string) error {
 				return err
 			}
 		}
-		if mailbox == 1 {
+		if mailbox {
 			if err := s.enqueueAddressListers(ctx, tx, a.TenantID, u.ProxyAddresses, u.ID); err != nil {
 				return err
 			}
@@ -696,4 +695,12 @@ func (s *DB) validNewID(ctx context.Context, tx *txn, tenantID, id string) error
 		return allot.Errorf(allot.ECONFLICT, "Another object with the same value for property id already exists.")
 	}
 	return nil
+}
+
+// holdsMailbox tells whether the user owns its addresses: one of its
+// license states grants a mailbox plan (migration 20).
+func holdsMailbox(ctx context.Context, tx *txn, tenantID, userID string) (bool, error) {
+	var n int
+	err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM license_states WHERE tenant_id = ? AND user_id = ? AND mailbox = 1`, tenantID, userID).Scan(&n)
+	return n > 0, err
 }

@@ -8,8 +8,8 @@ import (
 	"github.com/allot-dev/allot"
 )
 
-// write stores outcomes: states, seat counts, mailbox flags, the audit
-// lines, and the work they cause (address sharers, the waiting room).
+// write stores outcomes: states with their mailbox flags, seat counts,
+// the audit lines, and the work they cause (address sharers, the waiting room).
 func (s *DB) write(ctx context.Context, tx *txn, b *batch, outs []outcome) error {
 	w := collectWrites(ctx, b.tenantID, fmtTime(s.now()), outs)
 	if err := w.writeStates(ctx, tx, b.tenantID); err != nil {
@@ -17,9 +17,6 @@ func (s *DB) write(ctx context.Context, tx *txn, b *batch, outs []outcome) error
 	}
 	freed, err := writeSeats(ctx, tx, b.tenantID, w.delta)
 	if err != nil {
-		return err
-	}
-	if err := w.writeMailboxes(ctx, tx, b.tenantID); err != nil {
 		return err
 	}
 	if err := s.enqueueSharers(ctx, tx, b, append(w.mailOn, w.mailOff...)); err != nil {
@@ -52,7 +49,11 @@ func collectWrites(ctx context.Context, tenantID, now string, outs []outcome) wr
 				w.mailOff = append(w.mailOff, o.uid)
 			}
 		}
-		if !o.out.Changed {
+		// The mailbox flag is on the state rows (migration 20), so a
+		// mailbox that came or went rewrites them even when the states
+		// themselves are the same (a catalog change of a plan); only a
+		// change of the states is audited.
+		if !o.out.Changed && !o.mailboxChanged {
 			continue
 		}
 		if len(o.before) > 0 {
@@ -60,10 +61,17 @@ func collectWrites(ctx context.Context, tenantID, now string, outs []outcome) wr
 		}
 		result := "success"
 		for _, st := range o.out.States {
-			w.states = append(w.states, []any{tenantID, o.uid, st.SkuID, st.Source, st.State, st.Error, listJSON(st.DisabledPlans), st.Detail, fmtTime(st.LastUpdated), fmtTime(st.WaitingSince)})
+			mailbox := 0
+			if o.out.Mailbox && st.State == allot.StateActive {
+				mailbox = 1
+			}
+			w.states = append(w.states, []any{tenantID, o.uid, st.SkuID, st.Source, st.State, st.Error, listJSON(st.DisabledPlans), st.Detail, fmtTime(st.LastUpdated), fmtTime(st.WaitingSince), mailbox})
 			if st.State != allot.StateActive {
 				result = "failure"
 			}
+		}
+		if !o.out.Changed {
+			continue
 		}
 		w.audit = append(w.audit, auditRow(ctx, tenantID, now, "Change user license", "User", o.uid, statesJSON(o.before), statesJSON(o.out.States), result))
 	}
@@ -79,7 +87,7 @@ func (w writes) writeStates(ctx context.Context, tx *txn, tenantID string) error
 			return err
 		}
 	}
-	if err := tx.insertRows(ctx, `INSERT INTO license_states (tenant_id, user_id, sku_id, source, state, error, disabled_plans, detail, updated_at, waiting_since) VALUES `, w.states); err != nil {
+	if err := tx.insertRows(ctx, `INSERT INTO license_states (tenant_id, user_id, sku_id, source, state, error, disabled_plans, detail, updated_at, waiting_since, mailbox) VALUES `, w.states); err != nil {
 		return err
 	}
 	return tx.insertRows(ctx, auditCols, w.audit)
@@ -101,23 +109,6 @@ func writeSeats(ctx context.Context, tx *txn, tenantID string, delta map[string]
 		}
 	}
 	return freed, nil
-}
-
-func (w writes) writeMailboxes(ctx context.Context, tx *txn, tenantID string) error {
-	var rows [][]any
-	for _, id := range w.mailOn {
-		rows = append(rows, []any{tenantID, id})
-	}
-	if err := tx.insertRows(ctx, `INSERT INTO mailboxes (tenant_id, user_id) VALUES `, rows); err != nil {
-		return err
-	}
-	for _, part := range chunks(w.mailOff, 500) {
-		frag, fargs := tx.in(part)
-		if _, err := tx.Exec(ctx, `DELETE FROM mailboxes WHERE tenant_id = ? AND user_id `+frag, append([]any{tenantID}, fargs...)...); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // enqueueSharers queues the other listers of the addresses of users whose

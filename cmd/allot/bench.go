@@ -37,6 +37,7 @@ import (
 // written as JSON.
 type benchReport struct {
 	Database          string  `json:"database"`
+	WalksOnly         bool    `json:"walksOnly,omitempty"`
 	Users             int     `json:"users"`
 	Groups            int     `json:"groups"`
 	Memberships       int     `json:"memberships"`
@@ -87,6 +88,7 @@ func cmdBench(ctx context.Context, args []string, stdout io.Writer) error {
 	runs := fs.Int("runs", 1, "repeat the whole measurement on fresh databases and report medians")
 	tenants := fs.Int("tenants", 1, "measure this many tenants, each with one group of --users members, licensed at once and processed by --replicas")
 	replicas := fs.String("replicas", "", "measure N tenants processed by this many `allot serve` processes on one database instead: a number or a list (1,2,4); above 1 needs PostgreSQL")
+	walksOnly := fs.Bool("walks-only", false, "time only the group-wide steps (assign, unassign, short of seats, buying seats) and the physical limit")
 	serveBin := fs.String("serve-bin", "", "with --replicas: the allot executable to start the replicas from (default: this one)")
 	if err := fs.Parse(args); err != nil {
 		return exitError(2)
@@ -109,7 +111,7 @@ func cmdBench(ctx context.Context, args []string, stdout io.Writer) error {
 		if *runs > 1 {
 			fmt.Fprintf(stdout, "bench: run %d of %d\n", run+1, *runs)
 		}
-		r, err := benchOnce(ctx, *dbArg, *users, *groups, *batch, *samples, *keep, *cpuProfile, stdout)
+		r, err := benchOnce(ctx, *dbArg, &benchReport{Users: *users, Groups: *groups, BatchSize: *batch, WalksOnly: *walksOnly}, *samples, *keep, *cpuProfile, stdout)
 		if err != nil {
 			return err
 		}
@@ -124,7 +126,9 @@ func cmdBench(ctx context.Context, args []string, stdout io.Writer) error {
 	return nil
 }
 
-func benchOnce(ctx context.Context, dbArg string, users, groups, batch, samples int, keep bool, cpuProfile string, stdout io.Writer) (*benchReport, error) {
+// benchOnce measures one run on a fresh database; r holds the run's
+// shape (users, groups, batch size, walks only) and receives the figures.
+func benchOnce(ctx context.Context, dbArg string, r *benchReport, samples int, keep bool, cpuProfile string, stdout io.Writer) (*benchReport, error) {
 	dsn, kind, cleanup, err := benchDSN(ctx, dbArg)
 	if err != nil {
 		return nil, err
@@ -134,7 +138,7 @@ func benchOnce(ctx context.Context, dbArg string, users, groups, batch, samples 
 	} else {
 		defer cleanup()
 	}
-	r := &benchReport{Database: kind, Users: users, Groups: groups, BatchSize: batch, GoMaxProcs: runtime.GOMAXPROCS(0), GOGC: debug.SetGCPercent(-1)}
+	r.Database, r.GoMaxProcs, r.GOGC = kind, runtime.GOMAXPROCS(0), debug.SetGCPercent(-1)
 	debug.SetGCPercent(r.GOGC) // read back: SetGCPercent is the only getter
 	if err := runBench(ctx, dsn, r, samples, cpuProfile, stdout); err != nil {
 		return nil, err
@@ -242,7 +246,7 @@ func runBench(ctx context.Context, dsn string, r *benchReport, samples int, cpuP
 		}
 		defer pprof.StopCPUProfile()
 	}
-	for _, measure := range []func() error{
+	steps := []func() error{
 		b.measureAssign,
 		func() error { return b.measureMembershipChange(samples) },
 		b.measureList,
@@ -251,7 +255,11 @@ func runBench(ctx context.Context, dsn string, r *benchReport, samples int, cpuP
 		b.measureShortOfSeats,
 		b.measureBuySeats,
 		b.measurePatchDuringWalk,
-	} {
+	}
+	if r.WalksOnly {
+		steps = []func() error{b.measureAssign, b.measureUnassign, b.measureShortOfSeats, b.measureBuySeats}
+	}
+	for _, measure := range steps {
 		if err := measure(); err != nil {
 			return err
 		}
@@ -437,6 +445,16 @@ func (b *benchRun) timed(what string, change func() error) (float64, error) {
 	}
 	d := time.Since(start).Seconds()
 	b.step("%s: %.2fs", what, d)
+	// Not part of the figure: speed counts only with every invariant kept.
+	checked := time.Now()
+	v, err := b.db.Check(b.ctx)
+	if err != nil {
+		return 0, err
+	}
+	if len(v) > 0 {
+		return 0, fmt.Errorf("%s: allot check found %d violations, the first: %s: %s", what, len(v), v[0].Rule, v[0].Detail)
+	}
+	b.step("allot check after it: clean (%.1fs)", time.Since(checked).Seconds())
 	return d, nil
 }
 
@@ -770,6 +788,9 @@ func printBench(w io.Writer, r *benchReport, runs int) {
 		{"user PATCH while the group is walked, p50 / p99 / max", fmt.Sprintf("%.2f / %.2f / %.2f ms (%d)", r.WalkPatchP50Ms, r.WalkPatchP99Ms, r.WalkPatchMaxMs, r.WalkPatches)},
 		{"peak RSS (of the whole process so far)", fmt.Sprintf("%.0f MiB", r.PeakRSSMiB)},
 		{"building the tenant (not part of the figures)", fmt.Sprintf("%.1f s", r.SetupSeconds)},
+	}
+	if r.WalksOnly {
+		rows = append(rows[:6], rows[len(rows)-2:]...)
 	}
 	for _, row := range rows {
 		fmt.Fprintf(w, "  %-58s %s\n", row[0], row[1])

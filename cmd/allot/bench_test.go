@@ -43,6 +43,29 @@ func TestBenchCommand(t *testing.T) {
 	}
 }
 
+// TestBenchWalksOnly runs only the group-wide steps, each followed by a
+// clean allot check, and reports them and not the steps it skipped.
+func TestBenchWalksOnly(t *testing.T) {
+	args := []string{"bench", "--users", "300", "--groups", "3", "--walks-only"}
+	if testdb.Postgres() {
+		args = append(args, "--db", os.Getenv(testdb.Env))
+	}
+	out, err := runCmd(t, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"assign E1 to the all-users group", "unassign E1", "buy the missing E3 seats", "ratio to the physical limit", "allot check after it: clean"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	for _, skipped := range []string{"membership change", "dynamic rule", "list 999 users", "user PATCH"} {
+		if strings.Contains(out, skipped) {
+			t.Errorf("output reports the skipped step %q:\n%s", skipped, out)
+		}
+	}
+}
+
 // TestBenchReplicas runs `allot bench --tenants 2 --replicas 1,2` on a tiny
 // size with real `allot serve` replicas: every tenant's group must be
 // licensed and unlicensed through them (the command checks the invariants
