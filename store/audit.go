@@ -1,7 +1,9 @@
 package store
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -28,25 +30,32 @@ func (s *DB) audit(ctx context.Context, tx *txn, tenantID, activity, targetType,
 }
 
 // Audit lists audit entries: by id, or with ByTime by time then id,
-// newest first unless Ascending.
+// newest first unless Ascending. Single rows are read as a page in SQL;
+// batch rows (migration 21) are expanded and filtered entry by entry
+// (batchAudit); the two are merged in the page's order.
 func (s *DB) Audit(ctx context.Context, f allot.AuditFilter) (*allot.Page[allot.AuditEntry], error) {
 	a, err := actorOf(ctx)
 	if err != nil {
 		return nil, err
 	}
-	q := `SELECT a.id, a.at, a.actor, a.actor_kind, a.actor_id, a.actor_role, a.activity, a.target_type, a.target_id, a.before_json, a.after_json, a.result FROM audit a WHERE a.tenant_id = ?`
+	cur, err := auditCursorOf(f)
+	if err != nil {
+		return nil, err
+	}
+	q := `SELECT a.id, a.at, a.actor, a.actor_kind, a.actor_id, a.actor_role, a.activity, a.target_type, a.target_id, a.before_json, a.after_json, a.result FROM audit a WHERE a.tenant_id = ? AND a.entries IS NULL`
 	args := []any{a.TenantID}
 	if f.TargetID != "" {
 		q += ` AND a.target_id = ?`
 		args = append(args, strings.ToLower(f.TargetID))
 	}
-	if !f.Since.IsZero() {
+	since, until := auditSpan(f)
+	if since != "" {
 		q += ` AND a.at >= ?`
-		args = append(args, fmtTime(f.Since))
+		args = append(args, since)
 	}
-	if !f.Until.IsZero() {
+	if until != "" {
 		q += ` AND a.at < ?`
-		args = append(args, fmtTime(f.Until))
+		args = append(args, until)
 	}
 	if f.Expr != nil {
 		cond, cargs, err := auditWhere(f.Expr, a.TenantID)
@@ -56,82 +65,155 @@ func (s *DB) Audit(ctx context.Context, f allot.AuditFilter) (*allot.Page[allot.
 		q += ` AND ` + cond
 		args = append(args, cargs...)
 	}
-	keyset, kargs, order, err := auditKeyset(f)
-	if err != nil {
-		return nil, err
-	}
-	q += keyset + order
-	args = append(args, kargs...)
+	keyset, kargs, order := cur.keyset("a.id", "a.id")
+	q += keyset + order + ` LIMIT ?`
+	args = append(append(args, kargs...), 0)
 	top := topOf(allot.ListOptions{Top: f.Top})
+	args[len(args)-1] = top + 1
 	return read(ctx, s, func(tx *txn) (*allot.Page[allot.AuditEntry], error) {
-		return auditPage(ctx, tx, q, args, top, f.ByTime)
+		singles, err := auditRows(ctx, tx, q, args)
+		if err != nil {
+			return nil, err
+		}
+		batched, err := batchAudit(ctx, tx, a.TenantID, f, cur, top+1)
+		if err != nil {
+			return nil, err
+		}
+		all := append(singles, batched...)
+		slices.SortFunc(all, cur.compare)
+		page := &allot.Page[allot.AuditEntry]{Items: []allot.AuditEntry{}}
+		for _, e := range all[:min(top, len(all))] {
+			page.Items = append(page.Items, e.AuditEntry)
+		}
+		if len(all) > top {
+			page.NextCursor = cur.after(all[top-1])
+		}
+		return page, nil
 	})
 }
 
-// auditKeyset is the condition after the cursor f.After and the order of
-// a page. A cursor by time is the last entry's stored time, a space and
-// its id; one by id, the id alone.
-func auditKeyset(f allot.AuditFilter) (string, []any, string, error) {
-	cmp, dir := "<", " DESC"
-	if f.Ascending {
-		cmp, dir = ">", " ASC"
+// auditSpan is f's time range as stored times ("" where open).
+func auditSpan(f allot.AuditFilter) (since, until string) {
+	if !f.Since.IsZero() {
+		since = fmtTime(f.Since)
+	}
+	if !f.Until.IsZero() {
+		until = fmtTime(f.Until)
+	}
+	return since, until
+}
+
+// auditCursor is a page's order and where it starts: after the entry at
+// (at, id), when set. A cursor by time is the last entry's stored time, a
+// space and its id; one by id, the id alone.
+type auditCursor struct {
+	byTime, asc, set bool
+	at               string
+	id               int64
+}
+
+func auditCursorOf(f allot.AuditFilter) (auditCursor, error) {
+	c := auditCursor{byTime: f.ByTime, asc: f.Ascending}
+	if f.After == "" {
+		return c, nil
 	}
 	bad := allot.Errorf(allot.EINVALID, "The $skiptoken is invalid.")
-	if !f.ByTime {
-		if f.After == "" {
-			return "", nil, " ORDER BY a.id" + dir, nil
+	idText := f.After
+	if f.ByTime {
+		at, rest, ok := strings.Cut(f.After, " ")
+		if t, err := time.Parse(timeLayout, at); !ok || err != nil || fmtTime(t) != at {
+			return c, bad
 		}
-		after, err := strconv.ParseInt(f.After, 10, 64)
-		if err != nil {
-			return "", nil, "", bad
-		}
-		return " AND a.id " + cmp + " ?", []any{after}, " ORDER BY a.id" + dir, nil
+		c.at, idText = at, rest
 	}
-	order := " ORDER BY a.at" + dir + ", a.id" + dir
-	if f.After == "" {
-		return "", nil, order, nil
-	}
-	at, idText, ok := strings.Cut(f.After, " ")
 	id, err := strconv.ParseInt(idText, 10, 64)
-	if t, terr := time.Parse(timeLayout, at); !ok || err != nil || terr != nil || fmtTime(t) != at {
-		return "", nil, "", bad
+	if err != nil {
+		return c, bad
+	}
+	c.set, c.id = true, id
+	return c, nil
+}
+
+// keyset is the condition after the cursor and the order of a page, on
+// the id column idCol; rows are ordered by orderCol (for batch rows, the
+// end of their range that comes first in the page's direction).
+func (c auditCursor) keyset(idCol, orderCol string) (string, []any, string) {
+	cmp, dir := "<", " DESC"
+	if c.asc {
+		cmp, dir = ">", " ASC"
+	}
+	order := " ORDER BY " + orderCol + dir
+	if c.byTime {
+		order = " ORDER BY a.at" + dir + ", " + orderCol + dir
+	}
+	switch {
+	case !c.set:
+		return "", nil, order
+	case !c.byTime:
+		return " AND " + idCol + " " + cmp + " ?", []any{c.id}, order
 	}
 	// (at, id) after the cursor's, with a bound on at alone that an
 	// index on (tenant_id, at, id) serves as a range.
-	return " AND a.at " + cmp + "= ? AND (a.at " + cmp + " ? OR a.id " + cmp + " ?)", []any{at, at, id}, order, nil
+	return " AND a.at " + cmp + "= ? AND (a.at " + cmp + " ? OR " + idCol + " " + cmp + " ?)", []any{c.at, c.at, c.id}, order
 }
 
-func auditPage(ctx context.Context, tx *txn, q string, args []any, top int, byTime bool) (*allot.Page[allot.AuditEntry], error) {
-	rows, err := tx.Query(ctx, q+` LIMIT ?`, append(args, top+1)...)
+// compare orders two entries as the page does.
+func (c auditCursor) compare(x, y auditLine) int {
+	r := 0
+	if c.byTime {
+		r = strings.Compare(x.at, y.at)
+	}
+	if r == 0 {
+		r = cmp.Compare(x.ID, y.ID)
+	}
+	if !c.asc {
+		r = -r
+	}
+	return r
+}
+
+// past reports whether e comes after the cursor in the page's order.
+func (c auditCursor) past(e auditLine) bool {
+	return !c.set || c.compare(auditLine{at: c.at, AuditEntry: allot.AuditEntry{ID: c.id}}, e) < 0
+}
+
+// after is the cursor of the page that follows e.
+func (c auditCursor) after(e auditLine) string {
+	id := strconv.FormatInt(e.ID, 10)
+	if c.byTime {
+		return e.at + " " + id
+	}
+	return id
+}
+
+// auditLine is an entry with its time as stored, which orders a page.
+type auditLine struct {
+	allot.AuditEntry
+	at string
+}
+
+func auditRows(ctx context.Context, tx *txn, q string, args []any) ([]auditLine, error) {
+	rows, err := tx.Query(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	page := &allot.Page[allot.AuditEntry]{Items: []allot.AuditEntry{}}
-	var ats []string
+	var out []auditLine
 	for rows.Next() {
-		var e allot.AuditEntry
-		var at, role string
-		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.ActorKind, &e.ActorID, &role, &e.Activity, &e.TargetType, &e.TargetID, &e.Before, &e.After, &e.Result); err != nil {
+		var e auditLine
+		var role string
+		if err := rows.Scan(&e.ID, &e.at, &e.Actor, &e.ActorKind, &e.ActorID, &role, &e.Activity, &e.TargetType, &e.TargetID, &e.Before, &e.After, &e.Result); err != nil {
 			return nil, err
 		}
-		e.Time, e.ActorRole = parseTime(at), allot.Role(role)
+		e.Time, e.ActorRole = parseTime(e.at), allot.Role(role)
 		if e.ActorKind == "" {
 			// Written before migration 10: only the name is known, and a
 			// name proves nothing.
 			e.ActorKind = allot.ActorUnknown
 		}
-		page.Items = append(page.Items, e)
-		ats = append(ats, at)
+		out = append(out, e)
 	}
-	if len(page.Items) > top {
-		page.Items = page.Items[:top]
-		page.NextCursor = strconv.FormatInt(page.Items[top-1].ID, 10)
-		if byTime {
-			page.NextCursor = ats[top-1] + " " + page.NextCursor
-		}
-	}
-	return page, rows.Err()
+	return out, rows.Err()
 }
 
 // auditField is a directoryAudit property (AuditFilter.Expr) as a column

@@ -246,7 +246,9 @@ func (s *DB) UsersDelta(ctx context.Context, q allot.DeltaQuery) (*allot.DeltaPa
 	feeds := []deltaFeed{{from: `FROM users WHERE tenant_id = ?`, t: "modified_at", id: "id", args: []any{a.TenantID}}}
 	if !full {
 		if q.Licenses {
-			feeds = append(feeds, auditFeed(a.TenantID, activityUserLicense))
+			// Single rows, and the users of batch rows (migration 21).
+			feeds = append(feeds, auditFeed(a.TenantID, activityUserLicense),
+				deltaFeed{from: `FROM audit_users WHERE tenant_id = ?`, t: "at", id: "user_id", args: []any{a.TenantID}})
 		}
 		feeds = append(feeds, tombstoneFeed(a.TenantID, allot.MemberUser))
 	}
@@ -279,9 +281,10 @@ func (s *DB) UsersDelta(ctx context.Context, q allot.DeltaQuery) (*allot.DeltaPa
 	})
 }
 
-// auditFeed is the stream of the objects the audit names for an activity.
+// auditFeed is the stream of the objects the audit's single rows name for
+// an activity (a batch row names none: target_id = ”).
 func auditFeed(tenantID, activity string) deltaFeed {
-	return deltaFeed{from: `FROM audit WHERE tenant_id = ? AND activity = ?`, t: "at", id: "target_id", args: []any{tenantID, activity}}
+	return deltaFeed{from: `FROM audit WHERE tenant_id = ? AND activity = ? AND target_id <> ''`, t: "at", id: "target_id", args: []any{tenantID, activity}}
 }
 
 // tombstoneFeed is the stream of a kind of tombstone's objects.

@@ -17,7 +17,7 @@ var migrationFS embed.FS
 // migrate applies pending migrations, each in one transaction. On
 // PostgreSQL every step holds an advisory lock, so replicas started
 // together apply each migration once, one replica at a time. A file named
-// N_name.postgres.sql changes only PostgreSQL.
+// N_name.postgres.sql changes only PostgreSQL, N_name.sqlite.sql only SQLite.
 func (s *DB) migrate(ctx context.Context) error {
 	names, err := fs.Glob(migrationFS, "migrations/*.sql")
 	if err != nil {
@@ -34,7 +34,7 @@ func (s *DB) migrate(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if strings.HasSuffix(base, ".postgres.sql") && s.dialect != dialectPostgres {
+		if strings.HasSuffix(base, ".postgres.sql") && s.dialect != dialectPostgres || strings.HasSuffix(base, ".sqlite.sql") && s.dialect != dialectSQLite {
 			body = nil // recorded as applied, so versions stay in step across databases
 		}
 		err = s.tx(ctx, func(tx *txn) error {
@@ -76,11 +76,13 @@ func (s *DB) SchemaVersion(ctx context.Context) (int, error) {
 }
 
 func (s *DB) expand(sqlText string) string {
-	serial := "INTEGER PRIMARY KEY AUTOINCREMENT"
+	// {{id}} is a column of ids, compared byte by byte (migration 8);
+	// {{without_rowid}} makes a table its primary key's index on SQLite.
+	r := strings.NewReplacer("{{serial}}", "INTEGER PRIMARY KEY AUTOINCREMENT", "{{id}}", "TEXT", "{{without_rowid}}", " WITHOUT ROWID")
 	if s.dialect == dialectPostgres {
-		serial = "BIGSERIAL PRIMARY KEY"
+		r = strings.NewReplacer("{{serial}}", "BIGSERIAL PRIMARY KEY", "{{id}}", `TEXT COLLATE "C"`, "{{without_rowid}}", "")
 	}
-	return strings.ReplaceAll(sqlText, "{{serial}}", serial)
+	return r.Replace(sqlText)
 }
 
 // splitSQL drops comment lines, then splits statements on semicolons.

@@ -23,7 +23,7 @@ func TestMigrationMailboxIntoStates(t *testing.T) {
 	for _, stmt := range []string{
 		`ALTER TABLE license_states DROP COLUMN mailbox`,
 		`CREATE TABLE mailboxes (tenant_id TEXT NOT NULL, user_id TEXT NOT NULL, PRIMARY KEY (tenant_id, user_id))`,
-		`DELETE FROM schema_migrations WHERE version >= 20`,
+		`DELETE FROM schema_migrations WHERE version = 20`,
 		`INSERT INTO mailboxes (tenant_id, user_id) VALUES ('t', 'owner')`,
 		`INSERT INTO license_states (tenant_id, user_id, sku_id, source, state, error, updated_at) VALUES
 			('t', 'owner', 'e1', '', 'Active', 'None', ''), ('t', 'owner', 'e3', 'g', 'Error', 'CountViolation', ''),

@@ -75,6 +75,9 @@ type DB struct {
 	// batch serves the next tenant with work, round-robin (process.go).
 	tenantMu   sync.Mutex
 	lastTenant string
+	// singleAudit writes processing's license changes one row per user,
+	// as before migration 21: tests compare the two logs.
+	singleAudit bool
 	// batchHook, when a test sets it, runs inside each processing batch's
 	// transaction, so a test can pause a walk mid-batch.
 	batchHook func()

@@ -76,11 +76,10 @@ func (s *DB) preview(ctx context.Context, tx *txn, tenantID string, changes []al
 		return nil, err
 	}
 	// Every evaluation that changed a user's states audited it.
-	changed, err := tx.queryIDs(ctx, `SELECT DISTINCT target_id FROM audit WHERE tenant_id = ? AND id > ? AND activity = 'Change user license' AND target_type = 'User'`, tenantID, lastAudit)
+	changed, err := changedSince(ctx, tx, tenantID, lastAudit)
 	if err != nil {
 		return nil, err
 	}
-	sort.Strings(changed)
 	if p.Members, err = previewMembers(ctx, tx, tenantID, lastAudit); err != nil {
 		return nil, err
 	}
@@ -106,6 +105,30 @@ func (s *DB) preview(ctx context.Context, tx *txn, tenantID string, changes []al
 	p.Seats = seatChanges(seatsBefore, seatsAfter)
 	p.Users, p.Truncated = previewUsers(changed, before, after, names, &p.Totals)
 	return p, nil
+}
+
+// changedSince lists, in order, the users whose license changes were
+// audited after audit line lastAudit: single rows and batch rows' entries.
+func changedSince(ctx context.Context, tx *txn, tenantID string, lastAudit int64) ([]string, error) {
+	changed, err := tx.queryIDs(ctx, `SELECT DISTINCT target_id FROM audit WHERE tenant_id = ? AND id > ? AND activity = 'Change user license' AND target_type = 'User' AND entries IS NULL`, tenantID, lastAudit)
+	if err != nil {
+		return nil, err
+	}
+	batches, err := tx.queryIDs(ctx, `SELECT entries FROM audit WHERE tenant_id = ? AND id > ? AND entries IS NOT NULL`, tenantID, lastAudit)
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range batches {
+		es, err := batchEntries(b, nil)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range es {
+			changed = append(changed, e.Target)
+		}
+	}
+	slices.Sort(changed)
+	return slices.Compact(changed), nil
 }
 
 // previewMembers counts, per group, the users who joined and left since

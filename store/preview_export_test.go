@@ -10,6 +10,18 @@ func SetPreviewMaxUsers(n int) func() {
 	return func() { previewMaxUsers = old }
 }
 
+// WriteSingleAudit makes s audit processing's license changes one row per
+// user, as before migration 21.
+func (s *DB) WriteSingleAudit() { s.singleAudit = true }
+
+// AuditRows counts the audit's single rows and batch rows.
+func (s *DB) AuditRows(ctx context.Context) (single, batch int, err error) {
+	err = s.readTx(ctx, func(tx *txn) error {
+		return tx.QueryRow(ctx, `SELECT COUNT(*) - COUNT(entries), COUNT(entries) FROM audit`).Scan(&single, &batch)
+	})
+	return single, batch, err
+}
+
 // WaitingStates lists, in one query, every CountViolation state of the
 // actor's tenant as (user, SKU, waitingSince): the property test observes
 // the waiting room after every operation, and ListUsers is too slow for it.

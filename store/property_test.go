@@ -257,8 +257,17 @@ func runHistory(t *testing.T, seed uint64, ops int, nested, extended bool) {
 }
 
 func runHistoryWith(t *testing.T, seed uint64, ops int, nested, extended, dynamic bool) {
+	runHistoryOn(t, seed, ops, nested, extended, dynamic, nil)
+}
+
+// runHistoryOn is runHistoryWith on a store that setup, if given, prepares;
+// it returns the history for a test to read its store.
+func runHistoryOn(t *testing.T, seed uint64, ops int, nested, extended, dynamic bool, setup func(*store.DB)) *history {
 	loc := []string{"", "US", "DE"}[seed%3]
 	le, clk := lifecycleEnv(t, loc) // newEnv with a clock the lifecycle's time jumps move
+	if setup != nil {
+		setup(le.db)
+	}
 	h := &history{env: le.env, r: rand.New(rand.NewPCG(seed, 7)), nested: nested, clk: clk}
 	if extended && !nested && !dynamic {
 		h.lc = rand.New(rand.NewPCG(seed, 17))
@@ -322,6 +331,7 @@ func runHistoryWith(t *testing.T, seed uint64, ops int, nested, extended, dynami
 			}
 		}
 	}
+	return h
 }
 
 var (

@@ -328,7 +328,7 @@ const copyMinRows = 64
 // copyTables are the tables processing fills in bulk, which insertRows
 // fills by COPY on PostgreSQL. Not the work queue: its inserts must pass
 // through Exec, which marks the transaction for a NOTIFY.
-var copyTables = map[string]bool{"license_states": true, "audit": true}
+var copyTables = map[string]bool{"license_states": true, "audit": true, "audit_users": true}
 
 // copyTarget reads the table and columns of insertRows' prefix,
 // "INSERT INTO t (a, b) VALUES ", when t is one of copyTables.

@@ -11,8 +11,12 @@ import (
 // write stores outcomes: states with their mailbox flags, seat counts,
 // the audit lines, and the work they cause (address sharers, the waiting room).
 func (s *DB) write(ctx context.Context, tx *txn, b *batch, outs []outcome) error {
-	w := collectWrites(ctx, b.tenantID, fmtTime(s.now()), outs)
+	now := fmtTime(s.now())
+	w := collectWrites(b.tenantID, outs)
 	if err := w.writeStates(ctx, tx, b.tenantID); err != nil {
+		return err
+	}
+	if err := s.auditLicenseChanges(ctx, tx, b.tenantID, now, w.audit); err != nil {
 		return err
 	}
 	freed, err := writeSeats(ctx, tx, b.tenantID, w.delta)
@@ -33,10 +37,11 @@ type writes struct {
 	changed         []string // users whose old states are deleted first
 	mailOn, mailOff []string
 	delta           map[string]int // SKU -> seats taken (freed when negative)
-	states, audit   [][]any
+	states          [][]any
+	audit           []auditItem
 }
 
-func collectWrites(ctx context.Context, tenantID, now string, outs []outcome) writes {
+func collectWrites(tenantID string, outs []outcome) writes {
 	w := writes{delta: map[string]int{}}
 	for _, o := range outs {
 		for sku, d := range o.out.SeatDelta {
@@ -73,13 +78,12 @@ func collectWrites(ctx context.Context, tenantID, now string, outs []outcome) wr
 		if !o.out.Changed {
 			continue
 		}
-		w.audit = append(w.audit, auditRow(ctx, tenantID, now, "Change user license", "User", o.uid, statesJSON(o.before), statesJSON(o.out.States), result))
+		w.audit = append(w.audit, auditItem{o.uid, statesJSON(o.before), statesJSON(o.out.States), result})
 	}
 	return w
 }
 
-// writeStates replaces the states of the users whose states changed, and
-// audits each change.
+// writeStates replaces the states of the users whose states changed.
 func (w writes) writeStates(ctx context.Context, tx *txn, tenantID string) error {
 	for _, part := range chunks(w.changed, 500) {
 		frag, fargs := tx.in(part)
@@ -87,10 +91,7 @@ func (w writes) writeStates(ctx context.Context, tx *txn, tenantID string) error
 			return err
 		}
 	}
-	if err := tx.insertRows(ctx, `INSERT INTO license_states (tenant_id, user_id, sku_id, source, state, error, disabled_plans, detail, updated_at, waiting_since, mailbox) VALUES `, w.states); err != nil {
-		return err
-	}
-	return tx.insertRows(ctx, auditCols, w.audit)
+	return tx.insertRows(ctx, `INSERT INTO license_states (tenant_id, user_id, sku_id, source, state, error, disabled_plans, detail, updated_at, waiting_since, mailbox) VALUES `, w.states)
 }
 
 // writeSeats adds delta to the subscriptions' consumed seats and returns
