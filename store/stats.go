@@ -48,7 +48,7 @@ var sqliteStats = [][3]string{
 	{"audit", "audit_batch_last", "10000 10000 1"},
 	{"audit", "audit_batch_time_first", "10000 10000 1 1"},
 	{"audit", "audit_batch_time_last", "10000 10000 1 1"},
-	{"audit_users", "sqlite_autoindex_audit_users_1", "10000000 10000000 10 1"},
+	{"audit_users", "audit_users", "10000000 10000000 10 1"},
 	{"audit_users", "audit_users_time", "10000000 10000000 1000 1"},
 	{"scim_external_ids", "sqlite_autoindex_scim_external_ids_1", "1000000 1000000 1"},
 	{"scim_external_ids", "scim_external_ids_lookup", "1000000 1000000 500000 1"},
