@@ -48,15 +48,9 @@ func (s *DB) Audit(ctx context.Context, f allot.AuditFilter) (*allot.Page[allot.
 		q += ` AND a.target_id = ?`
 		args = append(args, strings.ToLower(f.TargetID))
 	}
-	since, until := auditSpan(f)
-	if since != "" {
-		q += ` AND a.at >= ?`
-		args = append(args, since)
-	}
-	if until != "" {
-		q += ` AND a.at < ?`
-		args = append(args, until)
-	}
+	span, sargs := auditSpan(f)
+	q += span
+	args = append(args, sargs...)
 	if f.Expr != nil {
 		cond, cargs, err := auditWhere(f.Expr, a.TenantID)
 		if err != nil {
@@ -92,15 +86,19 @@ func (s *DB) Audit(ctx context.Context, f allot.AuditFilter) (*allot.Page[allot.
 	})
 }
 
-// auditSpan is f's time range as stored times ("" where open).
-func auditSpan(f allot.AuditFilter) (since, until string) {
+// auditSpan is the condition of f's time range on audit a.
+func auditSpan(f allot.AuditFilter) (string, []any) {
+	var q string
+	var args []any
 	if !f.Since.IsZero() {
-		since = fmtTime(f.Since)
+		q += ` AND a.at >= ?`
+		args = append(args, fmtTime(f.Since))
 	}
 	if !f.Until.IsZero() {
-		until = fmtTime(f.Until)
+		q += ` AND a.at < ?`
+		args = append(args, fmtTime(f.Until))
 	}
-	return since, until
+	return q, args
 }
 
 // auditCursor is a page's order and where it starts: after the entry at

@@ -174,15 +174,9 @@ func (e batchEntry) entry(r allot.AuditEntry) allot.AuditEntry {
 func batchAudit(ctx context.Context, tx *txn, tenantID string, f allot.AuditFilter, cur auditCursor, need int) ([]auditLine, error) {
 	q := `SELECT a.id, a.first_id, a.at, a.actor, a.actor_kind, a.actor_id, a.actor_role, a.activity FROM audit a WHERE a.tenant_id = ? AND a.entries IS NOT NULL`
 	args := []any{tenantID}
-	since, until := auditSpan(f)
-	if since != "" {
-		q += ` AND a.at >= ?`
-		args = append(args, since)
-	}
-	if until != "" {
-		q += ` AND a.at < ?`
-		args = append(args, until)
-	}
+	span, sargs := auditSpan(f)
+	q += span
+	args = append(args, sargs...)
 	if f.Expr != nil {
 		cond, cargs, err := batchWhere(f.Expr, tenantID, true)
 		if err != nil {

@@ -111,3 +111,65 @@ func BenchmarkGroupAssignment(b *testing.B) {
 		b.ReportMetric(float64(benchMembers)/time.Since(start).Seconds(), "members/s")
 	}
 }
+
+// BenchmarkAuditRead measures reading the audit log of a tenant whose group
+// of benchMembers was licensed, unlicensed and licensed again: the newest
+// page by time (Graph's directoryAudits), the audit of one user, and a
+// filter that no license change passes, on a log of batch rows (migration
+// 21) and on one of single rows as before it.
+func BenchmarkAuditRead(b *testing.B) {
+	for _, mode := range []string{"batch-rows", "single-rows"} {
+		b.Run(mode, func(b *testing.B) {
+			db, ctx, group := benchTenant(b)
+			if mode == "single-rows" {
+				db.WriteSingleAudit()
+			}
+			drain := func() {
+				for {
+					n, err := db.ProcessBatch(context.Background(), 1000)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if n == 0 {
+						return
+					}
+				}
+			}
+			for _, remove := range []bool{false, true, false} {
+				var err error
+				if remove {
+					_, err = db.AssignGroupLicense(ctx, group, nil, []string{skuE1})
+				} else {
+					_, err = db.AssignGroupLicense(ctx, group, lic(skuE1), nil)
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+				drain()
+			}
+			users, err := db.ListUsers(ctx, allot.ListOptions{Top: 1})
+			if err != nil {
+				b.Fatal(err)
+			}
+			uid := users.Items[0].ID
+			for _, c := range []struct {
+				name string
+				f    allot.AuditFilter
+				min  int
+			}{
+				{"newest-page", allot.AuditFilter{ByTime: true, Top: 50}, 50},
+				{"of-a-user", allot.AuditFilter{TargetID: uid, Top: 50}, 3},
+				{"no-license-change", allot.AuditFilter{Top: 50, Expr: &allot.Compare{Property: "activityDisplayName", Op: "eq", Value: "Set group license"}}, 3},
+			} {
+				b.Run(c.name, func(b *testing.B) {
+					for b.Loop() {
+						p, err := db.Audit(ctx, c.f)
+						if err != nil || len(p.Items) < c.min {
+							b.Fatalf("%d entries, %v", len(p.Items), err)
+						}
+					}
+				})
+			}
+		})
+	}
+}
