@@ -59,11 +59,10 @@ func (s *DB) Audit(ctx context.Context, f allot.AuditFilter) (*allot.Page[allot.
 		q += ` AND ` + cond
 		args = append(args, cargs...)
 	}
-	keyset, kargs, order := cur.keyset("a.id", "a.id")
-	q += keyset + order + ` LIMIT ?`
-	args = append(append(args, kargs...), 0)
 	top := topOf(allot.ListOptions{Top: f.Top})
-	args[len(args)-1] = top + 1
+	keyset, kargs, order := cur.keyset("a.id")
+	q += keyset + order + ` LIMIT ?`
+	args = append(append(args, kargs...), top+1)
 	return read(ctx, s, func(tx *txn) (*allot.Page[allot.AuditEntry], error) {
 		singles, err := auditRows(ctx, tx, q, args)
 		if err != nil {
@@ -133,26 +132,26 @@ func auditCursorOf(f allot.AuditFilter) (auditCursor, error) {
 }
 
 // keyset is the condition after the cursor and the order of a page, on
-// the id column idCol; rows are ordered by orderCol (for batch rows, the
-// end of their range that comes first in the page's direction).
-func (c auditCursor) keyset(idCol, orderCol string) (string, []any, string) {
-	cmp, dir := "<", " DESC"
+// the id column idCol (for batch rows, the end of their range that comes
+// first in the page's direction).
+func (c auditCursor) keyset(idCol string) (string, []any, string) {
+	op, dir := "<", " DESC"
 	if c.asc {
-		cmp, dir = ">", " ASC"
+		op, dir = ">", " ASC"
 	}
-	order := " ORDER BY " + orderCol + dir
+	order := " ORDER BY " + idCol + dir
 	if c.byTime {
-		order = " ORDER BY a.at" + dir + ", " + orderCol + dir
+		order = " ORDER BY a.at" + dir + ", " + idCol + dir
 	}
 	switch {
 	case !c.set:
 		return "", nil, order
 	case !c.byTime:
-		return " AND " + idCol + " " + cmp + " ?", []any{c.id}, order
+		return " AND " + idCol + " " + op + " ?", []any{c.id}, order
 	}
 	// (at, id) after the cursor's, with a bound on at alone that an
 	// index on (tenant_id, at, id) serves as a range.
-	return " AND a.at " + cmp + "= ? AND (a.at " + cmp + " ? OR " + idCol + " " + cmp + " ?)", []any{c.at, c.at, c.id}, order
+	return " AND a.at " + op + "= ? AND (a.at " + op + " ? OR " + idCol + " " + op + " ?)", []any{c.at, c.at, c.id}, order
 }
 
 // compare orders two entries as the page does.

@@ -199,7 +199,7 @@ func batchAudit(ctx context.Context, tx *txn, tenantID string, f allot.AuditFilt
 	var out []auditLine
 	rowCur := cur
 	for {
-		keyset, kargs, order := rowCur.keyset(col, col)
+		keyset, kargs, order := rowCur.keyset(col)
 		rows, err := tx.Query(ctx, q+keyset+order+` LIMIT ?`, append(append(slices.Clone(args), kargs...), chunk)...)
 		if err != nil {
 			return nil, err

@@ -282,7 +282,8 @@ func (s *DB) UsersDelta(ctx context.Context, q allot.DeltaQuery) (*allot.DeltaPa
 }
 
 // auditFeed is the stream of the objects the audit's single rows name for
-// an activity (a batch row names none: target_id = ”).
+// an activity (a batch row's target_id is empty: its users are in
+// audit_users).
 func auditFeed(tenantID, activity string) deltaFeed {
 	return deltaFeed{from: `FROM audit WHERE tenant_id = ? AND activity = ? AND target_id <> ''`, t: "at", id: "target_id", args: []any{tenantID, activity}}
 }
