@@ -205,7 +205,7 @@ func batchAudit(ctx context.Context, tx *txn, tenantID string, f allot.AuditFilt
 			return nil, err
 		}
 		var heads []auditLine
-		var firsts []int64
+		var lastFirst int64 // the last row's first entry id: where a descending walk goes on
 		for rows.Next() {
 			var h auditLine
 			var first int64
@@ -216,7 +216,7 @@ func batchAudit(ctx context.Context, tx *txn, tenantID string, f allot.AuditFilt
 			}
 			h.Time, h.ActorRole = parseTime(h.at), allot.Role(role)
 			heads = append(heads, h)
-			firsts = append(firsts, first)
+			lastFirst = first
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -248,7 +248,7 @@ func batchAudit(ctx context.Context, tx *txn, tenantID string, f allot.AuditFilt
 		last := len(heads) - 1
 		rowCur.set, rowCur.at, rowCur.id = true, heads[last].at, heads[last].ID
 		if !cur.asc {
-			rowCur.id = firsts[last]
+			rowCur.id = lastFirst
 		}
 	}
 }

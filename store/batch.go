@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"maps"
@@ -238,8 +239,11 @@ func (b *batch) loadGroupAssignments(ctx context.Context, tx *txn, groups []stri
 }
 
 // loadStates reads the users' states, and so whether they hold a mailbox.
+// Each user's states are put in key order (SKU, then source), which is
+// the order SQLite reads them in: PostgreSQL returns them as its plan
+// finds them, and the audit's "before" lists them as loaded.
 func (b *batch) loadStates(ctx context.Context, tx *txn) error {
-	return tx.each(ctx, `SELECT user_id, sku_id, source, state, error, disabled_plans, detail, updated_at, waiting_since, mailbox FROM license_states WHERE tenant_id = ? AND user_id IN (%s)`, b.order, []any{b.tenantID}, func(r *sql.Rows) error {
+	err := tx.each(ctx, `SELECT user_id, sku_id, source, state, error, disabled_plans, detail, updated_at, waiting_since, mailbox FROM license_states WHERE tenant_id = ? AND user_id IN (%s)`, b.order, []any{b.tenantID}, func(r *sql.Rows) error {
 		var uid, disabled, updated, waiting string
 		var st allot.LicenseState
 		var mailbox int
@@ -253,6 +257,12 @@ func (b *batch) loadStates(ctx context.Context, tx *txn) error {
 		b.states[uid] = append(b.states[uid], st)
 		return nil
 	})
+	for _, sts := range b.states {
+		slices.SortFunc(sts, func(x, y allot.LicenseState) int {
+			return cmp.Or(strings.Compare(x.SkuID, y.SkuID), strings.Compare(x.Source, y.Source))
+		})
+	}
+	return err
 }
 
 // loadAddresses reads every lister of an address a batch user lists, and

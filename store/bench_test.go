@@ -99,16 +99,21 @@ func BenchmarkGroupAssignment(b *testing.B) {
 		if _, err := db.AssignGroupLicense(ctx, group, lic(skuE1), nil); err != nil {
 			b.Fatal(err)
 		}
-		for {
-			n, err := db.ProcessBatch(context.Background(), 1000)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if n == 0 {
-				break
-			}
-		}
+		benchDrain(b, db)
 		b.ReportMetric(float64(benchMembers)/time.Since(start).Seconds(), "members/s")
+	}
+}
+
+// benchDrain processes the queue until it is empty.
+func benchDrain(b *testing.B, db *store.DB) {
+	for {
+		n, err := db.ProcessBatch(context.Background(), 1000)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
 	}
 }
 
@@ -124,17 +129,6 @@ func BenchmarkAuditRead(b *testing.B) {
 			if mode == "single-rows" {
 				db.WriteSingleAudit()
 			}
-			drain := func() {
-				for {
-					n, err := db.ProcessBatch(context.Background(), 1000)
-					if err != nil {
-						b.Fatal(err)
-					}
-					if n == 0 {
-						return
-					}
-				}
-			}
 			for _, remove := range []bool{false, true, false} {
 				var err error
 				if remove {
@@ -145,7 +139,7 @@ func BenchmarkAuditRead(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				drain()
+				benchDrain(b, db)
 			}
 			users, err := db.ListUsers(ctx, allot.ListOptions{Top: 1})
 			if err != nil {

@@ -66,3 +66,10 @@ func (s *DB) WritersWaiting(ctx context.Context, tenantID string) (int, error) {
 		return n, err
 	})
 }
+
+// Exec runs a statement behind the store's back, to damage what a test
+// expects allot check to find.
+func (s *DB) Exec(ctx context.Context, query string, args ...any) error {
+	_, err := s.db.ExecContext(ctx, s.q(query), args...)
+	return err
+}
