@@ -226,22 +226,26 @@ func checkStateRows(ctx context.Context, tx *txn, v *violations) error {
 }
 
 // checkAuditIndex checks the audit log's own index (migration 21): each
-// entry of a batch row has its user's audit_users row, at the row's time,
-// and each audit_users row names a batch row with an entry of that user.
-// Without it "the audit of this user" and the delta queries miss changes
-// that the log holds. The entry's target is read as the readers find it
-// (store/auditbatch.go): by the text its entry starts with.
+// entry of a batch row has its user's audit_users row at the row's time,
+// each audit_users row names a batch row at its time, and a batch row is
+// named by as many rows as it has users. Without it "the audit of this
+// user" and the delta queries miss changes that the log holds. Every
+// query is linear in the log: the rows of one batch share its time, by
+// which audit_users_time finds them.
 func checkAuditIndex(ctx context.Context, tx *txn, v *violations) error {
-	each, target, contains := `json_each(a.entries) e`, `json_extract(e.value, '$.target')`, `instr(a.entries, '{"target":"' || u.user_id || '"') > 0`
+	each, target := `json_each(a.entries) e`, `json_extract(e.value, '$.target')`
 	if tx.postgres() {
-		each, target, contains = `jsonb_array_elements(CAST(a.entries AS jsonb)) e`, `(e.value ->> 'target')`, `strpos(a.entries, '{"target":"' || u.user_id || '"') > 0`
+		each, target = `jsonb_array_elements(CAST(a.entries AS jsonb)) e`, `(e.value ->> 'target')`
 	}
 	for _, q := range []string{
 		`SELECT 'batch row ' || CAST(a.id AS TEXT) || ' has an entry of ' || ` + target + ` || ' but no audit_users row' FROM audit a, ` + each + `
 			WHERE a.tenant_id = ? AND a.entries IS NOT NULL AND NOT EXISTS (SELECT 1 FROM audit_users u
 			WHERE u.tenant_id = a.tenant_id AND u.user_id = ` + target + ` AND u.audit_id = a.id AND u.at = a.at)`,
-		`SELECT 'audit_users row of ' || u.user_id || ' names ' || CAST(u.audit_id AS TEXT) || ', not a batch row with an entry of that user' FROM audit_users u
-			WHERE u.tenant_id = ? AND NOT EXISTS (SELECT 1 FROM audit a WHERE a.id = u.audit_id AND a.tenant_id = u.tenant_id AND a.entries IS NOT NULL AND ` + contains + `)`,
+		`SELECT 'audit_users row of ' || u.user_id || ' names ' || CAST(u.audit_id AS TEXT) || ', not a batch row at its time' FROM audit_users u
+			WHERE u.tenant_id = ? AND NOT EXISTS (SELECT 1 FROM audit a WHERE a.id = u.audit_id AND a.tenant_id = u.tenant_id AND a.at = u.at AND a.entries IS NOT NULL)`,
+		`SELECT 'batch row ' || CAST(a.id AS TEXT) || ' is named by audit_users rows of users it has no entry of' FROM audit a
+			WHERE a.tenant_id = ? AND a.entries IS NOT NULL AND (SELECT COUNT(*) FROM audit_users u WHERE u.tenant_id = a.tenant_id AND u.at = a.at AND u.audit_id = a.id)
+			<> (SELECT COUNT(DISTINCT ` + target + `) FROM ` + each + `)`,
 	} {
 		found, err := tx.queryIDs(ctx, q, v.tenantID)
 		if err != nil {

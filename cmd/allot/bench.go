@@ -36,8 +36,10 @@ import (
 // benchReport is what `allot bench` measures; it is printed as a table and
 // written as JSON.
 type benchReport struct {
-	Database          string  `json:"database"`
-	WalksOnly         bool    `json:"walksOnly,omitempty"`
+	Database  string `json:"database"`
+	WalksOnly bool   `json:"walksOnly,omitempty"`
+	// The bench tenant and its all-users group, for the physical limit.
+	tenant, group     string
 	Users             int     `json:"users"`
 	Groups            int     `json:"groups"`
 	Memberships       int     `json:"memberships"`
@@ -58,6 +60,7 @@ type benchReport struct {
 	WalkPatches       int     `json:"patchesDuringWalk"`
 	StateRows         int     `json:"stateRows"`
 	PhysicalSeconds   float64 `json:"physicalLimitSeconds"`
+	PhysicalSeqSecs   float64 `json:"physicalLimitSequentialIdsSeconds"`
 	RatioToPhysical   float64 `json:"ratioToPhysicalLimit"`
 	PeakRSSMiB        float64 `json:"peakRssMiB"`
 	GoMaxProcs        int     `json:"gomaxprocs"`
@@ -143,18 +146,35 @@ func benchOnce(ctx context.Context, dbArg string, r *benchReport, samples int, k
 	if err := runBench(ctx, dsn, r, samples, cpuProfile, stdout); err != nil {
 		return nil, err
 	}
-	// The physical limit: the same number of state rows bulk-inserted into
-	// a fresh database of the same kind by a minimal program.
-	pdsn, _, pcleanup, err := benchDSN(ctx, dbArg)
-	if err != nil {
-		return nil, err
-	}
-	defer pcleanup()
-	phys, err := physicalLimit(ctx, pdsn, r.StateRows)
+	// The physical limit: the same state rows bulk-inserted into a fresh
+	// database of the same kind by a minimal program, in the order the
+	// walk wrote them; and, as before 2026-12-07, rows whose user ids
+	// follow one another. The users' ids are random, as Graph's are, so
+	// each index led by the user takes its inserts all over its B-tree:
+	// in a tenant of a million that costs far more than appending.
+	walk, err := walkOrder(ctx, dsn, r.tenant, r.group)
 	if err != nil {
 		return nil, fmt.Errorf("physical limit: %w", err)
 	}
-	r.PhysicalSeconds = phys.Seconds()
+	seq := make([]string, len(walk))
+	for i := range seq {
+		seq[i] = benchID(1, i)
+	}
+	for _, l := range []struct {
+		ids []string
+		to  *float64
+	}{{walk, &r.PhysicalSeconds}, {seq, &r.PhysicalSeqSecs}} {
+		pdsn, _, pcleanup, err := benchDSN(ctx, dbArg)
+		if err != nil {
+			return nil, err
+		}
+		phys, err := physicalLimit(ctx, pdsn, l.ids, r.StateRows)
+		pcleanup()
+		if err != nil {
+			return nil, fmt.Errorf("physical limit: %w", err)
+		}
+		*l.to = phys.Seconds()
+	}
 	r.RatioToPhysical = r.AssignSeconds / r.PhysicalSeconds
 	r.PeakRSSMiB = peakRSS()
 	return r, nil
@@ -183,6 +203,7 @@ func medianReport(rs []*benchReport) *benchReport {
 	out.WalkPatchP99Ms = med(func(r *benchReport) float64 { return r.WalkPatchP99Ms })
 	out.WalkPatchMaxMs = med(func(r *benchReport) float64 { return r.WalkPatchMaxMs })
 	out.PhysicalSeconds = med(func(r *benchReport) float64 { return r.PhysicalSeconds })
+	out.PhysicalSeqSecs = med(func(r *benchReport) float64 { return r.PhysicalSeqSecs })
 	out.RatioToPhysical = med(func(r *benchReport) float64 { return r.RatioToPhysical })
 	out.PeakRSSMiB = med(func(r *benchReport) float64 { return r.PeakRSSMiB })
 	out.ProcessingUsersPS = med(func(r *benchReport) float64 { return r.ProcessingUsersPS })
@@ -234,6 +255,7 @@ func runBench(ctx context.Context, dsn string, r *benchReport, samples int, cpuP
 	if err := b.buildTenant(); err != nil {
 		return err
 	}
+	r.tenant, r.group = b.tenant, b.all
 	// The profile covers every measured step, not the building.
 	if cpuProfile != "" {
 		f, err := os.Create(cpuProfile)
@@ -703,17 +725,67 @@ func percentile(xs []float64, p float64) float64 {
 	return s[max(0, min(i, len(s)-1))]
 }
 
+// walkOrder lists the members of the tenant's group in the order a group
+// walk takes them (store/nested.go).
+func walkOrder(ctx context.Context, dsn, tenant, group string) ([]string, error) {
+	const q = `SELECT member_id FROM memberships WHERE tenant_id = %s AND group_id = %s AND member_kind = 'user' ORDER BY added_at, member_id`
+	var out []string
+	if store.IsPostgres(dsn) {
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			return nil, err
+		}
+		defer conn.Close(ctx)
+		rows, err := conn.Query(ctx, fmt.Sprintf(q, "$1", "$2"), tenant, group)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return nil, err
+			}
+			out = append(out, id)
+		}
+		return out, rows.Err()
+	}
+	raw, err := sql.Open("sqlite", "file:"+dsn+"?mode=ro")
+	if err != nil {
+		return nil, err
+	}
+	defer raw.Close()
+	rows, err := raw.QueryContext(ctx, fmt.Sprintf(q, "?", "?"), tenant, group)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
 // physicalLimit bulk-inserts rows state rows into Allot's license_states
 // table of a fresh database the fastest plain way: multi-row INSERTs in one
-// transaction on SQLite, COPY on PostgreSQL.
-func physicalLimit(ctx context.Context, dsn string, rows int) (time.Duration, error) {
+// transaction on SQLite, COPY on PostgreSQL; committed, as processing's are.
+// Each of ids holds E1, in order; rows beyond them hold other SKUs.
+func physicalLimit(ctx context.Context, dsn string, ids []string, rows int) (time.Duration, error) {
 	db, err := store.Open(ctx, store.Config{DSN: dsn}) // the same schema and indexes
 	if err != nil {
 		return 0, err
 	}
 	db.Close()
 	row := func(i int) []any {
-		return []any{"tenant", benchID(1, i), demoE1, benchID(2, 0), "Active", "None", "[]", "Assigned through group " + benchID(2, 0) + ".", "2026-01-01T00:00:00.000000000Z", ""}
+		sku := demoE1
+		if i >= len(ids) {
+			sku = benchID(3, i/len(ids))
+		}
+		return []any{"tenant", ids[i%len(ids)], sku, benchID(2, 0), "Active", "None", "[]", "Assigned through group " + benchID(2, 0) + ".", "2026-01-01T00:00:00.000000000Z", ""}
 	}
 	if store.IsPostgres(dsn) {
 		conn, err := pgx.Connect(ctx, dsn)
@@ -754,7 +826,8 @@ func physicalLimit(ctx context.Context, dsn string, rows int) (time.Duration, er
 			return 0, err
 		}
 	}
-	return time.Since(start), tx.Commit()
+	err = tx.Commit()
+	return time.Since(start), err
 }
 
 // peakRSS is the process's peak resident set (VmHWM), in MiB.
@@ -778,6 +851,7 @@ func printBench(w io.Writer, r *benchReport, runs int) {
 		{"assign E1 to the all-users group → ProcessingComplete", fmt.Sprintf("%.2f s (%.0f users/s)", r.AssignSeconds, r.ProcessingUsersPS)},
 		{"physical limit: bulk-insert the same state rows", fmt.Sprintf("%.2f s (%d rows)", r.PhysicalSeconds, r.StateRows)},
 		{"ratio to the physical limit", fmt.Sprintf("%.2f×", r.RatioToPhysical)},
+		{"  with sequential user ids (the limit before 2026-12)", fmt.Sprintf("%.2f s (ratio %.2f×)", r.PhysicalSeqSecs, r.AssignSeconds/r.PhysicalSeqSecs)},
 		{"unassign E1 from the group → complete", fmt.Sprintf("%.2f s", r.UnassignSeconds)},
 		{"assign E3 with seats for 70% → complete", fmt.Sprintf("%.2f s (%d users left without E3)", r.ShortSeconds, r.Waiting)},
 		{"buy the missing E3 seats → complete", fmt.Sprintf("%.2f s", r.BuySeconds)},
@@ -791,7 +865,7 @@ func printBench(w io.Writer, r *benchReport, runs int) {
 		{"building the tenant (not part of the figures)", fmt.Sprintf("%.1f s", r.SetupSeconds)},
 	}
 	if r.WalksOnly {
-		rows = append(rows[:6], rows[len(rows)-2:]...)
+		rows = append(rows[:7], rows[len(rows)-2:]...)
 	}
 	for _, row := range rows {
 		fmt.Fprintf(w, "  %-58s %s\n", row[0], row[1])
