@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -153,6 +154,9 @@ func benchOnce(ctx context.Context, dbArg string, r *benchReport, samples int, k
 	// each index led by the user takes its inserts all over its B-tree:
 	// in a tenant of a million that costs far more than appending.
 	walk, err := walkOrder(ctx, dsn, r.tenant, r.group)
+	if err == nil && len(walk) == 0 {
+		err = errors.New("the all-users group has no user members")
+	}
 	if err != nil {
 		return nil, fmt.Errorf("physical limit: %w", err)
 	}
@@ -728,38 +732,22 @@ func percentile(xs []float64, p float64) float64 {
 // walkOrder lists the members of the tenant's group in the order a group
 // walk takes them (store/nested.go).
 func walkOrder(ctx context.Context, dsn, tenant, group string) ([]string, error) {
-	const q = `SELECT member_id FROM memberships WHERE tenant_id = %s AND group_id = %s AND member_kind = 'user' ORDER BY added_at, member_id`
-	var out []string
+	driver, source, q := "sqlite", "file:"+dsn+"?mode=ro", `SELECT member_id FROM memberships WHERE tenant_id = ? AND group_id = ?
+		AND member_kind = 'user' ORDER BY added_at, member_id`
 	if store.IsPostgres(dsn) {
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			return nil, err
-		}
-		defer conn.Close(ctx)
-		rows, err := conn.Query(ctx, fmt.Sprintf(q, "$1", "$2"), tenant, group)
-		if err != nil {
-			return nil, err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				return nil, err
-			}
-			out = append(out, id)
-		}
-		return out, rows.Err()
+		driver, source, q = "pgx", dsn, strings.NewReplacer("tenant_id = ?", "tenant_id = $1", "group_id = ?", "group_id = $2").Replace(q)
 	}
-	raw, err := sql.Open("sqlite", "file:"+dsn+"?mode=ro")
+	raw, err := sql.Open(driver, source)
 	if err != nil {
 		return nil, err
 	}
 	defer raw.Close()
-	rows, err := raw.QueryContext(ctx, fmt.Sprintf(q, "?", "?"), tenant, group)
+	rows, err := raw.QueryContext(ctx, q, tenant, group)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
+	var out []string
 	for rows.Next() {
 		var id string
 		if err := rows.Scan(&id); err != nil {
