@@ -39,8 +39,9 @@ import (
 type benchReport struct {
 	Database  string `json:"database"`
 	WalksOnly bool   `json:"walksOnly,omitempty"`
-	// The bench tenant and its all-users group, for the physical limit.
-	tenant, group     string
+	// The all-users group's members in the order its walks take them,
+	// read before any step moves a member: the physical limit's rows.
+	walk              []string
 	Users             int     `json:"users"`
 	Groups            int     `json:"groups"`
 	Memberships       int     `json:"memberships"`
@@ -153,13 +154,7 @@ func benchOnce(ctx context.Context, dbArg string, r *benchReport, samples int, k
 	// follow one another. The users' ids are random, as Graph's are, so
 	// each index led by the user takes its inserts all over its B-tree:
 	// in a tenant of a million that costs far more than appending.
-	walk, err := walkOrder(ctx, dsn, r.tenant, r.group)
-	if err == nil && len(walk) == 0 {
-		err = errors.New("the all-users group has no user members")
-	}
-	if err != nil {
-		return nil, fmt.Errorf("physical limit: %w", err)
-	}
+	walk := r.walk
 	seq := make([]string, len(walk))
 	for i := range seq {
 		seq[i] = benchID(1, i)
@@ -259,7 +254,12 @@ func runBench(ctx context.Context, dsn string, r *benchReport, samples int, cpuP
 	if err := b.buildTenant(); err != nil {
 		return err
 	}
-	r.tenant, r.group = b.tenant, b.all
+	if r.walk, err = walkOrder(ctx, dsn, b.tenant, b.all); err != nil {
+		return err
+	}
+	if len(r.walk) == 0 {
+		return errors.New("the all-users group has no user members")
+	}
 	// The profile covers every measured step, not the building.
 	if cpuProfile != "" {
 		f, err := os.Create(cpuProfile)
