@@ -388,7 +388,7 @@ func (s *DB) alertOutcomes(ctx context.Context, tx *txn, tenantID string, outs [
 			continue
 		}
 		var n int
-		if err := tx.QueryRow(ctx, `SELECT COUNT(DISTINCT user_id) FROM license_states WHERE tenant_id = ? AND sku_id = ? AND error = 'CountViolation'`, tenantID, sku).Scan(&n); err != nil {
+		if err := tx.QueryRow(ctx, waitingCountSQL, tenantID, sku).Scan(&n); err != nil {
 			return err
 		}
 		data := s.skuData(ctx, tx, sku)

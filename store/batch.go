@@ -150,14 +150,11 @@ func newBatch(tenantID string) *batch {
 func (b *batch) readWaitingRoomsFrom(ctx context.Context, tx *txn) {
 	b.fetchWaitCount = func(sku string) (int, error) {
 		var n int
-		err := tx.QueryRow(ctx, `SELECT COUNT(DISTINCT user_id) FROM license_states WHERE tenant_id = ? AND sku_id = ? AND error = 'CountViolation'`, b.tenantID, sku).Scan(&n)
+		err := tx.QueryRow(ctx, waitingCountSQL, b.tenantID, sku).Scan(&n)
 		return n, err
 	}
 	b.fetchWaiters = func(sku string, limit int) ([]waiter, error) {
-		// In index order; a user waiting in two units appears twice, and
-		// its first (earliest) entry is the one that counts.
-		rows, err := tx.Query(ctx, `SELECT user_id, waiting_since FROM license_states
-			WHERE tenant_id = ? AND sku_id = ? AND error = 'CountViolation' ORDER BY waiting_since, user_id LIMIT ?`, b.tenantID, sku, limit)
+		rows, err := tx.Query(ctx, waitingEntriesSQL, b.tenantID, sku, limit)
 		if err != nil {
 			return nil, err
 		}

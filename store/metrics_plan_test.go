@@ -6,12 +6,14 @@ import (
 	"testing"
 )
 
-// TestGaugeQueryPlans checks that SQLite answers the scrape's queries from
-// indexes, with the planner statistics every database gets (which describe
-// a 1,000,000-user tenant): a scrape must never walk license_states or a
-// table of users. PostgreSQL plans on measured statistics, which an empty
-// test database does not have, so only SQLite is checked.
-func TestGaugeQueryPlans(t *testing.T) {
+// TestIndexQueryPlans checks that SQLite answers the scrape's queries and
+// the waiting room's from indexes, with the planner statistics every
+// database gets (which describe a 1,000,000-user tenant): neither may walk
+// license_states or a table of users, and the waiting room's must find the
+// partial index that holds only the waiting. PostgreSQL plans on measured
+// statistics, which an empty test database does not have, so only SQLite
+// is checked.
+func TestIndexQueryPlans(t *testing.T) {
 	db, err := Open(context.Background(), Config{DSN: ":memory:"})
 	if err != nil {
 		t.Fatal(err)
@@ -25,7 +27,10 @@ func TestGaugeQueryPlans(t *testing.T) {
 		{"queue", queueSQL, nil, []string{"SCAN work USING COVERING INDEX work_target"}},
 		{"oldest", `SELECT id, enqueued_at FROM work WHERE id IN (?, ?)`, []any{1, 2}, []string{"SEARCH work USING INTEGER PRIMARY KEY"}},
 		{"seats", seatsSQL, nil, []string{"subscriptions"}},
-		{"users in error", usersInErrorSQL, errorCodes, []string{"SEARCH l USING COVERING INDEX license_states_waiting (tenant_id=? AND sku_id=? AND error=?)"}},
+		{"users in error", usersInErrorSQL, errorCodes, []string{"SEARCH l USING COVERING INDEX license_states_kind (tenant_id=? AND state=? AND sku_id=?)"}},
+		{"waiting count", waitingCountSQL, []any{"t", "s"}, []string{waitingIndexPlan}},
+		{"waiting entries", waitingEntriesSQL, []any{"t", "s", 10}, []string{waitingIndexPlan}},
+		{"waiting users", waitingUsersSQL, []any{"t", "s", 10, 0}, []string{waitingIndexPlan}},
 	} {
 		rows, err := db.db.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+c.sql, c.args...)
 		if err != nil {
@@ -58,3 +63,5 @@ func TestGaugeQueryPlans(t *testing.T) {
 		t.Logf("%s:\n%s", c.name, text)
 	}
 }
+
+const waitingIndexPlan = "SEARCH license_states USING COVERING INDEX license_states_waiting (tenant_id=? AND sku_id=? AND error=?)"

@@ -165,21 +165,10 @@ func (s *DB) wakeWhere(ctx context.Context, tx *txn, tenantID, cond string, cond
 	}
 	rows.Close()
 	for _, sku := range slices.Sorted(maps.Keys(free)) {
-		var ids []string
-		rows, err := tx.Query(ctx, `SELECT user_id FROM license_states WHERE tenant_id = ? AND sku_id = ? AND error = 'CountViolation'
-			GROUP BY user_id ORDER BY MIN(waiting_since), user_id LIMIT ?`, tenantID, sku, free[sku])
+		ids, err := tx.queryIDs(ctx, waitingUsersSQL, tenantID, sku, free[sku], 0)
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
-			ids = append(ids, id)
-		}
-		rows.Close()
 		if err := s.enqueueUsers(ctx, tx, tenantID, ids, ""); err != nil {
 			return err
 		}

@@ -13,6 +13,22 @@ import (
 // MaxWaitingPage bounds a page of the waiting room, as Graph bounds $top.
 const MaxWaitingPage = 999
 
+// The waiting room's queries, given the tenant and the SKU. They read the
+// partial index license_states_waiting, which holds only the states in
+// CountViolation (migration 22): a database uses it only for a query that
+// names its condition, error = 'CountViolation', as a literal.
+// TestWaitingRoomQueryPlans holds them to it.
+const (
+	waitingCountSQL = `SELECT COUNT(DISTINCT user_id) FROM license_states WHERE tenant_id = ? AND sku_id = ? AND error = 'CountViolation'`
+	// A user waiting in two units appears twice; its first (earliest)
+	// entry is the one that counts.
+	waitingEntriesSQL = `SELECT user_id, waiting_since FROM license_states WHERE tenant_id = ? AND sku_id = ? AND error = 'CountViolation'
+		ORDER BY waiting_since, user_id LIMIT ?`
+	// One row per user, by its earliest entry; then LIMIT and OFFSET.
+	waitingUsersSQL = `SELECT user_id FROM license_states WHERE tenant_id = ? AND sku_id = ? AND error = 'CountViolation'
+		GROUP BY user_id ORDER BY MIN(waiting_since), user_id LIMIT ? OFFSET ?`
+)
+
 // WaitingRoom lists the users in CountViolation for skuID in the order
 // processing gives them seats (docs/RULES.md §2.3.4): by when they started waiting,
 // then user id. The order is the engine's own: each user's time is
@@ -45,14 +61,12 @@ func (s *DB) WaitingRoom(ctx context.Context, skuID string, skip, top int) (*all
 
 func (s *DB) waitingPage(ctx context.Context, tx *txn, tenantID string, room *allot.WaitingRoom, skip, top int) error {
 	skuID := room.SkuID
-	if err := tx.QueryRow(ctx, `SELECT COUNT(DISTINCT user_id) FROM license_states WHERE tenant_id = ? AND sku_id = ? AND error = 'CountViolation'`,
-		tenantID, skuID).Scan(&room.Total); err != nil {
+	if err := tx.QueryRow(ctx, waitingCountSQL, tenantID, skuID).Scan(&room.Total); err != nil {
 		return err
 	}
 	// The page is cut in SQL by the same key (earliest waiting time, then
 	// user id) so that a deep page does not read the whole room.
-	ids, err := tx.queryIDs(ctx, `SELECT user_id FROM license_states WHERE tenant_id = ? AND sku_id = ? AND error = 'CountViolation'
-		GROUP BY user_id ORDER BY MIN(waiting_since), user_id LIMIT ? OFFSET ?`, tenantID, skuID, top, skip)
+	ids, err := tx.queryIDs(ctx, waitingUsersSQL, tenantID, skuID, top, skip)
 	if err != nil || len(ids) == 0 {
 		return err
 	}
