@@ -214,15 +214,21 @@ var stateChecks = []struct{ rule, query string }{
 // checkStateRows runs stateChecks.
 func checkStateRows(ctx context.Context, tx *txn, v *violations) error {
 	for _, c := range stateChecks {
-		found, err := tx.queryIDs(ctx, c.query, v.tenantID)
-		if err != nil {
+		if err := v.addFound(ctx, tx, c.rule, c.query); err != nil {
 			return err
-		}
-		for _, what := range found {
-			v.add(c.rule, "%s", what)
 		}
 	}
 	return nil
+}
+
+// addFound runs query, given the tenant as its one parameter, and adds a
+// violation of rule for each line it returns.
+func (v *violations) addFound(ctx context.Context, tx *txn, rule, query string) error {
+	found, err := tx.queryIDs(ctx, query, v.tenantID)
+	for _, what := range found {
+		v.add(rule, "%s", what)
+	}
+	return err
 }
 
 // checkAuditIndex checks the audit log's own index (migration 21): each
@@ -247,12 +253,8 @@ func checkAuditIndex(ctx context.Context, tx *txn, v *violations) error {
 			WHERE a.tenant_id = ? AND a.entries IS NOT NULL AND (SELECT COUNT(*) FROM audit_users u WHERE u.tenant_id = a.tenant_id AND u.at = a.at AND u.audit_id = a.id)
 			<> (SELECT COUNT(DISTINCT ` + target + `) FROM ` + each + `)`,
 	} {
-		found, err := tx.queryIDs(ctx, q, v.tenantID)
-		if err != nil {
+		if err := v.addFound(ctx, tx, "audit", q); err != nil {
 			return err
-		}
-		for _, what := range found {
-			v.add("audit", "%s", what)
 		}
 	}
 	return nil
