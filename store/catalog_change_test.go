@@ -55,7 +55,7 @@ func TestCatalogAvailabilityChangeReevaluatesUsers(t *testing.T) {
 // connection) the two would wait for each other forever, and with a file
 // database ReplaceCatalog would wait out busy_timeout (10 s) and fail.
 func TestReplaceCatalogDuringProcessingDoesNotDeadlock(t *testing.T) {
-	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	c := newTestClock()
 	var mu sync.Mutex
 	n, salt := 0, envSalt()
 	newID := func() string {
@@ -64,8 +64,7 @@ func TestReplaceCatalogDuringProcessingDoesNotDeadlock(t *testing.T) {
 		n++
 		return fmt.Sprintf("%08x-%04x-4000-8000-%012x", n, salt, n)
 	}
-	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return c.Now() }
-	db, err := store.Open(context.Background(), store.Config{DSN: testdb.DSN(t, true), Catalog: testCatalog(), Now: now, NewID: newID})
+	db, err := store.Open(context.Background(), store.Config{DSN: testdb.DSN(t, true), Catalog: testCatalog(), Now: c.Now, NewID: newID})
 	if err != nil {
 		t.Fatal(err)
 	}

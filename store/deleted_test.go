@@ -18,40 +18,12 @@ import (
 	"github.com/allot-dev/allot/store"
 )
 
-// jumpClock moves a millisecond per reading, as the env's clock does, and
-// jumps when a test moves it by days.
-type jumpClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *jumpClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(time.Millisecond)
-	return c.t
-}
-
-func (c *jumpClock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-
 // deletedEnv is newEnv with a clock the test moves; dsn is the database,
 // so that a second handle can open the same one.
-func deletedEnv(t *testing.T, memory bool) (*env, *jumpClock, string) {
+func deletedEnv(t *testing.T, memory bool) (*env, *testClock, string) {
 	t.Helper()
-	c := &jumpClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	dsn := testdb.DSN(t, memory)
-	db, err := store.Open(context.Background(), store.Config{DSN: dsn, Catalog: testCatalog(), Now: c.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	op := allot.NewContextWithActor(context.Background(), allot.Actor{Operator: true})
-	tn, err := db.CreateTenant(op, allot.Tenant{DisplayName: "Contoso", DefaultUsageLocation: "US"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := allot.NewContextWithActor(context.Background(), allot.Actor{TenantID: tn.ID, Role: allot.RoleGlobalAdministrator, Name: "admin"})
-	return &env{t: t, db: db, ctx: ctx}, c, dsn
+	c, dsn := newTestClock(), testdb.DSN(t, memory)
+	return openEnv(t, dsn, c, "US", ""), c, dsn
 }
 
 func deletedIDs(e *env, kind string) []string {
@@ -376,15 +348,15 @@ func TestPurgeAfterRetention(t *testing.T) {
 	g := e.group("G")
 	e.must(e.db.AddMember(e.ctx, g.ID, a.ID))
 	e.must(e.db.DeleteUser(e.ctx, a.ID))
-	c.Add(10 * 24 * time.Hour)
+	c.jump(10 * 24 * time.Hour)
 	e.must(e.db.DeleteGroup(e.ctx, g.ID))
-	c.Add(20*24*time.Hour - time.Hour)
+	c.jump(20*24*time.Hour - time.Hour)
 	n, err := e.db.RunScheduled(context.Background())
 	e.must(err)
 	if n != 0 {
 		t.Fatalf("purged %d before the retention ended", n)
 	}
-	c.Add(2 * time.Hour)
+	c.jump(2 * time.Hour)
 	n, err = e.db.RunScheduled(context.Background())
 	e.must(err)
 	if n != 1 {
@@ -400,7 +372,7 @@ func TestPurgeAfterRetention(t *testing.T) {
 		t.Fatalf("purge not audited")
 	}
 	// The worker's processing runs the schedule by itself.
-	c.Add(10 * 24 * time.Hour)
+	c.jump(10 * 24 * time.Hour)
 	n, err = e.db.ProcessBatch(context.Background(), 100)
 	e.must(err)
 	if n != 1 || len(deletedIDs(e, allot.MemberGroup)) != 0 {
@@ -422,7 +394,7 @@ func TestPurgeRaceAppliesOnce(t *testing.T) {
 	other, err := store.Open(context.Background(), store.Config{DSN: dsn, Catalog: testCatalog(), Now: c.Now})
 	e.must(err)
 	defer other.Close()
-	c.Add(31 * 24 * time.Hour)
+	c.jump(31 * 24 * time.Hour)
 	var wg sync.WaitGroup
 	counts := make([]int, 2)
 	errs := make([]error, 2)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"testing"
 	"time"
 
@@ -57,9 +58,28 @@ func testCatalog() *allot.Catalog {
 
 // clock is a test clock that moves one millisecond per reading, so that
 // every event has its own time and orderings by time are strict.
-type clock struct{ t time.Time }
+// testClock moves one millisecond per reading, so that orderings by time
+// are strict, and jumps when a test moves time on. Safe for two stores on
+// one database.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
 
-func (c *clock) Now() time.Time { c.t = c.t.Add(time.Millisecond); return c.t }
+func newTestClock() *testClock { return &testClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)} }
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(time.Millisecond)
+	return c.t
+}
+
+func (c *testClock) jump(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
 
 type env struct {
 	t   testing.TB
@@ -69,20 +89,29 @@ type env struct {
 
 func newEnv(t testing.TB, defaultLocation string) *env {
 	t.Helper()
-	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	return openEnv(t, testdb.DSN(t, true), newTestClock(), defaultLocation, "")
+}
+
+// openEnv opens a store on dsn with clock c; with tenantID it acts in that
+// existing tenant, else it creates one.
+func openEnv(t testing.TB, dsn string, c *testClock, defaultLocation, tenantID string) *env {
+	t.Helper()
 	n, salt := 0, envSalt()
 	newID := func() string { n++; return fmt.Sprintf("%08x-%04x-4000-8000-%012x", n, salt, n) }
-	db, err := store.Open(context.Background(), store.Config{DSN: testdb.DSN(t, true), Catalog: testCatalog(), Now: c.Now, NewID: newID})
+	db, err := store.Open(context.Background(), store.Config{DSN: dsn, Catalog: testCatalog(), Now: c.Now, NewID: newID})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	op := allot.NewContextWithActor(context.Background(), allot.Actor{Operator: true})
-	tn, err := db.CreateTenant(op, allot.Tenant{DisplayName: "Contoso", DefaultUsageLocation: defaultLocation})
-	if err != nil {
-		t.Fatal(err)
+	if tenantID == "" {
+		op := allot.NewContextWithActor(context.Background(), allot.Actor{Operator: true})
+		tn, err := db.CreateTenant(op, allot.Tenant{DisplayName: "Contoso", DefaultUsageLocation: defaultLocation})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tenantID = tn.ID
 	}
-	ctx := allot.NewContextWithActor(context.Background(), allot.Actor{TenantID: tn.ID, Role: allot.RoleGlobalAdministrator, Name: "admin"})
+	ctx := allot.NewContextWithActor(context.Background(), allot.Actor{TenantID: tenantID, Role: allot.RoleGlobalAdministrator, Name: "admin"})
 	return &env{t: t, db: db, ctx: ctx}
 }
 

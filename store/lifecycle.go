@@ -519,91 +519,92 @@ type dueItem struct{ tenantID, id, at string }
 // period. The status is entered at the step's due time, not now, so a
 // catch-up keeps the periods as they would have run.
 func (s *DB) lifecycleStep(ctx context.Context, d dueItem, now string) (bool, error) {
+	applied, err := s.dueStep(ctx, d, now, func(c *companySub) *time.Time { return c.NextLifecycleAt },
+		func(ctx context.Context, tx *txn, c *companySub, st allot.LifecycleSettings) (bool, error) {
+			after := *c
+			switch c.Status {
+			case allot.SubEnabled:
+				after.Status = allot.SubWarning
+			case allot.SubWarning:
+				after.Status = allot.SubSuspended
+			case allot.SubSuspended, allot.SubLockedOut:
+				after.Status = allot.SubDeleted
+			default:
+				return false, nil
+			}
+			after.StatusSince = *c.NextLifecycleAt
+			applied, err := s.saveCompanySub(ctx, tx, d.tenantID, c, &after, st, "lifecycle")
+			if err != nil || !applied {
+				return false, err
+			}
+			return true, s.lifecycleHook()
+		})
+	if applied {
+		s.notify()
+	}
+	return applied, err
+}
+
+// dueStep runs step in a transaction on d's subscription, with its
+// tenant's lifecycle settings and the lifecycle actor in step's context,
+// if the subscription is still due as read: dueAt, the time the step moves
+// on, is d's and not after now (another replica may have taken the step,
+// or an admin changed the subscription, since the due list was read). It
+// returns what step returns, or false when nothing was due.
+func (s *DB) dueStep(ctx context.Context, d dueItem, now string, dueAt func(*companySub) *time.Time,
+	step func(context.Context, *txn, *companySub, allot.LifecycleSettings) (bool, error)) (bool, error) {
 	ctx = allot.NewContextWithActor(ctx, allot.Actor{TenantID: d.tenantID, Name: lifecycleActor})
 	applied := false
 	err := s.tx(ctx, func(tx *txn) error {
+		applied = false // a retried transaction starts again
 		c, err := findCompanySub(ctx, tx, d.tenantID, d.id)
-		if err != nil || c.NextLifecycleAt == nil || fmtTime(*c.NextLifecycleAt) != d.at || d.at > now {
-			if allot.ErrorCode(err) == allot.ENOTFOUND {
-				err = nil
-			}
+		if allot.ErrorCode(err) == allot.ENOTFOUND {
+			return nil
+		}
+		if err != nil || dueAt(c) == nil || fmtTime(*dueAt(c)) != d.at || d.at > now {
 			return err
 		}
 		st, err := lifecycleSettings(ctx, tx, d.tenantID)
 		if err != nil {
 			return err
 		}
-		after := *c
-		switch c.Status {
-		case allot.SubEnabled:
-			after.Status = allot.SubWarning
-		case allot.SubWarning:
-			after.Status = allot.SubSuspended
-		case allot.SubSuspended, allot.SubLockedOut:
-			after.Status = allot.SubDeleted
-		default:
-			return nil
-		}
-		after.StatusSince = *c.NextLifecycleAt
-		if applied, err = s.saveCompanySub(ctx, tx, d.tenantID, c, &after, st, "lifecycle"); err != nil || !applied {
-			return err
-		}
-		return s.lifecycleHook()
+		applied, err = step(ctx, tx, c, st)
+		return err
 	})
-	if err != nil {
-		return false, err
-	}
-	if applied {
-		s.notify()
-	}
-	return applied, nil
+	return applied && err == nil, err
 }
 
 // alertStep raises the "term ends in N days" alert of one subscription, if
 // still due as read: for the nearest threshold already reached, once per
 // term; thresholds passed meanwhile (downtime) are not raised late.
 func (s *DB) alertStep(ctx context.Context, d dueItem, now string) (bool, error) {
-	ctx = allot.NewContextWithActor(ctx, allot.Actor{TenantID: d.tenantID, Name: lifecycleActor})
-	applied := false
-	err := s.tx(ctx, func(tx *txn) error {
-		c, err := findCompanySub(ctx, tx, d.tenantID, d.id)
-		if err != nil || c.nextAlert == nil || fmtTime(*c.nextAlert) != d.at || d.at > now {
-			if allot.ErrorCode(err) == allot.ENOTFOUND {
-				err = nil
+	return s.dueStep(ctx, d, now, func(c *companySub) *time.Time { return c.nextAlert },
+		func(ctx context.Context, tx *txn, c *companySub, st allot.LifecycleSettings) (bool, error) {
+			at := parseTime(now)
+			threshold := 0
+			for _, n := range st.AlertDays {
+				if alertThreshold(c, n) && !c.TermEnd.Add(-days(n)).After(at) && (threshold == 0 || n < threshold) {
+					threshold = n
+				}
 			}
-			return err
-		}
-		st, err := lifecycleSettings(ctx, tx, d.tenantID)
-		if err != nil {
-			return err
-		}
-		at := parseTime(now)
-		threshold := 0
-		for _, n := range st.AlertDays {
-			if alertThreshold(c, n) && !c.TermEnd.Add(-days(n)).After(at) && (threshold == 0 || n < threshold) {
-				threshold = n
+			moved := *c
+			if threshold > 0 {
+				moved.alerted = threshold
 			}
-		}
-		moved := *c
-		if threshold > 0 {
-			moved.alerted = threshold
-		}
-		next := nextAlertAt(&moved, st)
-		res, err := tx.Exec(ctx, `UPDATE company_subscriptions SET alerted_days = ?, next_alert_at = ? WHERE tenant_id = ? AND id = ? AND next_alert_at = ?`,
-			moved.alerted, nullTime(next), d.tenantID, c.ID, d.at)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 || threshold == 0 || !c.TermEnd.After(at) {
-			return err
-		}
-		applied = true
-		data := s.subAlertData(ctx, tx, c, "")
-		data["daysLeft"], data["thresholdDays"] = int((c.TermEnd.Sub(at)+days(1)-time.Nanosecond)/days(1)), threshold
-		_, err = s.emitAlert(ctx, tx, d.tenantID, alerts.SubscriptionExpiring, data, "")
-		return err
-	})
-	return applied, err
+			next := nextAlertAt(&moved, st)
+			res, err := tx.Exec(ctx, `UPDATE company_subscriptions SET alerted_days = ?, next_alert_at = ? WHERE tenant_id = ? AND id = ? AND next_alert_at = ?`,
+				moved.alerted, nullTime(next), d.tenantID, c.ID, d.at)
+			if err != nil {
+				return false, err
+			}
+			if n, err := res.RowsAffected(); err != nil || n == 0 || threshold == 0 || !c.TermEnd.After(at) {
+				return false, err
+			}
+			data := s.subAlertData(ctx, tx, c, "")
+			data["daysLeft"], data["thresholdDays"] = int((c.TermEnd.Sub(at)+days(1)-time.Nanosecond)/days(1)), threshold
+			_, err = s.emitAlert(ctx, tx, d.tenantID, alerts.SubscriptionExpiring, data, "")
+			return err == nil, err
+		})
 }
 
 // scheduledBusyInterval is how often, by the store's clock, processing

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,65 +16,19 @@ import (
 	"github.com/allot-dev/allot/store"
 )
 
-// lcClock is the clock of the lifecycle tests: it moves one millisecond
-// per reading, as the other tests' clock does, so that orderings by time
-// are strict, and jumps by days when a test moves time on. Safe for the
-// two stores of the race test.
-type lcClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *lcClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(time.Millisecond)
-	return c.t
-}
-
-func (c *lcClock) jump(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 const day = 24 * time.Hour
 
 // lcEnv is an env with a clock the test moves.
 type lcEnv struct {
 	*env
-	clk *lcClock
+	clk *testClock
 }
 
 // lifecycleEnv is newEnv with a clock the test moves.
-func lifecycleEnv(t testing.TB, defaultLocation string) (*lcEnv, *lcClock) {
+func lifecycleEnv(t testing.TB, defaultLocation string) (*lcEnv, *testClock) {
 	t.Helper()
-	c := &lcClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	e := openLifecycleEnv(t, testdb.DSN(t, true), c, defaultLocation, "")
-	return e, c
-}
-
-// openLifecycleEnv opens a store on dsn; with tenantID it acts in that
-// existing tenant, else it creates one.
-func openLifecycleEnv(t testing.TB, dsn string, c *lcClock, defaultLocation, tenantID string) *lcEnv {
-	t.Helper()
-	n, salt := 0, envSalt()
-	newID := func() string { n++; return fmt.Sprintf("%08x-%04x-4000-8000-%012x", n, salt, n) }
-	db, err := store.Open(context.Background(), store.Config{DSN: dsn, Catalog: testCatalog(), Now: c.Now, NewID: newID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if tenantID == "" {
-		op := allot.NewContextWithActor(context.Background(), allot.Actor{Operator: true})
-		tn, err := db.CreateTenant(op, allot.Tenant{DisplayName: "Contoso", DefaultUsageLocation: defaultLocation})
-		if err != nil {
-			t.Fatal(err)
-		}
-		tenantID = tn.ID
-	}
-	ctx := allot.NewContextWithActor(context.Background(), allot.Actor{TenantID: tenantID, Role: allot.RoleGlobalAdministrator, Name: "admin"})
-	return &lcEnv{env: &env{t: t, db: db, ctx: ctx}, clk: c}
+	c := newTestClock()
+	return &lcEnv{env: openEnv(t, testdb.DSN(t, true), c, defaultLocation, ""), clk: c}, c
 }
 
 func (e *lcEnv) buy(sku string, quantity int, trial bool, term time.Duration) *allot.CompanySubscription {
@@ -139,15 +94,21 @@ func (e *lcEnv) events() map[string]int {
 	return out
 }
 
-// updates counts the "Update subscription" audit lines of a commercial subscription.
+// updates counts the "Update subscription" audit lines of a commercial
+// subscription, and fails the test if a step the lifecycle took is not
+// audited as the lifecycle's.
 func (e *lcEnv) updates(id string) int {
 	e.t.Helper()
 	p, err := e.db.Audit(e.ctx, allot.AuditFilter{TargetID: id, Top: 999})
 	e.must(err)
 	n := 0
 	for _, a := range p.Items {
-		if a.Activity == "Update subscription" {
-			n++
+		if a.Activity != "Update subscription" {
+			continue
+		}
+		n++
+		if strings.Contains(a.After, `"action":"lifecycle"`) != (a.Actor == "Allot subscription lifecycle") {
+			e.t.Fatalf("audit line %d by %q: %s", a.ID, a.Actor, a.After)
 		}
 	}
 	return n
@@ -591,10 +552,10 @@ func TestLifecycleRace(t *testing.T) {
 	for round := range 3 {
 		t.Run(fmt.Sprint(round), func(t *testing.T) {
 			dsn := testdb.DSN(t, false)
-			clk := &lcClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-			a := openLifecycleEnv(t, dsn, clk, "US", "")
+			clk := newTestClock()
+			a := &lcEnv{env: openEnv(t, dsn, clk, "US", ""), clk: clk}
 			tenant, _ := allot.ActorFromContext(a.ctx)
-			b := openLifecycleEnv(t, dsn, clk, "US", tenant.TenantID)
+			b := &lcEnv{env: openEnv(t, dsn, clk, "US", tenant.TenantID), clk: clk}
 			c := a.buy(skuE1, 2, false, day)
 			clk.jump(2 * day)
 			var wg sync.WaitGroup

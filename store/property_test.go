@@ -243,7 +243,7 @@ type history struct {
 	// lifecycleOp) of TestRandomOperations; nil leaves them out. clk is the
 	// store's clock, which the jumps move.
 	lc  *rand.Rand
-	clk *lcClock
+	clk *testClock
 	// rs draws the restores of deleted users and groups
 	// (store/deleted_test.go, restoreStep) of the extended histories; nil
 	// leaves them out. deleted are the users and groups deleted and not
