@@ -208,11 +208,15 @@ func (b *batch) loadDirect(ctx context.Context, tx *txn) error {
 	})
 }
 
+// membershipsOfSQL reads the groups of a list of members from the index
+// memberships_member alone (migration 22; TestIndexQueryPlans).
+const membershipsOfSQL = `SELECT member_id, group_id FROM memberships WHERE tenant_id = ? AND member_id IN (%s)`
+
 // loadMemberships reads the groups the users are direct members of, and
 // returns them.
 func (b *batch) loadMemberships(ctx context.Context, tx *txn) (map[string]bool, error) {
 	groups := map[string]bool{}
-	err := tx.each(ctx, `SELECT member_id, group_id FROM memberships WHERE tenant_id = ? AND member_id IN (%s)`, b.order, []any{b.tenantID}, func(r *sql.Rows) error {
+	err := tx.each(ctx, membershipsOfSQL, b.order, []any{b.tenantID}, func(r *sql.Rows) error {
 		var u, g string
 		err := r.Scan(&u, &g)
 		b.groupsOf[u] = append(b.groupsOf[u], g)

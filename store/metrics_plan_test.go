@@ -6,13 +6,14 @@ import (
 	"testing"
 )
 
-// TestIndexQueryPlans checks that SQLite answers the scrape's queries and
-// the waiting room's from indexes, with the planner statistics every
-// database gets (which describe a 1,000,000-user tenant): neither may walk
-// license_states or a table of users, and the waiting room's must find the
-// partial index that holds only the waiting. PostgreSQL plans on measured
-// statistics, which an empty test database does not have, so only SQLite
-// is checked.
+// TestIndexQueryPlans checks that SQLite answers the scrape's queries, the
+// waiting room's and a batch's read of memberships from indexes, with the
+// planner statistics every database gets (which describe a
+// 1,000,000-user tenant): none may walk license_states or a table of
+// users, the waiting room's must find the partial index that holds only
+// the waiting, and the memberships' an index that holds the group.
+// PostgreSQL plans on measured statistics, which an empty test database
+// does not have, so only SQLite is checked.
 func TestIndexQueryPlans(t *testing.T) {
 	db, err := Open(context.Background(), Config{DSN: ":memory:"})
 	if err != nil {
@@ -31,6 +32,8 @@ func TestIndexQueryPlans(t *testing.T) {
 		{"waiting count", waitingCountSQL, []any{"t", "s"}, []string{waitingIndexPlan}},
 		{"waiting entries", waitingEntriesSQL, []any{"t", "s", 10}, []string{waitingIndexPlan}},
 		{"waiting users", waitingUsersSQL, []any{"t", "s", 10, 0}, []string{waitingIndexPlan}},
+		{"a batch's memberships", strings.Replace(membershipsOfSQL, "%s", "?, ?", 1), []any{"t", "u1", "u2"},
+			[]string{"SEARCH memberships USING COVERING INDEX memberships_member (tenant_id=? AND member_id=?)"}},
 	} {
 		rows, err := db.db.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+c.sql, c.args...)
 		if err != nil {

@@ -17,7 +17,7 @@ const MaxWaitingPage = 999
 // partial index license_states_waiting, which holds only the states in
 // CountViolation (migration 22): a database uses it only for a query that
 // names its condition, error = 'CountViolation', as a literal.
-// TestWaitingRoomQueryPlans holds them to it.
+// TestIndexQueryPlans (store/metrics_plan_test.go) holds them to it.
 const (
 	waitingCountSQL = `SELECT COUNT(DISTINCT user_id) FROM license_states WHERE tenant_id = ? AND sku_id = ? AND error = 'CountViolation'`
 	// A user waiting in two units appears twice; its first (earliest)
