@@ -56,8 +56,6 @@ func testCatalog() *allot.Catalog {
 	return allot.NewCatalog(plans, skus)
 }
 
-// clock is a test clock that moves one millisecond per reading, so that
-// every event has its own time and orderings by time are strict.
 // testClock moves one millisecond per reading, so that orderings by time
 // are strict, and jumps when a test moves time on. Safe for two stores on
 // one database.
