@@ -79,8 +79,9 @@ type DB struct {
 	// as before migration 21: tests compare the two logs.
 	singleAudit bool
 	// batchHook, when a test sets it, runs inside each processing batch's
-	// transaction, so a test can pause a walk mid-batch.
-	batchHook func()
+	// transaction once it has claimed a tenant ("" when none had work), so
+	// a test can pause a walk mid-batch or act between claim and wake-up.
+	batchHook func(tenantID string)
 	// rules keeps parsed membership rules by text (dynamic.go), ruleCount
 	// how many, so the cache is cleared before it grows without bound.
 	rules     sync.Map

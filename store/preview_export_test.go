@@ -49,8 +49,9 @@ func (s *DB) WaitingStates(ctx context.Context) ([][3]string, error) {
 }
 
 // SetBatchHook makes every processing batch call hook inside its
-// transaction, holding the write lock.
-func (s *DB) SetBatchHook(hook func()) { s.batchHook = hook }
+// transaction, holding the write lock, with the tenant it claimed ("" when
+// no tenant had work).
+func (s *DB) SetBatchHook(hook func(tenantID string)) { s.batchHook = hook }
 
 // WritersWaiting is the number of writers waiting for their turn: in this
 // process's queue on SQLite, for the tenant's lock on PostgreSQL (whose

@@ -46,8 +46,8 @@ func (s *DB) ProcessBatch(ctx context.Context, n int) (int, error) {
 		if err != nil {
 			return err
 		}
-		if s.batchHook != nil && tenantID != "" {
-			s.batchHook()
+		if s.batchHook != nil {
+			s.batchHook(tenantID)
 		}
 		if tenantID == "" {
 			did, err = s.wakeAll(ctx, tx)
@@ -268,6 +268,7 @@ func (s *DB) wakeAll(ctx context.Context, tx *txn) (int, error) {
 		tenants = append(tenants, t)
 	}
 	rows.Close()
+	var woken []string
 	for _, t := range tenants {
 		if ok, err := tx.tryLockTenant(ctx, t); err != nil {
 			return 0, err
@@ -277,8 +278,16 @@ func (s *DB) wakeAll(ctx context.Context, tx *txn) (int, error) {
 		if err := s.wakeTenant(ctx, tx, t); err != nil {
 			return 0, err
 		}
+		woken = append(woken, t)
 	}
+	if len(woken) == 0 {
+		return 0, nil
+	}
+	// Only the woken tenants' work, which their locks keep as this
+	// transaction made it: on PostgreSQL a count of all work would also see
+	// work that requests committed since claimTenant found none, and the
+	// worker would take that for a batch done (and pause after it).
 	var n int
-	err = tx.QueryRow(ctx, `SELECT COUNT(*) FROM work`).Scan(&n)
+	err = tx.QueryRow(ctx, `SELECT COUNT(*) FROM work WHERE tenant_id IN (`+placeholders(len(woken))+`)`, anys(woken)...).Scan(&n)
 	return n, err
 }

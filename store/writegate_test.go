@@ -49,7 +49,10 @@ func TestWritesTakeTurnsWithProcessing(t *testing.T) {
 	pause, paused := make(chan struct{}), make(chan struct{})
 	var mu sync.Mutex
 	batches, sawWrite := 0, -1
-	e.db.SetBatchHook(func() {
+	e.db.SetBatchHook(func(tenantID string) {
+		if tenantID == "" {
+			return
+		}
 		mu.Lock()
 		batches++
 		n := batches
@@ -145,4 +148,53 @@ func TestTenantsTakeTurns(t *testing.T) {
 func tenantOf(e *env) string {
 	a, _ := allot.ActorFromContext(e.ctx)
 	return a.TenantID
+}
+
+// TestIdleBatchCountsOnlyItsOwnWork: a batch that finds no work does
+// nothing and says so, even when a request queues work between its look
+// and its end; the next batch does that work. On PostgreSQL the request
+// commits while the batch waits in the hook (its transactions do not
+// exclude each other's); on SQLite the batch holds the write lock, so the
+// request commits after it. A batch that reported the new work as done made
+// a throttled worker (--batch-pause) sleep with the work still queued.
+func TestIdleBatchCountsOnlyItsOwnWork(t *testing.T) {
+	e := fileEnv(t)
+	e.sub(skuE1, 1)
+	g := e.group("Team")
+	u := e.user("u@x", "")
+	e.must(e.db.AddMember(e.ctx, g.ID, u.ID))
+	e.drain(10)
+
+	assigned := make(chan error, 1)
+	var once sync.Once
+	e.db.SetBatchHook(func(tenantID string) {
+		if tenantID != "" {
+			return
+		}
+		once.Do(func() {
+			go func() {
+				_, err := e.db.AssignGroupLicense(e.ctx, g.ID, lic(skuE1), []string{})
+				assigned <- err
+			}()
+			if testdb.Postgres() {
+				e.must(<-assigned)
+				assigned <- nil
+			}
+		})
+	})
+	n, err := e.db.ProcessBatch(context.Background(), 10)
+	e.must(err)
+	e.must(<-assigned)
+	if n != 0 {
+		t.Fatalf("a batch that found no work reports %d done", n)
+	}
+	e.db.SetBatchHook(nil)
+	if n, err := e.db.ProcessBatch(context.Background(), 10); err != nil || n == 0 {
+		t.Fatalf("the next batch did %d (%v), want the group's walk", n, err)
+	}
+	e.drain(10)
+	if st := e.states(u.ID)[skuE1+" "+g.ID]; st.State != allot.StateActive {
+		t.Fatalf("state %+v, want Active", st)
+	}
+	e.check()
 }

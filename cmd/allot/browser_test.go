@@ -64,7 +64,8 @@ func artifactsDir(t *testing.T) string {
 	return dir
 }
 
-// lockedBuffer collects the browser's output, written by another goroutine.
+// lockedBuffer collects output that another goroutine writes (the
+// browser's, the server's log).
 type lockedBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer

@@ -22,6 +22,7 @@ type server struct {
 	db     string
 	cancel context.CancelFunc
 	done   chan error
+	log    lockedBuffer // the server's log, shown when the test fails
 }
 
 func startServer(t *testing.T, extra ...string) *server {
@@ -32,7 +33,7 @@ func startServer(t *testing.T, extra ...string) *server {
 	s := &server{t: t, db: db, cancel: cancel, done: make(chan error, 1)}
 	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--db", db, "--operator-token", "op-secret"}, extra...)
 	go func() {
-		err := run(ctx, args, pw, io.Discard)
+		err := run(ctx, args, pw, &s.log)
 		pw.CloseWithError(fmt.Errorf("server stopped: %v", err))
 		s.done <- err
 	}()
@@ -50,7 +51,12 @@ func startServer(t *testing.T, extra ...string) *server {
 	if s.url == "" {
 		t.Fatalf("no URL in %q", line)
 	}
-	t.Cleanup(s.stop)
+	t.Cleanup(func() {
+		s.stop()
+		if t.Failed() {
+			t.Logf("the server's log:\n%s", s.log.String())
+		}
+	})
 	return s
 }
 
