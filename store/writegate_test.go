@@ -165,7 +165,8 @@ func TestIdleBatchCountsOnlyItsOwnWork(t *testing.T) {
 	e.must(e.db.AddMember(e.ctx, g.ID, u.ID))
 	e.drain(10)
 
-	assigned := make(chan error, 1)
+	assigned := make(chan struct{})
+	var assignErr error
 	var once sync.Once
 	e.db.SetBatchHook(func(tenantID string) {
 		if tenantID != "" {
@@ -173,18 +174,18 @@ func TestIdleBatchCountsOnlyItsOwnWork(t *testing.T) {
 		}
 		once.Do(func() {
 			go func() {
-				_, err := e.db.AssignGroupLicense(e.ctx, g.ID, lic(skuE1), []string{})
-				assigned <- err
+				_, assignErr = e.db.AssignGroupLicense(e.ctx, g.ID, lic(skuE1), []string{})
+				close(assigned)
 			}()
 			if testdb.Postgres() {
-				e.must(<-assigned)
-				assigned <- nil
+				<-assigned
 			}
 		})
 	})
 	n, err := e.db.ProcessBatch(context.Background(), 10)
 	e.must(err)
-	e.must(<-assigned)
+	<-assigned
+	e.must(assignErr)
 	if n != 0 {
 		t.Fatalf("a batch that found no work reports %d done", n)
 	}
