@@ -25,6 +25,7 @@ type batch struct {
 	groupsOf        map[string][]string        // user -> groups it is a direct member of
 	groupAssign     map[string][]assignmentRow // group -> assignments
 	states          map[string][]allot.LicenseState
+	addressRows     []addressRow               // listers of the users' addresses, as read
 	owners          map[string]map[string]bool // address -> ids of its owners
 	listers         map[string][]string        // address -> users listing it
 	enabled         map[string]int             // SKU -> seats owned
@@ -106,8 +107,19 @@ type assignmentRow struct {
 // queries whatever their number; the waiting rooms are read later, and
 // only for SKUs with free seats (freeFor).
 func (s *DB) loadBatch(ctx context.Context, tx *txn, tenantID string, userIDs []string) (*batch, error) {
+	b, err := s.loadInputs(ctx, tx, tenantID, userIDs)
+	if err != nil {
+		return nil, err
+	}
+	return b, b.loadRest(ctx, tx)
+}
+
+// loadInputs reads the part of a batch that processing never writes: the
+// users, their memberships and assignments, and the rows of their
+// addresses. A group walk reads it ahead, on another connection
+// (ahead.go), so no table read here may be one of notInputs.
+func (s *DB) loadInputs(ctx context.Context, tx *txn, tenantID string, userIDs []string) (*batch, error) {
 	b := newBatch(tenantID)
-	b.readWaitingRoomsFrom(ctx, tx)
 	if err := tx.QueryRow(ctx, `SELECT default_usage_location FROM tenants WHERE id = ?`, tenantID).Scan(&b.defaultLocation); err != nil {
 		return nil, err
 	}
@@ -127,12 +139,20 @@ func (s *DB) loadBatch(ctx context.Context, tx *txn, tenantID string, userIDs []
 	if err := b.loadGroupAssignments(ctx, tx, slices.Sorted(maps.Keys(groups))); err != nil {
 		return nil, err
 	}
-	for _, load := range []func(context.Context, *txn) error{b.loadStates, b.loadAddresses, b.loadSeats} {
+	return b, b.loadAddressRows(ctx, tx)
+}
+
+// loadRest reads, in the batch's own transaction, what processing writes:
+// the users' states (and so their mailboxes, and who owns their
+// addresses) and the seats; the waiting rooms as the evaluations need them.
+func (b *batch) loadRest(ctx context.Context, tx *txn) error {
+	b.readWaitingRoomsFrom(ctx, tx)
+	for _, load := range []func(context.Context, *txn) error{b.loadStates, b.loadOwners, b.loadSeats} {
 		if err := load(ctx, tx); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return b, nil
+	return nil
 }
 
 func newBatch(tenantID string) *batch {
@@ -266,18 +286,32 @@ func (b *batch) loadStates(ctx context.Context, tx *txn) error {
 	return err
 }
 
-// loadAddresses reads every lister of an address a batch user lists, and
-// whether it owns it. The batch's own users' mailboxes are known from
-// their states (loadStates runs first); only other listers' are read.
-func (b *batch) loadAddresses(ctx context.Context, tx *txn) error {
+// addressRow is one lister, a user or a group, of an address a batch user lists.
+type addressRow struct{ addr, owner, kind string }
+
+// loadAddressRows reads every lister of an address a batch user lists.
+func (b *batch) loadAddressRows(ctx context.Context, tx *txn) error {
 	var listed []string
 	for _, id := range b.order {
 		for _, a := range b.users[id].proxy {
 			listed = append(listed, allot.NormalizeAddress(a))
 		}
 	}
-	type lister struct{ addr, owner string }
-	var others []lister
+	return tx.each(ctx, `SELECT address, owner_id, owner_kind FROM addresses WHERE tenant_id = ? AND address IN (%s)`,
+		slices.Compact(slices.Sorted(slices.Values(listed))), []any{b.tenantID}, func(r *sql.Rows) error {
+			var a addressRow
+			err := r.Scan(&a.addr, &a.owner, &a.kind)
+			b.addressRows = append(b.addressRows, a)
+			return err
+		})
+}
+
+// loadOwners tells, of the listers of the batch users' addresses, which
+// own them: a group, or a user with a mailbox. The batch's own users'
+// mailboxes are known from their states (loadStates runs first); only
+// other listers' are read.
+func (b *batch) loadOwners(ctx context.Context, tx *txn) error {
+	var others []addressRow
 	var otherIDs []string
 	own := func(addr, owner string) {
 		if b.owners[addr] == nil {
@@ -285,28 +319,22 @@ func (b *batch) loadAddresses(ctx context.Context, tx *txn) error {
 		}
 		b.owners[addr][owner] = true
 	}
-	err := tx.each(ctx, `SELECT address, owner_id, owner_kind FROM addresses WHERE tenant_id = ? AND address IN (%s)`,
-		slices.Compact(slices.Sorted(slices.Values(listed))), []any{b.tenantID}, func(r *sql.Rows) error {
-			var addr, owner, kind string
-			if err := r.Scan(&addr, &owner, &kind); err != nil {
-				return err
+	for _, r := range b.addressRows {
+		switch u := b.users[r.owner]; {
+		case r.kind == allot.MemberGroup:
+			own(r.addr, r.owner)
+		case u != nil:
+			b.listers[r.addr] = append(b.listers[r.addr], r.owner)
+			if u.mailbox {
+				own(r.addr, r.owner)
 			}
-			switch u := b.users[owner]; {
-			case kind == allot.MemberGroup:
-				own(addr, owner)
-			case u != nil:
-				b.listers[addr] = append(b.listers[addr], owner)
-				if u.mailbox {
-					own(addr, owner)
-				}
-			default:
-				b.listers[addr] = append(b.listers[addr], owner)
-				others, otherIDs = append(others, lister{addr, owner}), append(otherIDs, owner)
-			}
-			return nil
-		})
-	if err != nil || len(others) == 0 {
-		return err
+		default:
+			b.listers[r.addr] = append(b.listers[r.addr], r.owner)
+			others, otherIDs = append(others, r), append(otherIDs, r.owner)
+		}
+	}
+	if len(others) == 0 {
+		return nil
 	}
 	mailbox, err := tx.idSet(ctx, `SELECT DISTINCT user_id FROM license_states WHERE tenant_id = ? AND mailbox = 1 AND user_id IN (%s)`,
 		slices.Compact(slices.Sorted(slices.Values(otherIDs))), b.tenantID)

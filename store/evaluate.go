@@ -23,6 +23,12 @@ func (s *DB) evaluateUsers(ctx context.Context, tx *txn, tenantID string, users 
 	if err != nil {
 		return nil, err
 	}
+	return s.evaluateBatch(ctx, tx, b, users, priority)
+}
+
+// evaluateBatch is evaluateUsers of a loaded batch.
+func (s *DB) evaluateBatch(ctx context.Context, tx *txn, b *batch, users []string, priority bool) ([]outcome, error) {
+	tenantID := b.tenantID
 	if priority {
 		b.priority = map[string]bool{}
 		for _, u := range users {

@@ -27,8 +27,13 @@ type lcEnv struct {
 // lifecycleEnv is newEnv with a clock the test moves.
 func lifecycleEnv(t testing.TB, defaultLocation string) (*lcEnv, *testClock) {
 	t.Helper()
+	return lifecycleEnvOn(t, testdb.DSN(t, true), defaultLocation)
+}
+
+func lifecycleEnvOn(t testing.TB, dsn, defaultLocation string) (*lcEnv, *testClock) {
+	t.Helper()
 	c := newTestClock()
-	return &lcEnv{env: openEnv(t, testdb.DSN(t, true), c, defaultLocation, ""), clk: c}, c
+	return &lcEnv{env: openEnv(t, dsn, c, defaultLocation, ""), clk: c}, c
 }
 
 func (e *lcEnv) buy(sku string, quantity int, trial bool, term time.Duration) *allot.CompanySubscription {

@@ -48,6 +48,7 @@ func (s *DB) migrate(ctx context.Context) error {
 			}
 			var n int
 			if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil || n > 0 {
+				tx.inputs = false // applied before: nothing changes
 				return err
 			}
 			for _, stmt := range splitSQL(s.expand(string(body))) {
@@ -56,6 +57,10 @@ func (s *DB) migrate(ctx context.Context) error {
 				}
 			}
 			_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, version, fmtTime(s.now()))
+			// A migration may rewrite any table, so it makes every read
+			// ahead stale (ahead.go); before the generations' own migration
+			// there are none to bump.
+			tx.inputs = version >= inputGensVersion
 			if err == nil {
 				s.log.Info("applied migration", "version", version, "name", base)
 			}

@@ -86,6 +86,10 @@ type DB struct {
 	// how many, so the cache is cleared before it grows without bound.
 	rules     sync.Map
 	ruleCount atomic.Int64
+	// ahead reads a group walk's next batch while the current one is
+	// evaluated and written (ahead.go); off for an in-memory database,
+	// whose one connection the batch holds.
+	ahead aheadReader
 }
 
 // Open opens the database, applies pending migrations and loads the catalog.
@@ -125,10 +129,12 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		sdb.Close()
 		return nil, err
 	}
-	if _, memory := sqliteDSN(cfg.DSN); dia == dialectSQLite && !memory {
+	_, memory := sqliteDSN(cfg.DSN)
+	if dia == dialectSQLite && !memory {
 		s.stopCheckpoints, s.checkpointDone = make(chan struct{}), make(chan struct{})
 		go s.checkpoints()
 	}
+	s.ahead.on = dia == dialectPostgres || !memory
 	return s, nil
 }
 
@@ -225,6 +231,7 @@ func sqliteDSN(path string) (string, bool) {
 
 // Close closes the database.
 func (s *DB) Close() error {
+	s.ahead.wg.Wait()
 	if s.stopCheckpoints != nil {
 		s.stopOnce.Do(func() { close(s.stopCheckpoints) })
 		<-s.checkpointDone

@@ -74,3 +74,9 @@ func (s *DB) Exec(ctx context.Context, query string, args ...any) error {
 	_, err := s.db.ExecContext(ctx, s.q(query), args...)
 	return err
 }
+
+// ReadAheads counts the group walk batches that took their inputs read
+// ahead, and those that found the reads ahead stale or of another batch.
+func (s *DB) ReadAheads() (used, discarded int64) {
+	return s.ahead.used.Load(), s.ahead.discarded.Load()
+}

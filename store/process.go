@@ -46,6 +46,7 @@ func (s *DB) ProcessBatch(ctx context.Context, n int) (int, error) {
 		if err != nil {
 			return err
 		}
+		tx.tenant = tenantID
 		if s.batchHook != nil {
 			s.batchHook(tenantID)
 		}
@@ -62,7 +63,7 @@ func (s *DB) ProcessBatch(ctx context.Context, n int) (int, error) {
 		}
 		switch w.kind {
 		case "group":
-			did, err = s.processGroup(ctx, tx, w, n, &analyze)
+			did, err = s.processGroup(ctx, tx, w, n, &analyze, s.ahead.on)
 		case "rule":
 			did, err = s.processRule(ctx, tx, w, n)
 		default:
@@ -195,7 +196,9 @@ func (s *DB) processUsers(ctx context.Context, tx *txn, tenantID string, n int) 
 // that a crash resumes after the last committed batch.
 // processGroup evaluates the walk's next n members; it sets *analyze when
 // PostgreSQL's planner should be given the tables' new shape after commit.
-func (s *DB) processGroup(ctx context.Context, tx *txn, w workItem, n int, analyze *bool) (int, error) {
+// With ahead, the batch after this one is read while this one is evaluated
+// (ahead.go): only a batch that will commit may, not a preview's.
+func (s *DB) processGroup(ctx context.Context, tx *txn, w workItem, n int, analyze *bool, ahead bool) (int, error) {
 	if !w.started {
 		if err := s.groupWalkTotal(ctx, tx, &w); err != nil {
 			return 0, err
@@ -204,11 +207,20 @@ func (s *DB) processGroup(ctx context.Context, tx *txn, w workItem, n int, analy
 			return 0, err
 		}
 	}
-	users, err := s.groupWalkNext(ctx, tx, &w, n)
+	users, b, err := s.walkNext(ctx, tx, &w, n, ahead)
 	if err != nil {
 		return 0, err
 	}
-	outs, err := s.evaluateUsers(ctx, tx, w.tenantID, users, false)
+	if b == nil {
+		b, err = s.loadInputs(ctx, tx, w.tenantID, users)
+		if err != nil {
+			return 0, err
+		}
+	}
+	if err := b.loadRest(ctx, tx); err != nil {
+		return 0, err
+	}
+	outs, err := s.evaluateBatch(ctx, tx, b, users, false)
 	if err != nil {
 		return 0, err
 	}
@@ -247,6 +259,30 @@ func (s *DB) processGroup(ctx context.Context, tx *txn, w workItem, n int, analy
 	_, err = tx.Exec(ctx, `UPDATE work SET started = 1, cursor = ?, done = ?, total = ?, licensed = ?, failed = ? WHERE id = ?`,
 		w.cursor, w.done, max(w.total, w.done), w.licensed, w.failed, w.id)
 	return len(users), err
+}
+
+// walkNext returns the walk's next n members, with their inputs when they
+// were read ahead (else nil), and with ahead starts reading the batch after
+// them unless the tenant is being written to.
+func (s *DB) walkNext(ctx context.Context, tx *txn, w *workItem, n int, ahead bool) ([]string, *batch, error) {
+	if !ahead {
+		users, err := s.groupWalkNext(ctx, tx, w, n)
+		return users, nil, err
+	}
+	gens, err := readInputGens(ctx, tx, w.tenantID)
+	if err != nil {
+		return nil, nil, err
+	}
+	users, b := s.takeAhead(ctx, w, n, gens)
+	if b == nil {
+		if users, err = s.groupWalkNext(ctx, tx, w, n); err != nil {
+			return nil, nil, err
+		}
+	}
+	if len(users) == n && s.ahead.steady(w.id, gens) {
+		s.readAhead(ctx, *w, n, gens)
+	}
+	return users, b, nil
 }
 
 // wakeAll queues waiting users of every SKU that has free seats, in every

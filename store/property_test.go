@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/allot-dev/allot"
+	"github.com/allot-dev/allot/internal/testdb"
 	"github.com/allot-dev/allot/store"
 )
 
@@ -20,6 +21,7 @@ var (
 	propEvery = flag.Int("prop.every", 20, "operations between two drains and checks")
 	// Off by default so that the histories, and their regression seeds, stay as they were.
 	propPreview = flag.Bool("prop.preview", false, "after each drain, preview random changes, apply them and compare")
+	propFile    = flag.Bool("prop.file", false, "histories in a SQLite file instead of in memory (PostgreSQL: no change)")
 )
 
 // TestRandomOperations applies random operations of every kind through the
@@ -264,7 +266,10 @@ func runHistoryWith(t *testing.T, seed uint64, ops int, nested, extended, dynami
 // it returns the history for a test to read its store.
 func runHistoryOn(t *testing.T, seed uint64, ops int, nested, extended, dynamic bool, setup func(*store.DB)) *history {
 	loc := []string{"", "US", "DE"}[seed%3]
-	le, clk := lifecycleEnv(t, loc) // newEnv with a clock the lifecycle's time jumps move
+	// newEnv with a clock the lifecycle's time jumps move; in a file with
+	// -prop.file, so that group walks read their next batches ahead as on a
+	// server (an in-memory database has one connection, and does not).
+	le, clk := lifecycleEnvOn(t, testdb.DSN(t, !*propFile), loc)
 	if setup != nil {
 		setup(le.db)
 	}

@@ -59,6 +59,11 @@ type txn struct {
 	queued bool
 	// raw is the connection of a PostgreSQL write transaction, for COPY.
 	raw *sql.Conn
+	// inputs is set by a statement that may change what a batch reads
+	// ahead (notInputs); tenant is the tenant a processing batch claimed.
+	// The commit then bumps that tenant's input generation (store/ahead.go).
+	inputs bool
+	tenant string
 }
 
 // conn is what runs a txn's statements.
@@ -77,16 +82,19 @@ func (tx *txn) Exec(ctx context.Context, query string, args ...any) (sql.Result,
 	if strings.HasPrefix(strings.TrimLeft(query, " \t\n"), "INSERT INTO work ") {
 		tx.queued = true
 	}
+	tx.noteWrite(query)
 	return tx.conn.ExecContext(ctx, tx.dialect.rebind(query), args...)
 }
 
 // Query runs a statement that returns rows.
 func (tx *txn) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	tx.noteWrite(query)
 	return tx.conn.QueryContext(ctx, tx.dialect.rebind(query), args...)
 }
 
 // QueryRow runs a statement that returns at most one row.
 func (tx *txn) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	tx.noteWrite(query)
 	return tx.conn.QueryRowContext(ctx, tx.dialect.rebind(query), args...)
 }
 
@@ -135,6 +143,12 @@ func (s *DB) tx(ctx context.Context, fn func(*txn) error) error {
 	if err := fn(tx); err != nil {
 		sqlTx.Rollback()
 		return normalize(err)
+	}
+	if tx.inputs {
+		if err := bumpInputs(ctx, sqlTx, s.dialect, tx.inputScope(ctx)); err != nil {
+			sqlTx.Rollback()
+			return normalize(fmt.Errorf("input generation: %w", err))
+		}
 	}
 	if tx.queued && tx.postgres() {
 		// Delivered at commit, and only if it commits.

@@ -1,0 +1,205 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/allot-dev/allot"
+)
+
+// Reading ahead (docs/PERFORMANCE.md, "Seventh round"). A batch of a group
+// walk spends about a third of its time reading its users' inputs: their
+// rows, memberships, direct and group assignments and the listers of
+// their addresses (loadInputs), which processing itself never writes. So
+// while one batch evaluates and writes, the walk's next batch is read on
+// another connection, on the other core, and the next batch takes those
+// reads instead of making them — if nothing they read has changed since.
+//
+// That is what the input generations tell (migration 23): a transaction
+// that writes a table loadInputs reads bumps its tenant's generation at
+// commit (or the generation of no tenant, ''). The batch that launches the
+// reads ahead reads the generations first, in its own transaction: a write
+// committed before that is seen by the reads, which start after it; one
+// committed after it, before or while the reads are made, bumps a
+// generation, and the next batch, which reads them again in its own
+// transaction, finds them changed and reads its inputs itself. What the
+// batch before it writes (states, seats, the audit, the queue) is read in
+// the next batch's own transaction (loadRest), never ahead.
+
+// notInputs are the tables whose writes cannot change what loadInputs
+// reads: processing's output and the server's bookkeeping. A write to any
+// other table, or a statement noteWrite does not recognise, marks the
+// transaction, so a new table or a new kind of statement can only cost a
+// read ahead, never make one stale. None of these tables is the parent of
+// an input table's rows, whose deletion would cascade into them.
+var notInputs = map[string]bool{
+	"license_states": true, "audit": true, "audit_users": true, "work": true,
+	"subscriptions": true, "company_subscriptions": true, "subscription_prices": true,
+	"alert_events": true, "alert_group_errors": true, "alert_throttle": true, "alert_deliveries": true, "alert_webhooks": true,
+	"sessions": true, "sign_in_failures": true, "tokens": true, "oidc_logins": true,
+}
+
+// noteWrite marks the transaction when query may write an input table.
+func (tx *txn) noteWrite(query string) {
+	if tx.inputs {
+		return
+	}
+	q := strings.TrimLeft(query, " \t\n")
+	if strings.HasPrefix(q, "SELECT ") || strings.HasPrefix(q, "SELECT\n") {
+		return
+	}
+	for _, verb := range []string{"INSERT INTO ", "UPDATE ", "DELETE FROM "} {
+		if rest, ok := strings.CutPrefix(q, verb); ok {
+			if end := strings.IndexAny(rest, " (\n\t"); end > 0 && notInputs[rest[:end]] {
+				return
+			}
+			break
+		}
+	}
+	tx.inputs = true
+}
+
+// inputScope is the tenant whose input generation a transaction's writes
+// bump: the one its processing batch claimed or its actor's; "" when
+// neither says, which every read ahead compares too.
+func (tx *txn) inputScope(ctx context.Context) string {
+	if tx.tenant != "" {
+		return tx.tenant
+	}
+	if a, ok := allot.ActorFromContext(ctx); ok {
+		return a.TenantID
+	}
+	return ""
+}
+
+func bumpInputs(ctx context.Context, sqlTx *sql.Tx, d dialect, scope string) error {
+	_, err := sqlTx.ExecContext(ctx, d.rebind(`INSERT INTO input_generations (scope, gen) VALUES (?, 1)
+		ON CONFLICT (scope) DO UPDATE SET gen = input_generations.gen + 1`), scope)
+	return err
+}
+
+// inputGensVersion is the migration that made input_generations.
+const inputGensVersion = 23
+
+// inputGens are a tenant's input generation and that of no tenant.
+type inputGens struct{ tenant, global int64 }
+
+func readInputGens(ctx context.Context, tx *txn, tenantID string) (inputGens, error) {
+	var g inputGens
+	rows, err := tx.Query(ctx, `SELECT scope, gen FROM input_generations WHERE scope IN ('', ?)`, tenantID)
+	if err != nil {
+		return g, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var scope string
+		var gen int64
+		if err := rows.Scan(&scope, &gen); err != nil {
+			return g, err
+		}
+		if scope == "" {
+			g.global = gen
+		} else {
+			g.tenant = gen
+		}
+	}
+	return g, rows.Err()
+}
+
+// aheadReader holds the one read ahead in flight or waiting to be taken.
+// One slot: a process runs one worker, and a read ahead another worker's
+// batch takes by mistake is only discarded (its walk and cursor differ).
+type aheadReader struct {
+	on   bool
+	mu   sync.Mutex
+	next *walkAhead
+	// lastWork and lastGens are the walk of the last batch and the
+	// generations it read (steady).
+	lastWork        int64
+	lastGens        inputGens
+	wg              sync.WaitGroup
+	used, discarded atomic.Int64 // batches that took their reads ahead, and that read again
+}
+
+// steady records that a batch of walk work read gens, and reports whether
+// the walk's previous batch read the same (or there was none): while
+// admins write to the tenant, as often as batches commit, the reads ahead
+// would be stale by the time the next batch looks, and would only take the
+// other core from the requests.
+func (r *aheadReader) steady(work int64, gens inputGens) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ok := r.lastWork != work || r.lastGens == gens
+	r.lastWork, r.lastGens = work, gens
+	return ok
+}
+
+// walkAhead is the reading of one batch of a walk: the members after
+// cursor from, and their inputs, made under gens.
+type walkAhead struct {
+	work  int64
+	from  string
+	n     int
+	gens  inputGens
+	done  chan struct{}
+	users []string
+	to    string // the walk's cursor after users
+	b     *batch
+	err   error
+}
+
+// readAhead starts reading the batch of w that follows this one (w's
+// cursor is after this batch), with the generations this batch read.
+func (s *DB) readAhead(ctx context.Context, w workItem, n int, gens inputGens) {
+	a := &walkAhead{work: w.id, from: w.cursor, n: n, gens: gens, done: make(chan struct{})}
+	s.ahead.mu.Lock()
+	s.ahead.next = a
+	s.ahead.mu.Unlock()
+	s.ahead.wg.Add(1)
+	go func() {
+		defer s.ahead.wg.Done()
+		defer close(a.done)
+		a.err = s.readTx(ctx, func(tx *txn) error {
+			var err error
+			if a.users, err = s.groupWalkNext(ctx, tx, &w, n); err != nil {
+				return err
+			}
+			a.to = w.cursor
+			a.b, err = s.loadInputs(ctx, tx, w.tenantID, a.users)
+			return err
+		})
+	}()
+}
+
+// takeAhead returns the walk's next users and their inputs read ahead, and
+// moves w's cursor past them, when the reads were of this very batch and
+// gens, read in this batch's transaction, are still those they were made
+// under; else nil, and the batch reads for itself.
+func (s *DB) takeAhead(ctx context.Context, w *workItem, n int, gens inputGens) ([]string, *batch) {
+	s.ahead.mu.Lock()
+	a := s.ahead.next
+	s.ahead.next = nil
+	s.ahead.mu.Unlock()
+	if a == nil {
+		return nil, nil
+	}
+	if a.work != w.id || a.from != w.cursor || a.n != n || a.gens != gens {
+		s.ahead.discarded.Add(1)
+		return nil, nil
+	}
+	select {
+	case <-a.done:
+	case <-ctx.Done():
+		return nil, nil
+	}
+	if a.err != nil {
+		s.ahead.discarded.Add(1)
+		return nil, nil
+	}
+	s.ahead.used.Add(1)
+	w.cursor = a.to
+	return a.users, a.b
+}

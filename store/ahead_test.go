@@ -1,0 +1,99 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/allot-dev/allot"
+)
+
+// walkEnv is a tenant in a file (or PostgreSQL), where group walks read
+// ahead, with a licensed group of n members not yet processed.
+func walkEnv(t *testing.T, n int) (*env, *allot.Group, []string) {
+	e := fileEnv(t)
+	e.sub(skuE1, 100)
+	g := e.group("All")
+	var ids []string
+	for i := range n {
+		u := e.user(fmt.Sprintf("u%d@x", i), "")
+		e.must(e.db.AddMember(e.ctx, g.ID, u.ID))
+		ids = append(ids, u.ID)
+	}
+	e.drain(10)
+	rvAssign(e, g.ID, lic(skuE1))
+	return e, g, ids
+}
+
+// A walk's batches after the first take what the batch before read ahead
+// for them: processing's own writes (states, seats, the audit, the walk's
+// cursor) do not make the reads stale.
+func TestReadAheadIsUsed(t *testing.T) {
+	e, g, ids := walkEnv(t, 7)
+	e.drain(2)
+	used, discarded := e.db.ReadAheads()
+	if used != 3 || discarded != 0 {
+		t.Fatalf("reads ahead used %d, discarded %d; want 3 and 0 (batches of 2, 2, 2, 1)", used, discarded)
+	}
+	for _, id := range ids {
+		if st := e.states(id)[skuE1+" "+g.ID]; st.State != allot.StateActive {
+			t.Fatalf("user %s: %+v, want Active", id, st)
+		}
+	}
+	e.check()
+}
+
+// A change to what a batch reads, committed between the batch that read it
+// ahead and the batch that would take it, makes that batch read for itself.
+func TestReadAheadIsDiscardedAfterAChange(t *testing.T) {
+	e, g, ids := walkEnv(t, 6)
+	if n, err := e.db.ProcessBatch(context.Background(), 2); err != nil || n != 2 {
+		t.Fatalf("first batch: %d, %v", n, err)
+	}
+	// Remove every member the walk has not reached: the next batch, read
+	// ahead before, would license two of them.
+	var removed []string
+	for _, id := range ids {
+		if len(e.states(id)) == 0 {
+			e.must(e.db.RemoveMember(e.ctx, g.ID, id))
+			removed = append(removed, id)
+		}
+	}
+	if len(removed) != 4 {
+		t.Fatalf("%d members unprocessed after a batch of 2 of 6", len(removed))
+	}
+	if _, err := e.db.ProcessBatch(context.Background(), 2); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range removed {
+		if st, ok := e.states(id)[skuE1+" "+g.ID]; ok {
+			t.Fatalf("user %s, removed before its batch, has %+v from the group", id, st)
+		}
+	}
+	if used, discarded := e.db.ReadAheads(); used != 0 || discarded != 1 {
+		t.Fatalf("reads ahead used %d, discarded %d; want 0 and 1", used, discarded)
+	}
+	e.drain(2)
+	e.check()
+}
+
+// A batch that finds the tenant written to since the walk's previous batch
+// does not read ahead (the reads would likely be stale again); the next
+// batch that finds it quiet does.
+func TestReadAheadWaitsForQuiet(t *testing.T) {
+	e, _, ids := walkEnv(t, 8)
+	if n, err := e.db.ProcessBatch(context.Background(), 2); err != nil || n != 2 {
+		t.Fatalf("first batch: %d, %v", n, err)
+	}
+	name := "Renamed"
+	_, err := e.db.UpdateUser(e.ctx, ids[0], allot.UserUpdate{DisplayName: &name})
+	e.must(err)
+	// Batch 2 discards its reads and reads nothing ahead; batch 3 finds
+	// nothing to take and reads batch 4's ahead; batch 4 takes them and
+	// reads ahead the empty end of the walk, which batch 5 takes.
+	e.drain(2)
+	if used, discarded := e.db.ReadAheads(); used != 2 || discarded != 1 {
+		t.Fatalf("reads ahead used %d, discarded %d; want 2 and 1", used, discarded)
+	}
+	e.check()
+}
