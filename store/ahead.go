@@ -109,38 +109,66 @@ func readInputGens(ctx context.Context, tx *txn, tenantID string) (inputGens, er
 	return g, rows.Err()
 }
 
-// aheadReader holds the one read ahead in flight or waiting to be taken.
-// One slot: a process runs one worker, and a read ahead another worker's
-// batch takes by mistake is only discarded (its walk and cursor differ).
+// aheadReader holds, per group walk, the generations its last batch read
+// and the read ahead in flight or waiting for its next batch. Tenants take
+// turns batch by batch (claimTenant), so several walks may be under way.
 type aheadReader struct {
-	on   bool
-	mu   sync.Mutex
-	next *walkAhead
-	// lastWork and lastGens are the walk of the last batch and the
-	// generations it read (steady).
-	lastWork        int64
-	lastGens        inputGens
+	on              bool
+	mu              sync.Mutex
+	walks           map[int64]*walkAheadState // by work item
 	wg              sync.WaitGroup
 	used, discarded atomic.Int64 // batches that took their reads ahead, and that read again
 }
 
-// steady records that a batch of walk work read gens, and reports whether
-// the walk's previous batch read the same (or there was none): while
-// admins write to the tenant, as often as batches commit, the reads ahead
-// would be stale by the time the next batch looks, and would only take the
-// other core from the requests.
-func (r *aheadReader) steady(work int64, gens inputGens) bool {
+type walkAheadState struct {
+	gens inputGens
+	next *walkAhead
+}
+
+// maxWalksAhead bounds the walks remembered: a walk whose work item is
+// deleted in mid-course (its group deleted or unassigned) never comes back
+// for its reads.
+const maxWalksAhead = 64
+
+// take removes and returns walk work's read ahead, and records the
+// generations this batch of it read. steady reports whether its previous
+// batch read the same (or there was none): while admins write to the
+// tenant as often as batches commit, reads ahead would be stale by the
+// time the next batch looks, and would only take the other core from the
+// requests.
+func (r *aheadReader) take(work int64, gens inputGens) (next *walkAhead, steady bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	ok := r.lastWork != work || r.lastGens == gens
-	r.lastWork, r.lastGens = work, gens
-	return ok
+	st := r.walks[work]
+	if st == nil {
+		if len(r.walks) >= maxWalksAhead {
+			clear(r.walks)
+		}
+		if r.walks == nil {
+			r.walks = map[int64]*walkAheadState{}
+		}
+		st = &walkAheadState{gens: gens}
+		r.walks[work] = st
+	}
+	next, steady = st.next, st.gens == gens
+	st.next, st.gens = nil, gens
+	return next, steady
+}
+
+// put records walk work's read ahead, or with nil that the walk is over.
+func (r *aheadReader) put(work int64, a *walkAhead) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if a == nil {
+		delete(r.walks, work)
+	} else if st := r.walks[work]; st != nil {
+		st.next = a
+	}
 }
 
 // walkAhead is the reading of one batch of a walk: the members after
 // cursor from, and their inputs, made under gens.
 type walkAhead struct {
-	work  int64
 	from  string
 	n     int
 	gens  inputGens
@@ -154,10 +182,8 @@ type walkAhead struct {
 // readAhead starts reading the batch of w that follows this one (w's
 // cursor is after this batch), with the generations this batch read.
 func (s *DB) readAhead(ctx context.Context, w workItem, n int, gens inputGens) {
-	a := &walkAhead{work: w.id, from: w.cursor, n: n, gens: gens, done: make(chan struct{})}
-	s.ahead.mu.Lock()
-	s.ahead.next = a
-	s.ahead.mu.Unlock()
+	a := &walkAhead{from: w.cursor, n: n, gens: gens, done: make(chan struct{})}
+	s.ahead.put(w.id, a)
 	s.ahead.wg.Add(1)
 	go func() {
 		defer s.ahead.wg.Done()
@@ -177,29 +203,26 @@ func (s *DB) readAhead(ctx context.Context, w workItem, n int, gens inputGens) {
 // takeAhead returns the walk's next users and their inputs read ahead, and
 // moves w's cursor past them, when the reads were of this very batch and
 // gens, read in this batch's transaction, are still those they were made
-// under; else nil, and the batch reads for itself.
-func (s *DB) takeAhead(ctx context.Context, w *workItem, n int, gens inputGens) ([]string, *batch) {
-	s.ahead.mu.Lock()
-	a := s.ahead.next
-	s.ahead.next = nil
-	s.ahead.mu.Unlock()
+// under; else nil, and the batch reads for itself. steady is take's.
+func (s *DB) takeAhead(ctx context.Context, w *workItem, n int, gens inputGens) (users []string, b *batch, steady bool) {
+	a, steady := s.ahead.take(w.id, gens)
 	if a == nil {
-		return nil, nil
+		return nil, nil, steady
 	}
-	if a.work != w.id || a.from != w.cursor || a.n != n || a.gens != gens {
+	if a.from != w.cursor || a.n != n || a.gens != gens {
 		s.ahead.discarded.Add(1)
-		return nil, nil
+		return nil, nil, steady
 	}
 	select {
 	case <-a.done:
 	case <-ctx.Done():
-		return nil, nil
+		return nil, nil, steady
 	}
 	if a.err != nil {
 		s.ahead.discarded.Add(1)
-		return nil, nil
+		return nil, nil, steady
 	}
 	s.ahead.used.Add(1)
 	w.cursor = a.to
-	return a.users, a.b
+	return a.users, a.b, steady
 }

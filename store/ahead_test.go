@@ -97,3 +97,26 @@ func TestReadAheadWaitsForQuiet(t *testing.T) {
 	}
 	e.check()
 }
+
+// Tenants take turns batch by batch: each walk keeps its own read ahead
+// while another tenant's batch runs in between.
+func TestReadAheadKeepsEachWalks(t *testing.T) {
+	e, _, _ := walkEnv(t, 6)
+	op := allot.NewContextWithActor(context.Background(), allot.Actor{Operator: true})
+	tn, err := e.db.CreateTenant(op, allot.Tenant{DisplayName: "Fabrikam", DefaultUsageLocation: "US"})
+	e.must(err)
+	e2 := &env{t: t, db: e.db, ctx: allot.NewContextWithActor(context.Background(),
+		allot.Actor{TenantID: tn.ID, Role: allot.RoleGlobalAdministrator, Name: "admin"})}
+	e2.sub(skuE1, 100)
+	g2 := e2.group("All")
+	for i := range 6 {
+		u := e2.user(fmt.Sprintf("f%d@x", i), "")
+		e2.must(e2.db.AddMember(e2.ctx, g2.ID, u.ID))
+	}
+	rvAssign(e2, g2.ID, lic(skuE1))
+	e.drain(2) // both walks of 2, 2, 2 and an empty end, in turns
+	if used, discarded := e.db.ReadAheads(); used != 6 || discarded != 0 {
+		t.Fatalf("reads ahead used %d, discarded %d; want 6 and 0", used, discarded)
+	}
+	e.check()
+}

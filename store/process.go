@@ -273,13 +273,16 @@ func (s *DB) walkNext(ctx context.Context, tx *txn, w *workItem, n int, ahead bo
 	if err != nil {
 		return nil, nil, err
 	}
-	users, b := s.takeAhead(ctx, w, n, gens)
+	users, b, steady := s.takeAhead(ctx, w, n, gens)
 	if b == nil {
 		if users, err = s.groupWalkNext(ctx, tx, w, n); err != nil {
 			return nil, nil, err
 		}
 	}
-	if len(users) == n && s.ahead.steady(w.id, gens) {
+	switch {
+	case len(users) < n:
+		s.ahead.put(w.id, nil) // the walk ends with this batch
+	case steady:
 		s.readAhead(ctx, *w, n, gens)
 	}
 	return users, b, nil
