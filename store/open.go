@@ -220,14 +220,31 @@ func pgPoolSize(dsn string) int {
 
 // sqliteDSN puts the pragmas in the DSN so every pooled connection gets
 // them: busy_timeout before WAL, foreign keys, and immediate transactions
-// so two writers queue instead of failing on lock upgrade.
+// so two writers queue instead of failing on lock upgrade. Statement
+// journals (a multi-row INSERT inside a larger transaction keeps one) stay
+// in memory instead of a temporary file.
 func sqliteDSN(path string) (string, bool) {
-	pragmas := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=cache_size(-32768)&_txlock=immediate"
+	pragmas := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=cache_size(-32768)&_pragma=temp_store(MEMORY)&_txlock=immediate"
 	if path == ":memory:" || path == "" {
 		return "file::memory:?" + pragmas, true
 	}
+	if strconv.IntSize == 64 {
+		pragmas += "&_pragma=mmap_size(" + strconv.Itoa(sqliteMmapBytes) + ")"
+	}
 	return "file:" + path + "?" + pragmas + "&_pragma=journal_mode(WAL)&_pragma=wal_autocheckpoint(" + strconv.Itoa(walBackstopPages) + ")", false
 }
+
+// sqliteMmapBytes is how much of a database file every connection reads
+// through a shared memory map instead of a read call per page: a group walk
+// touches pages all over the file, and at 100,000 users the calls were 14%
+// of processing and a third of the gap to the physical limit
+// (docs/PERFORMANCE.md, eighth round). SQLite reads the file through the
+// map and still writes through the log, so the mapped pages are the
+// operating system's clean page cache, which a read call would fill as
+// well; they show in the process's RSS but are reclaimed under memory
+// pressure like any cache. 2 GiB is SQLite's own ceiling; 32-bit builds
+// keep read calls, their address space being too small to map a database.
+const sqliteMmapBytes = 2147418112
 
 // Close closes the database.
 func (s *DB) Close() error {

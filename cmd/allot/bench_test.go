@@ -37,7 +37,7 @@ func TestBenchCommand(t *testing.T) {
 	// 500 users in the group, of whom every 50th has no location (Error)
 	// and every 200th a conflicting direct license (Error): one state
 	// each, plus the direct licenses' own states.
-	if r.StateRows != 500+3 || r.Waiting != 150 || r.AssignSeconds <= 0 || r.PhysicalSeconds <= 0 || r.PhysicalSeqSecs <= 0 || r.ListP99Ms <= 0 || r.PeakRSSMiB <= 0 ||
+	if r.StateRows != 500+3 || r.Waiting != 150 || r.AssignSeconds <= 0 || r.PhysicalSeconds <= 0 || r.PhysicalSeqSecs <= 0 || r.ListP99Ms <= 0 || r.PeakRSSMiB <= 0 || r.PeakAnonMiB <= 0 || r.PeakAnonMiB > r.PeakRSSMiB ||
 		r.RuleOnSeconds <= 0 || r.RuleOffSeconds <= 0 || r.AttrP99Ms <= 0 {
 		t.Fatalf("incomplete report: %+v", r)
 	}
