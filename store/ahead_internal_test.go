@@ -31,3 +31,28 @@ func TestNoteWriteMarksInputWrites(t *testing.T) {
 		}
 	}
 }
+
+// A write to the states marks the transaction's states generation; only
+// writeStates' own writes leave it recording whose states they were.
+func TestNoteWriteMarksStateWrites(t *testing.T) {
+	for _, c := range []struct {
+		q                    string
+		writing              bool
+		states, stray, input bool
+	}{
+		{"INSERT INTO license_states (tenant_id, user_id) VALUES ", true, true, false, false},
+		{"DELETE FROM license_states WHERE tenant_id = ? AND user_id IN (?)", true, true, false, false},
+		{"DELETE FROM license_states WHERE tenant_id = ? AND user_id = ?", false, true, true, false},
+		{"UPDATE license_states SET waiting_since = ?", false, true, true, false},
+		{"SELECT user_id FROM license_states WHERE tenant_id = ?", false, false, false, false},
+		{"DELETE FROM users WHERE id = ?", false, false, false, true}, // its states go with it: every read ahead is stale
+		{"INSERT OR IGNORE INTO license_states (tenant_id) VALUES ", true, false, false, true},
+	} {
+		tx := &txn{writingStates: c.writing}
+		tx.noteWrite(c.q)
+		if tx.states != c.states || tx.strayStates != c.stray || tx.inputs != c.input {
+			t.Errorf("%q (in writeStates: %v): states %v, stray %v, inputs %v; want %v, %v, %v",
+				c.q, c.writing, tx.states, tx.strayStates, tx.inputs, c.states, c.stray, c.input)
+		}
+	}
+}

@@ -3,9 +3,12 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/allot-dev/allot"
+	"github.com/allot-dev/allot/internal/testdb"
+	"github.com/allot-dev/allot/store"
 )
 
 // walkEnv is a tenant in a file (or PostgreSQL), where group walks read
@@ -41,6 +44,96 @@ func TestReadAheadIsUsed(t *testing.T) {
 		}
 	}
 	e.check()
+}
+
+// A batch also keeps the states read ahead when only the batch before
+// wrote states since, or another commit wrote those of other users; a
+// commit that wrote the states of its users makes it read them again. Here
+// the commits are purchases for users waiting for a seat (they write no
+// input); the read ahead of batch 2 is held until batch 1 has committed,
+// so that the purchase is the one commit since it.
+func TestReadAheadStatesAreReadAgainAfterTheirChange(t *testing.T) {
+	for _, tc := range []struct {
+		name                  string
+		forUnreached, replica bool
+		statesUsed, rereadOf  int64
+	}{
+		{"purchase for the users of the next batch", true, false, 2, 1},
+		{"purchase for users of the batch before", false, false, 3, 0},
+		// This process did not see that commit: only the generation
+		// tells it was not the batch before's.
+		{"purchase for the users of the next batch through another replica", true, true, 2, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dsn := testdb.DSN(t, false)
+			e := fileEnvOn(t, dsn)
+			other, err := store.Open(context.Background(), store.Config{DSN: dsn, Catalog: testCatalog()})
+			e.must(err)
+			defer other.Close()
+			e.sub(skuE1, 100)
+			e.sub(skuPhone, 0)
+			g, phones := e.group("All"), e.group("Phones")
+			var ids []string
+			for i := range 6 {
+				u := e.user(fmt.Sprintf("u%d@x", i), "US")
+				e.must(e.db.AddMember(e.ctx, g.ID, u.ID))
+				e.must(e.db.AddMember(e.ctx, phones.ID, u.ID))
+				ids = append(ids, u.ID)
+			}
+			rvAssign(e, phones.ID, lic(skuPhone)) // all wait for a phone seat
+			e.drain(10)
+			rvAssign(e, g.ID, lic(skuE1))
+			release, read := make(chan struct{}), make(chan struct{}, 8)
+			e.db.SetReadAheadHook(func(reading func()) {
+				<-release
+				reading()
+				read <- struct{}{}
+			})
+			if n, err := e.db.ProcessBatch(context.Background(), 2); err != nil || n != 2 {
+				t.Fatalf("first batch: %d, %v", n, err)
+			}
+			close(release)
+			<-read // batch 2's states, read after batch 1 committed
+			var reached, unreached []string
+			for _, id := range ids {
+				if _, ok := e.states(id)[skuE1+" "+g.ID]; ok {
+					reached = append(reached, id)
+				} else {
+					unreached = append(unreached, id)
+				}
+			}
+			// Buying seats for users licenses them at once. The next
+			// batch, read ahead before, holds the unreached still waiting:
+			// with those states it would give their seats away again.
+			buyFor := reached
+			if tc.forUnreached {
+				buyFor = unreached
+			}
+			buyer := e.db
+			if tc.replica {
+				buyer = other
+			}
+			_, err = buyer.Purchase(e.ctx, skuPhone, len(buyFor), buyFor)
+			e.must(err)
+			e.drain(2)
+			for _, id := range ids {
+				want := allot.StateError
+				if slices.Contains(buyFor, id) {
+					want = allot.StateActive
+				}
+				sts := e.states(id)
+				if sts[skuE1+" "+g.ID].State != allot.StateActive || sts[skuPhone+" "+phones.ID].State != want {
+					t.Fatalf("user %s: %+v, want E1 Active and the phone %s", id, sts, want)
+				}
+			}
+			used, discarded, statesUsed, reread := e.db.ReadAheadStates()
+			if used != 3 || discarded != 0 || statesUsed != tc.statesUsed || reread != tc.rereadOf {
+				t.Fatalf("reads ahead used %d (states kept %d, read again %d), discarded %d; want 3 (%d, %d), 0",
+					used, statesUsed, reread, discarded, tc.statesUsed, tc.rereadOf)
+			}
+			e.check()
+		})
+	}
 }
 
 // A change to what a batch reads, committed between the batch that read it

@@ -25,6 +25,7 @@ type batch struct {
 	groupsOf        map[string][]string        // user -> groups it is a direct member of
 	groupAssign     map[string][]assignmentRow // group -> assignments
 	states          map[string][]allot.LicenseState
+	statesRead      bool                       // states read ahead, and still good
 	addressRows     []addressRow               // listers of the users' addresses, as read
 	owners          map[string]map[string]bool // address -> ids of its owners
 	listers         map[string][]string        // address -> users listing it
@@ -143,16 +144,29 @@ func (s *DB) loadInputs(ctx context.Context, tx *txn, tenantID string, userIDs [
 }
 
 // loadRest reads, in the batch's own transaction, what processing writes:
-// the users' states (and so their mailboxes, and who owns their
-// addresses) and the seats; the waiting rooms as the evaluations need them.
+// the users' states (and so their mailboxes) unless they were read ahead
+// and are still good, who owns their addresses, and the seats; the waiting
+// rooms as the evaluations need them.
 func (b *batch) loadRest(ctx context.Context, tx *txn) error {
 	b.readWaitingRoomsFrom(ctx, tx)
-	for _, load := range []func(context.Context, *txn) error{b.loadStates, b.loadOwners, b.loadSeats} {
-		if err := load(ctx, tx); err != nil {
+	if !b.statesRead {
+		if err := b.loadStates(ctx, tx); err != nil {
 			return err
 		}
 	}
-	return nil
+	if err := b.loadOwners(ctx, tx); err != nil {
+		return err
+	}
+	return b.loadSeats(ctx, tx)
+}
+
+// forgetStates drops the states a read ahead made that turned out stale,
+// for loadRest to read them again.
+func (b *batch) forgetStates() {
+	clear(b.states)
+	for _, u := range b.users {
+		u.mailbox = false
+	}
 }
 
 func newBatch(tenantID string) *batch {

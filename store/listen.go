@@ -7,11 +7,18 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// workChannel is the PostgreSQL notification channel of queued work: a
-// transaction that queues work notifies it at commit (txn.queued), so a
-// replica's idle worker wakes at once when another replica, or a request
-// served by another replica, adds work, instead of at its next poll.
-const workChannel = "allot_work"
+// workChannel is the PostgreSQL notification channel of queued work in
+// the schema named: a transaction that queues work notifies it at commit
+// (txn.queued), so a replica's idle worker wakes at once when another
+// replica, or a request served by another replica, adds work, instead of
+// at its next poll. Notifications go to the whole database, so deployments
+// in other schemas of it have channels of their own.
+func workChannel(schema string) string {
+	if schema == "public" || schema == "" {
+		return "allot_work"
+	}
+	return pgx.Identifier{"allot_work:" + schema}.Sanitize()
+}
 
 // Listen calls wake whenever any replica commits queued work, until ctx
 // ends. It calls wake once more each time it starts listening, since work
@@ -47,7 +54,7 @@ func (s *DB) listen(ctx context.Context, wake func()) error {
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, `LISTEN `+workChannel); err != nil {
+	if _, err := conn.Exec(ctx, `LISTEN `+s.channel); err != nil {
 		return err
 	}
 	wake()

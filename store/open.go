@@ -59,7 +59,8 @@ type DB struct {
 	dialect    dialect
 	pwCost     int
 	// dsn is the PostgreSQL URL a listener connects with (listen.go).
-	dsn string
+	dsn     string
+	channel string // PostgreSQL's channel of queued work (listen.go)
 	// scheduledAt is when a busy ProcessBatch last looked for scheduled
 	// steps (maybeRunScheduled).
 	scheduledMu sync.Mutex
@@ -82,6 +83,9 @@ type DB struct {
 	// transaction once it has claimed a tenant ("" when none had work), so
 	// a test can pause a walk mid-batch or act between claim and wake-up.
 	batchHook func(tenantID string)
+	// aheadHook, when a test sets it, runs each read ahead's reading (read),
+	// on its goroutine, so a test can order it against other commits.
+	aheadHook func(read func())
 	// rules keeps parsed membership rules by text (dynamic.go), ruleCount
 	// how many, so the cache is cleared before it grows without bound.
 	rules     sync.Map
@@ -120,6 +124,14 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if err := retryBusy(ctx, func() error { return s.migrate(ctx) }); err != nil {
 		sdb.Close()
 		return nil, err
+	}
+	if dia == dialectPostgres {
+		var schema string
+		if err := sdb.QueryRowContext(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+			sdb.Close()
+			return nil, fmt.Errorf("schema: %w", err)
+		}
+		s.channel = workChannel(schema)
 	}
 	if err := retryBusy(ctx, func() error { return s.writeSQLiteStats(ctx) }); err != nil {
 		sdb.Close()
@@ -237,8 +249,8 @@ func sqliteDSN(path string) (string, bool) {
 // sqliteMmapBytes is how much of a database file every connection reads
 // through a shared memory map instead of a read call per page: a group walk
 // touches pages all over the file, and at 100,000 users the calls were 14%
-// of processing and a third of the gap to the physical limit
-// (docs/PERFORMANCE.md, eighth round). SQLite reads the file through the
+// of the CPU; mapped, the assignment took 11% less time (docs/PERFORMANCE.md,
+// "Eighth round"). SQLite reads the file through the
 // map and still writes through the log, so the mapped pages are the
 // operating system's clean page cache, which a read call would fill as
 // well; they show in the process's RSS but are reclaimed under memory

@@ -53,6 +53,9 @@ func (s *DB) WaitingStates(ctx context.Context) ([][3]string, error) {
 // no tenant had work).
 func (s *DB) SetBatchHook(hook func(tenantID string)) { s.batchHook = hook }
 
+// SetReadAheadHook makes every read ahead call hook with its reading.
+func (s *DB) SetReadAheadHook(hook func(read func())) { s.aheadHook = hook }
+
 // WritersWaiting is the number of writers waiting for their turn: in this
 // process's queue on SQLite, for the tenant's lock on PostgreSQL (whose
 // server other tests share: only this tenant's lock counts).
@@ -79,4 +82,11 @@ func (s *DB) Exec(ctx context.Context, query string, args ...any) error {
 // ahead, and those that found the reads ahead stale or of another batch.
 func (s *DB) ReadAheads() (used, discarded int64) {
 	return s.ahead.used.Load(), s.ahead.discarded.Load()
+}
+
+// ReadAheadStates is ReadAheads, and of the batches that took their reads
+// ahead, those that kept the states read ahead and those that read them
+// again.
+func (s *DB) ReadAheadStates() (used, discarded, statesUsed, statesReread int64) {
+	return s.ahead.used.Load(), s.ahead.discarded.Load(), s.ahead.statesUsed.Load(), s.ahead.statesReread.Load()
 }

@@ -269,11 +269,11 @@ func (s *DB) walkNext(ctx context.Context, tx *txn, w *workItem, n int, ahead bo
 		users, err := s.groupWalkNext(ctx, tx, w, n)
 		return users, nil, err
 	}
-	gens, err := readInputGens(ctx, tx, w.tenantID)
+	gens, states, err := readInputGens(ctx, tx, w.tenantID)
 	if err != nil {
 		return nil, nil, err
 	}
-	users, b, steady := s.takeAhead(ctx, w, n, gens)
+	users, b, steady := s.takeAhead(ctx, w, n, gens, states)
 	if b == nil {
 		if users, err = s.groupWalkNext(ctx, tx, w, n); err != nil {
 			return nil, nil, err

@@ -252,6 +252,11 @@ type history struct {
 	// restored.
 	rs      *rand.Rand
 	deleted []string
+	// pb draws, with -prop.file, single batches between the operations, so
+	// that operations land between a group walk's batches, on its reads
+	// ahead (store/ahead.go); nil leaves them out, and the queue is only
+	// drained every -prop.every operations.
+	pb *rand.Rand
 }
 
 func runHistory(t *testing.T, seed uint64, ops int, nested, extended bool) {
@@ -283,6 +288,9 @@ func runHistoryOn(t *testing.T, seed uint64, ops int, nested, extended, dynamic 
 	}
 	if dynamic {
 		h.d, h.rules, h.paused = rand.New(rand.NewPCG(seed, 13)), map[string]int{}, map[string]bool{}
+	}
+	if *propFile {
+		h.pb = rand.New(rand.NewPCG(seed, 23))
 	}
 	h.skus = []string{skuE1, skuE3, skuKiosk, skuAudio, skuPhone, skuExoP1}
 	for _, sku := range h.skus {
@@ -323,6 +331,11 @@ func runHistoryOn(t *testing.T, seed uint64, ops int, nested, extended, dynamic 
 		}
 		if h.rs != nil && len(h.deleted) > 0 && h.rs.IntN(8) == 0 {
 			h.restoreStep()
+		}
+		if h.pb != nil && h.pb.IntN(3) == 0 {
+			_, err := h.db.ProcessBatch(context.Background(), 1+h.pb.IntN(3))
+			h.must(err)
+			h.log = append(h.log, "one batch")
 		}
 		h.observe()
 		if i%*propEvery == *propEvery-1 || i == ops-1 {

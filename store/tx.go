@@ -64,6 +64,14 @@ type txn struct {
 	// The commit then bumps that tenant's input generation (store/ahead.go).
 	inputs bool
 	tenant string
+	// states is set by a statement that writes license_states: the commit
+	// then bumps the tenant's states generation. statesOf are the users
+	// whose states writeStates wrote (writingStates while it does);
+	// strayStates is set by any other write to them. A commit with no stray
+	// write records which users its states generation is about, so that a
+	// walk's next batch keeps the states it read ahead of other users.
+	states, writingStates, strayStates bool
+	statesOf                           []string
 }
 
 // conn is what runs a txn's statements.
@@ -144,6 +152,15 @@ func (s *DB) tx(ctx context.Context, fn func(*txn) error) error {
 		sqlTx.Rollback()
 		return normalize(err)
 	}
+	var statesGen int64
+	if tx.states {
+		if scope := tx.inputScope(ctx); scope == "" {
+			tx.inputs = true // no tenant to bump the states of: every read ahead is stale
+		} else if statesGen, err = bumpStates(ctx, sqlTx, s.dialect, scope); err != nil {
+			sqlTx.Rollback()
+			return normalize(fmt.Errorf("states generation: %w", err))
+		}
+	}
 	if tx.inputs {
 		if err := bumpInputs(ctx, sqlTx, s.dialect, tx.inputScope(ctx)); err != nil {
 			sqlTx.Rollback()
@@ -152,13 +169,16 @@ func (s *DB) tx(ctx context.Context, fn func(*txn) error) error {
 	}
 	if tx.queued && tx.postgres() {
 		// Delivered at commit, and only if it commits.
-		if _, err := sqlTx.ExecContext(ctx, `NOTIFY `+workChannel); err != nil {
+		if _, err := sqlTx.ExecContext(ctx, `NOTIFY `+s.channel); err != nil {
 			sqlTx.Rollback()
 			return normalize(fmt.Errorf("notify: %w", err))
 		}
 	}
 	if err := sqlTx.Commit(); err != nil {
 		return normalize(fmt.Errorf("commit: %w", err))
+	}
+	if statesGen > 0 && !tx.strayStates {
+		s.ahead.wroteStates(tx.inputScope(ctx), statesGen, tx.statesOf)
 	}
 	return nil
 }
@@ -308,6 +328,7 @@ func (tx *txn) insertRows(ctx context.Context, prefix string, rows [][]any) erro
 	if len(rows) == 0 {
 		return nil
 	}
+	tx.noteWrite(prefix) // COPY does not pass through Exec
 	if tx.postgres() {
 		if table, cols, ok := copyTarget(prefix); ok && tx.raw != nil && len(rows) >= copyMinRows {
 			return tx.copyRows(ctx, table, cols, rows)

@@ -85,6 +85,12 @@ func collectWrites(tenantID string, outs []outcome) writes {
 
 // writeStates replaces the states of the users whose states changed.
 func (w writes) writeStates(ctx context.Context, tx *txn, tenantID string) error {
+	tx.writingStates = true
+	defer func() { tx.writingStates = false }()
+	tx.statesOf = append(tx.statesOf, w.changed...)
+	for _, r := range w.states {
+		tx.statesOf = append(tx.statesOf, r[1].(string))
+	}
 	for _, part := range chunks(w.changed, 500) {
 		frag, fargs := tx.in(part)
 		if _, err := tx.Exec(ctx, `DELETE FROM license_states WHERE tenant_id = ? AND user_id `+frag, append([]any{tenantID}, fargs...)...); err != nil {

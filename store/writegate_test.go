@@ -15,7 +15,13 @@ import (
 // wait for each other, unlike the in-memory database's single connection.
 func fileEnv(t *testing.T) *env {
 	t.Helper()
-	db, err := store.Open(context.Background(), store.Config{DSN: testdb.DSN(t, false), Catalog: testCatalog()})
+	return fileEnvOn(t, testdb.DSN(t, false))
+}
+
+// fileEnvOn is fileEnv on dsn.
+func fileEnvOn(t *testing.T, dsn string) *env {
+	t.Helper()
+	db, err := store.Open(context.Background(), store.Config{DSN: dsn, Catalog: testCatalog()})
 	if err != nil {
 		t.Fatal(err)
 	}
