@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -91,10 +90,12 @@ func (tx *txn) inputScope(ctx context.Context) string {
 	return ""
 }
 
-func bumpInputs(ctx context.Context, sqlTx *sql.Tx, d dialect, scope string) error {
-	_, err := sqlTx.ExecContext(ctx, d.rebind(`INSERT INTO input_generations (scope, gen) VALUES (?, 1)
-		ON CONFLICT (scope) DO UPDATE SET gen = input_generations.gen + 1`), scope)
-	return err
+// bumpGen bumps a generation of input_generations and returns it.
+func bumpGen(ctx context.Context, sqlTx *sql.Tx, d dialect, scope string) (int64, error) {
+	var gen int64
+	err := sqlTx.QueryRowContext(ctx, d.rebind(`INSERT INTO input_generations (scope, gen) VALUES (?, 1)
+		ON CONFLICT (scope) DO UPDATE SET gen = input_generations.gen + 1 RETURNING gen`), scope).Scan(&gen)
+	return gen, err
 }
 
 // statesScope is the row of input_generations that counts the commits
@@ -102,13 +103,6 @@ func bumpInputs(ctx context.Context, sqlTx *sql.Tx, d dialect, scope string) err
 // batches bump it: the batch after them tells its own writes from others'
 // by the users they wrote (aheadReader.own).
 func statesScope(tenantID string) string { return "states:" + tenantID }
-
-func bumpStates(ctx context.Context, sqlTx *sql.Tx, d dialect, tenantID string) (int64, error) {
-	var gen int64
-	err := sqlTx.QueryRowContext(ctx, d.rebind(`INSERT INTO input_generations (scope, gen) VALUES (?, 1)
-		ON CONFLICT (scope) DO UPDATE SET gen = input_generations.gen + 1 RETURNING gen`), statesScope(tenantID)).Scan(&gen)
-	return gen, err
-}
 
 // inputGensVersion is the migration that made input_generations.
 const inputGensVersion = 23
@@ -286,11 +280,7 @@ func (s *DB) readAhead(ctx context.Context, w workItem, n int, gens inputGens) {
 				}
 				// The generation first: a states write committed between the
 				// two reads makes it look older than the states, never newer.
-				err = tx.QueryRow(ctx, `SELECT gen FROM input_generations WHERE scope = ?`, statesScope(w.tenantID)).Scan(&a.states)
-				if errors.Is(err, sql.ErrNoRows) {
-					err = nil
-				}
-				if err != nil {
+				if _, a.states, err = readInputGens(ctx, tx, w.tenantID); err != nil {
 					return err
 				}
 				return a.b.loadStates(ctx, tx)

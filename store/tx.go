@@ -156,13 +156,13 @@ func (s *DB) tx(ctx context.Context, fn func(*txn) error) error {
 	if tx.states {
 		if scope := tx.inputScope(ctx); scope == "" {
 			tx.inputs = true // no tenant to bump the states of: every read ahead is stale
-		} else if statesGen, err = bumpStates(ctx, sqlTx, s.dialect, scope); err != nil {
+		} else if statesGen, err = bumpGen(ctx, sqlTx, s.dialect, statesScope(scope)); err != nil {
 			sqlTx.Rollback()
 			return normalize(fmt.Errorf("states generation: %w", err))
 		}
 	}
 	if tx.inputs {
-		if err := bumpInputs(ctx, sqlTx, s.dialect, tx.inputScope(ctx)); err != nil {
+		if _, err := bumpGen(ctx, sqlTx, s.dialect, tx.inputScope(ctx)); err != nil {
 			sqlTx.Rollback()
 			return normalize(fmt.Errorf("input generation: %w", err))
 		}
