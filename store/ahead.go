@@ -61,7 +61,7 @@ func (tx *txn) noteWrite(query string) {
 	if strings.HasPrefix(q, "SELECT ") || strings.HasPrefix(q, "SELECT\n") {
 		return
 	}
-	for _, verb := range []string{"INSERT INTO ", "UPDATE ", "DELETE FROM "} {
+	for _, verb := range []string{"INSERT INTO ", "INSERT OR IGNORE INTO ", "UPDATE ", "DELETE FROM "} {
 		if rest, ok := strings.CutPrefix(q, verb); ok {
 			end := strings.IndexAny(rest, " (\n\t")
 			if end > 0 && rest[:end] == "license_states" {

@@ -20,7 +20,8 @@ func TestNoteWriteMarksInputWrites(t *testing.T) {
 		"INSERT INTO assignments(tenant_id) VALUES ":                       true,
 		"PRAGMA foreign_keys = ON":                                         true,
 		"WITH gone AS (SELECT 1) DELETE FROM users":                        true,
-		"INSERT OR IGNORE INTO license_states (tenant_id) VALUES ":         true,
+		"INSERT OR IGNORE INTO license_states (tenant_id) VALUES ":         false, // insertRows' own on SQLite
+		"INSERT OR REPLACE INTO license_states (tenant_id) VALUES ":        true,
 		"CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER)":   true,
 		"UPDATE license_statesx SET state = ?":                             true,
 	} {
@@ -46,7 +47,8 @@ func TestNoteWriteMarksStateWrites(t *testing.T) {
 		{"UPDATE license_states SET waiting_since = ?", false, true, true, false},
 		{"SELECT user_id FROM license_states WHERE tenant_id = ?", false, false, false, false},
 		{"DELETE FROM users WHERE id = ?", false, false, false, true}, // its states go with it: every read ahead is stale
-		{"INSERT OR IGNORE INTO license_states (tenant_id) VALUES ", true, false, false, true},
+		{"INSERT OR IGNORE INTO license_states (tenant_id) VALUES ", true, true, false, false},
+		{"INSERT OR REPLACE INTO license_states (tenant_id) VALUES ", true, false, false, true},
 	} {
 		tx := &txn{writingStates: c.writing}
 		tx.noteWrite(c.q)

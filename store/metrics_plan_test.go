@@ -11,7 +11,8 @@ import (
 // planner statistics every database gets (which describe a
 // 1,000,000-user tenant): none may walk license_states or a table of
 // users, the waiting room's must find the partial index that holds only
-// the waiting, and the memberships' an index that holds the group.
+// the waiting, the memberships' an index that holds the group, and a
+// walk's page of members an index that holds all it reads.
 // PostgreSQL plans on measured statistics, which an empty test database
 // does not have, so only SQLite is checked.
 func TestIndexQueryPlans(t *testing.T) {
@@ -34,6 +35,8 @@ func TestIndexQueryPlans(t *testing.T) {
 		{"waiting users", waitingUsersSQL, []any{"t", "s", 10, 0}, []string{waitingIndexPlan}},
 		{"a batch's memberships", strings.Replace(membershipsOfSQL, "%s", "?, ?", 1), []any{"t", "u1", "u2"},
 			[]string{"SEARCH memberships USING COVERING INDEX memberships_member (tenant_id=? AND member_id=?)"}},
+		{"a walk's page of members", walkPageSQL, []any{"t", "g", "", "", 1000},
+			[]string{"SEARCH memberships USING COVERING INDEX memberships_order (tenant_id=? AND group_id=? AND (added_at,member_id)>(?,?))"}},
 	} {
 		rows, err := db.db.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+c.sql, c.args...)
 		if err != nil {

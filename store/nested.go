@@ -262,6 +262,13 @@ func (s *DB) groupWalkTotal(ctx context.Context, tx *txn, w *workItem) error {
 	return tx.QueryRow(ctx, `SELECT COUNT(DISTINCT uid)`+from, args...).Scan(&w.total)
 }
 
+// walkPageSQL is a walk's next page of direct user members after the
+// cursor. The row-value comparison lets both databases seek the index to
+// the cursor instead of rescanning the group from its start each batch, and
+// memberships_order holds every column it reads (migration 25).
+const walkPageSQL = `SELECT member_id, added_at FROM memberships WHERE tenant_id = ? AND group_id = ?
+		AND (added_at, member_id) > (?, ?) AND member_kind = 'user' ORDER BY added_at, member_id LIMIT ?`
+
 // groupWalkNext returns the next n users of a group walk after its cursor
 // and moves the cursor past them.
 func (s *DB) groupWalkNext(ctx context.Context, tx *txn, w *workItem, n int) ([]string, error) {
@@ -277,10 +284,7 @@ func (s *DB) groupWalkNext(ctx context.Context, tx *txn, w *workItem, n int) ([]
 			append(args, afterTime, afterID, n)...)
 	} else {
 		afterTime, afterID, _ := strings.Cut(w.cursor, "|")
-		// A row-value comparison lets both databases seek the index to the
-		// cursor instead of rescanning the group from its start each batch.
-		rows, err = tx.Query(ctx, `SELECT member_id, added_at FROM memberships WHERE tenant_id = ? AND group_id = ?
-		AND (added_at, member_id) > (?, ?) AND member_kind = 'user' ORDER BY added_at, member_id LIMIT ?`, w.tenantID, w.target, afterTime, afterID, n)
+		rows, err = tx.Query(ctx, walkPageSQL, w.tenantID, w.target, afterTime, afterID, n)
 	}
 	if err != nil {
 		return nil, err

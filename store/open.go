@@ -194,7 +194,16 @@ func openSQL(dsn string) (*sql.DB, dialect, error) {
 		// Each connection to ":memory:" would be its own empty database.
 		db.SetMaxOpenConns(1)
 	} else {
-		db.SetMaxOpenConns(4)
+		// database/sql keeps two idle connections by default and closes
+		// the others as they come back. A SQLite connection carries its
+		// page cache and its map of the file (sqliteMmapBytes), which a
+		// closed one throws away: the next reads fault every page back
+		// in, and the unmapping flushes the other core's TLB. A walk's
+		// batch, its read ahead and the checkpoints hold three at once,
+		// so at two idle one was closed and opened again every batch
+		// (docs/PERFORMANCE.md, "Ninth round").
+		db.SetMaxOpenConns(sqlitePoolSize)
+		db.SetMaxIdleConns(sqlitePoolSize)
 	}
 	return db, dialectSQLite, nil
 }
@@ -258,6 +267,10 @@ func sqliteDSN(path string) (string, bool) {
 // 2 GiB is SQLite's own ceiling; 32-bit builds keep read calls, their
 // address space being too small to map a database.
 const sqliteMmapBytes = 2147418112
+
+// sqlitePoolSize is the SQLite file's connections: one writer at a time,
+// and readers beside it (requests, a walk's read ahead, checkpoints).
+const sqlitePoolSize = 4
 
 // Close closes the database.
 func (s *DB) Close() error {

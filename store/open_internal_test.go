@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -35,6 +36,38 @@ func TestSQLiteConnectionsMapTheFile(t *testing.T) {
 		}
 		if mmap != want {
 			t.Fatalf("connection %d: mmap_size %d, want %d", i, mmap, want)
+		}
+	}
+}
+
+// TestSQLiteConnectionsStayOpen holds every pooled connection at once, as
+// a walk's batch, its read ahead, a checkpoint and a request may, and
+// checks that none is closed when they come back: a closed connection
+// takes its page cache and its map of the file with it.
+func TestSQLiteConnectionsStayOpen(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, Config{DSN: filepath.Join(t.TempDir(), "allot.db"), Catalog: allot.NewCatalog(nil, nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for round := range 2 {
+		var conns []*sql.Conn
+		for range sqlitePoolSize {
+			conn, err := db.db.Conn(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := conn.PingContext(ctx); err != nil {
+				t.Fatal(err)
+			}
+			conns = append(conns, conn)
+		}
+		for _, c := range conns {
+			c.Close()
+		}
+		if st := db.db.Stats(); st.MaxIdleClosed != 0 || st.Idle != sqlitePoolSize {
+			t.Fatalf("round %d: %d idle connections, %d closed for being idle; want %d and 0", round, st.Idle, st.MaxIdleClosed, sqlitePoolSize)
 		}
 	}
 }

@@ -31,7 +31,7 @@ var sqliteStats = [][3]string{
 	{"addresses", "addresses_owner", "1000000 1000000 2"},
 	{"memberships", "sqlite_autoindex_memberships_1", "3000000 3000000 3000 1"},
 	{"memberships", "memberships_member", "3000000 3000000 3 1"},
-	{"memberships", "memberships_order", "3000000 3000000 3000 2 1"},
+	{"memberships", "memberships_order", "3000000 3000000 3000 2 1 1"},
 	{"memberships", "memberships_kind", "3000000 3000000 3000 3000 1"},
 	{"assignments", "sqlite_autoindex_assignments_1", "100000 100000 2 1"},
 	{"license_states", "sqlite_autoindex_license_states_1", "3000000 3000000 3 2 1"},

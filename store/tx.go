@@ -335,6 +335,20 @@ func (tx *txn) insertRows(ctx context.Context, prefix string, rows [][]any) erro
 		}
 		return tx.insertUnnest(ctx, prefix, rows)
 	}
+	// SQLite keeps a statement journal for a statement that writes several
+	// rows and may fail halfway on a constraint: the first image of every
+	// page the statement touches, written to a temporary file, so that the
+	// failing statement alone can be undone. Processing's bulk rows never
+	// break a constraint unless Allot has a bug, and then the whole
+	// transaction must go anyway; so for those tables a constraint skips
+	// the row (OR IGNORE, which cannot fail halfway and needs no journal)
+	// and a short count fails the transaction instead. At a million users
+	// the journals were three quarters of all bytes written (docs/PERFORMANCE.md,
+	// "Ninth round").
+	table, _, counted := copyTarget(prefix)
+	if counted {
+		prefix = strings.Replace(prefix, "INSERT INTO ", "INSERT OR IGNORE INTO ", 1)
+	}
 	per := max(1, 900/len(rows[0]))
 	for len(rows) > 0 {
 		n := min(per, len(rows))
@@ -348,8 +362,14 @@ func (tx *txn) insertRows(ctx context.Context, prefix string, rows [][]any) erro
 			sb.WriteString("(" + placeholders(len(r)) + ")")
 			args = append(args, r...)
 		}
-		if _, err := tx.Exec(ctx, sb.String(), args...); err != nil {
+		res, err := tx.Exec(ctx, sb.String(), args...)
+		if err != nil {
 			return err
+		}
+		if counted {
+			if k, err := res.RowsAffected(); err != nil || k != int64(n) {
+				return fmt.Errorf("insert into %s: %d of %d rows written, the others broke a constraint (%v)", table, k, n, err)
+			}
 		}
 		rows = rows[n:]
 	}
@@ -361,7 +381,7 @@ func (tx *txn) insertRows(ctx context.Context, prefix string, rows [][]any) erro
 const copyMinRows = 64
 
 // copyTables are the tables processing fills in bulk, which insertRows
-// fills by COPY on PostgreSQL. Not the work queue: its inserts must pass
+// fills by COPY on PostgreSQL and without statement journals on SQLite. Not the work queue: its inserts must pass
 // through Exec, which marks the transaction for a NOTIFY.
 var copyTables = map[string]bool{"license_states": true, "audit": true, "audit_users": true}
 

@@ -894,7 +894,7 @@ func printBench(w io.Writer, r *benchReport, runs int) {
 		{"list 999 users with licenseAssignmentStates, p50 / p99", fmt.Sprintf("%.2f / %.2f ms", r.ListP50Ms, r.ListP99Ms)},
 		{"user PATCH while the group is walked, p50 / p99 / max", fmt.Sprintf("%.2f / %.2f / %.2f ms (%d)", r.WalkPatchP50Ms, r.WalkPatchP99Ms, r.WalkPatchMaxMs, r.WalkPatches)},
 		{"peak RSS (of the whole process so far)", fmt.Sprintf("%.0f MiB", r.PeakRSSMiB)},
-		{"  of which the process's own memory (the rest: mapped files)", fmt.Sprintf("%.0f MiB", r.PeakAnonMiB)},
+		{"  peak of the process's own memory (RssAnon; the rest is mapped files)", fmt.Sprintf("%.0f MiB", r.PeakAnonMiB)},
 		{"building the tenant (not part of the figures)", fmt.Sprintf("%.1f s", r.SetupSeconds)},
 	}
 	if r.WalksOnly {
