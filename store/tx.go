@@ -342,8 +342,8 @@ func (tx *txn) insertRows(ctx context.Context, prefix string, rows [][]any) erro
 	// break a constraint unless Allot has a bug, and then the whole
 	// transaction must go anyway; so for those tables a constraint skips
 	// the row (OR IGNORE, which cannot fail halfway and needs no journal)
-	// and a short count fails the transaction instead. At a million users
-	// the journals were three quarters of all bytes written (docs/PERFORMANCE.md,
+	// and a short count fails the transaction instead. Inserting states,
+	// the journals were a third of the bytes written (docs/PERFORMANCE.md,
 	// "Ninth round").
 	table, _, counted := copyTarget(prefix)
 	if counted {
@@ -367,8 +367,12 @@ func (tx *txn) insertRows(ctx context.Context, prefix string, rows [][]any) erro
 			return err
 		}
 		if counted {
-			if k, err := res.RowsAffected(); err != nil || k != int64(n) {
-				return fmt.Errorf("insert into %s: %d of %d rows written, the others broke a constraint (%v)", table, k, n, err)
+			k, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			if k != int64(n) {
+				return fmt.Errorf("insert into %s: %d of %d rows written, the others broke a constraint", table, k, n)
 			}
 		}
 		rows = rows[n:]
