@@ -385,8 +385,9 @@ func (tx *txn) insertRows(ctx context.Context, prefix string, rows [][]any) erro
 const copyMinRows = 64
 
 // copyTables are the tables processing fills in bulk, which insertRows
-// fills by COPY on PostgreSQL and without statement journals on SQLite. Not the work queue: its inserts must pass
-// through Exec, which marks the transaction for a NOTIFY.
+// fills by COPY on PostgreSQL and without statement journals on SQLite.
+// Not the work queue: its inserts must pass through Exec, which marks the
+// transaction for a NOTIFY.
 var copyTables = map[string]bool{"license_states": true, "audit": true, "audit_users": true}
 
 // copyTarget reads the table and columns of insertRows' prefix,
