@@ -257,15 +257,19 @@ func sqliteDSN(path string) (string, bool) {
 }
 
 // sqliteMmapBytes is how much of a database file every connection reads
-// through a shared memory map instead of a read call per page: a group walk
-// touches pages all over the file, and at 100,000 users the calls were 14%
-// of the CPU; mapped, the assignment took 11% less time (docs/PERFORMANCE.md,
-// "Eighth round"). SQLite reads the file through the map and still writes
-// through the log, so the mapped pages are the operating system's clean
-// page cache, which a read call would fill as well; they show in the
-// process's RSS but are reclaimed under memory pressure like any cache.
-// 2 GiB is SQLite's own ceiling; 32-bit builds keep read calls, their
-// address space being too small to map a database.
+// through a memory map of its own instead of a read call per page: a group
+// walk touches pages all over the file, and at 100,000 users the calls were
+// 14% of the CPU; mapped, the assignment took 11% less time (docs/PERFORMANCE.md,
+// "Eighth round"). A reader drops its map, as it drops its page cache, when
+// another connection committed since its last transaction, and faults the
+// pages in again; that still costs less than reading them again by calls
+// (half the time unassigning 100,000 users, "Ninth round"). SQLite reads
+// the file through the map and still writes through the log, so the mapped
+// pages are the operating system's clean page cache, which a read call
+// would fill as well; they show in the process's RSS but are reclaimed
+// under memory pressure like any cache. 2 GiB is SQLite's own ceiling;
+// 32-bit builds keep read calls, their address space being too small to
+// map a database.
 const sqliteMmapBytes = 2147418112
 
 // sqlitePoolSize is the SQLite file's connections: one writer at a time,
