@@ -15,11 +15,7 @@ import (
 // connections at once.
 func TestSQLiteConnectionsMapTheFile(t *testing.T) {
 	ctx := context.Background()
-	db, err := Open(ctx, Config{DSN: filepath.Join(t.TempDir(), "allot.db"), Catalog: allot.NewCatalog(nil, nil)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openSQLiteFile(t)
 	want := int64(0)
 	if strconv.IntSize == 64 {
 		want = sqliteMmapBytes
@@ -46,11 +42,7 @@ func TestSQLiteConnectionsMapTheFile(t *testing.T) {
 // takes its page cache and its map of the file with it.
 func TestSQLiteConnectionsStayOpen(t *testing.T) {
 	ctx := context.Background()
-	db, err := Open(ctx, Config{DSN: filepath.Join(t.TempDir(), "allot.db"), Catalog: allot.NewCatalog(nil, nil)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openSQLiteFile(t)
 	for round := range 2 {
 		var conns []*sql.Conn
 		for range sqlitePoolSize {
@@ -70,4 +62,15 @@ func TestSQLiteConnectionsStayOpen(t *testing.T) {
 			t.Fatalf("round %d: %d idle connections, %d closed for being idle; want %d and 0", round, st.Idle, st.MaxIdleClosed, sqlitePoolSize)
 		}
 	}
+}
+
+// openSQLiteFile opens a new SQLite file, closed when the test ends.
+func openSQLiteFile(t *testing.T) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), Config{DSN: filepath.Join(t.TempDir(), "allot.db"), Catalog: allot.NewCatalog(nil, nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }

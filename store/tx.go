@@ -329,8 +329,9 @@ func (tx *txn) insertRows(ctx context.Context, prefix string, rows [][]any) erro
 		return nil
 	}
 	tx.noteWrite(prefix) // COPY does not pass through Exec
+	table, cols, bulk := copyTarget(prefix)
 	if tx.postgres() {
-		if table, cols, ok := copyTarget(prefix); ok && tx.raw != nil && len(rows) >= copyMinRows {
+		if bulk && tx.raw != nil && len(rows) >= copyMinRows {
 			return tx.copyRows(ctx, table, cols, rows)
 		}
 		return tx.insertUnnest(ctx, prefix, rows)
@@ -345,8 +346,7 @@ func (tx *txn) insertRows(ctx context.Context, prefix string, rows [][]any) erro
 	// and a short count fails the transaction instead. Inserting states,
 	// the journals were a third of the bytes written (docs/PERFORMANCE.md,
 	// "Ninth round").
-	table, _, counted := copyTarget(prefix)
-	if counted {
+	if bulk {
 		prefix = strings.Replace(prefix, "INSERT INTO ", "INSERT OR IGNORE INTO ", 1)
 	}
 	per := max(1, 900/len(rows[0]))
@@ -366,7 +366,7 @@ func (tx *txn) insertRows(ctx context.Context, prefix string, rows [][]any) erro
 		if err != nil {
 			return err
 		}
-		if counted {
+		if bulk {
 			k, err := res.RowsAffected()
 			if err != nil {
 				return err
