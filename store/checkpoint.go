@@ -1,35 +1,71 @@
 package store
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // checkpointEvery is how often the write-ahead log is copied back into a
-// SQLite database file. SQLite would do it in whichever commit crosses
-// 1,000 pages, on that writer's path (3% of a large group's processing,
-// and the membership-change p99); a goroutine of its own does it on the
-// other core, without blocking readers or the writer (PASSIVE).
+// SQLite database file when nothing asks sooner. SQLite would do it in
+// whichever commit crosses its threshold, on that writer's path; a
+// goroutine of its own does it on the other core, without blocking
+// readers or the writer (PASSIVE).
 const checkpointEvery = time.Second
+
+// checkpointGap is the least time between two checkpoints. A group walk
+// asks for one after each batch (walGrew), since each batch writes
+// megabytes of log: checkpointed within a tenth of a second, the log is
+// copied back while the walk goes on, so SQLite's own checkpoint in the
+// committing writer (walBackstopPages) finds almost nothing left to copy
+// or to sync, and readers find fewer pages in the log, which they read by
+// calls instead of through the map (docs/PERFORMANCE.md, "Tenth round").
+const checkpointGap = 100 * time.Millisecond
 
 // walBackstopPages is where SQLite's own checkpoint still runs in the
 // committing writer. Under continuous writing the goroutine's checkpoints
 // always trail the last commit, and the log restarts from its beginning
 // only after a checkpoint that caught up: without this backstop the file
-// would grow by everything a long run writes. At 16,384 pages (64 MiB)
-// the writer copies only what the goroutine has not yet, and the next
-// transaction restarts the log.
-const walBackstopPages = 16384
+// would grow by everything a long run writes. At 65,536 pages (256 MiB)
+// a 100,000-user walk reaches it about once per step; the writer then
+// copies only what the goroutine has not yet, syncs, and the next
+// transaction restarts the log. The log file keeps the size it reached.
+const walBackstopPages = 65536
 
-func (s *DB) checkpoints() {
+// checkpoints runs the goroutine's checkpoints until stopCheckpoints is
+// closed: every period, and when a batch says the log grew.
+func (s *DB) checkpoints(period time.Duration) {
 	defer close(s.checkpointDone)
-	t := time.NewTicker(checkpointEvery)
+	t := time.NewTicker(period)
 	defer t.Stop()
 	for {
 		select {
 		case <-s.stopCheckpoints:
 			return
 		case <-t.C:
-			if _, err := s.db.Exec(`PRAGMA wal_checkpoint(PASSIVE)`); err != nil {
-				s.log.Warn("checkpoint of the write-ahead log failed", "err", err)
-			}
+		case <-s.walGrew:
 		}
+		var busy, frames, copied int
+		if err := s.db.QueryRowContext(context.Background(), `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &copied); err != nil {
+			s.log.Warn("checkpoint of the write-ahead log failed", "err", err)
+		} else if s.checkpointed != nil {
+			s.checkpointed(frames, copied)
+		}
+		select {
+		case <-s.stopCheckpoints:
+			return
+		case <-time.After(checkpointGap):
+		}
+	}
+}
+
+// askCheckpoint asks the checkpoint goroutine for a checkpoint at once
+// (or after checkpointGap from the last), without waiting for it.
+func (s *DB) askCheckpoint() {
+	if s.walGrew == nil {
+		return
+	}
+	select {
+	case s.walGrew <- struct{}{}:
+	default: // one is asked for already
 	}
 }

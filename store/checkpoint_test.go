@@ -8,27 +8,42 @@ import (
 	"testing"
 	"time"
 
-	"github.com/allot-dev/allot"
 	"github.com/allot-dev/allot/csvio"
 	"github.com/allot-dev/allot/store"
 )
 
-// SQLite's own checkpoint waits for 64 MiB of log (store/checkpoint.go): below
-// that the background checkpoint must copy the write-ahead log back, so
-// that the log is reused from its start instead of growing.
+// checkpointed is one report of the checkpoint goroutine.
+type checkpointed struct{ frames, copied int }
+
+// watchCheckpoints restarts e's checkpoint goroutine with period and
+// returns its reports.
+func watchCheckpoints(e *env, period time.Duration) <-chan checkpointed {
+	reports := make(chan checkpointed, 1000)
+	store.RestartCheckpoints(e.db, period, func(frames, copied int) { reports <- checkpointed{frames, copied} })
+	return reports
+}
+
+// nextCheckpoint waits for the goroutine's next report. The limit only
+// keeps a missing checkpoint from hanging the test; passing never depends
+// on it.
+func nextCheckpoint(t *testing.T, reports <-chan checkpointed) checkpointed {
+	t.Helper()
+	select {
+	case r := <-reports:
+		return r
+	case <-time.After(time.Minute):
+		t.Fatal("no checkpoint")
+		return checkpointed{}
+	}
+}
+
+// The goroutine's checkpoints copy the write-ahead log back, so that the
+// log is reused from its start instead of growing: SQLite's own checkpoint
+// waits for 256 MiB (store/checkpoint.go).
 func TestWALCheckpointed(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "allot.db")
-	db, err := store.Open(context.Background(), store.Config{DSN: path, Catalog: testCatalog()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	op := allot.NewContextWithActor(context.Background(), allot.Actor{Operator: true})
-	tn, err := db.CreateTenant(op, allot.Tenant{DisplayName: "T"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := allot.NewContextWithActor(context.Background(), allot.Actor{TenantID: tn.ID, Role: allot.RoleGlobalAdministrator})
+	e := fileEnvOn(t, path)
+	reports := watchCheckpoints(e, 10*time.Millisecond)
 	walSize := func() int64 {
 		fi, err := os.Stat(path + "-wal")
 		if err != nil {
@@ -43,7 +58,7 @@ func TestWALCheckpointed(t *testing.T) {
 		for i := range 2000 {
 			in.Users = append(in.Users, csvio.UserRow{Line: i + 2, UserPrincipalName: fmt.Sprintf("u%d-%d@example.com", round, i), DisplayName: "User", UsageLocation: &us})
 		}
-		rep, err := db.ImportCSV(ctx, in, false)
+		rep, err := e.db.ImportCSV(e.ctx, in, false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -53,9 +68,42 @@ func TestWALCheckpointed(t *testing.T) {
 		if round == 0 {
 			first = walSize()
 		}
-		time.Sleep(1200 * time.Millisecond) // more than one checkpoint interval
+		// Two checkpoints that copied the whole log: the second began after
+		// the import had committed.
+		for full := 0; full < 2; {
+			if r := nextCheckpoint(t, reports); r.frames > 0 && r.copied == r.frames {
+				full++
+			}
+		}
 	}
 	if size := walSize(); size > 2*first {
 		t.Fatalf("the write-ahead log grew to %d bytes after three rounds of %d: it is not checkpointed", size, first)
 	}
+}
+
+// A group walk's batch asks for a checkpoint when it commits, without
+// waiting for the goroutine's period (here an hour): each batch writes
+// megabytes of log, which would otherwise be copied back by the committing
+// writer itself.
+func TestBatchAsksForCheckpoint(t *testing.T) {
+	e := fileEnvOn(t, filepath.Join(t.TempDir(), "allot.db"))
+	e.sub(skuE1, 10)
+	g := e.group("All")
+	for i := range 6 {
+		e.must(e.db.AddMember(e.ctx, g.ID, e.user(fmt.Sprintf("u%d@x", i), "").ID))
+	}
+	e.drain(10)
+	reports := watchCheckpoints(e, time.Hour)
+	rvAssign(e, g.ID, lic(skuE1))
+	for batch := 1; ; batch++ {
+		n, err := e.db.ProcessBatch(context.Background(), 2)
+		e.must(err)
+		if n == 0 {
+			break
+		}
+		if r := nextCheckpoint(t, reports); r.frames == 0 {
+			t.Fatalf("batch %d: the checkpoint after it found an empty log", batch)
+		}
+	}
+	e.check()
 }

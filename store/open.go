@@ -66,9 +66,14 @@ type DB struct {
 	scheduledMu sync.Mutex
 	scheduledAt time.Time
 	// stopCheckpoints ends the SQLite file's checkpoint goroutine, which
-	// closes checkpointDone; both nil on PostgreSQL and in memory.
-	stopCheckpoints, checkpointDone chan struct{}
-	stopOnce                        sync.Once
+	// closes checkpointDone; walGrew asks it for a checkpoint now. All nil
+	// on PostgreSQL and in memory.
+	stopCheckpoints, checkpointDone, walGrew chan struct{}
+	// checkpointed, when a test sets it before the checkpoint goroutine
+	// starts, is told the log's frames and how many are copied back after
+	// each of the goroutine's checkpoints.
+	checkpointed func(frames, copied int)
+	stopOnce     sync.Once
 	// gate orders this process's writers on SQLite (writegate.go); nil on
 	// PostgreSQL, whose row and advisory locks queue waiters themselves.
 	gate *writeGate
@@ -143,8 +148,8 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	}
 	_, memory := sqliteDSN(cfg.DSN)
 	if dia == dialectSQLite && !memory {
-		s.stopCheckpoints, s.checkpointDone = make(chan struct{}), make(chan struct{})
-		go s.checkpoints()
+		s.stopCheckpoints, s.checkpointDone, s.walGrew = make(chan struct{}), make(chan struct{}), make(chan struct{}, 1)
+		go s.checkpoints(checkpointEvery)
 	}
 	s.ahead.on = dia == dialectPostgres || !memory
 	return s, nil

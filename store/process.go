@@ -83,6 +83,7 @@ func (s *DB) ProcessBatch(ctx context.Context, n int) (int, error) {
 	}
 	if err == nil && did > 0 {
 		s.notify()
+		s.askCheckpoint()
 	}
 	if err == nil && analyze {
 		// After the commit, not inside the batch: ANALYZE of a large table
