@@ -4,9 +4,9 @@
 package rules
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -57,8 +57,11 @@ type evaluator struct {
 	before     map[stateKey]allot.LicenseState
 	free       map[string]int
 	accepted   []bool
-	// Enabled plans of the accepted set: plan -> SKUs enabling it.
-	enabled map[string]map[string]bool
+	// Enabled plans of the accepted set: plan -> how many SKUs of the
+	// accepted units enable it. Only ever counted up from nothing (recount
+	// starts over), so a plan is enabled when its count is above zero; a
+	// count, unlike a set per plan, costs no allocation per plan and user.
+	enabled map[string]int
 	gives   map[string]int // SKU -> accepted units giving it
 	// waitingSince is, per SKU, when the user started waiting for it: the
 	// earliest WaitingSince of its CountViolation states before, whatever
@@ -74,20 +77,16 @@ type stateKey struct{ sku, source string }
 func SortUnits(units []Unit) {
 	for i := range units {
 		units[i].SKUs = slices.Clone(units[i].SKUs)
-		sort.Slice(units[i].SKUs, func(a, b int) bool { return units[i].SKUs[a].SkuID < units[i].SKUs[b].SkuID })
+		slices.SortFunc(units[i].SKUs, func(a, b allot.AssignedLicense) int { return strings.Compare(a.SkuID, b.SkuID) })
 	}
-	sort.SliceStable(units, func(i, j int) bool {
-		a, b := units[i], units[j]
+	slices.SortStableFunc(units, func(a, b Unit) int {
 		if (a.Source == "") != (b.Source == "") {
-			return a.Source == ""
+			if a.Source == "" {
+				return -1
+			}
+			return 1
 		}
-		if !a.Created.Equal(b.Created) {
-			return a.Created.Before(b.Created)
-		}
-		if a.Source != b.Source {
-			return a.Source < b.Source
-		}
-		return firstSku(a) < firstSku(b)
+		return cmp.Or(a.Created.Compare(b.Created), strings.Compare(a.Source, b.Source), strings.Compare(firstSku(a), firstSku(b)))
 	})
 }
 
@@ -106,7 +105,7 @@ func Evaluate(in Input) Output {
 		heldBefore:   make(map[string]bool),
 		before:       make(map[stateKey]allot.LicenseState, len(in.Before)),
 		free:         make(map[string]int, len(in.Free)),
-		enabled:      make(map[string]map[string]bool),
+		enabled:      make(map[string]int),
 		gives:        make(map[string]int),
 		waitingSince: make(map[string]time.Time),
 	}
@@ -191,10 +190,7 @@ func (e *evaluator) add(u Unit) {
 	for _, l := range u.SKUs {
 		e.gives[l.SkuID]++
 		for _, p := range e.in.Catalog.EnabledPlans(l.SkuID, l.DisabledPlans) {
-			if e.enabled[p] == nil {
-				e.enabled[p] = make(map[string]bool, 1)
-			}
-			e.enabled[p][l.SkuID] = true
+			e.enabled[p]++
 		}
 	}
 }
@@ -320,7 +316,7 @@ func (e *evaluator) dependencyFailure(u Unit) *Failure {
 				continue
 			}
 			for _, group := range sp.DependsOn {
-				if !slices.ContainsFunc(group, func(q string) bool { return len(e.enabled[q]) > 0 || own(q) }) {
+				if !slices.ContainsFunc(group, func(q string) bool { return e.enabled[q] > 0 || own(q) }) {
 					return &Failure{allot.DependencyViolation, l.SkuID, fmt.Sprintf("License assignment failed because service plan %s depends on the service plan(s) %s.", p, strings.Join(group, ","))}
 				}
 			}
@@ -403,7 +399,7 @@ func (e *evaluator) result() Output {
 			out.SeatDelta[sku]++
 		}
 	}
-	sort.Strings(out.Held)
+	slices.Sort(out.Held)
 	for sku := range e.heldBefore {
 		if !held[sku] {
 			out.SeatDelta[sku]--
