@@ -207,9 +207,13 @@ func (b *batch) readWaitingRoomsFrom(ctx context.Context, tx *txn) {
 	}
 }
 
+// usersOfSQL reads a batch's users, on SQLite from the index users_inputs
+// alone (migration 26; TestIndexQueryPlans).
+const usersOfSQL = `SELECT u.id, u.usage_location, u.proxy_addresses FROM users u WHERE u.tenant_id = ? AND u.id IN (%s)`
+
 // loadUsers reads the users of ids that exist, and orders the batch by ids.
 func (b *batch) loadUsers(ctx context.Context, tx *txn, ids []string) error {
-	err := tx.each(ctx, `SELECT u.id, u.usage_location, u.proxy_addresses FROM users u WHERE u.tenant_id = ? AND u.id IN (%s)`, ids, []any{b.tenantID}, func(r *sql.Rows) error {
+	err := tx.each(ctx, usersOfSQL, ids, []any{b.tenantID}, func(r *sql.Rows) error {
 		var u userRow
 		var proxy string
 		if err := r.Scan(&u.id, &u.location, &proxy); err != nil {
@@ -303,6 +307,10 @@ func (b *batch) loadStates(ctx context.Context, tx *txn) error {
 // addressRow is one lister, a user or a group, of an address a batch user lists.
 type addressRow struct{ addr, owner, kind string }
 
+// listersOfSQL reads the listers of a batch's addresses, on SQLite from
+// the index addresses_listers alone (migration 26; TestIndexQueryPlans).
+const listersOfSQL = `SELECT address, owner_id, owner_kind FROM addresses WHERE tenant_id = ? AND address IN (%s)`
+
 // loadAddressRows reads every lister of an address a batch user lists.
 func (b *batch) loadAddressRows(ctx context.Context, tx *txn) error {
 	var listed []string
@@ -311,7 +319,7 @@ func (b *batch) loadAddressRows(ctx context.Context, tx *txn) error {
 			listed = append(listed, allot.NormalizeAddress(a))
 		}
 	}
-	return tx.each(ctx, `SELECT address, owner_id, owner_kind FROM addresses WHERE tenant_id = ? AND address IN (%s)`,
+	return tx.each(ctx, listersOfSQL,
 		slices.Compact(slices.Sorted(slices.Values(listed))), []any{b.tenantID}, func(r *sql.Rows) error {
 			var a addressRow
 			err := r.Scan(&a.addr, &a.owner, &a.kind)

@@ -35,6 +35,10 @@ func TestIndexQueryPlans(t *testing.T) {
 		{"waiting users", waitingUsersSQL, []any{"t", "s", 10, 0}, []string{waitingIndexPlan}},
 		{"a batch's memberships", strings.Replace(membershipsOfSQL, "%s", "?, ?", 1), []any{"t", "u1", "u2"},
 			[]string{"SEARCH memberships USING COVERING INDEX memberships_member (tenant_id=? AND member_id=?)"}},
+		{"a batch's users", strings.Replace(usersOfSQL, "%s", "?, ?", 1), []any{"t", "u1", "u2"},
+			[]string{"SEARCH u USING COVERING INDEX users_inputs (tenant_id=? AND id=?)"}},
+		{"the listers of a batch's addresses", strings.Replace(listersOfSQL, "%s", "?, ?", 1), []any{"t", "a1", "a2"},
+			[]string{"SEARCH addresses USING COVERING INDEX addresses_listers (tenant_id=? AND address=?)"}},
 		{"a walk's page of members", walkPageSQL, []any{"t", "g", "", "", 1000},
 			[]string{"SEARCH memberships USING COVERING INDEX memberships_order (tenant_id=? AND group_id=? AND (added_at,member_id)>(?,?))"}},
 	} {

@@ -17,7 +17,7 @@ var migrationFS embed.FS
 // migrate applies pending migrations, each in one transaction. On
 // PostgreSQL every step holds an advisory lock, so replicas started
 // together apply each migration once, one replica at a time. A file named
-// N_name.postgres.sql changes only PostgreSQL.
+// N_name.postgres.sql changes only PostgreSQL, N_name.sqlite.sql only SQLite.
 func (s *DB) migrate(ctx context.Context) error {
 	names, err := fs.Glob(migrationFS, "migrations/*.sql")
 	if err != nil {
@@ -34,7 +34,8 @@ func (s *DB) migrate(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if strings.HasSuffix(base, ".postgres.sql") && s.dialect != dialectPostgres {
+		if strings.HasSuffix(base, ".postgres.sql") && s.dialect != dialectPostgres ||
+			strings.HasSuffix(base, ".sqlite.sql") && s.dialect != dialectSQLite {
 			body = nil // recorded as applied, so versions stay in step across databases
 		}
 		err = s.tx(ctx, func(tx *txn) error {
