@@ -11,3 +11,7 @@ func RestartCheckpoints(db *DB, period time.Duration, report func(frames, copied
 	db.stopCheckpoints, db.checkpointDone, db.checkpointed = make(chan struct{}), make(chan struct{}), report
 	go db.checkpoints(period)
 }
+
+// AskCheckpoint asks db's checkpoint goroutine for a checkpoint, as a
+// processing batch does when it commits.
+func AskCheckpoint(db *DB) { db.askCheckpoint() }
