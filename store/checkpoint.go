@@ -26,9 +26,12 @@ const checkpointGap = 100 * time.Millisecond
 // always trail the last commit, and the log restarts from its beginning
 // only after a checkpoint that caught up: without this backstop the file
 // would grow by everything a long run writes. At 65,536 pages (256 MiB)
-// a 100,000-user walk reaches it about once per step; the writer then
-// copies only what the goroutine has not yet, syncs, and the next
-// transaction restarts the log. The log file keeps the size it reached.
+// a 100,000-user walk reaches it about once per step. From then on each
+// commit checkpoints, copying only what the goroutine has not yet, until
+// one catches up while no reader holds an older snapshot (a walk's read
+// ahead often does), and the next write restarts the log: the file
+// reached 401 MiB in the 100,000-user bench (920 MiB with a million users)
+// and keeps that size.
 const walBackstopPages = 65536
 
 // checkpoints runs the goroutine's checkpoints until stopCheckpoints is
