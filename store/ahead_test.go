@@ -14,7 +14,11 @@ import (
 // walkEnv is a tenant in a file (or PostgreSQL), where group walks read
 // ahead, with a licensed group of n members not yet processed.
 func walkEnv(t *testing.T, n int) (*env, *allot.Group, []string) {
-	e := fileEnv(t)
+	return walkEnvIn(fileEnv(t), n)
+}
+
+// walkEnvIn is walkEnv in e's tenant.
+func walkEnvIn(e *env, n int) (*env, *allot.Group, []string) {
 	e.sub(skuE1, 100)
 	g := e.group("All")
 	var ids []string

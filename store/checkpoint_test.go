@@ -86,15 +86,8 @@ func TestWALCheckpointed(t *testing.T) {
 // megabytes of log, which would otherwise be copied back by the committing
 // writer itself.
 func TestBatchAsksForCheckpoint(t *testing.T) {
-	e := fileEnvOn(t, filepath.Join(t.TempDir(), "allot.db"))
-	e.sub(skuE1, 10)
-	g := e.group("All")
-	for i := range 6 {
-		e.must(e.db.AddMember(e.ctx, g.ID, e.user(fmt.Sprintf("u%d@x", i), "").ID))
-	}
-	e.drain(10)
+	e, _, _ := walkEnvIn(fileEnvOn(t, filepath.Join(t.TempDir(), "allot.db")), 6)
 	reports := watchCheckpoints(e, time.Hour)
-	rvAssign(e, g.ID, lic(skuE1))
 	for batch := 1; ; batch++ {
 		n, err := e.db.ProcessBatch(context.Background(), 2)
 		e.must(err)
