@@ -228,6 +228,36 @@ func TestStrictJSON(t *testing.T) {
 	})
 }
 
+// TestProxyAddressesBound: the API's bound on a proxyAddresses list is the
+// store's (allot.MaxAddresses), so a list the store would refuse is refused
+// here, naming the property, and one it accepts passes.
+func TestProxyAddressesBound(t *testing.T) {
+	var calls int
+	f := &fake{createUser: func(u allot.UserCreate) (*allot.User, error) {
+		calls++
+		return &allot.User{ID: userID, DisplayName: u.DisplayName, UserPrincipalName: u.UserPrincipalName}, nil
+	}}
+	c := newClient(t, f)
+	body := func(n int) string {
+		addrs := make([]string, n)
+		for i := range addrs {
+			addrs[i] = fmt.Sprintf(`"smtp:a%d@contoso.com"`, i)
+		}
+		return `{"displayName":"a","userPrincipalName":"a@contoso.com","proxyAddresses":[` + strings.Join(addrs, ",") + `]}`
+	}
+	m := c.do("POST", "/v1.0/users", ga, body(allot.MaxAddresses+1)).expect(http.StatusBadRequest, "Request_BadRequest")
+	if want := fmt.Sprintf("Too many proxyAddresses: at most %d are allowed.", allot.MaxAddresses); errMessage(m) != want {
+		t.Errorf("message %q, want %q", errMessage(m), want)
+	}
+	if calls != 0 {
+		t.Fatalf("the store was called with %d addresses", allot.MaxAddresses+1)
+	}
+	c.do("POST", "/v1.0/users", ga, body(allot.MaxAddresses)).expect(http.StatusCreated, "")
+	if calls != 1 {
+		t.Errorf("the store was called %d times for a list at the bound", calls)
+	}
+}
+
 func TestAssignLicenseValidation(t *testing.T) {
 	c := newClient(t, &fake{})
 	path := "/v1.0/users/" + userID + "/assignLicense"

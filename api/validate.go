@@ -93,18 +93,17 @@ func address(prop, resource, s string) (string, error) {
 	return s, nil
 }
 
-// maxProxyAddresses bounds a proxyAddresses list; Exchange allows a few
-// hundred, and nothing legitimate needs more.
-const maxProxyAddresses = 400
-
+// proxyAddresses refuses what the store would refuse, with the store's
+// bound, so that a request too long fails here with the property's name
+// rather than later with the store's wording.
 func proxyAddresses(resource string, xs []string) ([]string, error) {
-	if len(xs) > maxProxyAddresses {
-		return nil, badRequest("Too many proxyAddresses: at most %d are allowed.", maxProxyAddresses)
+	if len(xs) > allot.MaxAddresses {
+		return nil, badRequest("Too many proxyAddresses: at most %d are allowed.", allot.MaxAddresses)
 	}
 	out := make([]string, 0, len(xs))
 	seen := make(map[string]bool, len(xs))
 	for _, a := range xs {
-		if _, err := text("proxyAddresses", resource, a, 256, true); err != nil {
+		if _, err := text("proxyAddresses", resource, a, allot.MaxAddress, true); err != nil {
 			return nil, err
 		}
 		n := allot.NormalizeAddress(a)

@@ -558,15 +558,15 @@ func splitAddresses(v string) ([]string, string) {
 	if list == nil {
 		list = []string{}
 	}
-	if len(list) > 100 {
-		return list, "more than 100 proxyAddresses"
+	if len(list) > allot.MaxAddresses {
+		return list, fmt.Sprintf("more than %d proxyAddresses", allot.MaxAddresses)
 	}
 	for _, a := range list {
 		n := a
 		if i := strings.IndexByte(n, ':'); i >= 0 && strings.EqualFold(n[:i], "smtp") {
 			n = n[i+1:]
 		}
-		if at := strings.IndexByte(n, '@'); at <= 0 || at == len(n)-1 || strings.ContainsAny(n, " \t") || len(n) > 256 {
+		if at := strings.IndexByte(n, '@'); at <= 0 || at == len(n)-1 || strings.ContainsAny(n, " \t") || len(n) > allot.MaxAddress {
 			return list, fmt.Sprintf("proxyAddresses: %q is not an address such as smtp:alice@contoso.com (separate addresses with ;)", clip(a))
 		}
 	}
