@@ -30,9 +30,13 @@ const checkpointGap = 100 * time.Millisecond
 // commit checkpoints, copying only what the goroutine has not yet, until
 // one catches up while no reader holds an older snapshot (a walk's read
 // ahead often does), and the next write restarts the log: the file
-// reached 401 MiB in the 100,000-user bench (920 MiB with a million users)
-// and keeps that size.
+// reached 401 MiB in the 100,000-user bench (920 MiB with a million users).
 const walBackstopPages = 65536
+
+// walKeepBytes is what the log's file is cut back to when the log restarts
+// (SQLite's journal_size_limit): without it the file keeps the largest size
+// a walk gave it, hundreds of MiB, for good.
+const walKeepBytes = 64 << 20
 
 // checkpoints runs the goroutine's checkpoints until stopCheckpoints is
 // closed: every period, and when a batch says the log grew.

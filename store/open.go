@@ -258,7 +258,8 @@ func sqliteDSN(path string) (string, bool) {
 	if strconv.IntSize == 64 {
 		pragmas += "&_pragma=mmap_size(" + strconv.Itoa(sqliteMmapBytes) + ")"
 	}
-	return "file:" + path + "?" + pragmas + "&_pragma=journal_mode(WAL)&_pragma=wal_autocheckpoint(" + strconv.Itoa(walBackstopPages) + ")", false
+	return "file:" + path + "?" + pragmas + "&_pragma=journal_mode(WAL)&_pragma=wal_autocheckpoint(" + strconv.Itoa(walBackstopPages) + ")" +
+		"&_pragma=journal_size_limit(" + strconv.Itoa(walKeepBytes) + ")", false
 }
 
 // sqliteMmapBytes is how much of a database file every connection reads

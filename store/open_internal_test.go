@@ -3,9 +3,11 @@ package store
 import (
 	"context"
 	"database/sql"
+	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/allot-dev/allot"
 )
@@ -73,4 +75,51 @@ func openSQLiteFile(t *testing.T) *DB {
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
+}
+
+// TestWALFileCutBack: once the log restarts, its file is cut back to
+// walKeepBytes (journal_size_limit) instead of keeping the size the
+// largest walk gave it. The checkpoint goroutine is given a period of an
+// hour, so that no checkpoint of its own runs when the log restarts (one
+// would keep it from restarting); the test checkpoints by itself.
+func TestWALFileCutBack(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "allot.db")
+	db, err := Open(ctx, Config{DSN: path, Catalog: allot.NewCatalog(nil, nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	RestartCheckpoints(db, time.Hour, nil)
+	walSize := func() int64 {
+		fi, err := os.Stat(path + "-wal")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	if _, err := db.db.ExecContext(ctx, `CREATE TABLE filler (b BLOB)`); err != nil {
+		t.Fatal(err)
+	}
+	const blobs = walKeepBytes/(1<<20) + 16
+	if _, err := db.db.ExecContext(ctx, `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+		INSERT INTO filler SELECT zeroblob(1048576) FROM n`, blobs); err != nil {
+		t.Fatal(err)
+	}
+	if size := walSize(); size <= walKeepBytes {
+		t.Fatalf("the log's file holds %d bytes after %d MiB were written: the test writes too little", size, blobs)
+	}
+	var busy, frames, copied int
+	if err := db.db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &copied); err != nil {
+		t.Fatal(err)
+	}
+	if busy != 0 || copied != frames {
+		t.Fatalf("checkpoint: busy %d, copied %d of %d frames", busy, copied, frames)
+	}
+	if _, err := db.db.ExecContext(ctx, `INSERT INTO filler VALUES (x'00')`); err != nil {
+		t.Fatal(err)
+	}
+	if size := walSize(); size > walKeepBytes {
+		t.Fatalf("the log restarted but its file still holds %d bytes (limit %d)", size, walKeepBytes)
+	}
 }
