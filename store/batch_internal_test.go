@@ -52,3 +52,21 @@ func TestLoadStatesInKeyOrder(t *testing.T) {
 		t.Fatalf("states loaded as %v", got)
 	}
 }
+
+// TestAnalyzeDue: a walk refreshes PostgreSQL's statistics after its first
+// batch and each time it passes a power of ten from 1,000 on, whatever its
+// batch sizes, and not otherwise.
+func TestAnalyzeDue(t *testing.T) {
+	for _, tc := range []struct {
+		before, after int
+		want          bool
+	}{
+		{0, 100, true}, {100, 300, false}, {700, 1000, true}, {1000, 1500, false},
+		{9000, 12000, true}, {12000, 99999, false}, {99999, 100000, true}, {400, 20000, true},
+		{100000, 500000, false}, {500000, 1000001, true},
+	} {
+		if got := analyzeDue(tc.before, tc.after); got != tc.want {
+			t.Errorf("analyzeDue(%d, %d) = %v, want %v", tc.before, tc.after, got, tc.want)
+		}
+	}
+}

@@ -191,12 +191,32 @@ func (s *DB) processUsers(ctx context.Context, tx *txn, tenantID string, n int) 
 	return len(ids), nil
 }
 
+// analyzeDue says whether a walk that has done before members and now
+// after should have PostgreSQL's statistics of license_states refreshed.
+// A large walk grows the table from nothing: the planner is given its
+// shape after the first batch, and again each time the walk passes a power
+// of ten from 1,000 on. Once was not enough: a walk's first batch is 100
+// users when the worker starts it (worker.Sizer), and plans made for a
+// table of 600 rows made a 100,000-user assignment take 79 s instead of 6
+// (docs/PERFORMANCE.md, "Eleventh round").
+func analyzeDue(before, after int) bool {
+	if before == 0 {
+		return true
+	}
+	for t := 1000; t <= after; t *= 10 {
+		if before < t {
+			return true
+		}
+	}
+	return false
+}
+
 // processGroup walks the next n direct user members of a group, in order
 // of membership time then user id (with nested groups: its transitive
 // members, store/nested.go), and records the cursor and progress so
-// that a crash resumes after the last committed batch.
-// processGroup evaluates the walk's next n members; it sets *analyze when
-// PostgreSQL's planner should be given the tables' new shape after commit.
+// that a crash resumes after the last committed batch. It sets *analyze
+// when PostgreSQL's planner should be given the tables' new shape after
+// commit.
 // With ahead, the batch after this one is read while this one is evaluated
 // (ahead.go): only a batch that will commit may, not a preview's.
 func (s *DB) processGroup(ctx context.Context, tx *txn, w workItem, n int, analyze *bool, ahead bool) (int, error) {
@@ -240,10 +260,9 @@ func (s *DB) processGroup(ctx context.Context, tx *txn, w workItem, n int, analy
 			w.licensed++
 		}
 	}
+	before := w.done
 	w.done += len(users)
-	// A large walk grows these tables from nothing: give PostgreSQL's planner
-	// their shape once, after the first batch has written to them.
-	if w.done == len(users) && w.total >= 2000 {
+	if w.total >= 2000 && analyzeDue(before, w.done) {
 		*analyze = true
 	}
 	if len(users) < n {
