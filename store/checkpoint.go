@@ -2,6 +2,10 @@ package store
 
 import (
 	"context"
+	"database/sql/driver"
+	"errors"
+	"os"
+	"strconv"
 	"time"
 )
 
@@ -33,9 +37,13 @@ const checkpointGap = 100 * time.Millisecond
 // reached 401 MiB in the 100,000-user bench (920 MiB with a million users).
 const walBackstopPages = 65536
 
-// walKeepBytes is what the log's file is cut back to when the log restarts
-// (SQLite's journal_size_limit): without it the file keeps the largest size
-// a walk gave it, hundreds of MiB, for good.
+// walKeepBytes is the log's file size above which the goroutine, once no
+// batch has asked for a checkpoint for a whole period, truncates it
+// (walIdleTruncate): otherwise the file keeps the largest size a walk gave
+// it, hundreds of MiB, for good. Not SQLite's journal_size_limit, which
+// cuts the file at every restart of the log: during a walk that is every
+// few hundred MiB, and growing the file back made the walks 5-10% slower
+// (docs/PERFORMANCE.md, "Eleventh round").
 const walKeepBytes = 64 << 20
 
 // checkpoints runs the goroutine's checkpoints until stopCheckpoints is
@@ -44,18 +52,30 @@ func (s *DB) checkpoints(period time.Duration) {
 	defer close(s.checkpointDone)
 	t := time.NewTicker(period)
 	defer t.Stop()
+	asked := false // a batch asked since the last tick
 	for {
+		tick := false
 		select {
 		case <-s.stopCheckpoints:
 			return
 		case <-t.C:
+			tick = true
 		case <-s.walGrew:
+			asked = true
 		}
 		var busy, frames, copied int
 		if err := s.db.QueryRowContext(context.Background(), `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &copied); err != nil {
 			s.log.Warn("checkpoint of the write-ahead log failed", "err", err)
-		} else if s.checkpointed != nil {
-			s.checkpointed(frames, copied)
+		} else {
+			if tick && !asked && copied == frames {
+				s.walIdleTruncate()
+			}
+			if s.checkpointed != nil {
+				s.checkpointed(frames, copied)
+			}
+		}
+		if tick {
+			asked = false
 		}
 		select {
 		case <-s.stopCheckpoints:
@@ -74,5 +94,34 @@ func (s *DB) askCheckpoint() {
 	select {
 	case s.walGrew <- struct{}{}:
 	default: // one is asked for already
+	}
+}
+
+// walIdleTruncate empties the log's file when it is larger than
+// walKeepBytes (a TRUNCATE checkpoint), on a connection that does not wait:
+// the checkpoint holds the write lock while it looks for readers of the
+// log, so if any reader or writer is about it gives up at once, and the
+// next idle period tries again.
+func (s *DB) walIdleTruncate() {
+	if fi, err := os.Stat(s.walPath); err != nil || fi.Size() <= walKeepBytes {
+		return
+	}
+	ctx := context.Background()
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `PRAGMA busy_timeout = 0`); err != nil {
+		return
+	}
+	var busy, frames, copied int
+	if err := conn.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &frames, &copied); err != nil && !errors.Is(normalize(err), errBusy) {
+		s.log.Warn("truncating the write-ahead log failed", "err", err)
+	}
+	if _, err := conn.ExecContext(ctx, `PRAGMA busy_timeout = `+strconv.Itoa(sqliteBusyMs)); err != nil {
+		// A connection back in the pool that does not wait would fail
+		// requests that meet a lock; this one is dropped instead.
+		conn.Raw(func(any) error { return driver.ErrBadConn })
 	}
 }

@@ -69,6 +69,7 @@ type DB struct {
 	// closes checkpointDone; walGrew asks it for a checkpoint now. All nil
 	// on PostgreSQL and in memory.
 	stopCheckpoints, checkpointDone, walGrew chan struct{}
+	walPath                                  string // the log's file, whose size the goroutine watches
 	// checkpointed, when a test sets it before the checkpoint goroutine
 	// starts, is told the log's frames and how many are copied back after
 	// each of the goroutine's checkpoints.
@@ -148,6 +149,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	}
 	_, memory := sqliteDSN(cfg.DSN)
 	if dia == dialectSQLite && !memory {
+		s.walPath = cfg.DSN + "-wal"
 		s.stopCheckpoints, s.checkpointDone, s.walGrew = make(chan struct{}), make(chan struct{}), make(chan struct{}, 1)
 		go s.checkpoints(checkpointEvery)
 	}
@@ -251,16 +253,19 @@ func pgPoolSize(dsn string) int {
 // journals a little cheaper, but every large sort (allot check at a million
 // users) took its spill in the process's memory, 1.8 GiB at its peak.
 func sqliteDSN(path string) (string, bool) {
-	pragmas := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=cache_size(-32768)&_txlock=immediate"
+	pragmas := "_pragma=busy_timeout(" + strconv.Itoa(sqliteBusyMs) + ")&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=cache_size(-32768)&_txlock=immediate"
 	if path == ":memory:" || path == "" {
 		return "file::memory:?" + pragmas, true
 	}
 	if strconv.IntSize == 64 {
 		pragmas += "&_pragma=mmap_size(" + strconv.Itoa(sqliteMmapBytes) + ")"
 	}
-	return "file:" + path + "?" + pragmas + "&_pragma=journal_mode(WAL)&_pragma=wal_autocheckpoint(" + strconv.Itoa(walBackstopPages) + ")" +
-		"&_pragma=journal_size_limit(" + strconv.Itoa(walKeepBytes) + ")", false
+	return "file:" + path + "?" + pragmas + "&_pragma=journal_mode(WAL)&_pragma=wal_autocheckpoint(" + strconv.Itoa(walBackstopPages) + ")", false
 }
+
+// sqliteBusyMs is how long a SQLite connection waits for a lock another
+// process (or the checkpoint goroutine's truncation) holds.
+const sqliteBusyMs = 10000
 
 // sqliteMmapBytes is how much of a database file every connection reads
 // through a memory map of its own instead of a read call per page: a group
