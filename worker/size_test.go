@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"slices"
 	"testing"
 	"time"
 )
@@ -26,5 +27,31 @@ func TestNextSize(t *testing.T) {
 		if got := nextSize(tc.size, tc.most, tc.n, tc.took, 100*ms); got != tc.want {
 			t.Errorf("nextSize(%d, %d, %d, %v) = %d, want %d", tc.size, tc.most, tc.n, tc.took, got, tc.want)
 		}
+	}
+}
+
+// TestSizer: a Sizer starts at startBatch (or below, at its bound), doubles
+// while full batches are quick up to its bound, shrinks towards the target
+// when slow, and takes the defaults for a bound or target of zero.
+func TestSizer(t *testing.T) {
+	const ms = time.Millisecond
+	z := NewSizer(0, 0)
+	if z.most != DefaultBatchSize || z.target != DefaultBatchTime || z.Size() != startBatch {
+		t.Fatalf("defaults: %+v", *z)
+	}
+	var sizes []int
+	for range 8 {
+		z.Done(z.Size(), 10*ms)
+		sizes = append(sizes, z.Size())
+	}
+	if want := []int{200, 400, 800, 1600, 3200, DefaultBatchSize, DefaultBatchSize, DefaultBatchSize}; !slices.Equal(sizes, want) {
+		t.Errorf("sizes while quick %v, want %v", sizes, want)
+	}
+	z.Done(z.Size(), 200*ms)
+	if z.Size() != DefaultBatchSize/2 {
+		t.Errorf("after a batch twice the target: %d, want %d", z.Size(), DefaultBatchSize/2)
+	}
+	if z := NewSizer(30, 50*ms); z.Size() != 30 {
+		t.Errorf("a bound below the first size: %d", z.Size())
 	}
 }

@@ -16,7 +16,7 @@ import (
 type Config struct {
 	Processor allot.Processor
 	Logger    *slog.Logger
-	BatchSize int // users per transaction at most; default 500
+	BatchSize int // users per transaction at most; default DefaultBatchSize
 	// BatchTime is how long one batch should hold the database's write
 	// lock at most: a request that arrives meanwhile waits for the batch
 	// in hand, so the batch size shrinks when batches take longer and grows
@@ -41,14 +41,8 @@ type Worker struct {
 
 // New returns a Worker.
 func New(cfg Config) *Worker {
-	if cfg.BatchSize <= 0 {
-		cfg.BatchSize = 500
-	}
 	if cfg.Poll <= 0 {
 		cfg.Poll = time.Second
-	}
-	if cfg.BatchTime <= 0 {
-		cfg.BatchTime = 100 * time.Millisecond
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -68,19 +62,16 @@ func (w *Worker) Notify() {
 // finished or rolled back as a whole by its transaction.
 func (w *Worker) Run(ctx context.Context) error {
 	backoff := 100 * time.Millisecond
-	// Start small and double while batches are quick: the first batches of
-	// a walk (cold caches) are the slowest, and a request that arrives
-	// then should not wait for a full one.
-	size := min(w.cfg.BatchSize, startBatch)
+	sizer := NewSizer(w.cfg.BatchSize, w.cfg.BatchTime)
 	for {
 		start := time.Now()
-		n, err := w.cfg.Processor.ProcessBatch(context.WithoutCancel(ctx), size)
+		n, err := w.cfg.Processor.ProcessBatch(context.WithoutCancel(ctx), sizer.Size())
 		took := time.Since(start)
 		if w.cfg.OnBatch != nil && (n > 0 || err != nil) {
 			w.cfg.OnBatch(n, took, err)
 		}
 		if err == nil && n > 0 {
-			size = nextSize(size, w.cfg.BatchSize, n, took, w.cfg.BatchTime)
+			sizer.Done(n, took)
 		}
 		switch {
 		case err != nil:
@@ -104,8 +95,49 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 }
 
+// DefaultBatchSize is the most users one batch evaluates unless
+// configured. The time target keeps batches short, so this bound matters
+// only on a fast machine: larger batches are cheaper per user (a batch's
+// commit writes again every index page its users' rows fall on, and user
+// ids are random), and up to a few thousand users they stay within the
+// target (docs/PERFORMANCE.md, "Eleventh round").
+const DefaultBatchSize = 4000
+
+// DefaultBatchTime is the time target of a batch unless configured.
+const DefaultBatchTime = 100 * time.Millisecond
+
 // startBatch is the size of the first batch after the worker starts.
 const startBatch = 100
+
+// Sizer keeps batch sizes near a time target. It starts small and doubles
+// while batches are quick: the first batches of a walk (cold caches) are
+// the slowest, and a request that arrives then should not wait for a full
+// one. Run sizes its batches with one; `allot bench` with another, so that
+// it measures batches as allot serve makes them.
+type Sizer struct {
+	size, most int
+	target     time.Duration
+}
+
+// NewSizer returns a Sizer for batches of at most most users (default
+// DefaultBatchSize) near target (default DefaultBatchTime).
+func NewSizer(most int, target time.Duration) *Sizer {
+	if most <= 0 {
+		most = DefaultBatchSize
+	}
+	if target <= 0 {
+		target = DefaultBatchTime
+	}
+	return &Sizer{size: min(most, startBatch), most: most, target: target}
+}
+
+// Size is the size of the next batch.
+func (z *Sizer) Size() int { return z.size }
+
+// Done tells of a batch that evaluated n users in took.
+func (z *Sizer) Done(n int, took time.Duration) {
+	z.size = nextSize(z.size, z.most, n, took, z.target)
+}
 
 // minBatch keeps batches from shrinking to nothing on a slow database,
 // where per-transaction costs would then dominate.

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -47,7 +46,8 @@ type benchReport struct {
 	Users             int     `json:"users"`
 	Groups            int     `json:"groups"`
 	Memberships       int     `json:"memberships"`
-	BatchSize         int     `json:"batchSize"`
+	BatchSize         int     `json:"batchSize"` // 0: sized as allot serve sizes them
+	MeanWalkBatch     float64 `json:"meanWalkBatchUsers"`
 	SetupSeconds      float64 `json:"setupSeconds"`
 	AssignSeconds     float64 `json:"assignSeconds"`
 	UnassignSeconds   float64 `json:"unassignSeconds"`
@@ -88,7 +88,7 @@ func cmdBench(ctx context.Context, args []string, stdout io.Writer) error {
 	users := fs.Int("users", 100000, "users in the tenant; one group holds them all")
 	groups := fs.Int("groups", 1000, "groups in the tenant")
 	dbArg := fs.String("db", "", "empty: a new SQLite file; or a postgres://… URL (a new schema is made in it and dropped)")
-	batch := fs.Int("batch-size", 1000, "users per processing transaction")
+	batch := fs.Int("batch-size", 0, "users per processing transaction; 0: as allot serve sizes them (up to its --batch-size, near 100 ms each)")
 	samples := fs.Int("samples", 200, "membership changes to time")
 	jsonOut := fs.String("json", "", "also write the report as JSON to this file")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of every measured step to this file")
@@ -103,11 +103,6 @@ func cmdBench(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	tuneGC()
 	if *replicas != "" || *tenants != 1 {
-		batchSet := false
-		fs.Visit(func(f *flag.Flag) { batchSet = batchSet || f.Name == "batch-size" })
-		if !batchSet {
-			*batch = 0 // serve's own default, as a deployment runs it
-		}
 		return cmdBenchTenants(ctx, tenantsBenchConfig{dbArg: *dbArg, tenants: *tenants, users: *users, replicas: *replicas,
 			batch: *batch, runs: *runs, serveBin: *serveBin, keep: *keep, jsonOut: *jsonOut}, stdout)
 	}
@@ -213,6 +208,7 @@ func medianReport(rs []*benchReport) *benchReport {
 	out.PhysicalSeconds = med(func(r *benchReport) float64 { return r.PhysicalSeconds })
 	out.PhysicalSeqSecs = med(func(r *benchReport) float64 { return r.PhysicalSeqSecs })
 	out.RatioToPhysical = med(func(r *benchReport) float64 { return r.RatioToPhysical })
+	out.MeanWalkBatch = med(func(r *benchReport) float64 { return r.MeanWalkBatch })
 	out.PeakRSSMiB = med(func(r *benchReport) float64 { return r.PeakRSSMiB })
 	out.PeakAnonMiB = med(func(r *benchReport) float64 { return r.PeakAnonMiB })
 	out.ProcessingUsersPS = med(func(r *benchReport) float64 { return r.ProcessingUsersPS })
@@ -261,6 +257,9 @@ func runBench(ctx context.Context, dsn string, r *benchReport, samples int, cpuP
 	defer db.Close()
 	b := &benchRun{ctx: ctx, db: db, r: r, rng: mrand.New(mrand.NewPCG(1, 2)),
 		step: func(format string, args ...any) { fmt.Fprintf(log, "bench: "+format+"\n", args...) }}
+	if r.BatchSize <= 0 {
+		b.sizer = worker.NewSizer(0, 0)
+	}
 	if err := b.buildTenant(); err != nil {
 		return err
 	}
@@ -316,6 +315,13 @@ type benchRun struct {
 	admin  context.Context // the tenant's Global Administrator
 	users  []string        // the users' ids, by number
 	all    string          // the id of the group that holds every user
+	// sizer sizes batches as allot serve's worker does, unless the bench
+	// was given a batch size; one for the run, as a worker has one.
+	sizer *worker.Sizer
+	// batches and batchUsers count drain's batches and their users.
+	batches, batchUsers int
+	// walkBatches and walkUsers count those of the timed steps.
+	walkBatches, walkUsers int
 }
 
 // benchChunk is how many users one import loads, so that building a
@@ -456,10 +462,19 @@ func benchNickname(g int) string { return fmt.Sprintf("g%d", g) }
 // drain processes the queue until it is empty.
 func (b *benchRun) drain() error {
 	for {
-		k, err := b.db.ProcessBatch(b.ctx, b.r.BatchSize)
+		n := b.r.BatchSize
+		if b.sizer != nil {
+			n = b.sizer.Size()
+		}
+		start := time.Now()
+		k, err := b.db.ProcessBatch(b.ctx, n)
 		if err != nil || k == 0 {
 			return err
 		}
+		if b.sizer != nil {
+			b.sizer.Done(k, time.Since(start))
+		}
+		b.batches, b.batchUsers = b.batches+1, b.batchUsers+k
 	}
 }
 
@@ -470,9 +485,13 @@ func (b *benchRun) timed(what string, change func() error) (float64, error) {
 	if err := change(); err != nil {
 		return 0, err
 	}
+	batches, users := b.batches, b.batchUsers
 	if err := b.drain(); err != nil {
 		return 0, err
 	}
+	b.walkBatches += b.batches - batches
+	b.walkUsers += b.batchUsers - users
+	b.r.MeanWalkBatch = float64(b.walkUsers) / float64(max(b.walkBatches, 1))
 	g, err := b.db.Group(b.admin, b.all)
 	if err != nil {
 		return 0, err
@@ -878,7 +897,11 @@ func procStatusKiB(field string) int64 {
 func peakRSS() float64 { return float64(procStatusKiB("VmHWM:")) / 1024 }
 
 func printBench(w io.Writer, r *benchReport, runs int) {
-	fmt.Fprintf(w, "\nAllot bench on %s: %d users, %d groups, %d memberships, batches of %d, GOMAXPROCS %d, GOGC %d; median of %d run(s)\n\n", r.Database, r.Users, r.Groups, r.Memberships, r.BatchSize, r.GoMaxProcs, r.GOGC, runs)
+	batches := fmt.Sprintf("batches of %d", r.BatchSize)
+	if r.BatchSize <= 0 {
+		batches = fmt.Sprintf("batches sized as allot serve's (at most %d, near %v; the walks' mean %.0f)", worker.DefaultBatchSize, worker.DefaultBatchTime, r.MeanWalkBatch)
+	}
+	fmt.Fprintf(w, "\nAllot bench on %s: %d users, %d groups, %d memberships, %s, GOMAXPROCS %d, GOGC %d; median of %d run(s)\n\n", r.Database, r.Users, r.Groups, r.Memberships, batches, r.GoMaxProcs, r.GOGC, runs)
 	rows := [][2]string{
 		{"assign E1 to the all-users group → ProcessingComplete", fmt.Sprintf("%.2f s (%.0f users/s)", r.AssignSeconds, r.ProcessingUsersPS)},
 		{"physical limit: bulk-insert the same state rows", fmt.Sprintf("%.2f s (%d rows)", r.PhysicalSeconds, r.StateRows)},

@@ -84,7 +84,7 @@ func parseServeFlags(args []string, demo bool) (*serveConfig, error) {
 	secureCookies, _ := strconv.ParseBool(env("ALLOT_SECURE_COOKIES", "false"))
 	fs.BoolVar(&c.secureCookies, "secure-cookies", secureCookies, "mark admin center cookies Secure on plain HTTP too, behind a TLS-terminating proxy (env ALLOT_SECURE_COOKIES=1)")
 	fs.StringVar(&c.metricsAddr, "metrics-addr", env("ALLOT_METRICS_ADDR", ""), "also serve /metrics without a token on this separate address (a bare port or :port is loopback only); on the main address /metrics needs the operator token")
-	fs.IntVar(&c.batch, "batch-size", 500, "users evaluated per processing transaction at most (batches start smaller and are kept near 100 ms)")
+	fs.IntVar(&c.batch, "batch-size", worker.DefaultBatchSize, "users evaluated per processing transaction at most (batches start smaller and are kept near 100 ms)")
 	fs.DurationVar(&c.pause, "batch-pause", 0, "pause between processing batches (throttling)")
 	fs.StringVar(&c.pprofAddr, "pprof", env("ALLOT_PPROF", ""), "serve net/http/pprof on this separate address (a bare port or :port is loopback only); empty: off")
 	fs.IntVar(&c.metricsTenants, "metrics-tenants", api.DefaultMaxTenants, "tenants with their own label in /metrics (the largest by seats); the rest are summed as \"other\"")
