@@ -42,7 +42,7 @@ const walBackstopPages = 65536
 // (walIdleTruncate): otherwise the file keeps the largest size a walk gave
 // it, hundreds of MiB, for good. Not SQLite's journal_size_limit, which
 // cuts the file at every restart of the log: during a walk that is every
-// few hundred MiB, and growing the file back made the walks 5-10% slower
+// few hundred MiB, and growing the file back again slowed the walks
 // (docs/PERFORMANCE.md, "Eleventh round").
 const walKeepBytes = 64 << 20
 
