@@ -100,6 +100,12 @@ type DB struct {
 	// evaluated and written (ahead.go); off for an in-memory database,
 	// whose one connection the batch holds.
 	ahead aheadReader
+	// waits carries a tenant's waiting-room counts from one batch to the
+	// next (waitcache.go).
+	waits waitCache
+	// auditSeq is the audit ids' sequence on PostgreSQL (auditSequence).
+	auditSeqMu sync.Mutex
+	auditSeq   string
 }
 
 // Open opens the database, applies pending migrations and loads the catalog.

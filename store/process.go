@@ -54,7 +54,7 @@ func (s *DB) ProcessBatch(ctx context.Context, n int) (int, error) {
 			did, err = s.wakeAll(ctx, tx)
 			return err
 		}
-		w, err := scanWork(tx.QueryRow(ctx, `SELECT `+workCols+` FROM work WHERE tenant_id = ? ORDER BY id LIMIT 1`+tx.skipLocked(), tenantID))
+		w, err := scanWork(tx.QueryRow(ctx, firstWorkSQL+tx.skipLocked(), tenantID))
 		if errors.Is(err, sql.ErrNoRows) {
 			did = 1 // drained by another replica meanwhile: look again
 			return nil
@@ -108,12 +108,12 @@ func (s *DB) claimTenant(ctx context.Context, tx *txn) (string, error) {
 	s.tenantMu.Lock()
 	last := s.lastTenant
 	s.tenantMu.Unlock()
-	tenants, err := s.tenantsWithWork(ctx, tx, `WHERE tenant_id > ?`, last)
+	tenants, err := s.tenantsWithWork(ctx, tx, last, "")
 	if err != nil {
 		return "", err
 	}
 	if len(tenants) < claimCandidates && last != "" {
-		more, err := s.tenantsWithWork(ctx, tx, `WHERE tenant_id <= ?`, last)
+		more, err := s.tenantsWithWork(ctx, tx, "", last)
 		if err != nil {
 			return "", err
 		}
@@ -144,8 +144,24 @@ func (s *DB) claimTenant(ctx context.Context, tx *txn) (string, error) {
 // claimCandidates is how many tenants with work claimTenant considers.
 const claimCandidates = 16
 
-func (s *DB) tenantsWithWork(ctx context.Context, tx *txn, where, last string) ([]string, error) {
-	rows, err := tx.Query(ctx, `SELECT DISTINCT tenant_id FROM work `+where+` ORDER BY tenant_id LIMIT ?`, last, claimCandidates)
+// A tenant's work in queue order, from the index work_order (migration
+// 27; TestIndexQueryPlans): its first item, and its first users.
+const (
+	firstWorkSQL = `SELECT ` + workCols + ` FROM work WHERE tenant_id = ? ORDER BY id LIMIT 1`
+	usersWorkSQL = `SELECT id, target_id FROM work WHERE tenant_id = ? AND kind = 'user' ORDER BY id LIMIT ?`
+)
+
+// tenantsWithWork lists up to claimCandidates tenants with work, in order,
+// after after and up to upTo (when not empty). It steps from one tenant
+// to the next through the index rather than reading every item: while
+// 30,000 users wait to take their seats, SELECT DISTINCT read all their
+// items for each batch (4 ms on PostgreSQL).
+func (s *DB) tenantsWithWork(ctx context.Context, tx *txn, after, upTo string) ([]string, error) {
+	args := []any{after, claimCandidates}
+	if upTo != "" {
+		args = []any{upTo, after, upTo, claimCandidates}
+	}
+	rows, err := tx.Query(ctx, tenantsWithWorkSQL(upTo != ""), args...)
 	if err != nil {
 		return nil, err
 	}
@@ -161,8 +177,23 @@ func (s *DB) tenantsWithWork(ctx context.Context, tx *txn, where, last string) (
 	return out, rows.Err()
 }
 
+// tenantsWithWorkSQL is tenantsWithWork's query, bounded above or not:
+// each step seeks the next tenant id past the one before.
+func tenantsWithWorkSQL(bounded bool) string {
+	next := `SELECT MIN(tenant_id) FROM work WHERE tenant_id > `
+	if bounded {
+		next = `SELECT MIN(tenant_id) FROM work WHERE tenant_id <= ? AND tenant_id > `
+	}
+	// Within a SELECT, so that noteWrite knows it for a read.
+	return `SELECT id FROM (WITH RECURSIVE t(id) AS (
+		SELECT (` + next + `?)
+		UNION ALL
+		SELECT (` + next + `t.id) FROM t WHERE t.id IS NOT NULL
+	) SELECT id FROM t WHERE id IS NOT NULL LIMIT ?) AS tenants`
+}
+
 func (s *DB) processUsers(ctx context.Context, tx *txn, tenantID string, n int) (int, error) {
-	rows, err := tx.Query(ctx, `SELECT id, target_id FROM work WHERE tenant_id = ? AND kind = 'user' ORDER BY id LIMIT ?`+tx.skipLocked(), tenantID, n)
+	rows, err := tx.Query(ctx, usersWorkSQL+tx.skipLocked(), tenantID, n)
 	if err != nil {
 		return 0, err
 	}
@@ -238,7 +269,7 @@ func (s *DB) processGroup(ctx context.Context, tx *txn, w workItem, n int, analy
 			return 0, err
 		}
 	}
-	if err := b.loadRest(ctx, tx); err != nil {
+	if err := b.loadRest(ctx, s, tx); err != nil {
 		return 0, err
 	}
 	outs, err := s.evaluateBatch(ctx, tx, b, users, false)

@@ -88,6 +88,7 @@ func (s *DB) enqueueUsers(ctx context.Context, tx *txn, tenantID string, ids []s
 			rows = append(rows, []any{tenantID, "user", id, groupID, now})
 		}
 	}
+	tx.queuedUsers += len(rows)
 	return tx.insertRows(ctx, `INSERT INTO work (tenant_id, kind, target_id, group_id, enqueued_at) VALUES `, rows)
 }
 

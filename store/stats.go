@@ -47,6 +47,7 @@ var sqliteStats = [][3]string{
 	{"direct_assignment_blocks", "sqlite_autoindex_direct_assignment_blocks_1", "1000 10 1"},
 	{"work", "work_target", "100000 100000 50000 2"},
 	{"work", "work_group", "100000 100000 1000"},
+	{"work", "work_order", "100000 100000 1"},
 	{"audit", "audit_target", "10000000 10000000 20 1"},
 	{"audit", "audit_tenant", "10000000 10000000 1"},
 	{"audit", "audit_time", "10000000 10000000 2 1"},

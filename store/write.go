@@ -16,6 +16,7 @@ func (s *DB) write(ctx context.Context, tx *txn, b *batch, outs []outcome) error
 	if err := w.writeStates(ctx, tx, b.tenantID); err != nil {
 		return err
 	}
+	tx.keepWaitCounts(b.waitCounts)
 	if err := s.auditLicenseChanges(ctx, tx, b.tenantID, now, w.audit); err != nil {
 		return err
 	}
