@@ -521,7 +521,13 @@ func (tb *tenantsBench) maintain(command string) error {
 	if tb.pg == nil {
 		return nil
 	}
-	rows, err := tb.pg.Query(tb.ctx, `SELECT tablename FROM pg_tables WHERE schemaname = current_schema()`)
+	return maintainSchema(tb.ctx, tb.pg, command)
+}
+
+// maintainSchema runs command (VACUUM, ANALYZE) on every table of the
+// connection's current schema.
+func maintainSchema(ctx context.Context, conn *pgx.Conn, command string) error {
+	rows, err := conn.Query(ctx, `SELECT tablename FROM pg_tables WHERE schemaname = current_schema()`)
 	if err != nil {
 		return err
 	}
@@ -530,7 +536,7 @@ func (tb *tenantsBench) maintain(command string) error {
 		return err
 	}
 	for _, t := range tables {
-		if _, err := tb.pg.Exec(tb.ctx, command+" "+pgx.Identifier{t}.Sanitize()); err != nil {
+		if _, err := conn.Exec(ctx, command+" "+pgx.Identifier{t}.Sanitize()); err != nil {
 			return fmt.Errorf("%s %s: %w", command, t, err)
 		}
 	}
