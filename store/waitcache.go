@@ -53,11 +53,11 @@ func (c *waitCache) get(tenantID string) (waitCounts, bool) {
 }
 
 // waitCountsOf is what a transaction knows of a tenant's waiting counts:
-// the generations it read before its first count, and the counts its last
-// batch ended with.
+// the generations it read before its first count with the counts the
+// cache held under them, and the counts its last batch ended with.
 type waitCountsOf struct {
 	read   bool
-	gens   waitCounts // global and states as read; counts as carried in
+	found  waitCounts
 	counts map[string]int
 }
 
@@ -75,12 +75,12 @@ func (s *DB) cachedWaitCount(ctx context.Context, tx *txn, tenantID, sku string)
 		if err != nil {
 			return 0, false, err
 		}
-		w.read, w.gens = true, waitCounts{gens: g, states: states}
+		w.read, w.found = true, waitCounts{gens: g, states: states}
 		if c, ok := s.waits.get(tenantID); ok && c.gens == g && c.states == states {
-			w.gens.counts = c.counts
+			w.found.counts = c.counts
 		}
 	}
-	n, ok := w.gens.counts[sku]
+	n, ok := w.found.counts[sku]
 	return n, ok, nil
 }
 
@@ -101,9 +101,9 @@ func (s *DB) committedWaitCounts(tx *txn, tenantID string, statesGen int64) {
 	if !w.read || w.counts == nil || tx.strayStates || tx.inputs || tenantID == "" {
 		return
 	}
-	states := w.gens.states
+	states := w.found.states
 	if tx.states {
 		states = statesGen
 	}
-	s.waits.put(tenantID, waitCounts{gens: w.gens.gens, states: states, counts: w.counts})
+	s.waits.put(tenantID, waitCounts{gens: w.found.gens, states: states, counts: w.counts})
 }
