@@ -278,8 +278,7 @@ func (s *DB) previewDrain(ctx context.Context, tx *txn, tenantID string) (int, e
 		var did int
 		switch w.kind {
 		case "group":
-			var analyze bool // a preview is rolled back: nothing for the planner to learn
-			did, err = s.processGroup(ctx, tx, w, n, &analyze, false)
+			did, err = s.processGroup(ctx, tx, w, n, false)
 		case "rule":
 			// Matching users against a rule is cheap and evaluates no
 			// licenses: it does not count towards the preview's limit.

@@ -40,7 +40,6 @@ func (s *DB) ProcessBatch(ctx context.Context, n int) (int, error) {
 	n = min(n, 5000) // one statement lists a batch's ids
 	ctx = allot.NewContextWithActor(ctx, allot.Actor{Name: "Allot group-based licensing"})
 	var did int
-	var analyze bool
 	err := s.tx(ctx, func(tx *txn) error {
 		tenantID, err := s.claimTenant(ctx, tx)
 		if err != nil {
@@ -63,7 +62,7 @@ func (s *DB) ProcessBatch(ctx context.Context, n int) (int, error) {
 		}
 		switch w.kind {
 		case "group":
-			did, err = s.processGroup(ctx, tx, w, n, &analyze, s.ahead.on)
+			did, err = s.processGroup(ctx, tx, w, n, s.ahead.on)
 		case "rule":
 			did, err = s.processRule(ctx, tx, w, n)
 		default:
@@ -84,13 +83,6 @@ func (s *DB) ProcessBatch(ctx context.Context, n int) (int, error) {
 	if err == nil && did > 0 {
 		s.notify()
 		s.askCheckpoint()
-	}
-	if err == nil && analyze {
-		// After the commit, not inside the batch: ANALYZE of a large table
-		// takes about a second, and requests wait for the batch in hand.
-		if aerr := s.analyzePostgres(ctx, "license_states"); aerr != nil {
-			s.log.Warn("ANALYZE after the first batch of a walk failed", "err", aerr)
-		}
 	}
 	return did, err
 }
@@ -245,12 +237,11 @@ func analyzeDue(before, after int) bool {
 // processGroup walks the next n direct user members of a group, in order
 // of membership time then user id (with nested groups: its transitive
 // members, store/nested.go), and records the cursor and progress so
-// that a crash resumes after the last committed batch. It sets *analyze
-// when PostgreSQL's planner should be given the tables' new shape after
-// commit.
-// With ahead, the batch after this one is read while this one is evaluated
+// that a crash resumes after the last committed batch. It has the commit
+// give PostgreSQL's planner the states' new shape when the walk is due
+// (analyzeDue). With ahead, the batch after this one is read while this one is evaluated
 // (ahead.go): only a batch that will commit may, not a preview's.
-func (s *DB) processGroup(ctx context.Context, tx *txn, w workItem, n int, analyze *bool, ahead bool) (int, error) {
+func (s *DB) processGroup(ctx context.Context, tx *txn, w workItem, n int, ahead bool) (int, error) {
 	if !w.started {
 		if err := s.groupWalkTotal(ctx, tx, &w); err != nil {
 			return 0, err
@@ -294,7 +285,7 @@ func (s *DB) processGroup(ctx context.Context, tx *txn, w workItem, n int, analy
 	before := w.done
 	w.done += len(users)
 	if w.total >= 2000 && analyzeDue(before, w.done) {
-		*analyze = true
+		tx.analyzeAfterCommit("license_states")
 	}
 	if len(users) < n {
 		if _, err := tx.Exec(ctx, `DELETE FROM work WHERE id = ?`, w.id); err != nil {

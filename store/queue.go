@@ -88,7 +88,12 @@ func (s *DB) enqueueUsers(ctx context.Context, tx *txn, tenantID string, ids []s
 			rows = append(rows, []any{tenantID, "user", id, groupID, now})
 		}
 	}
-	tx.queuedUsers += len(rows)
+	if len(rows) >= bulkQueue {
+		// The queue's statistics are usually those of an empty queue, and
+		// PostgreSQL then reads all of it for each batch's first users (a
+		// purchase woke 30,000 waiting users: 23 ms per batch).
+		tx.analyzeAfterCommit("work")
+	}
 	return tx.insertRows(ctx, `INSERT INTO work (tenant_id, kind, target_id, group_id, enqueued_at) VALUES `, rows)
 }
 

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"math/bits"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -74,8 +75,9 @@ type txn struct {
 	statesOf                           []string
 	// waits are the waiting-room counts its batches used (waitcache.go).
 	waits waitCountsOf
-	// queuedUsers counts the users it queued one by one (enqueueUsers).
-	queuedUsers int
+	// analyze lists the tables whose PostgreSQL statistics the commit
+	// refreshes (analyzeAfterCommit).
+	analyze []string
 }
 
 // conn is what runs a txn's statements.
@@ -185,15 +187,21 @@ func (s *DB) tx(ctx context.Context, fn func(*txn) error) error {
 		s.ahead.wroteStates(tx.inputScope(ctx), statesGen, tx.statesOf)
 	}
 	s.committedWaitCounts(tx, tx.inputScope(ctx), statesGen)
-	if tx.queuedUsers >= bulkQueue {
-		// The queue's statistics are usually those of an empty queue, and
-		// PostgreSQL then reads all of it for each batch's first users (a
-		// purchase woke 30,000 waiting users: 23 ms per batch).
-		if err := s.analyzePostgres(ctx, "work"); err != nil {
-			s.log.Warn("ANALYZE of the queue failed", "err", err)
+	if len(tx.analyze) > 0 {
+		if err := s.analyzePostgres(ctx, tx.analyze...); err != nil {
+			s.log.Warn("ANALYZE after a commit failed", "tables", tx.analyze, "err", err)
 		}
 	}
 	return nil
+}
+
+// analyzeAfterCommit has the commit refresh PostgreSQL's statistics of a
+// table the transaction grew by a lot (analyzePostgres says why after it).
+// A transaction that rolls back, a preview's, analyzes nothing.
+func (tx *txn) analyzeAfterCommit(table string) {
+	if tx.postgres() && !slices.Contains(tx.analyze, table) {
+		tx.analyze = append(tx.analyze, table)
+	}
 }
 
 // bulkQueue is the number of users queued at once from which PostgreSQL's
